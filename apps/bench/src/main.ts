@@ -1,0 +1,54 @@
+// bench: runs a benchmark suite, prints a table and writes a schema-versioned result JSON.
+// Suites register in SUITES below; each is added with the issue that builds what it measures.
+import { join } from 'node:path';
+import type { Suite } from './suite.js';
+
+const SUITES: Suite[] = [];
+
+const workspaceRoot = join(import.meta.dirname, '../../..');
+
+function help(): string {
+  const list = SUITES.length > 0 ? SUITES.map((s) => `  ${s.name.padEnd(10)} ${s.description}`).join('\n') : '  (none yet: kernels, data and quant are planned)';
+  return `Usage: pnpm --filter bench start -- <suite> [--out DIR] [suite options]
+
+Runs a benchmark suite, prints a table and writes a schema-versioned result JSON
+(machine meta: CPU model, cores, Node version, git sha).
+
+Suites:
+${list}
+
+Options:
+  --out DIR     where to write the result JSON (default: results/bench)
+  -h, --help    show this help
+`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = argv.filter((a) => a !== '--');
+  if (args.length === 0 || args[0] === '--help' || args[0] === '-h') {
+    process.stdout.write(help());
+    return args.length === 0 ? 1 : 0;
+  }
+  const [name, ...rest] = args;
+  const suite = SUITES.find((s) => s.name === name);
+  if (suite === undefined) {
+    process.stderr.write(`bench: unknown suite "${name}"; available: ${SUITES.map((s) => s.name).join(', ') || '(none yet)'}\n`);
+    return 2;
+  }
+  let outDir = join(workspaceRoot, 'results/bench');
+  const suiteArgs: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === '--out') {
+      const v = rest[++i];
+      if (v === undefined) {
+        process.stderr.write('bench: --out needs a directory\n');
+        return 2;
+      }
+      outDir = v;
+    } else suiteArgs.push(rest[i]!);
+  }
+  await suite.run({ outDir, args: suiteArgs });
+  return 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));

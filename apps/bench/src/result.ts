@@ -1,0 +1,118 @@
+// Result documents of the bench app: one schema-versioned JSON per run, with machine meta,
+// written atomically (temporary name, then rename). See CONVENTIONS §5.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+
+export const RESULT_SCHEMA_VERSION = 1;
+
+export interface Stats {
+  n: number;
+  median: number;
+  min: number;
+  max: number;
+}
+
+export interface MachineMeta {
+  cpuModel: string;
+  cores: number;
+  memoryBytes: number;
+  node: string;
+  v8: string;
+  platform: string;
+  arch: string;
+  gitSha: string | null;
+  gitDirty: boolean | null;
+  time: string;
+  argv: string[];
+}
+
+export interface ResultDoc<M = unknown, C = unknown> {
+  schemaVersion: number;
+  kind: 'bench';
+  suite: string;
+  meta: MachineMeta;
+  config: C;
+  metrics: M;
+}
+
+function git(args: string[]): string | null {
+  try {
+    return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+export function machineMeta(): MachineMeta {
+  const sha = git(['rev-parse', 'HEAD']);
+  const status = sha === null ? null : git(['status', '--porcelain']);
+  return {
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryBytes: totalmem(),
+    node: process.version,
+    v8: process.versions.v8,
+    platform: process.platform,
+    arch: process.arch,
+    gitSha: sha,
+    gitDirty: status === null ? null : status.length > 0,
+    time: new Date().toISOString(),
+    argv: process.argv.slice(2),
+  };
+}
+
+export function stats(samples: readonly number[]): Stats {
+  if (samples.length === 0) throw new Error('stats: no samples');
+  const s = [...samples].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { n: s.length, median, min: s[0]!, max: s[s.length - 1]! };
+}
+
+/**
+ * Time several variants interleaved in rounds (round r runs every variant once, in a rotated order),
+ * so that a noisy neighbour slows all variants alike rather than deciding one figure.
+ * Returns per-variant seconds per call.
+ */
+export function interleavedRounds(variants: ReadonlyArray<{ name: string; fn: () => void }>, rounds: number, callsPerRound = 1): Map<string, number[]> {
+  const out = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < variants.length; i++) {
+      const v = variants[(i + r) % variants.length]!;
+      const t0 = process.hrtime.bigint();
+      for (let c = 0; c < callsPerRound; c++) v.fn();
+      const dt = Number(process.hrtime.bigint() - t0) / 1e9 / callsPerRound;
+      out.get(v.name)!.push(dt);
+    }
+  }
+  return out;
+}
+
+/** Write a result document atomically to DIR/<suite>-<timestamp>.json and return its path. */
+export function writeResult<M, C>(dir: string, suite: string, config: C, metrics: M): string {
+  const meta = machineMeta();
+  const doc: ResultDoc<M, C> = { schemaVersion: RESULT_SCHEMA_VERSION, kind: 'bench', suite, meta, config, metrics };
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${suite}-${meta.time.replace(/[:.]/g, '-')}.json`);
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(doc, null, 2) + '\n');
+  renameSync(tmp, file);
+  return file;
+}
+
+/** Render rows as an aligned plain-text table (numbers right-aligned). */
+export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string {
+  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? formatNumber(c) : c)));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[], isHeader: boolean) =>
+    r.map((c, i) => (isHeader || typeof rows[0]?.[i] !== 'number' ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(headers, true), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map((r) => line(r, false))].join('\n');
+}
+
+function formatNumber(x: number): string {
+  if (Number.isInteger(x)) return String(x);
+  const a = Math.abs(x);
+  return a >= 100 ? x.toFixed(1) : a >= 1 ? x.toFixed(2) : x.toPrecision(3);
+}

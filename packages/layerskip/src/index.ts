@@ -1,0 +1,2 @@
+// @bitskip/layerskip: layer dropout, early-exit losses and early-exit decoding.
+export { exponentialDropRates, quadraticDropRates } from './schedules.js';

@@ -1,0 +1,71 @@
+// Shared flat ESLint config: typescript-eslint type-checked rules, type-only imports,
+// a ban on Math.random (determinism: every draw goes through a seeded RNG), and a wall
+// that keeps apps from reaching into a package's src/ internals.
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+/** @param {{ tsconfigRootDir: string }} options */
+export function bitskipConfig({ tsconfigRootDir }) {
+  return tseslint.config(
+    {
+      ignores: ['**/dist/**', '**/coverage/**', '**/node_modules/**', '**/.turbo/**', '**/*.d.ts', '**/build/**'],
+    },
+    js.configs.recommended,
+    ...tseslint.configs.recommendedTypeChecked,
+    {
+      languageOptions: {
+        ecmaVersion: 2022,
+        sourceType: 'module',
+        globals: { ...globals.node },
+        parserOptions: {
+          projectService: { allowDefaultProject: ['*.js', '*.mjs', '*.ts'] },
+          tsconfigRootDir,
+        },
+      },
+      rules: {
+        '@typescript-eslint/consistent-type-imports': [
+          'error',
+          { prefer: 'type-imports', fixStyle: 'separate-type-imports' },
+        ],
+        '@typescript-eslint/no-import-type-side-effects': 'error',
+        '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+        'no-restricted-properties': [
+          'error',
+          {
+            object: 'Math',
+            property: 'random',
+            message: 'Math.random is banned: draw from a seeded Rng (@bitskip/tensor-core) so runs are reproducible.',
+          },
+        ],
+        'no-restricted-syntax': [
+          'error',
+          {
+            selector: "MemberExpression[object.name='Math'][property.name='random']",
+            message: 'Math.random is banned: draw from a seeded Rng (@bitskip/tensor-core) so runs are reproducible.',
+          },
+        ],
+      },
+    },
+    {
+      files: ['apps/**/*.ts', 'apps/**/*.js', 'benchmarks/**/*.ts'],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              {
+                group: ['@bitskip/*/src', '@bitskip/*/src/*', '**/packages/*/src', '**/packages/*/src/*'],
+                message: "Apps use a package's public entry points (its exports map), never its src/ internals.",
+              },
+            ],
+          },
+        ],
+      },
+    },
+    {
+      files: ['**/*.js', '**/*.mjs'],
+      ...tseslint.configs.disableTypeChecked,
+    },
+  );
+}

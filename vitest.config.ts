@@ -1,0 +1,38 @@
+// One vitest run for the whole workspace: a project per package and app, V8 coverage.
+// Tests import workspace packages from source (the alias below), so `vitest run` needs no build first.
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { defineConfig } from 'vitest/config';
+
+const root = import.meta.dirname;
+const dirs = ['packages', 'apps'].flatMap((group) =>
+  readdirSync(join(root, group), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(root, group, d.name, 'package.json')))
+    .map((d) => `${group}/${d.name}`),
+);
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      // @bitskip/<pkg> and @bitskip/<pkg>/<subpath> -> packages/<pkg>/src/index.ts and src/<subpath>.ts
+      { find: /^@bitskip\/([a-z0-9-]+)$/, replacement: join(root, 'packages/$1/src/index.ts') },
+      { find: /^@bitskip\/([a-z0-9-]+)\/([a-z0-9-]+)$/, replacement: join(root, 'packages/$1/src/$2.ts') },
+    ],
+  },
+  test: {
+    projects: dirs.map((dir) => ({
+      extends: true,
+      test: {
+        name: dir.split('/')[1],
+        root: join(root, dir),
+        include: ['test/**/*.test.ts'],
+      },
+    })),
+    coverage: {
+      provider: 'v8',
+      include: ['packages/*/src/**', 'apps/*/src/**'],
+      reporter: ['text-summary', 'html'],
+    },
+    testTimeout: 60_000,
+  },
+});
