@@ -20,3 +20,11 @@ export type {
   SafetensorsFile,
   ParseSafetensorsOptions,
 } from './io/safetensors.js';
+export { constantSchedule, cosineSchedule, wsdSchedule } from './optim/schedules.js';
+export type {
+  LrSchedule,
+  CosineScheduleOptions,
+  ConstantScheduleOptions,
+  WsdScheduleOptions,
+  WsdDecayShape,
+} from './optim/schedules.js';
