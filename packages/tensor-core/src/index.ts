@@ -46,3 +46,10 @@ export * from './ops/norm.js';
 export * from './ops/rope.js';
 export * from './ops/attention.js';
 export * from './ops/dropout.js';
+
+export { Module, Parameter } from './nn/module.js';
+export { Embedding, Linear, RMSNorm } from './nn/layers.js';
+export type { LinearOptions } from './nn/layers.js';
+export { AdamW } from './optim/adamw.js';
+export type { AdamWOptions, ParamGroup } from './optim/adamw.js';
+export { clipGradNorm, clipGradNormTensor } from './optim/clip.js';
