@@ -50,14 +50,15 @@ export function drawInputs(spec: OpSpec, seed = 1234): number[][] {
   let h = seed;
   for (const c of spec.name) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
   const rng = new Rng(h);
-  return spec.inputs.map((inp) => {
+  return spec.inputs.map((inp, k) => {
     if (inp.values) return inp.values;
     const n = sizeOf(inp.shape);
     switch (inp.kind ?? 'normal') {
       case 'positive':
         return Array.from({ length: n }, () => 0.5 + 1.5 * rng.next());
       case 'distinct': {
-        const v = Array.from({ length: n }, (_, i) => (i - n / 2) * 0.37 + 0.05);
+        // A grid (no ties within an input), offset per input (no ties between inputs).
+        const v = Array.from({ length: n }, (_, i) => (i - n / 2) * 0.37 + 0.05 + 0.013 * k);
         return rng.shuffle(v);
       }
       case 'int':
@@ -112,6 +113,18 @@ export async function runSpec(spec: OpSpec, backendName: string, values = drawIn
   const live1 = b.numLiveBuffers();
   if (live1 !== live0) throw new Error(`${spec.name}: backend '${backendName}' leaked ${live1 - live0} buffers`);
   return { out: arrays[0]!, grads: arrays.slice(1) };
+}
+
+/** The scalar L = sum(f(inputs) * w) of runSpec, evaluated without gradients (for finite differences). */
+export function specLoss(spec: OpSpec, backendName: string, values: number[][]): number {
+  const b = findBackend(backendName);
+  return noGrad(() =>
+    tidy(() => {
+      const xs = spec.inputs.map((inp, i) => tensor(values[i]!, inp.shape, inp.kind === 'int' ? 'int32' : 'float32', b));
+      const y = spec.f(...xs);
+      return sum(E.mul(y, weights(y.shape, b))).itemSync();
+    }),
+  );
 }
 
 function weights(shape: readonly number[], b: ReturnType<typeof findBackend>): Tensor {
