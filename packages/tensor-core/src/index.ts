@@ -28,3 +28,56 @@ export type {
   WsdScheduleOptions,
   WsdDecayShape,
 } from './optim/schedules.js';
+
+export type {
+  AdamWHyper,
+  Backend,
+  BinaryOp,
+  DataArray,
+  DataId,
+  DType,
+  KernelName,
+  Kernels,
+  ReduceOp,
+  TensorInfo,
+  UnaryOp,
+} from './backend.js';
+export { getKernel } from './backend.js';
+export { findBackend, getBackend, registerBackend, registeredBackends, setBackend } from './registry.js';
+export { CpuBackend } from './backends/cpu/backend.js';
+export type { CpuPrecision } from './backends/cpu/backend.js';
+export * as cpuKernels from './backends/cpu/kernels/index.js';
+
+export { Tensor } from './tensor.js';
+export {
+  backward,
+  customGrad,
+  detach,
+  grad,
+  isGradEnabled,
+  keep,
+  noGrad,
+  tidy,
+  valueAndGrad,
+} from './engine.js';
+export { broadcastShapes, sizeOf, stridesOf } from './shape.js';
+
+export * from './ops/create.js';
+export * from './ops/elementwise.js';
+export * from './ops/reduce.js';
+export * from './ops/layout.js';
+export * from './ops/matmul.js';
+export * from './ops/gather.js';
+export * from './ops/softmax.js';
+export * from './ops/loss.js';
+export * from './ops/norm.js';
+export * from './ops/rope.js';
+export * from './ops/attention.js';
+export * from './ops/dropout.js';
+
+export { Module, Parameter } from './nn/module.js';
+export { Embedding, Linear, RMSNorm } from './nn/layers.js';
+export type { LinearOptions } from './nn/layers.js';
+export { AdamW } from './optim/adamw.js';
+export type { AdamWOptions, ParamGroup } from './optim/adamw.js';
+export { clipGradNorm, clipGradNormTensor } from './optim/clip.js';

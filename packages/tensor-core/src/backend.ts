@@ -1,0 +1,177 @@
+// The backend contract: a data store plus a small table of primitive and fused kernels.
+// Every backend (cpu reference, WASM, gpu.js) implements this; ops and gradients are written once above it.
+//
+// Rules for implementers
+// - A DataId is an opaque handle owned by the backend. Tensors never see the bytes directly.
+// - Data is always dense and row-major (C order) for its shape; the op layer passes shapes, never strides,
+//   except to `stridedCopy`, the one kernel that reads through arbitrary strides (permute, slice, broadcast).
+// - Kernels return new handles SYNCHRONOUSLY. A backend whose device work is asynchronous (gpu.js v3
+//   returns Promises) keeps the pending work behind the handle and settles it in `read`. Ops therefore stay
+//   synchronous; only reads are async. `readSync` is optional (a device that cannot block leaves it out).
+// - Kernels never mutate their inputs and never dispose them; the engine owns lifetimes and calls `dispose`.
+// - Reductions, matmul inner products, norms and softmax sums should accumulate in float64 (or Kahan) where
+//   the device allows: the cpu backend does, and the conformance suite's tolerances assume it.
+// - A backend may leave kernels out; calling a missing one is an Error naming the backend and the kernel.
+// - `numLiveBuffers()` counts handles written or produced and not yet disposed; tests use it for leaks.
+
+/** Element types. float32 for values; int32 for indices and tokens. */
+export type DType = 'float32' | 'int32';
+
+/** The arrays a backend reads back. A float64 reference backend (cpu64) returns Float64Array for float32. */
+export type DataArray = Float32Array | Float64Array | Int32Array;
+
+/** Opaque handle to a buffer held by a backend. */
+export type DataId = object;
+
+/** What a kernel gets for each tensor argument: its handle, shape and dtype. */
+export interface TensorInfo {
+  readonly id: DataId;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+export type UnaryOp =
+  | 'neg'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'abs'
+  | 'sign'
+  | 'relu'
+  | 'step' // 1 where x > 0 else 0 (relu's derivative)
+  | 'sigmoid'
+  | 'tanh'
+  | 'square'
+  | 'reciprocal';
+
+export type BinaryOp =
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'maximum'
+  | 'minimum'
+  | 'eq'
+  | 'ne'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge';
+
+export type ReduceOp = 'sum' | 'max';
+
+export interface AdamWHyper {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** 1 - beta1^t and 1 - beta2^t for the step t being taken (bias correction). */
+  readonly bc1: number;
+  readonly bc2: number;
+}
+
+/**
+ * The kernel table. Shapes follow NumPy broadcasting where stated. Every kernel returns fresh handles.
+ * Output dtype is float32 unless stated.
+ */
+export interface Kernels {
+  /** Elementwise unary op. Output has x's shape. */
+  unary(x: TensorInfo, op: UnaryOp): DataId;
+  /** Elementwise binary op with NumPy broadcasting to outShape. Comparisons return float 0/1. */
+  binary(a: TensorInfo, b: TensorInfo, op: BinaryOp, outShape: readonly number[]): DataId;
+  /** cond ? a : b elementwise (cond float, nonzero = true), all three broadcast to outShape. */
+  where(cond: TensorInfo, a: TensorInfo, b: TensorInfo, outShape: readonly number[]): DataId;
+  /** Reduce over `axes` (sorted, unique); the output keeps the reduced axes with size 1. */
+  reduce(x: TensorInfo, op: ReduceOp, axes: readonly number[]): DataId;
+  /**
+   * Batched matmul: a is (...batchA, m, k) or (...batchA, k, m) when transA, b is (...batchB, k, n) or
+   * (...batchB, n, k) when transB; batch dims broadcast to outShape's leading dims. Output (...batch, m, n).
+   */
+  matmul(a: TensorInfo, b: TensorInfo, transA: boolean, transB: boolean, outShape: readonly number[]): DataId;
+  /**
+   * Dense copy that reads x's buffer through arbitrary element strides (0 allowed, for broadcast) starting
+   * at `offset`: out[i0..in] = x[offset + sum(i_d * strides[d])]. Covers permute, slice, broadcastTo.
+   */
+  stridedCopy(x: TensorInfo, outShape: readonly number[], strides: readonly number[], offset: number): DataId;
+  /** Concatenate along `axis`; all inputs share dtype and every other dim. */
+  concat(xs: readonly TensorInfo[], axis: number, outShape: readonly number[]): DataId;
+  /** out = x.shape[:axis] + indices.shape + x.shape[axis+1:]; indices int32, each in [0, x.shape[axis]). */
+  gather(x: TensorInfo, indices: TensorInfo, axis: number): DataId;
+  /** Zeros of outShape with `updates` (shaped like a gather result) added at `indices` along axis. */
+  scatterAdd(updates: TensorInfo, indices: TensorInfo, axis: number, outShape: readonly number[]): DataId;
+  /** Convert dtype (float -> int32 truncates toward zero). */
+  cast(x: TensorInfo, dtype: DType): DataId;
+
+  // ---- fused kernels: forward and backward side by side ----
+  /** Softmax over the last axis. */
+  softmax(x: TensorInfo): DataId;
+  /** dx = y * (dy - sum(y * dy)) over the last axis, from the forward output y. */
+  softmaxBackward(y: TensorInfo, dy: TensorInfo): DataId;
+  /** log-softmax over the last axis. */
+  logSoftmax(x: TensorInfo): DataId;
+  /** dx = dy - exp(y) * sum(dy) over the last axis, from the forward output y. */
+  logSoftmaxBackward(y: TensorInfo, dy: TensorInfo): DataId;
+  /**
+   * Mean cross-entropy of logits (N, V) against int32 targets (N); rows whose target equals ignoreIndex are
+   * skipped and the mean is over the others (0 when none). Returns the scalar loss (shape []) and the per-row
+   * log-sum-exp (N) that the backward reuses.
+   */
+  crossEntropy(logits: TensorInfo, targets: TensorInfo, ignoreIndex: number): { loss: DataId; lse: DataId };
+  /** dlogits = (softmax(logits) - onehot(target)) * dloss / count, zero on ignored rows. dloss is a scalar. */
+  crossEntropyBackward(
+    logits: TensorInfo,
+    targets: TensorInfo,
+    lse: TensorInfo,
+    dloss: TensorInfo,
+    ignoreIndex: number,
+  ): DataId;
+  /** y = x * rstd * gain over the last axis, rstd = 1/sqrt(mean(x^2) + eps) per row (shape x.shape[:-1]). */
+  rmsNorm(x: TensorInfo, gain: TensorInfo, eps: number): { y: DataId; rstd: DataId };
+  /** Gradients of rmsNorm with respect to x and gain. */
+  rmsNormBackward(x: TensorInfo, gain: TensorInfo, rstd: TensorInfo, dy: TensorInfo): { dx: DataId; dgain: DataId };
+  /**
+   * Rotary embedding, rotate-half convention (HF Llama): x (..., T, D), cos and sin (T, D/2); for i < D/2,
+   * y[i] = x[i] cos - x[i+D/2] sin, y[i+D/2] = x[i+D/2] cos + x[i] sin. `inverse` rotates by -angle (the
+   * backward, since the rotation is orthogonal).
+   */
+  rope(x: TensorInfo, cos: TensorInfo, sin: TensorInfo, inverse: boolean): DataId;
+  /** One AdamW step (PyTorch semantics); returns new param, m and v handles. */
+  adamw(
+    param: TensorInfo,
+    grad: TensorInfo,
+    m: TensorInfo,
+    v: TensorInfo,
+    hyper: AdamWHyper,
+  ): { param: DataId; m: DataId; v: DataId };
+}
+
+export type KernelName = keyof Kernels;
+
+/** A backend: a data store plus (some of) the kernel table. */
+export interface Backend {
+  readonly name: string;
+  /** Store values (copied) as a new buffer of the given dtype and shape. */
+  write(values: ArrayLike<number>, dtype: DType, shape: readonly number[]): DataId;
+  /** Read a buffer back (a copy the caller may keep); settles pending device work. */
+  read(id: DataId): Promise<DataArray>;
+  /** Synchronous read, where the device allows it. */
+  readSync?(id: DataId): DataArray;
+  /** Free a buffer. Disposing twice is a no-op. */
+  dispose(id: DataId): void;
+  /** Buffers written or produced and not yet disposed. */
+  numLiveBuffers(): number;
+  /** The kernels this backend implements. */
+  readonly kernels: Partial<Kernels>;
+}
+
+/** Look up a kernel, or throw an Error naming the backend and the kernel. */
+export function getKernel<K extends KernelName>(backend: Backend, name: K): Kernels[K] {
+  const k = backend.kernels[name];
+  if (k === undefined) {
+    throw new Error(`backend '${backend.name}' has no kernel '${name}'`);
+  }
+  return k;
+}

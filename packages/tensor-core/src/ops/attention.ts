@@ -1,0 +1,53 @@
+// Scaled dot-product attention softmax(q kᵀ / √D + mask) v with grouped-query heads (GQA), composed from
+// primitives (matmul with a transposed operand, softmax), so it needs no gradient code of its own.
+import { fmtShape } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { tensor } from './create.js';
+import { add, mul } from './elementwise.js';
+import { reshape } from './layout.js';
+import { matmul } from './matmul.js';
+import { softmax } from './softmax.js';
+
+export interface AttentionOptions {
+  /** Mask future keys (query i sees keys j <= i + Tk - Tq). Default true. */
+  causal?: boolean;
+  /** Default 1/√D. */
+  scale?: number;
+}
+
+/**
+ * q (B, Hq, Tq, D); k, v (B, Hkv, Tk, D) with Hq a multiple of Hkv (query head h uses kv head h / (Hq/Hkv)).
+ * Returns (B, Hq, Tq, D).
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  const causal = opts.causal ?? true;
+  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) {
+    throw new Error(`attention: q, k, v must be (B, H, T, D), got ${fmtShape(q.shape)}, ${fmtShape(k.shape)}, ${fmtShape(v.shape)}`);
+  }
+  const [B, Hq, Tq, D] = q.shape as [number, number, number, number];
+  const [Bk, Hkv, Tk, Dk] = k.shape as [number, number, number, number];
+  const sameKV = v.shape.every((d, i) => d === k.shape[i]);
+  if (Bk !== B || Dk !== D || !sameKV || Hq % Hkv !== 0 || Tk < Tq) {
+    throw new Error(
+      `attention: incompatible q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)} ` +
+        `(expected k = v = (B, Hkv, Tk >= Tq, D) with Hq a multiple of Hkv)`,
+    );
+  }
+  const G = Hq / Hkv;
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  // (B, Hq, Tq, D) -> (B, Hkv, G, Tq, D); (B, Hkv, Tk, D) -> (B, Hkv, 1, Tk, D): the matmul broadcasts over G.
+  const q5 = reshape(q, [B, Hkv, G, Tq, D]);
+  const k5 = reshape(k, [B, Hkv, 1, Tk, D]);
+  const v5 = reshape(v, [B, Hkv, 1, Tk, D]);
+  let s = mul(matmul(q5, k5, { transB: true }), scale); // (B, Hkv, G, Tq, Tk)
+  if (causal) {
+    const m = new Float64Array(Tq * Tk);
+    for (let i = 0; i < Tq; i++) for (let j = i + Tk - Tq + 1; j < Tk; j++) m[i * Tk + j] = -Infinity;
+    const mask = tensor(m, [Tq, Tk], 'float32', q.backend);
+    s = add(s, mask);
+    mask.dispose();
+  }
+  const o = matmul(softmax(s), v5); // (B, Hkv, G, Tq, D)
+  // (B, Hkv, G, Tq, D) -> (B, Hq, Tq, D)
+  return reshape(o, [B, Hq, Tq, D]);
+}
