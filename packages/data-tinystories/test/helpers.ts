@@ -1,15 +1,25 @@
 // Test helpers: the sample's location, generated story fixtures, and a local HTTP server that honours Range.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { Rng } from '../src/rng.js';
 
 export const dataDir = process.env.BITSKIP_DATA_DIR ?? join(import.meta.dirname, '../../../../shared/data/tinystories');
 /** CI sets BITSKIP_DATA_DIR: there a missing sample must fail, not skip. */
 export const useSample = process.env.CI !== undefined || existsSync(join(dataDir, 'train.txt'));
 
-export const tmp = (prefix = 'bitskip-data-') => mkdtempSync(join(tmpdir(), prefix));
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+/** A fresh temporary directory, removed after the test file's tests. */
+export const tmp = (prefix = 'bitskip-data-') => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+};
 
 const WORDS = ['Once', 'upon', 'a', 'time', 'there', 'was', 'little', 'girl', 'named', 'Lily', 'she', 'liked', 'to', 'play', 'with', 'her', 'dog', 'in', 'the', 'park', 'happy', 'sun', 'big', 'red', 'ball'];
 
