@@ -144,7 +144,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         await sleep(options.retryDelayMs ?? 500 * attempt);
         continue;
       }
-      throw new DataError(`${url}: HTTP ${res.status} ${res.statusText}`);
+      throw new NetworkError(`${url}: HTTP ${res.status} ${res.statusText}`);
     }
     serverSha ??= shaFromEtag(res);
     let total: number | null;
