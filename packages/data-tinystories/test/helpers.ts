@@ -87,8 +87,8 @@ export async function serve(files: Record<string, ServedFile>): Promise<TestServ
     const done = cuts.get(path) ?? 0;
     if (f.cutAfter !== undefined && done < (f.cutTimes ?? 1)) {
       cuts.set(path, done + 1);
-      res.write(body.subarray(0, f.cutAfter));
-      setTimeout(() => res.socket?.destroy(), 50);
+      // Cut once the first bytes have reached the socket, so the client really has a partial body.
+      res.write(body.subarray(0, f.cutAfter), () => setTimeout(() => res.socket?.destroy(), 20));
       return;
     }
     res.end(body);
