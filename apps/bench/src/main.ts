@@ -2,8 +2,9 @@
 // Suites register in SUITES below; each is added with the issue that builds what it measures.
 import { join } from 'node:path';
 import type { Suite } from './suite.js';
+import { dataSuite } from './suites/data.js';
 
-const SUITES: Suite[] = [];
+const SUITES: Suite[] = [dataSuite];
 
 const workspaceRoot = join(import.meta.dirname, '../../..');
 

@@ -1,0 +1,108 @@
+// Test helpers: the sample's location, generated story fixtures, and a local HTTP server that honours Range.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { Rng } from '../src/rng.js';
+
+export const dataDir = process.env.BITSKIP_DATA_DIR ?? join(import.meta.dirname, '../../../../shared/data/tinystories');
+/** CI sets BITSKIP_DATA_DIR: there a missing sample must fail, not skip. */
+export const useSample = process.env.CI !== undefined || existsSync(join(dataDir, 'train.txt'));
+
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+/** A fresh temporary directory, removed after the test file's tests. */
+export const tmp = (prefix = 'bitskip-data-') => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+};
+
+const WORDS = ['Once', 'upon', 'a', 'time', 'there', 'was', 'little', 'girl', 'named', 'Lily', 'she', 'liked', 'to', 'play', 'with', 'her', 'dog', 'in', 'the', 'park', 'happy', 'sun', 'big', 'red', 'ball'];
+
+/** A generated TinyStories-format text (n stories, each followed by an <|endoftext|> line). */
+export function fixtureText(n: number, seed = 1): string {
+  const rng = new Rng(seed);
+  let s = '';
+  for (let i = 0; i < n; i++) {
+    const len = 20 + rng.nextInt(60);
+    const words: string[] = [];
+    for (let w = 0; w < len; w++) words.push(WORDS[rng.nextInt(WORDS.length)]!);
+    s += `Story ${i}. ${words.join(' ')}.\n${words.slice(0, 5).join(' ')}!\n<|endoftext|>\n`;
+  }
+  return s;
+}
+
+export interface ServedFile {
+  body: Buffer;
+  /** Cut the connection after this many body bytes, for the first `cutTimes` responses. */
+  cutAfter?: number;
+  cutTimes?: number;
+  /** Send this value as the X-Linked-Etag header (Hugging Face sends the LFS sha256 there). */
+  etag?: string;
+}
+
+export interface TestServer {
+  url: string;
+  requests: Array<{ path: string; range: string | undefined }>;
+  close(): Promise<void>;
+}
+
+/** Serve files on 127.0.0.1 (ephemeral port), honouring `Range: bytes=a-b` / `bytes=a-`. */
+export async function serve(files: Record<string, ServedFile>): Promise<TestServer> {
+  const requests: TestServer['requests'] = [];
+  const cuts = new Map<string, number>();
+  const server: Server = createServer((req: IncomingMessage, res) => {
+    const path = req.url ?? '/';
+    const range = req.headers.range;
+    requests.push({ path, range });
+    const f = files[path];
+    if (f === undefined) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    const total = f.body.length;
+    let start = 0;
+    let end = total - 1;
+    let status = 200;
+    const headers: Record<string, string | number> = { 'content-type': 'text/plain', 'accept-ranges': 'bytes' };
+    if (f.etag !== undefined) headers['x-linked-etag'] = `"${f.etag}"`;
+    if (range !== undefined) {
+      const m = /^bytes=(\d+)-(\d*)$/.exec(range);
+      if (m === null || Number(m[1]) >= total) {
+        res.writeHead(416, { 'content-range': `bytes */${total}` }).end();
+        return;
+      }
+      start = Number(m[1]);
+      if (m[2] !== '') end = Math.min(total - 1, Number(m[2]));
+      status = 206;
+      headers['content-range'] = `bytes ${start}-${end}/${total}`;
+    }
+    headers['content-length'] = end - start + 1;
+    res.writeHead(status, headers);
+    const body = f.body.subarray(start, end + 1);
+    const done = cuts.get(path) ?? 0;
+    if (f.cutAfter !== undefined && done < (f.cutTimes ?? 1)) {
+      cuts.set(path, done + 1);
+      // Cut once the first bytes have reached the socket, so the client really has a partial body.
+      res.write(body.subarray(0, f.cutAfter), () => setTimeout(() => res.socket?.destroy(), 20));
+      return;
+    }
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  if (addr === null || typeof addr === 'string') throw new Error('no address');
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    requests,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
