@@ -18,6 +18,8 @@ export interface DownloadOptions {
   /** Attempts after a dropped connection or a 5xx answer, each resuming with Range (default 5). */
   retries?: number;
   progress?: Progress;
+  /** Abort and retry (resuming) when no byte arrives for this long, in ms (default 30,000). */
+  idleTimeoutMs?: number;
   /** Delay before a retry in ms (default 500 · attempt). */
   retryDelayMs?: number;
 }
@@ -119,16 +121,31 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     if (maxBytes !== undefined && have >= maxBytes) break;
     const headers: Record<string, string> = {};
     if (have > 0 || maxBytes !== undefined) headers.range = `bytes=${have}-${maxBytes !== undefined ? maxBytes - 1 : ''}`;
+    // A stalled server (no byte for idleTimeoutMs) aborts the request; the loop then resumes with Range.
+    const idleMs = options.idleTimeoutMs ?? 30_000;
+    const abort = new AbortController();
+    let idle = setTimeout(() => abort.abort(new Error(`no data for ${idleMs} ms`)), idleMs);
+    const touch = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => abort.abort(new Error(`no data for ${idleMs} ms`)), idleMs);
+    };
     let res: Response;
     try {
-      res = await fetch(url, { headers, redirect: 'follow' });
+      res = await fetch(url, { headers, redirect: 'follow', signal: abort.signal });
     } catch (e) {
+      clearTimeout(idle);
+      if (abort.signal.aborted && ++attempt <= retries) {
+        await sleep(options.retryDelayMs ?? 500 * attempt);
+        continue;
+      }
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       throw new NetworkError(`${url}: cannot connect (${cause?.code ?? cause?.message ?? (e as Error).message})`, { cause: e });
     }
+    touch();
     if (res.status === 416 && have > 0) {
       // Nothing left to send: the partial file is already whole (or longer than the file: start again).
       const total = parseContentRange(res.headers.get('content-range')?.replace('bytes */', 'bytes 0-0/') ?? null)?.total ?? null;
+      clearTimeout(idle);
       await res.body?.cancel();
       if (total !== null && have === total) {
         serverSize = total;
@@ -139,6 +156,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       continue;
     }
     if (res.status !== 200 && res.status !== 206) {
+      clearTimeout(idle);
       await res.body?.cancel();
       if (res.status >= 500 && ++attempt <= retries) {
         await sleep(options.retryDelayMs ?? 500 * attempt);
@@ -152,6 +170,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       const cr = parseContentRange(res.headers.get('content-range'));
       if (cr === null || cr.start !== have) {
         // Not the range we asked for: start over from byte 0.
+        clearTimeout(idle);
         await res.body?.cancel();
         await unlink(partial).catch(() => undefined);
         if (++attempt > retries) throw new DataError(`${url}: server answered a different range (${res.headers.get('content-range')})`);
@@ -175,6 +194,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
+        touch();
         let chunk = value;
         if (want !== null && have + chunk.length > want) chunk = chunk.subarray(0, want - have);
         await fh.write(chunk);
@@ -194,6 +214,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       }
       await sleep(options.retryDelayMs ?? 500 * attempt);
     } finally {
+      clearTimeout(idle);
       await fh.close();
     }
   }

@@ -56,6 +56,19 @@ describe('downloadFile', () => {
     expect(Number(/\d+/.exec(ranges[2]!)![0])).toBeGreaterThan(have);
   });
 
+  it('gives up on a stalled connection after the idle timeout and resumes with Range', async () => {
+    server = await serve({ [TRAIN_PATH]: { body, stallAfter: 30_000 } });
+    const dest = join(tmp(), 'TinyStories-train.txt');
+    const t0 = Date.now();
+    await downloadFile({ url: server.url + TRAIN_PATH, dest, sha256: sha, idleTimeoutMs: 300, retryDelayMs: 1 });
+    expect(readFileSync(dest).equals(body)).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    const ranges = server.requests.map((r) => r.range);
+    expect(ranges).toHaveLength(2);
+    expect(ranges[1]).toMatch(/^bytes=\d+-$/);
+    expect(Number(/\d+/.exec(ranges[1]!)![0])).toBeGreaterThan(0);
+  });
+
   it('rejects a hash mismatch and leaves neither the file nor a partial that could pass for it', async () => {
     server = await serve({ [TRAIN_PATH]: { body } });
     const dir = tmp();

@@ -41,6 +41,8 @@ export interface ServedFile {
   /** Cut the connection after this many body bytes, for the first `cutTimes` responses. */
   cutAfter?: number;
   cutTimes?: number;
+  /** Send this many body bytes, then stall (keep the connection open, send nothing), for the first response. */
+  stallAfter?: number;
   /** Send this value as the X-Linked-Etag header (Hugging Face sends the LFS sha256 there). */
   etag?: string;
 }
@@ -85,6 +87,11 @@ export async function serve(files: Record<string, ServedFile>): Promise<TestServ
     res.writeHead(status, headers);
     const body = f.body.subarray(start, end + 1);
     const done = cuts.get(path) ?? 0;
+    if (f.stallAfter !== undefined && done === 0) {
+      cuts.set(path, 1);
+      res.write(body.subarray(0, f.stallAfter));
+      return; // never ends: the client's idle timeout must give up and resume
+    }
     if (f.cutAfter !== undefined && done < (f.cutTimes ?? 1)) {
       cuts.set(path, done + 1);
       // Cut once the first bytes have reached the socket, so the client really has a partial body.
