@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 const root = import.meta.dirname;
-const dirs = ['packages', 'apps'].flatMap((group) =>
+const dirs = ['packages', 'apps', 'tooling'].flatMap((group) =>
   readdirSync(join(root, group), { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(root, group, d.name, 'package.json')))
     .map((d) => `${group}/${d.name}`),
@@ -33,6 +33,7 @@ export default defineConfig({
       include: ['packages/*/src/**', 'apps/*/src/**'],
       reporter: ['text-summary', 'html'],
     },
+    reporters: ['default', join(root, 'tooling/vitest-summary-reporter.ts')],
     testTimeout: 60_000,
   },
 });

@@ -19,7 +19,7 @@ export function bitskipConfig({ tsconfigRootDir }) {
         sourceType: 'module',
         globals: { ...globals.node },
         parserOptions: {
-          projectService: { allowDefaultProject: ['*.js', '*.mjs', '*.ts'] },
+          projectService: true,
           tsconfigRootDir,
         },
       },
