@@ -204,7 +204,15 @@ export function backwardImpl(root: Tensor, seed: Tensor | undefined, only?: Read
           continue;
         }
         const needs = n.parents.map((p) => p !== null && ('node' in p || only === undefined || only.has(p.leaf)));
-        const gs = tidy(() => n.backward(g, n.saved, needs));
+        const seen = new Set<Tensor>();
+        // Own every returned gradient separately: a backward may return dy itself, a saved tensor, or one
+        // tensor for two inputs.
+        const gs = tidy(() => n.backward(g, n.saved, needs)).map((gi) => {
+          if (gi === null || gi === undefined) return null;
+          if (gi === g || n.saved.includes(gi) || seen.has(gi)) return aliasOf(gi, true);
+          seen.add(gi);
+          return gi;
+        });
         releaseNode(n, false);
         g.dispose();
         n.parents.forEach((p, j) => {

@@ -74,3 +74,10 @@ export type {
   WsdScheduleOptions,
   WsdDecayShape,
 } from './optim/schedules.js';
+
+export { Module, Parameter } from './nn/module.js';
+export { Embedding, Linear, RMSNorm } from './nn/layers.js';
+export type { LinearOptions } from './nn/layers.js';
+export { AdamW } from './optim/adamw.js';
+export type { AdamWOptions, ParamGroup } from './optim/adamw.js';
+export { clipGradNorm, clipGradNormTensor } from './optim/clip.js';

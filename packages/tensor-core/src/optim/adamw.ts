@@ -1,0 +1,110 @@
+// AdamW (Loshchilov & Hutter, 2019) with PyTorch semantics: p -= lr*wd*p, then the bias-corrected Adam step.
+// Moments are tensors on the parameter's backend; one fused `adamw` kernel call per parameter.
+import { getKernel } from '../backend.js';
+import { keep, noGrad } from '../engine.js';
+import { zerosLike } from '../ops/create.js';
+import { fmtShape, shapesEqual } from '../shape.js';
+import { newRef } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
+
+export interface AdamWOptions {
+  lr?: number;
+  betas?: readonly [number, number];
+  eps?: number;
+  weightDecay?: number;
+}
+
+export interface ParamGroup {
+  params: readonly Tensor[];
+  /** Overrides the optimizer's weightDecay for this group (e.g. 0 for norms and biases). */
+  weightDecay?: number;
+}
+
+interface State {
+  m: Tensor;
+  v: Tensor;
+}
+
+export class AdamW {
+  /** Learning rate of the next step (schedules set it). */
+  lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Steps taken. */
+  t = 0;
+  readonly groups: ParamGroup[];
+  private readonly state = new Map<Tensor, State>();
+
+  constructor(params: readonly Tensor[] | readonly ParamGroup[], opts: AdamWOptions = {}) {
+    this.lr = opts.lr ?? 1e-3;
+    [this.beta1, this.beta2] = opts.betas ?? [0.9, 0.999];
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? 0.01;
+    const first = params[0];
+    this.groups = first === undefined || 'params' in first ? [...(params as readonly ParamGroup[])] : [{ params: params as readonly Tensor[] }];
+  }
+
+  /** Update every parameter that has a gradient. */
+  step(): void {
+    this.t++;
+    const bc1 = 1 - Math.pow(this.beta1, this.t);
+    const bc2 = 1 - Math.pow(this.beta2, this.t);
+    noGrad(() => {
+      for (const g of this.groups) {
+        const weightDecay = g.weightDecay ?? this.weightDecay;
+        for (const p of g.params) {
+          const grad = p.grad;
+          if (grad === null) continue;
+          p.assertLive('AdamW.step');
+          if (!shapesEqual(grad.shape, p.shape)) {
+            throw new Error(`AdamW.step: gradient ${fmtShape(grad.shape)} does not match parameter ${fmtShape(p.shape)}`);
+          }
+          let s = this.state.get(p);
+          if (s === undefined) {
+            s = { m: keep(zerosLike(p)), v: keep(zerosLike(p)) };
+            this.state.set(p, s);
+          }
+          const b = p.backend;
+          const r = getKernel(b, 'adamw')(p, grad, s.m, s.v, {
+            lr: this.lr,
+            beta1: this.beta1,
+            beta2: this.beta2,
+            eps: this.eps,
+            weightDecay,
+            bc1,
+            bc2,
+          });
+          p.assignRef(newRef(b, r.param));
+          s.m.assignRef(newRef(b, r.m));
+          s.v.assignRef(newRef(b, r.v));
+        }
+      }
+    });
+  }
+
+  /** Free every parameter's .grad. */
+  zeroGrad(): void {
+    for (const g of this.groups) {
+      for (const p of g.params) {
+        p.grad?.dispose();
+        p.grad = null;
+      }
+    }
+  }
+
+  /** The moment tensors of a parameter (for checkpoints), if it has been stepped. */
+  getState(p: Tensor): { m: Tensor; v: Tensor } | undefined {
+    return this.state.get(p);
+  }
+
+  /** Free the moment tensors. */
+  dispose(): void {
+    for (const s of this.state.values()) {
+      s.m.dispose();
+      s.v.dispose();
+    }
+    this.state.clear();
+  }
+}

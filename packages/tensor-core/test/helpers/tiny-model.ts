@@ -1,0 +1,94 @@
+// A tiny 2-layer Llama-style model (embedding, RMSNorm, GQA attention with RoPE, SwiGLU, head) for tests.
+import {
+  Embedding,
+  Linear,
+  Module,
+  RMSNorm,
+  add,
+  attention,
+  dropout,
+  mul,
+  permute,
+  reshape,
+  rope,
+  silu,
+  type Rng,
+  type Tensor,
+} from '../../src/index.js';
+
+export interface TinyConfig {
+  vocab: number;
+  dim: number;
+  heads: number;
+  kvHeads: number;
+  hidden: number;
+  layers: number;
+  dropout: number;
+}
+
+class Block extends Module {
+  readonly attnNorm: RMSNorm;
+  readonly q: Linear;
+  readonly k: Linear;
+  readonly v: Linear;
+  readonly o: Linear;
+  readonly mlpNorm: RMSNorm;
+  readonly gate: Linear;
+  readonly up: Linear;
+  readonly down: Linear;
+
+  constructor(
+    private readonly c: TinyConfig,
+    rng: Rng,
+  ) {
+    super();
+    const hd = c.dim / c.heads;
+    this.attnNorm = new RMSNorm(c.dim);
+    this.q = new Linear(c.dim, c.heads * hd, rng);
+    this.k = new Linear(c.dim, c.kvHeads * hd, rng);
+    this.v = new Linear(c.dim, c.kvHeads * hd, rng);
+    this.o = new Linear(c.dim, c.dim, rng);
+    this.mlpNorm = new RMSNorm(c.dim);
+    this.gate = new Linear(c.dim, c.hidden, rng);
+    this.up = new Linear(c.dim, c.hidden, rng);
+    this.down = new Linear(c.hidden, c.dim, rng);
+  }
+
+  forward(x: Tensor, rng: Rng): Tensor {
+    const [B, T, C] = x.shape as [number, number, number];
+    const { heads, kvHeads } = this.c;
+    const hd = C / heads;
+    const h = this.attnNorm.forward(x);
+    // (B, T, H*D) -> (B, T, H, D) -> (B, H, T, D)
+    const q = rope(permute(reshape(this.q.forward(h), [B, T, heads, hd]), [0, 2, 1, 3]));
+    const k = rope(permute(reshape(this.k.forward(h), [B, T, kvHeads, hd]), [0, 2, 1, 3]));
+    const v = permute(reshape(this.v.forward(h), [B, T, kvHeads, hd]), [0, 2, 1, 3]);
+    // (B, H, T, D) -> (B, T, H, D) -> (B, T, C)
+    const a = reshape(permute(attention(q, k, v), [0, 2, 1, 3]), [B, T, C]);
+    x = add(x, dropout(this.o.forward(a), this.c.dropout, rng, this.training));
+    const m = this.mlpNorm.forward(x);
+    return add(x, this.down.forward(mul(silu(this.gate.forward(m)), this.up.forward(m))));
+  }
+}
+
+export class TinyLM extends Module {
+  readonly embed: Embedding;
+  readonly layers: Block[];
+  readonly norm: RMSNorm;
+  readonly head: Linear;
+
+  constructor(c: TinyConfig, rng: Rng) {
+    super();
+    this.embed = new Embedding(c.vocab, c.dim, rng, 0.5);
+    this.layers = Array.from({ length: c.layers }, () => new Block(c, rng));
+    this.norm = new RMSNorm(c.dim);
+    this.head = new Linear(c.dim, c.vocab, rng);
+  }
+
+  /** int32 ids (B, T) -> logits (B, T, V). */
+  forward(ids: Tensor, rng: Rng): Tensor {
+    let x = this.embed.forward(ids);
+    for (const l of this.layers) x = l.forward(x, rng);
+    return this.head.forward(this.norm.forward(x));
+  }
+}
