@@ -51,7 +51,9 @@ export async function setupNodeWebGPU(): Promise<string | null> {
   if (g.navigator?.gpu === undefined) {
     let mod: { create(flags: string[]): WebGpuLike; globals: Record<string, unknown> };
     try {
-      mod = (await import(/* @vite-ignore */ 'webgpu' as string)) as typeof mod;
+      // A runtime specifier: `webgpu` is an optional extra, so neither the types nor bundlers should need it.
+      const specifier = ['web', 'gpu'].join('');
+      mod = (await import(/* @vite-ignore */ specifier)) as typeof mod;
     } catch {
       return null;
     }
@@ -61,7 +63,7 @@ export async function setupNodeWebGPU(): Promise<string | null> {
       requestAdapter: (options) => gpu.requestAdapter({ featureLevel: 'compatibility', ...options }),
     };
     // Keep the rest of the GPU object (getPreferredCanvasFormat, wgslLanguageFeatures) reachable.
-    Object.setPrototypeOf(wrapped, gpu as object);
+    Object.setPrototypeOf(wrapped, gpu);
     if (g.navigator === undefined) Object.defineProperty(globalThis, 'navigator', { value: { gpu: wrapped }, configurable: true, writable: true });
     else Object.defineProperty(g.navigator, 'gpu', { value: wrapped, configurable: true, writable: true });
   }

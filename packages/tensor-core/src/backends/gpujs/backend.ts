@@ -90,6 +90,8 @@ type Pending = Value | Promise<Value>;
 
 class GpujsData {
   disposed = false;
+  /** int32 values as written from the host (ids, targets): index checks read these, not the device. */
+  host: Float32Array | null = null;
   constructor(
     public v: Pending,
     readonly n: number,
@@ -122,6 +124,7 @@ export class GpujsBackend implements Backend {
   private glContext: GLContextLike | null = null;
   private liveTextures = 0;
   private adapterInfo: string | null = null;
+  private readbackValues = 0;
 
   constructor(GPU: GpuConstructor, options: GpujsBackendOptions) {
     this.mode = options.mode;
@@ -136,7 +139,7 @@ export class GpujsBackend implements Backend {
     try {
       gpu = new GPU({ mode: this.mode });
     } catch (e) {
-      throw new Error(`gpujs: gpu.js cannot run mode '${this.mode}' here: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(`gpujs: gpu.js cannot run mode '${this.mode}' here: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
     this.gpu = gpu;
     const picked = gpu.Kernel?.name ?? 'none';
@@ -146,6 +149,11 @@ export class GpujsBackend implements Backend {
     }
     this.kernelClass = picked;
     this.kernels = this.makeKernels();
+    if (this.device && this.mode !== 'webgpu') {
+      // One tiny kernel now: checks the kernel class that really runs and finds the GL context (renderer).
+      this.dispose(this.write([0], 'float32', [1]));
+      this.liveTextures = 0;
+    }
   }
 
   /** Set by the webgpu setup helper: a description of the adapter that answered. */
@@ -167,6 +175,11 @@ export class GpujsBackend implements Backend {
       maxTextureSize: gl !== null ? Number(gl.getParameter(gl.MAX_TEXTURE_SIZE)) : null,
       asyncMode: this.asyncMode,
     };
+  }
+
+  /** Values read back from the device so far (host copies of written int32 data are not counted). */
+  numReadbackValues(): number {
+    return this.readbackValues;
   }
 
   /** Compiled kernels held (one per op and shape). */
@@ -195,20 +208,25 @@ export class GpujsBackend implements Backend {
     }
     const host = new Float32Array(n);
     for (let i = 0; i < n; i++) host[i] = dtype === 'int32' ? Math.trunc(values[i]!) : values[i]!;
-    if (!this.device || n === 0) return this.store(host, n, dtype);
-    // Upload once; kernels then read the device copy.
-    return this.launch(kernelSource(['x'], 'return x[i];'), n, dtype, [], [host]);
+    // Upload once (GL, WebGPU); kernels then read the device copy. int32 data keeps its host copy for checks.
+    const d = !this.device || n === 0 ? this.store(host, n, dtype) : this.launch(kernelSource(['x'], 'return x[i];'), n, dtype, [], [host]);
+    if (dtype === 'int32') d.host = host;
+    return d;
   }
 
   async read(id: DataId): Promise<DataArray> {
     const d = this.data(id);
+    if (d.host !== null) return this.convert(d.host, d);
     const v = await d.v;
+    this.readbackValues += d.n;
     const arr = v instanceof Float32Array ? v : await v.toArray();
     return this.convert(arr, d);
   }
 
   readSync(id: DataId): DataArray {
     const d = this.data(id);
+    if (d.host !== null) return this.convert(d.host, d);
+    this.readbackValues += d.n;
     if (isPromise(d.v)) throw new Error(`backend '${this.name}': value is still pending (asynchronous mode); use read()`);
     const arr = d.v instanceof Float32Array ? d.v : d.v.toArray();
     if (isPromise(arr)) throw new Error(`backend '${this.name}': readback is asynchronous here; use read()`);
@@ -306,7 +324,7 @@ export class GpujsBackend implements Backend {
     };
     const vals = ds.map((d) => d.v);
     let out: Pending;
-    if (vals.some((v) => isPromise(v))) out = Promise.all(vals).then(call);
+    if (vals.some((v) => isPromise(v))) out = Promise.all(vals.map(async (v) => v)).then(call);
     else out = call(vals as Value[]);
     return this.store(out, n, dtype);
   }
@@ -464,7 +482,6 @@ export class GpujsBackend implements Backend {
         return this.launch(kernelSource(['x', 'ind'], body), outer * mm * inner, x.dtype, [x, indices]);
       },
       scatterAdd: (upd, indices, axis, outShape) => {
-        const outer = sizeOf(outShape.slice(0, axis));
         const big = outShape[axis]!;
         const inner = sizeOf(outShape.slice(axis + 1));
         const mm = sizeOf(indices.shape);

@@ -39,7 +39,7 @@ export function decompose(
     const size = shape[d]!;
     if (size === 1) continue;
     const used = strides.some((s) => s[d] !== 0);
-    if (d === firstUseful) {
+    if (d === firstUseful && shape.slice(0, d).every((x) => x === 1)) {
       if (used) strides.forEach((s, k) => s[d] !== 0 && lines.push(`${outs[k]} += rem${tag} * ${lit(s[d]!)};`));
       break;
     }
@@ -49,7 +49,7 @@ export function decompose(
       lines.push(`const c${tag}_${d} = rem${tag} - ${q} * ${size};`);
       strides.forEach((s, k) => s[d] !== 0 && lines.push(`${outs[k]} += c${tag}_${d} * ${lit(s[d]!)};`));
     }
-    lines.push(`rem${tag} = ${q};`);
+    if (d > firstUseful) lines.push(`rem${tag} = ${q};`);
   }
   return lines.join('\n');
 }

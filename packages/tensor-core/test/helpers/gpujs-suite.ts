@@ -1,0 +1,85 @@
+// The conformance suite (forward and every gradient) on a gpu.js backend against the cpu reference, plus a
+// tiny training step compared with cpu: same loss, unchanged buffer/texture counts, only the loss read back.
+import { describe, expect, it } from 'vitest';
+import { AdamW, Rng, crossEntropy, findBackend, setBackend, tensor, tidy } from '../../src/index.js';
+import type { Backend } from '../../src/index.js';
+import { GpujsBackend, registerGpujsBackend } from '../../src/gpujs.js';
+import type { GpujsBackendOptions } from '../../src/gpujs.js';
+import { conformanceCases } from '../../src/testing.js';
+import { TinyLM } from './tiny-model.js';
+
+export const GPUJS_TOL = { rtol: 1e-5, atol: 1e-5 };
+
+export function gpujsSuite(options: GpujsBackendOptions, tol = GPUJS_TOL): void {
+  const name = registerGpujsBackend(options);
+  describe(`gpujs ${options.mode}${options.asyncMode ? ' (async)' : ''}`, () => {
+    it('runs on the mode it was asked for', () => {
+      const b = findBackend(name) as GpujsBackend;
+      const info = b.info();
+      expect(info.mode).toBe(options.mode);
+      console.log(`[${name}] kernel class ${info.kernelClass}; renderer ${info.renderer ?? '-'}; MAX_TEXTURE_SIZE ${info.maxTextureSize ?? '-'}`);
+    });
+    for (const c of conformanceCases()) {
+      it(`conformance: ${c.name}`, () => c.run(name, 'cpu', tol));
+    }
+    it('a training step gives the cpu loss, keeps buffer/texture counts and reads back only the loss', async () => {
+      const cpu = await trainSteps('cpu', 3);
+      const gp = await trainSteps(name, 3);
+      for (let s = 0; s < cpu.losses.length; s++) expect(Math.abs(gp.losses[s]! - cpu.losses[s]!)).toBeLessThanOrEqual(1e-4 * Math.abs(cpu.losses[s]!));
+      expect(new Set(gp.live.slice(1)).size).toBe(1);
+      if (gp.textures[0] !== null) expect(new Set(gp.textures.slice(1)).size).toBe(1);
+      // Device readbacks per step: the loss only (token ids are checked against their host copy).
+      expect(gp.reads).toEqual([1, 1, 1]);
+    });
+  });
+}
+
+interface TrainResult {
+  losses: number[];
+  live: number[];
+  textures: (number | null)[];
+  reads: number[];
+}
+
+const cfg = { vocab: 11, dim: 16, heads: 4, kvHeads: 2, hidden: 24, layers: 2, dropout: 0 };
+
+/** A few AdamW steps of a tiny transformer on backend b, counting reads (values read back) per step. */
+async function trainSteps(backendName: string, steps: number): Promise<TrainResult> {
+  const b: Backend = setBackend(backendName);
+  const readbacks = (): number => (b instanceof GpujsBackend ? b.numReadbackValues() : 0);
+  try {
+    const rng = new Rng(3);
+    const model = new TinyLM(cfg, rng.split());
+    const opt = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0.1 });
+    const dataRng = rng.split();
+    const B = 2;
+    const T = 7;
+    const ids = Array.from({ length: B * T }, () => dataRng.int(cfg.vocab));
+    const targets = ids.map((t, i) => (i % T === T - 1 ? -100 : (t + 1) % cfg.vocab));
+    const x = tensor(ids, [B, T], 'int32', b);
+    const y = tensor(targets, [B, T], 'int32', b);
+    const res: TrainResult = { losses: [], live: [], textures: [], reads: [] };
+    for (let s = 0; s < steps; s++) {
+      const r0 = readbacks();
+      const loss = tidy(() => {
+        const l = crossEntropy(model.forward(x, rng), y);
+        l.backward();
+        opt.step();
+        opt.zeroGrad();
+        return l;
+      });
+      res.losses.push(await loss.item());
+      loss.dispose();
+      res.reads.push(readbacks() - r0);
+      res.live.push(b.numLiveBuffers());
+      res.textures.push(b instanceof GpujsBackend ? b.numDeviceTextures() : null);
+    }
+    model.dispose();
+    opt.dispose();
+    x.dispose();
+    y.dispose();
+    return res;
+  } finally {
+    setBackend('cpu');
+  }
+}
