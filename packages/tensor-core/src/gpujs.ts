@@ -18,9 +18,16 @@ export function createGpujsBackend(options: GpujsBackendOptions): GpujsBackend {
 /** Register `gpujs-<mode>` (or `options.name`) in the backend registry; created lazily on first use. */
 export function registerGpujsBackend(options: GpujsBackendOptions): string {
   const name = options.name ?? `gpujs-${options.mode}`;
-  registerBackend(name, () => createGpujsBackend({ ...options, name }));
+  registerBackend(name, () => {
+    const b = createGpujsBackend({ ...options, name });
+    if (options.mode === 'webgpu' && webGpuAdapter !== null) b.setAdapterInfo(webGpuAdapter);
+    return b;
+  });
   return name;
 }
+
+/** The adapter description found by setupNodeWebGPU (null before, or when none answered). */
+let webGpuAdapter: string | null = null;
 
 /** Whether gpu.js can create a backend in this mode here (tries it; releases what it made). */
 export function gpujsModeAvailable(mode: GpujsMode): boolean {
@@ -70,7 +77,8 @@ export async function setupNodeWebGPU(): Promise<string | null> {
   const adapter = await g.navigator!.gpu!.requestAdapter();
   if (adapter === null) return null;
   const i = adapter.info ?? {};
-  return [i.vendor, i.architecture, i.device, i.description].filter((x) => x !== undefined && x !== '').join(' / ') || 'webgpu adapter';
+  webGpuAdapter = [i.vendor, i.architecture, i.device, i.description].filter((x) => x !== undefined && x !== '').join(' / ') || 'webgpu adapter';
+  return webGpuAdapter;
 }
 
 /** A webgpu-mode backend after setting up WebGPU (see setupNodeWebGPU); null when no adapter answers. */

@@ -1,7 +1,8 @@
 // The conformance suite (forward and every gradient) on a gpu.js backend against the cpu reference, plus a
 // tiny training step compared with cpu: same loss, unchanged buffer/texture counts, only the loss read back.
 import { describe, expect, it } from 'vitest';
-import { AdamW, Rng, crossEntropy, findBackend, setBackend, tensor, tidy } from '../../src/index.js';
+import { AdamW, Rng, crossEntropy, exp, findBackend, matmul, permute, setBackend, softmax, sum, tensor, tidy } from '../../src/index.js';
+import { assertClose } from '../../src/testing.js';
 import type { Backend } from '../../src/index.js';
 import { GpujsBackend, registerGpujsBackend } from '../../src/gpujs.js';
 import type { GpujsBackendOptions } from '../../src/gpujs.js';
@@ -22,6 +23,28 @@ export function gpujsSuite(options: GpujsBackendOptions, tol = GPUJS_TOL): void 
     for (const c of conformanceCases()) {
       it(`conformance: ${c.name}`, () => c.run(name, 'cpu', tol));
     }
+    it('long reductions (Kahan) and tensors larger than a texture row stay within tolerance', async () => {
+      const rng = new Rng(5);
+      // A sum over 30,000 values that plain fp32 accumulation gets wrong, a matmul with k = 2,048, a softmax over rows of 4,096, and a permute of 70,000 elements (> MAX_TEXTURE_SIZE in 1D).
+      // 1 followed by 29,999 values of 3e-8, each below half an ulp of 1: a plain fp32 sum stays at 1 (off by 9e-4).
+      const big = Array.from({ length: 30000 }, (_, i) => (i === 0 ? 1 : 3e-8));
+      const a = Array.from({ length: 4 * 2048 }, () => rng.normal());
+      const bm = Array.from({ length: 2048 * 3 }, () => rng.normal());
+      const sm = Array.from({ length: 2 * 4096 }, () => 3 * rng.normal());
+      const p = Array.from({ length: 70000 }, () => rng.normal());
+      const compute = (bn: string): Promise<number[][]> => {
+        const b = findBackend(bn);
+        const outs = tidy(() => [
+          sum(tensor(big, [30000], 'float32', b)),
+          matmul(tensor(a, [4, 2048], 'float32', b), tensor(bm, [2048, 3], 'float32', b)),
+          softmax(tensor(sm, [2, 4096], 'float32', b)),
+          exp(permute(tensor(p, [7, 100, 100], 'float32', b), [2, 0, 1])),
+        ]);
+        return Promise.all(outs.map(async (t) => { const v = await t.array(); t.dispose(); return v; }));
+      };
+      const [got, want] = [await compute(name), await compute('cpu')];
+      got.forEach((g, i) => assertClose(`large case ${i}`, g, want[i]!, tol));
+    });
     it('a training step gives the cpu loss, keeps buffer/texture counts and reads back only the loss', async () => {
       const cpu = await trainSteps('cpu', 3);
       const gp = await trainSteps(name, 3);

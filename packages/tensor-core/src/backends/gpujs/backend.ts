@@ -92,6 +92,8 @@ class GpujsData {
   disposed = false;
   /** int32 values as written from the host (ids, targets): index checks read these, not the device. */
   host: Float32Array | null = null;
+  /** Asynchronous kernels that read this value and have not run yet; the value is released after them. */
+  uses: Promise<unknown> | null = null;
   constructor(
     public v: Pending,
     readonly n: number,
@@ -149,6 +151,8 @@ export class GpujsBackend implements Backend {
     }
     this.kernelClass = picked;
     this.kernels = this.makeKernels();
+    // A device that cannot block leaves readSync out (the contract): webgpu, and webasm with threads.
+    if (this.asyncMode) (this as { readSync?: unknown }).readSync = undefined;
     if (this.device && this.mode !== 'webgpu') {
       // One tiny kernel now: checks the kernel class that really runs and finds the GL context (renderer).
       this.dispose(this.write([0], 'float32', [1]));
@@ -238,8 +242,9 @@ export class GpujsBackend implements Backend {
     id.disposed = true;
     this.live.delete(id);
     const v = id.v;
-    if (isPromise<Value>(v)) void v.then(releaseValue, () => undefined);
-    else releaseValue(v);
+    if (isPromise<Value>(v) || id.uses !== null) {
+      void Promise.all([v, id.uses]).then(([x]) => releaseValue(x), () => undefined);
+    } else releaseValue(v);
   }
 
   numLiveBuffers(): number {
@@ -326,6 +331,13 @@ export class GpujsBackend implements Backend {
     let out: Pending;
     if (vals.some((v) => isPromise(v))) out = Promise.all(vals.map(async (v) => v)).then(call);
     else out = call(vals as Value[]);
+    if (isPromise(out)) {
+      const done = out.then(
+        () => undefined,
+        () => undefined,
+      );
+      for (const d of ds) d.uses = d.uses === null ? done : Promise.all([d.uses, done]);
+    }
     return this.store(out, n, dtype);
   }
 

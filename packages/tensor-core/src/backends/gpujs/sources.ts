@@ -146,11 +146,13 @@ export function binaryBody(op: BinaryOp): string {
 }
 
 /**
- * Kahan-compensated accumulation of `term` into s (compensation c). `one` is a runtime 1 (a kernel argument the
- * shader compiler cannot see through), so that no algebraic optimisation folds (t - s) - y to 0.
+ * Kahan-compensated accumulation of `term` into `sum` (compensation `comp`). `one` is a runtime 1 (a kernel
+ * argument the shader compiler cannot see through): written t = s + y, Mesa's inexact algebraic rules fold
+ * (t - s) - y to 0 and silently turn Kahan back into a plain sum (caught by the long-reduction test on
+ * headlessgl); t = s * one + y keeps the pattern out of their reach.
  */
 export function kahanAdd(term: string, sum = 's', comp = 'comp', tag = ''): string {
-  return `const ky${tag} = (${term}) - ${comp}; const kt${tag} = ${sum} + ky${tag}; ${comp} = ((kt${tag} - ${sum}) * one[0]) - ky${tag}; ${sum} = kt${tag};`;
+  return `const ky${tag} = (${term}) - ${comp}; const kt${tag} = ${sum} * one[0] + ky${tag}; ${comp} = (kt${tag} - ${sum}) - ky${tag}; ${sum} = kt${tag};`;
 }
 
 /** A kernel function's source from parameter names and a body. */
