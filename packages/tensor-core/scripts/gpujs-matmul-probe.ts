@@ -9,7 +9,8 @@ import { createGpujsBackend, createWebGpuBackend, gpujsModeAvailable } from '../
 import type { GpujsBackend, GpujsMode } from '../src/gpujs.js';
 
 const arg = process.argv.indexOf('--modes');
-const modes = (arg >= 0 ? process.argv[arg + 1]! : 'cpu,webasm,headlessgl,webgpu').split(',') as GpujsMode[];
+// 'webasm-async' is webasm under the async contract: gpu.js splits kernels over its worker pool (threads).
+const modes = (arg >= 0 ? process.argv[arg + 1]! : 'cpu,webasm,webasm-async,headlessgl,webgpu').split(',');
 const sizes = [256, 512];
 
 function values(n: number, seed: number): Float32Array {
@@ -61,7 +62,8 @@ console.log('|---|---|---|---:|---:|---:|');
 for (const mode of modes) {
   let b: GpujsBackend | null = null;
   if (mode === 'webgpu') b = await createWebGpuBackend();
-  else if (gpujsModeAvailable(mode)) b = createGpujsBackend({ mode });
+  else if (mode === 'webasm-async') b = createGpujsBackend({ mode: 'webasm', asyncMode: true });
+  else if (gpujsModeAvailable(mode as GpujsMode)) b = createGpujsBackend({ mode: mode as GpujsMode });
   if (b === null) {
     console.log(`| ${mode} | unavailable here | | | | |`);
     continue;
