@@ -1,33 +1,5 @@
 // @bitskip/tensor-core: tensors, autograd and backends for BitSkip-TS.
 export { Rng, splitmix64 } from './rng.js';
-export {
-  SAFETENSORS_DTYPES,
-  SAFETENSORS_MAX_HEADER_BYTES,
-  parseSafetensors,
-  serializeSafetensors,
-  safetensorsItemSize,
-  f16BitsToNumber,
-  numberToF16Bits,
-  bf16BitsToNumber,
-  numberToBf16Bits,
-} from './io/safetensors.js';
-export type {
-  SafetensorsDtype,
-  SafetensorsDataMap,
-  SafetensorsData,
-  SafetensorsTensor,
-  SafetensorsTensorInput,
-  SafetensorsFile,
-  ParseSafetensorsOptions,
-} from './io/safetensors.js';
-export { constantSchedule, cosineSchedule, wsdSchedule } from './optim/schedules.js';
-export type {
-  LrSchedule,
-  CosineScheduleOptions,
-  ConstantScheduleOptions,
-  WsdScheduleOptions,
-  WsdDecayShape,
-} from './optim/schedules.js';
 
 export type {
   AdamWHyper,
@@ -74,6 +46,34 @@ export * from './ops/norm.js';
 export * from './ops/rope.js';
 export * from './ops/attention.js';
 export * from './ops/dropout.js';
+export {
+  SAFETENSORS_DTYPES,
+  SAFETENSORS_MAX_HEADER_BYTES,
+  parseSafetensors,
+  serializeSafetensors,
+  safetensorsItemSize,
+  f16BitsToNumber,
+  numberToF16Bits,
+  bf16BitsToNumber,
+  numberToBf16Bits,
+} from './io/safetensors.js';
+export type {
+  SafetensorsDtype,
+  SafetensorsDataMap,
+  SafetensorsData,
+  SafetensorsTensor,
+  SafetensorsTensorInput,
+  SafetensorsFile,
+  ParseSafetensorsOptions,
+} from './io/safetensors.js';
+export { constantSchedule, cosineSchedule, wsdSchedule } from './optim/schedules.js';
+export type {
+  LrSchedule,
+  CosineScheduleOptions,
+  ConstantScheduleOptions,
+  WsdScheduleOptions,
+  WsdDecayShape,
+} from './optim/schedules.js';
 
 export { Module, Parameter } from './nn/module.js';
 export { Embedding, Linear, RMSNorm } from './nn/layers.js';

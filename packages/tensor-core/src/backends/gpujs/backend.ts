@@ -1,0 +1,666 @@
+// The gpu.js backend: every kernel of the contract as gpu.js kernels, generated per shape and compiled once.
+// Tensors live on the device between kernels (immutable pipeline textures on GL, buffers on WebGPU, typed arrays
+// on cpu/webasm, where gpu.js has no device memory); only `read` brings values back.
+//
+// int32 tensors (token ids, gather indices) are stored as float values: exact up to 2^24, as WebGL1 has no
+// integer textures. Reductions, matmul inner products and row sums use Kahan-compensated float32 sums.
+import type { AdamWHyper, Backend, BinaryOp, DataArray, DataId, DType, Kernels, TensorInfo, UnaryOp } from '../../backend.js';
+import { broadcastStrides, fmtShape, sizeOf, stridesOf } from '../../shape.js';
+import { binaryBody, decompose, kahanAdd, kernelSource, lit, unaryBody } from './sources.js';
+
+/** The gpu.js modes this backend can be pinned to. */
+export type GpujsMode = 'gpu' | 'webgl' | 'webgl2' | 'headlessgl' | 'webgpu' | 'webasm' | 'cpu';
+
+/** The kernel classes gpu.js may pick for each mode; anything else is a silent switch and an error. */
+const EXPECTED_KERNEL: Record<GpujsMode, readonly string[]> = {
+  gpu: ['HeadlessGLKernel', 'WebGL2Kernel', 'WebGLKernel'],
+  webgl: ['WebGLKernel'],
+  webgl2: ['WebGL2Kernel'],
+  headlessgl: ['HeadlessGLKernel'],
+  webgpu: ['WebGPUKernel'],
+  webasm: ['WebAssemblyKernel'],
+  cpu: ['CPUKernel'],
+};
+
+// ---- the slice of gpu.js this backend uses (its bundled typings predate webasm/webgpu/asyncMode) ----
+
+interface GLContextLike {
+  readonly RENDERER: number;
+  readonly VENDOR: number;
+  readonly VERSION: number;
+  readonly SHADING_LANGUAGE_VERSION: number;
+  readonly MAX_TEXTURE_SIZE: number;
+  getParameter(p: number): unknown;
+  createTexture(): unknown;
+  deleteTexture(t: unknown): void;
+}
+
+/** A device-resident result: a gpu.js Texture (GL) or WebGPU buffer handle. */
+interface DeviceValue {
+  toArray(): Float32Array | Promise<Float32Array>;
+  delete?(): void;
+  destroy?(): void;
+}
+
+interface KernelImpl {
+  readonly constructor: { readonly name: string };
+  readonly fallbackReason?: string | null;
+  readonly context?: GLContextLike | null;
+}
+
+interface KernelFn {
+  (...args: unknown[]): unknown;
+  readonly kernel: KernelImpl;
+  destroy?(removeCanvasReferences?: boolean): void;
+}
+
+/** What `new GPU(settings)` returns, as far as this backend is concerned. */
+export interface GpuInstanceLike {
+  readonly mode?: string;
+  readonly Kernel: { readonly name: string } | null;
+  createKernel(source: string, settings: Record<string, unknown>): KernelFn;
+  destroy(): unknown;
+}
+
+/** The gpu.js `GPU` class (passed in, so that the main entry never loads gpu.js). */
+export type GpuConstructor = new (settings: { mode: string }) => GpuInstanceLike;
+
+export interface GpujsBackendOptions {
+  /** The gpu.js mode; required: the backend never lets gpu.js choose. */
+  mode: GpujsMode;
+  /** The backend's name (default `gpujs-<mode>`). */
+  name?: string;
+  /** webasm only: kernels run asynchronously on gpu.js's worker pool (threads). Reads stay async. */
+  asyncMode?: boolean;
+}
+
+/** What the backend runs on, as gpu.js reported it. */
+export interface GpujsInfo {
+  mode: GpujsMode;
+  /** The gpu.js kernel class that actually runs (checked against the mode). */
+  kernelClass: string;
+  /** GL: RENDERER / VERSION / SHADING_LANGUAGE_VERSION; WebGPU: adapter info; otherwise null. */
+  renderer: string | null;
+  maxTextureSize: number | null;
+  asyncMode: boolean;
+}
+
+type Value = Float32Array | DeviceValue;
+type Pending = Value | Promise<Value>;
+
+class GpujsData {
+  disposed = false;
+  /** int32 values as written from the host (ids, targets): index checks read these, not the device. */
+  host: Float32Array | null = null;
+  /** Asynchronous kernels that read this value and have not run yet; the value is released after them. */
+  uses: Promise<unknown> | null = null;
+  constructor(
+    public v: Pending,
+    readonly n: number,
+    readonly dtype: DType,
+  ) {}
+}
+
+function isPromise<T>(x: unknown): x is Promise<T> {
+  return typeof x === 'object' && x !== null && typeof (x as { then?: unknown }).then === 'function';
+}
+
+function releaseValue(v: Value): void {
+  if (v instanceof Float32Array) return;
+  if (typeof v.delete === 'function') v.delete();
+  else if (typeof v.destroy === 'function') v.destroy();
+}
+
+const ONE = new Float32Array([1]);
+
+export class GpujsBackend implements Backend {
+  readonly name: string;
+  readonly mode: GpujsMode;
+  readonly asyncMode: boolean;
+  readonly kernels: Kernels;
+  private readonly gpu: GpuInstanceLike;
+  private readonly live = new Set<GpujsData>();
+  private readonly cache = new Map<string, KernelFn>();
+  private readonly device: boolean;
+  private kernelClass = '';
+  private glContext: GLContextLike | null = null;
+  private liveTextures = 0;
+  private adapterInfo: string | null = null;
+  private readbackValues = 0;
+
+  constructor(GPU: GpuConstructor, options: GpujsBackendOptions) {
+    this.mode = options.mode;
+    if (!(this.mode in EXPECTED_KERNEL)) throw new Error(`gpujs: unknown mode '${String(this.mode)}'`);
+    this.name = options.name ?? `gpujs-${this.mode}`;
+    this.asyncMode = options.asyncMode === true || this.mode === 'webgpu';
+    if (options.asyncMode === true && this.mode !== 'webasm' && this.mode !== 'webgpu') {
+      throw new Error(`gpujs: asyncMode is only used with mode 'webasm' (got '${this.mode}')`);
+    }
+    this.device = this.mode !== 'cpu' && this.mode !== 'webasm';
+    let gpu: GpuInstanceLike;
+    try {
+      gpu = new GPU({ mode: this.mode });
+    } catch (e) {
+      throw new Error(`gpujs: gpu.js cannot run mode '${this.mode}' here: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    this.gpu = gpu;
+    const picked = gpu.Kernel?.name ?? 'none';
+    if (!EXPECTED_KERNEL[this.mode].includes(picked)) {
+      this.destroy();
+      throw new Error(`gpujs: mode '${this.mode}' asked for, but gpu.js picked ${picked}; refusing to switch silently`);
+    }
+    this.kernelClass = picked;
+    this.kernels = this.makeKernels();
+    // A device that cannot block leaves readSync out (the contract): webgpu, and webasm with threads.
+    if (this.asyncMode) (this as { readSync?: unknown }).readSync = undefined;
+    if (this.device && this.mode !== 'webgpu') {
+      // One tiny kernel now: checks the kernel class that really runs and finds the GL context (renderer).
+      this.dispose(this.write([0], 'float32', [1]));
+      this.liveTextures = 0;
+    }
+  }
+
+  /** Set by the webgpu setup helper: a description of the adapter that answered. */
+  setAdapterInfo(info: string): void {
+    this.adapterInfo = info;
+  }
+
+  /** The mode, the kernel class gpu.js actually runs and the renderer string. */
+  info(): GpujsInfo {
+    const gl = this.glContext;
+    const renderer =
+      gl !== null
+        ? [gl.RENDERER, gl.VERSION, gl.SHADING_LANGUAGE_VERSION].map((p) => String(gl.getParameter(p))).join(' / ')
+        : this.adapterInfo;
+    return {
+      mode: this.mode,
+      kernelClass: this.kernelClass,
+      renderer,
+      maxTextureSize: gl !== null ? Number(gl.getParameter(gl.MAX_TEXTURE_SIZE)) : null,
+      asyncMode: this.asyncMode,
+    };
+  }
+
+  /** Values read back from the device so far (host copies of written int32 data are not counted). */
+  numReadbackValues(): number {
+    return this.readbackValues;
+  }
+
+  /** Compiled kernels held (one per op and shape). */
+  numCompiledKernels(): number {
+    return this.cache.size;
+  }
+
+  /** GL textures created and not deleted since the backend's first kernel (null off GL). */
+  numDeviceTextures(): number | null {
+    return this.glContext === null ? null : this.liveTextures;
+  }
+
+  /** Release every compiled kernel and the gpu.js instance. */
+  destroy(): void {
+    for (const k of this.cache.values()) k.destroy?.();
+    this.cache.clear();
+    this.gpu.destroy();
+  }
+
+  // ---- data store ----
+
+  write(values: ArrayLike<number>, dtype: DType, shape: readonly number[]): DataId {
+    const n = sizeOf(shape);
+    if (values.length !== n) {
+      throw new Error(`write: ${values.length} values do not fill shape ${fmtShape(shape)} (${n} elements)`);
+    }
+    const host = new Float32Array(n);
+    for (let i = 0; i < n; i++) host[i] = dtype === 'int32' ? Math.trunc(values[i]!) : values[i]!;
+    // Upload once (GL, WebGPU); kernels then read the device copy. int32 data keeps its host copy for checks.
+    const d = !this.device || n === 0 ? this.store(host, n, dtype) : this.launch(kernelSource(['x'], 'return x[i];'), n, dtype, [], [host]);
+    if (dtype === 'int32') d.host = host;
+    return d;
+  }
+
+  async read(id: DataId): Promise<DataArray> {
+    const d = this.data(id);
+    if (d.host !== null) return this.convert(d.host, d);
+    const v = await d.v;
+    this.readbackValues += d.n;
+    const arr = v instanceof Float32Array ? v : await v.toArray();
+    return this.convert(arr, d);
+  }
+
+  readSync(id: DataId): DataArray {
+    const d = this.data(id);
+    if (d.host !== null) return this.convert(d.host, d);
+    this.readbackValues += d.n;
+    if (isPromise(d.v)) throw new Error(`backend '${this.name}': value is still pending (asynchronous mode); use read()`);
+    const arr = d.v instanceof Float32Array ? d.v : d.v.toArray();
+    if (isPromise(arr)) throw new Error(`backend '${this.name}': readback is asynchronous here; use read()`);
+    return this.convert(arr, d);
+  }
+
+  dispose(id: DataId): void {
+    if (!(id instanceof GpujsData) || id.disposed) return;
+    id.disposed = true;
+    this.live.delete(id);
+    const v = id.v;
+    if (isPromise<Value>(v) || id.uses !== null) {
+      void Promise.all([v, id.uses]).then(([x]) => releaseValue(x), () => undefined);
+    } else releaseValue(v);
+  }
+
+  numLiveBuffers(): number {
+    return this.live.size;
+  }
+
+  private convert(arr: Float32Array, d: GpujsData): DataArray {
+    const out = arr.length === d.n ? arr.slice() : arr.slice(0, d.n);
+    return d.dtype === 'int32' ? Int32Array.from(out, (x) => Math.round(x)) : out;
+  }
+
+  private data(id: DataId): GpujsData {
+    if (!(id instanceof GpujsData) || id.disposed) throw new Error(`backend '${this.name}': unknown or disposed buffer`);
+    return id;
+  }
+
+  private store(v: Pending, n: number, dtype: DType): GpujsData {
+    const d = new GpujsData(v, n, dtype);
+    this.live.add(d);
+    return d;
+  }
+
+  // ---- kernel launch ----
+
+  private kernel(src: string, n: number, sizes: readonly number[]): KernelFn {
+    const key = `${src}\n#${n}:${sizes.join(',')}`;
+    let k = this.cache.get(key);
+    if (k === undefined) {
+      k = this.gpu.createKernel(src, {
+        output: [n],
+        pipeline: true,
+        immutable: true,
+        precision: 'single',
+        tactic: 'precision',
+        ...(this.asyncMode ? { asyncMode: true } : {}),
+      });
+      this.cache.set(key, k);
+    }
+    return k;
+  }
+
+  /** Check, after a kernel's first run, that gpu.js did not replace it with another kernel class. */
+  private verify(k: KernelFn): void {
+    const cls = k.kernel.constructor.name;
+    const reason = k.kernel.fallbackReason;
+    if (!EXPECTED_KERNEL[this.mode].includes(cls) || (reason !== undefined && reason !== null)) {
+      throw new Error(`gpujs: mode '${this.mode}' asked for, but the kernel ran on ${cls}${reason ? ` (${reason})` : ''}`);
+    }
+    if (this.glContext === null && k.kernel.context) this.watchContext(k.kernel.context);
+  }
+
+  private watchContext(gl: GLContextLike): void {
+    this.glContext = gl;
+    const create = gl.createTexture.bind(gl);
+    const del = gl.deleteTexture.bind(gl);
+    gl.createTexture = () => {
+      this.liveTextures++;
+      return create();
+    };
+    gl.deleteTexture = (t: unknown) => {
+      if (t) this.liveTextures--;
+      del(t);
+    };
+  }
+
+  /**
+   * Run `src` over n outputs with device inputs `ins` (then host arrays `host`, e.g. hyperparameters) and
+   * return a new handle. Pending (asynchronous) inputs chain: the kernel runs when they settle.
+   */
+  private launch(src: string, n: number, dtype: DType, ins: readonly TensorInfo[], host: readonly Float32Array[] = []): GpujsData {
+    if (n === 0) return this.store(new Float32Array(0), 0, dtype);
+    const ds = ins.map((t) => this.data(t.id));
+    const k = this.kernel(src, n, [...ds.map((d) => d.n), ...host.map((h) => h.length)]);
+    const call = (vals: readonly Value[]): Pending => {
+      const first = !this.verified.has(k);
+      const out = k(...vals, ...host) as Pending;
+      if (first) {
+        this.verified.add(k);
+        this.verify(k);
+      }
+      return out;
+    };
+    const vals = ds.map((d) => d.v);
+    let out: Pending;
+    if (vals.some((v) => isPromise(v))) out = Promise.all(vals.map(async (v) => v)).then(call);
+    else out = call(vals as Value[]);
+    if (isPromise(out)) {
+      const done = out.then(
+        () => undefined,
+        () => undefined,
+      );
+      for (const d of ds) d.uses = d.uses === null ? done : Promise.all([d.uses, done]);
+    }
+    return this.store(out, n, dtype);
+  }
+
+  private readonly verified = new WeakSet<KernelFn>();
+
+  private fill(n: number, value: number): GpujsData {
+    return this.launch(kernelSource(['one'], `return ${lit(value)} * one[0];`), n, 'float32', [], [ONE]);
+  }
+
+  private tmp(d: GpujsData): TensorInfo {
+    return { id: d, shape: [d.n], dtype: d.dtype };
+  }
+
+  // ---- kernels ----
+
+  private makeKernels(): Kernels {
+    const rowsOf = (shape: readonly number[]): [number, number] => {
+      const n = shape[shape.length - 1] ?? 1;
+      return [n === 0 ? 0 : sizeOf(shape) / n, n];
+    };
+    /** Flat-index offsets into inputs read through strides over outShape; identity where contiguous. */
+    const offsets = (outShape: readonly number[], strides: readonly (readonly number[])[], names: readonly string[]): string => {
+      const dense = stridesOf(outShape);
+      const same = strides.map((s) => s.every((x, d) => x === dense[d] || outShape[d] === 1));
+      const lines = names.filter((_, k) => same[k]).map((nm) => `const ${nm} = i;`);
+      const rest = names.map((_, k) => k).filter((k) => !same[k]);
+      if (rest.length > 0) {
+        lines.push(
+          decompose(
+            'i',
+            outShape,
+            rest.map((k) => strides[k]!),
+            rest.map((k) => names[k]!),
+          ),
+        );
+      }
+      return lines.join('\n');
+    };
+    /** Row index r and column c of the flat index i for rows of length n. */
+    const rowCol = (n: number): string => `const r = Math.floor((i + 0.5) / ${n});\nconst col = i - r * ${n};`;
+    /** Per-row log-sum-exp of x (rows, n); rows whose target is `ignore` (when given) get 0. */
+    const lseKernel = (x: TensorInfo, rows: number, n: number, targets?: TensorInfo, ignore?: number): GpujsData => {
+      const params = targets ? ['x', 'tg', 'one'] : ['x', 'one'];
+      const body = [
+        targets ? `if (tg[i] == ${lit(ignore!)}) { return 0; }` : '',
+        `const base = i * ${n};`,
+        'let m = x[base];',
+        `for (let j = 1; j < ${n}; j++) { const xv = x[base + j]; if (xv > m) { m = xv; } }`,
+        'let s = 0;',
+        'let comp = 0;',
+        `for (let j = 0; j < ${n}; j++) { ${kahanAdd('Math.exp(x[base + j] - m)')} }`,
+        'return m + Math.log(s);',
+      ].join('\n');
+      return this.launch(kernelSource(params, body), rows, 'float32', targets ? [x, targets] : [x], [ONE]);
+    };
+    /** Per-row Kahan sum of `term` (over j, with base = row start) for rows of length n. */
+    const rowSum = (params: string[], ins: TensorInfo[], rows: number, n: number, term: string): GpujsData =>
+      this.launch(
+        kernelSource([...params, 'one'], `const base = i * ${n};\nlet s = 0;\nlet comp = 0;\nfor (let j = 0; j < ${n}; j++) { ${kahanAdd(term)} }\nreturn s;`),
+        rows,
+        'float32',
+        ins,
+        [ONE],
+      );
+    const free = (...ds: GpujsData[]): void => ds.forEach((d) => this.dispose(d));
+
+    return {
+      unary: (x, op: UnaryOp) => this.launch(kernelSource(['x'], `const v = x[i];\n${unaryBody(op)}`), sizeOf(x.shape), 'float32', [x]),
+      binary: (a, b, op: BinaryOp, outShape) => {
+        const off = offsets(outShape, [broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape)], ['ia', 'ib']);
+        const src = kernelSource(['a', 'b'], `${off}\nconst av = a[ia];\nconst bv = b[ib];\n${binaryBody(op)}`);
+        return this.launch(src, sizeOf(outShape), 'float32', [a, b]);
+      },
+      where: (c, a, b, outShape) => {
+        const st = [c, a, b].map((t) => broadcastStrides(t.shape, outShape));
+        const off = offsets(outShape, st, ['ic', 'ia', 'ib']);
+        const src = kernelSource(['cd', 'a', 'b'], `${off}\nif (cd[ic] != 0) { return a[ia]; }\nreturn b[ib];`);
+        return this.launch(src, sizeOf(outShape), 'float32', [c, a, b]);
+      },
+      reduce: (x, op, axes) => {
+        const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+        const n = sizeOf(outShape);
+        const xs = stridesOf(x.shape);
+        const red = axes.filter((a) => x.shape[a]! > 1);
+        if (sizeOf(x.shape) === 0) return this.fill(n, op === 'sum' ? 0 : -3.4028234663852886e38);
+        const base = decompose('i', outShape, [xs], ['ib']);
+        const open = red.map((a, k) => `for (let j${k} = 0; j${k} < ${x.shape[a]}; j${k}++) {`).join('\n');
+        const close = red.map(() => '}').join('');
+        const idx = ['ib', ...red.map((a, k) => `j${k} * ${xs[a]}`)].join(' + ');
+        const body =
+          op === 'sum'
+            ? `${base}\nlet s = 0;\nlet comp = 0;\n${open}\n${kahanAdd(`x[${idx}]`)}\n${close}\nreturn s;`
+            : `${base}\nlet m = x[ib];\n${open}\nconst xv = x[${idx}];\nif (xv > m) { m = xv; }\n${close}\nreturn m;`;
+        return this.launch(kernelSource(['x', 'one'], body), n, 'float32', [x], [ONE]);
+      },
+      matmul: (a, b, transA, transB, outShape) => {
+        const r = outShape.length;
+        const m = outShape[r - 2]!;
+        const n = outShape[r - 1]!;
+        const k = transA ? a.shape[a.shape.length - 2]! : a.shape[a.shape.length - 1]!;
+        const total = sizeOf(outShape);
+        if (k === 0 || sizeOf(a.shape) === 0 || sizeOf(b.shape) === 0) return this.fill(total, 0);
+        const batchShape = outShape.slice(0, r - 2);
+        const aSt = broadcastStrides(a.shape.slice(0, -2), batchShape).map((s) => s * m * k);
+        const bSt = broadcastStrides(b.shape.slice(0, -2), batchShape).map((s) => s * k * n);
+        const aRow = transA ? 1 : k;
+        const aP = transA ? m : 1;
+        const bCol = transB ? k : 1;
+        const bP = transB ? 1 : n;
+        const off = decompose('i', outShape, [
+          [...aSt, aRow, 0],
+          [...bSt, 0, bCol],
+        ], ['ia', 'ib']);
+        const body = `${off}\nlet s = 0;\nlet comp = 0;\nfor (let p = 0; p < ${k}; p++) { ${kahanAdd(`a[ia + p * ${aP}] * b[ib + p * ${bP}]`)} }\nreturn s;`;
+        return this.launch(kernelSource(['a', 'b', 'one'], body), total, 'float32', [a, b], [ONE]);
+      },
+      stridedCopy: (x, outShape, strides, offset) => {
+        const off = decompose('i', outShape, [strides], ['ix'], [lit(offset)]);
+        return this.launch(kernelSource(['x'], `${off}\nreturn x[ix];`), sizeOf(outShape), x.dtype, [x]);
+      },
+      concat: (xs, axis, outShape) => {
+        const dtype = xs[0]?.dtype ?? 'float32';
+        const parts = xs.filter((x) => sizeOf(x.shape) > 0);
+        const total = sizeOf(outShape);
+        if (parts.length === 0) return this.fill(total, 0);
+        const big = outShape[axis]!;
+        const inner = sizeOf(outShape.slice(axis + 1));
+        const lines = [`const o = Math.floor((i + 0.5) / ${big * inner});`, `const rest = i - o * ${big * inner};`, `const ax = Math.floor((rest + 0.5) / ${inner});`, `const inn = rest - ax * ${inner};`];
+        let start = 0;
+        parts.forEach((x, k) => {
+          const ak = x.shape[axis]!;
+          const read = `return x${k}[(o * ${ak} + (ax - ${start})) * ${inner} + inn];`;
+          lines.push(k === parts.length - 1 ? read : `if (ax < ${start + ak}) { ${read} }`);
+          start += ak;
+        });
+        const src = kernelSource(
+          parts.map((_, k) => `x${k}`),
+          lines.join('\n'),
+        );
+        return this.launch(src, total, dtype, parts);
+      },
+      gather: (x, indices, axis) => {
+        const outer = sizeOf(x.shape.slice(0, axis));
+        const big = x.shape[axis]!;
+        const inner = sizeOf(x.shape.slice(axis + 1));
+        const mm = sizeOf(indices.shape);
+        const body = [
+          `const o = Math.floor((i + 0.5) / ${mm * inner});`,
+          `const rest = i - o * ${mm * inner};`,
+          `const mi = Math.floor((rest + 0.5) / ${inner});`,
+          `const inn = rest - mi * ${inner};`,
+          `return x[(o * ${big} + ind[mi]) * ${inner} + inn];`,
+        ].join('\n');
+        return this.launch(kernelSource(['x', 'ind'], body), outer * mm * inner, x.dtype, [x, indices]);
+      },
+      scatterAdd: (upd, indices, axis, outShape) => {
+        const big = outShape[axis]!;
+        const inner = sizeOf(outShape.slice(axis + 1));
+        const mm = sizeOf(indices.shape);
+        const total = sizeOf(outShape);
+        if (mm === 0) return this.fill(total, 0);
+        const body = [
+          `const o = Math.floor((i + 0.5) / ${big * inner});`,
+          `const rest = i - o * ${big * inner};`,
+          `const jx = Math.floor((rest + 0.5) / ${inner});`,
+          `const inn = rest - jx * ${inner};`,
+          'let s = 0;',
+          'let comp = 0;',
+          `for (let mi = 0; mi < ${mm}; mi++) { if (ind[mi] == jx) { ${kahanAdd(`u[(o * ${mm} + mi) * ${inner} + inn]`)} } }`,
+          'return s;',
+        ].join('\n');
+        return this.launch(kernelSource(['u', 'ind', 'one'], body), total, 'float32', [upd, indices], [ONE]);
+      },
+      cast: (x, dtype) => {
+        const op = dtype === 'int32' && x.dtype !== 'int32' ? 'trunc' : 'copy';
+        return this.launch(kernelSource(['x'], `const v = x[i];\n${unaryBody(op)}`), sizeOf(x.shape), dtype, [x]);
+      },
+      softmax: (x) => {
+        const [rows, n] = rowsOf(x.shape);
+        const lse = lseKernel(x, rows, n);
+        const out = this.launch(kernelSource(['x', 'l'], `${rowCol(n)}\nreturn Math.exp(x[i] - l[r]);`), sizeOf(x.shape), 'float32', [x, this.tmp(lse)]);
+        free(lse);
+        return out;
+      },
+      softmaxBackward: (y, dy) => {
+        const [rows, n] = rowsOf(y.shape);
+        const dot = rowSum(['y', 'dy'], [y, dy], rows, n, 'y[base + j] * dy[base + j]');
+        const out = this.launch(kernelSource(['y', 'dy', 'dt'], `${rowCol(n)}\nreturn y[i] * (dy[i] - dt[r]);`), sizeOf(y.shape), 'float32', [y, dy, this.tmp(dot)]);
+        free(dot);
+        return out;
+      },
+      logSoftmax: (x) => {
+        const [rows, n] = rowsOf(x.shape);
+        const lse = lseKernel(x, rows, n);
+        const out = this.launch(kernelSource(['x', 'l'], `${rowCol(n)}\nreturn x[i] - l[r];`), sizeOf(x.shape), 'float32', [x, this.tmp(lse)]);
+        free(lse);
+        return out;
+      },
+      logSoftmaxBackward: (y, dy) => {
+        const [rows, n] = rowsOf(y.shape);
+        const s = rowSum(['dy'], [dy], rows, n, 'dy[base + j]');
+        const out = this.launch(kernelSource(['y', 'dy', 'sm'], `${rowCol(n)}\nreturn dy[i] - Math.exp(y[i]) * sm[r];`), sizeOf(y.shape), 'float32', [y, dy, this.tmp(s)]);
+        free(s);
+        return out;
+      },
+      crossEntropy: (logits, targets, ignoreIndex) => {
+        const [rows, n] = rowsOf(logits.shape);
+        const lse = lseKernel(logits, rows, n, targets, ignoreIndex);
+        if (rows === 0) return { loss: this.fill(1, 0), lse };
+        const body = [
+          'let s = 0;',
+          'let comp = 0;',
+          'let cnt = 0;',
+          `for (let r = 0; r < ${rows}; r++) { const t = tg[r]; if (t != ${lit(ignoreIndex)}) { ${kahanAdd(`l[r] - x[r * ${n} + t]`)} cnt += 1; } }`,
+          'if (cnt > 0) { return s / cnt; }',
+          'return 0;',
+        ].join('\n');
+        const loss = this.launch(kernelSource(['x', 'tg', 'l', 'one'], body), 1, 'float32', [logits, targets, this.tmp(lse)], [ONE]);
+        return { loss, lse };
+      },
+      crossEntropyBackward: (logits, targets, lse, dloss, ignoreIndex) => {
+        const [rows, n] = rowsOf(logits.shape);
+        if (rows === 0) return this.fill(0, 0);
+        const cnt = this.launch(
+          kernelSource(['tg'], `let c = 0;\nfor (let r = 0; r < ${rows}; r++) { if (tg[r] != ${lit(ignoreIndex)}) { c += 1; } }\nreturn c;`),
+          1,
+          'float32',
+          [targets],
+        );
+        const body = [
+          rowCol(n),
+          'const t = tg[r];',
+          `if (t == ${lit(ignoreIndex)}) { return 0; }`,
+          'if (cn[0] == 0) { return 0; }',
+          'const sc = dl[0] / cn[0];',
+          'const p = Math.exp(x[i] - l[r]) * sc;',
+          'if (col == t) { return p - sc; }',
+          'return p;',
+        ].join('\n');
+        const out = this.launch(kernelSource(['x', 'tg', 'l', 'dl', 'cn'], body), sizeOf(logits.shape), 'float32', [logits, targets, lse, dloss, this.tmp(cnt)]);
+        free(cnt);
+        return out;
+      },
+      rmsNorm: (x, gain, eps) => {
+        const [rows, n] = rowsOf(x.shape);
+        const ss = rowSum(['x'], [x], rows, n, 'x[base + j] * x[base + j]');
+        const rstd = this.launch(kernelSource(['s', 'hp'], `return 1 / Math.sqrt(s[i] / ${n} + hp[0]);`), rows, 'float32', [this.tmp(ss)], [new Float32Array([eps])]);
+        free(ss);
+        const y = this.launch(kernelSource(['x', 'g', 'rs'], `${rowCol(n)}\nreturn x[i] * rs[r] * g[col];`), sizeOf(x.shape), 'float32', [x, gain, this.tmp(rstd)]);
+        return { y, rstd };
+      },
+      rmsNormBackward: (x, gain, rstd, dy) => {
+        const [rows, n] = rowsOf(x.shape);
+        const dot = this.launch(
+          kernelSource(
+            ['x', 'g', 'rs', 'dy', 'one'],
+            `const base = i * ${n};\nlet s = 0;\nlet comp = 0;\nfor (let j = 0; j < ${n}; j++) { ${kahanAdd('dy[base + j] * g[j] * x[base + j] * rs[i]')} }\nreturn s / ${n};`,
+          ),
+          rows,
+          'float32',
+          [x, gain, rstd, dy],
+          [ONE],
+        );
+        const dx = this.launch(
+          kernelSource(['x', 'g', 'rs', 'dy', 'mn'], `${rowCol(n)}\nconst q = rs[r];\nreturn q * (dy[i] * g[col] - x[i] * q * mn[r]);`),
+          sizeOf(x.shape),
+          'float32',
+          [x, gain, rstd, dy, this.tmp(dot)],
+        );
+        free(dot);
+        const dgain =
+          rows === 0
+            ? this.fill(n, 0)
+            : this.launch(
+                kernelSource(
+                  ['x', 'rs', 'dy', 'one'],
+                  `let s = 0;\nlet comp = 0;\nfor (let r = 0; r < ${rows}; r++) { ${kahanAdd(`dy[r * ${n} + i] * x[r * ${n} + i] * rs[r]`)} }\nreturn s;`,
+                ),
+                n,
+                'float32',
+                [x, rstd, dy],
+                [ONE],
+              );
+        return { dx, dgain };
+      },
+      rope: (x, cos, sin, inverse) => {
+        const r = x.shape.length;
+        const t = x.shape[r - 2]!;
+        const d = x.shape[r - 1]!;
+        const h = d / 2;
+        const sg = inverse ? -1 : 1;
+        const body = [
+          rowCol(d),
+          `const p = r - Math.floor((r + 0.5) / ${t}) * ${t};`,
+          `if (col < ${h}) {`,
+          `  const c1 = cs[p * ${h} + col];`,
+          `  const s1 = ${sg} * sn[p * ${h} + col];`,
+          `  return x[i] * c1 - x[i + ${h}] * s1;`,
+          '}',
+          `const c2 = cs[p * ${h} + col - ${h}];`,
+          `const s2 = ${sg} * sn[p * ${h} + col - ${h}];`,
+          `return x[i] * c2 + x[i - ${h}] * s2;`,
+        ].join('\n');
+        return this.launch(kernelSource(['x', 'cs', 'sn'], body), sizeOf(x.shape), 'float32', [x, cos, sin]);
+      },
+      adamw: (param, grad, m, v, hyper: AdamWHyper) => {
+        const n = sizeOf(param.shape);
+        const { lr, beta1, beta2, eps, weightDecay, bc1, bc2 } = hyper;
+        // [beta1, 1-beta1, beta2, 1-beta2, eps, decay, stepSize, sqrt(bc2)] as a runtime array: no recompiles.
+        const hp = new Float32Array([beta1, 1 - beta1, beta2, 1 - beta2, eps, 1 - lr * weightDecay, lr / bc1, Math.sqrt(bc2)]);
+        const mExpr = 'hp[0] * m[i] + hp[1] * g[i]';
+        const vExpr = 'hp[2] * v[i] + hp[3] * g[i] * g[i]';
+        const m2 = this.launch(kernelSource(['g', 'm', 'hp'], `return ${mExpr};`), n, 'float32', [grad, m], [hp]);
+        const v2 = this.launch(kernelSource(['g', 'v', 'hp'], `return ${vExpr};`), n, 'float32', [grad, v], [hp]);
+        const p2 = this.launch(
+          kernelSource(['p', 'm2', 'v2', 'hp'], 'const mi = m2[i];\nconst vi = v2[i];\nreturn p[i] * hp[5] - (hp[6] * mi) / (Math.sqrt(vi) / hp[7] + hp[4]);'),
+          n,
+          'float32',
+          [param, this.tmp(m2), this.tmp(v2)],
+          [hp],
+        );
+        return { param: p2, m: m2, v: v2 };
+      },
+    };
+  }
+}

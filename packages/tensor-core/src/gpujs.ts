@@ -1,0 +1,91 @@
+// @bitskip/tensor-core/gpujs: the gpu.js backend (gpu.js 2.24, an optional peer dependency). The main entry never
+// loads gpu.js; importing this subpath does. Modes are pinned explicitly and checked: see GpujsBackend.
+import { GPU } from 'gpu.js';
+import { registerBackend } from './registry.js';
+import { GpujsBackend } from './backends/gpujs/backend.js';
+import type { GpuConstructor, GpujsBackendOptions, GpujsMode } from './backends/gpujs/backend.js';
+
+export { GpujsBackend } from './backends/gpujs/backend.js';
+export type { GpujsBackendOptions, GpujsInfo, GpujsMode, GpuConstructor, GpuInstanceLike } from './backends/gpujs/backend.js';
+
+const GPUClass = GPU as unknown as GpuConstructor;
+
+/** A gpu.js backend pinned to `options.mode`; throws when gpu.js cannot run that mode here. */
+export function createGpujsBackend(options: GpujsBackendOptions): GpujsBackend {
+  return new GpujsBackend(GPUClass, options);
+}
+
+/** Register `gpujs-<mode>` (or `options.name`) in the backend registry; created lazily on first use. */
+export function registerGpujsBackend(options: GpujsBackendOptions): string {
+  const name = options.name ?? `gpujs-${options.mode}`;
+  registerBackend(name, () => {
+    const b = createGpujsBackend({ ...options, name });
+    if (options.mode === 'webgpu' && webGpuAdapter !== null) b.setAdapterInfo(webGpuAdapter);
+    return b;
+  });
+  return name;
+}
+
+/** The adapter description found by setupNodeWebGPU (null before, or when none answered). */
+let webGpuAdapter: string | null = null;
+
+/** Whether gpu.js can create a backend in this mode here (tries it; releases what it made). */
+export function gpujsModeAvailable(mode: GpujsMode): boolean {
+  try {
+    const b = createGpujsBackend({ mode });
+    b.destroy();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface WebGpuAdapterLike {
+  readonly info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+}
+interface WebGpuLike {
+  requestAdapter(options?: Record<string, unknown>): Promise<WebGpuAdapterLike | null>;
+}
+
+/**
+ * Make WebGPU reachable for gpu.js in Node through the `webgpu` npm package (Dawn): installs its globals and
+ * `navigator.gpu` with the OpenGL ES backend and compatibility-level adapters (the combination that gets an
+ * adapter on headless Linux with Mesa; set EGL_PLATFORM=surfaceless). Resolves to the adapter description, or
+ * null when the package is missing or no adapter answers. In a browser, navigator.gpu is used as it is.
+ */
+export async function setupNodeWebGPU(): Promise<string | null> {
+  const g = globalThis as { navigator?: { gpu?: WebGpuLike } };
+  if (g.navigator?.gpu === undefined) {
+    let mod: { create(flags: string[]): WebGpuLike; globals: Record<string, unknown> };
+    try {
+      // A runtime specifier: `webgpu` is an optional extra, so neither the types nor bundlers should need it.
+      const specifier = ['web', 'gpu'].join('');
+      mod = (await import(/* @vite-ignore */ specifier)) as typeof mod;
+    } catch {
+      return null;
+    }
+    Object.assign(globalThis, mod.globals);
+    const gpu = mod.create(['backend=opengles']);
+    const wrapped: WebGpuLike = {
+      requestAdapter: (options) => gpu.requestAdapter({ featureLevel: 'compatibility', ...options }),
+    };
+    // Keep the rest of the GPU object (getPreferredCanvasFormat, wgslLanguageFeatures) reachable.
+    Object.setPrototypeOf(wrapped, gpu);
+    if (g.navigator === undefined) Object.defineProperty(globalThis, 'navigator', { value: { gpu: wrapped }, configurable: true, writable: true });
+    else Object.defineProperty(g.navigator, 'gpu', { value: wrapped, configurable: true, writable: true });
+  }
+  const adapter = await g.navigator!.gpu!.requestAdapter();
+  if (adapter === null) return null;
+  const i = adapter.info ?? {};
+  webGpuAdapter = [i.vendor, i.architecture, i.device, i.description].filter((x) => x !== undefined && x !== '').join(' / ') || 'webgpu adapter';
+  return webGpuAdapter;
+}
+
+/** A webgpu-mode backend after setting up WebGPU (see setupNodeWebGPU); null when no adapter answers. */
+export async function createWebGpuBackend(name?: string): Promise<GpujsBackend | null> {
+  const info = await setupNodeWebGPU();
+  if (info === null) return null;
+  const b = createGpujsBackend({ mode: 'webgpu', ...(name !== undefined ? { name } : {}) });
+  b.setAdapterInfo(info);
+  return b;
+}

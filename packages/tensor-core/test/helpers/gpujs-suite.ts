@@ -1,0 +1,108 @@
+// The conformance suite (forward and every gradient) on a gpu.js backend against the cpu reference, plus a
+// tiny training step compared with cpu: same loss, unchanged buffer/texture counts, only the loss read back.
+import { describe, expect, it } from 'vitest';
+import { AdamW, Rng, crossEntropy, exp, findBackend, matmul, permute, setBackend, softmax, sum, tensor, tidy } from '../../src/index.js';
+import { assertClose } from '../../src/testing.js';
+import type { Backend } from '../../src/index.js';
+import { GpujsBackend, registerGpujsBackend } from '../../src/gpujs.js';
+import type { GpujsBackendOptions } from '../../src/gpujs.js';
+import { conformanceCases } from '../../src/testing.js';
+import { TinyLM } from './tiny-model.js';
+
+export const GPUJS_TOL = { rtol: 1e-5, atol: 1e-5 };
+
+export function gpujsSuite(options: GpujsBackendOptions, tol = GPUJS_TOL): void {
+  const name = registerGpujsBackend(options);
+  describe(`gpujs ${options.mode}${options.asyncMode ? ' (async)' : ''}`, () => {
+    it('runs on the mode it was asked for', () => {
+      const b = findBackend(name) as GpujsBackend;
+      const info = b.info();
+      expect(info.mode).toBe(options.mode);
+      console.log(`[${name}] kernel class ${info.kernelClass}; renderer ${info.renderer ?? '-'}; MAX_TEXTURE_SIZE ${info.maxTextureSize ?? '-'}`);
+    });
+    for (const c of conformanceCases()) {
+      it(`conformance: ${c.name}`, () => c.run(name, 'cpu', tol));
+    }
+    it('long reductions (Kahan) and tensors larger than a texture row stay within tolerance', async () => {
+      const rng = new Rng(5);
+      // A sum over 30,000 values that plain fp32 accumulation gets wrong, a matmul with k = 2,048, a softmax over rows of 4,096, and a permute of 70,000 elements (> MAX_TEXTURE_SIZE in 1D).
+      // 1 followed by 29,999 values of 3e-8, each below half an ulp of 1: a plain fp32 sum stays at 1 (off by 9e-4).
+      const big = Array.from({ length: 30000 }, (_, i) => (i === 0 ? 1 : 3e-8));
+      const a = Array.from({ length: 4 * 2048 }, () => rng.normal());
+      const bm = Array.from({ length: 2048 * 3 }, () => rng.normal());
+      const sm = Array.from({ length: 2 * 4096 }, () => 3 * rng.normal());
+      const p = Array.from({ length: 70000 }, () => rng.normal());
+      const compute = (bn: string): Promise<number[][]> => {
+        const b = findBackend(bn);
+        const outs = tidy(() => [
+          sum(tensor(big, [30000], 'float32', b)),
+          matmul(tensor(a, [4, 2048], 'float32', b), tensor(bm, [2048, 3], 'float32', b)),
+          softmax(tensor(sm, [2, 4096], 'float32', b)),
+          exp(permute(tensor(p, [7, 100, 100], 'float32', b), [2, 0, 1])),
+        ]);
+        return Promise.all(outs.map(async (t) => { const v = await t.array(); t.dispose(); return v; }));
+      };
+      const [got, want] = [await compute(name), await compute('cpu')];
+      got.forEach((g, i) => assertClose(`large case ${i}`, g, want[i]!, tol));
+    });
+    it('a training step gives the cpu loss, keeps buffer/texture counts and reads back only the loss', async () => {
+      const cpu = await trainSteps('cpu', 3);
+      const gp = await trainSteps(name, 3);
+      for (let s = 0; s < cpu.losses.length; s++) expect(Math.abs(gp.losses[s]! - cpu.losses[s]!)).toBeLessThanOrEqual(1e-4 * Math.abs(cpu.losses[s]!));
+      expect(new Set(gp.live.slice(1)).size).toBe(1);
+      if (gp.textures[0] !== null) expect(new Set(gp.textures.slice(1)).size).toBe(1);
+      // Device readbacks per step: the loss only (token ids are checked against their host copy).
+      expect(gp.reads).toEqual([1, 1, 1]);
+    });
+  });
+}
+
+interface TrainResult {
+  losses: number[];
+  live: number[];
+  textures: (number | null)[];
+  reads: number[];
+}
+
+const cfg = { vocab: 11, dim: 16, heads: 4, kvHeads: 2, hidden: 24, layers: 2, dropout: 0 };
+
+/** A few AdamW steps of a tiny transformer on backend b, counting reads (values read back) per step. */
+async function trainSteps(backendName: string, steps: number): Promise<TrainResult> {
+  const b: Backend = setBackend(backendName);
+  const readbacks = (): number => (b instanceof GpujsBackend ? b.numReadbackValues() : 0);
+  try {
+    const rng = new Rng(3);
+    const model = new TinyLM(cfg, rng.split());
+    const opt = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0.1 });
+    const dataRng = rng.split();
+    const B = 2;
+    const T = 7;
+    const ids = Array.from({ length: B * T }, () => dataRng.int(cfg.vocab));
+    const targets = ids.map((t, i) => (i % T === T - 1 ? -100 : (t + 1) % cfg.vocab));
+    const x = tensor(ids, [B, T], 'int32', b);
+    const y = tensor(targets, [B, T], 'int32', b);
+    const res: TrainResult = { losses: [], live: [], textures: [], reads: [] };
+    for (let s = 0; s < steps; s++) {
+      const r0 = readbacks();
+      const loss = tidy(() => {
+        const l = crossEntropy(model.forward(x, rng), y);
+        l.backward();
+        opt.step();
+        opt.zeroGrad();
+        return l;
+      });
+      res.losses.push(await loss.item());
+      loss.dispose();
+      res.reads.push(readbacks() - r0);
+      res.live.push(b.numLiveBuffers());
+      res.textures.push(b instanceof GpujsBackend ? b.numDeviceTextures() : null);
+    }
+    model.dispose();
+    opt.dispose();
+    x.dispose();
+    y.dispose();
+    return res;
+  } finally {
+    setBackend('cpu');
+  }
+}
