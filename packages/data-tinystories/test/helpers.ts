@@ -41,6 +41,12 @@ export interface ServedFile {
   /** Cut the connection after this many body bytes, for the first `cutTimes` responses. */
   cutAfter?: number;
   cutTimes?: number;
+  /**
+   * Cut only once this returns true (polled every 5 ms; given the first byte this response sends), e.g. once the client has written some bytes to disk:
+   * a fetch body stream that errors drops the chunks the client has not read yet, so a fixed delay is flaky
+   * on a loaded machine. Default: 20 ms after the bytes reached the socket.
+   */
+  cutWhen?: (rangeStart: number) => boolean;
   /** Send this many body bytes, then stall (keep the connection open, send nothing), for the first response. */
   stallAfter?: number;
   /** Send this value as the X-Linked-Etag header (Hugging Face sends the LFS sha256 there). */
@@ -95,7 +101,19 @@ export async function serve(files: Record<string, ServedFile>): Promise<TestServ
     if (f.cutAfter !== undefined && done < (f.cutTimes ?? 1)) {
       cuts.set(path, done + 1);
       // Cut once the first bytes have reached the socket, so the client really has a partial body.
-      res.write(body.subarray(0, f.cutAfter), () => setTimeout(() => res.socket?.destroy(), 20));
+      const when = f.cutWhen;
+      res.write(body.subarray(0, f.cutAfter), () => {
+        if (when === undefined) {
+          setTimeout(() => res.socket?.destroy(), 20);
+          return;
+        }
+        const poll = setInterval(() => {
+          if (when(start) || res.socket === null) {
+            clearInterval(poll);
+            res.socket?.destroy();
+          }
+        }, 5);
+      });
       return;
     }
     res.end(body);
