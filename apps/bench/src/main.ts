@@ -2,8 +2,9 @@
 // Suites register in SUITES below; each is added with the issue that builds what it measures.
 import { join } from 'node:path';
 import type { Suite } from './suite.js';
+import { kernelsSuite } from './suites/kernels.js';
 
-const SUITES: Suite[] = [];
+const SUITES: Suite[] = [kernelsSuite];
 
 const workspaceRoot = join(import.meta.dirname, '../../..');
 

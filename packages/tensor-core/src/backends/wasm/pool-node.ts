@@ -96,11 +96,17 @@ export async function createNodePool(ctx: PoolContext): Promise<ThreadPool> {
     async dispose(): Promise<void> {
       if (disposed) return;
       disposed = true;
-      const exited = workers.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
+      // Referenced again while we wait, or an awaiting top-level caller would see an empty event loop.
+      const exited = workers.map((w) => {
+        w.ref();
+        return new Promise<void>((resolve) => w.once('exit', () => resolve()));
+      });
       Atomics.store(ctl, CTRL.CMD, CMD_EXIT);
       Atomics.add(ctl, CTRL.GEN, 1);
       Atomics.notify(ctl, CTRL.GEN);
-      await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, 1000).unref())]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([Promise.all(exited), new Promise((r) => (timer = setTimeout(r, 1000)))]);
+      clearTimeout(timer);
       await Promise.all(workers.map((w) => w.terminate()));
     },
   };
