@@ -283,7 +283,7 @@ function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: i32,
 
 /**
  * Thread `t`'s share of the matmul described by the control block at `ctrl`: C[i] (+)= op(A[i])·op(B[i])
- * for every batch item i. With batch ≥ threads the batch is split; otherwise rows, in 4-row panels.
+ * for every batch item i, split across `threads` in 4-row panels.
  * A[i] starts at a + i*strideA floats (stride 0 broadcasts), B[i] likewise, C[i] at c + i*m*n.
  */
 export function runPart(ctrl: usize, t: i32, scratch: usize): void {
@@ -301,23 +301,19 @@ export function runPart(ctrl: usize, t: i32, scratch: usize): void {
   const acc = load<i32>(ctrl + C_ACC);
   const threads = load<i32>(ctrl + C_THREADS);
   if (m <= 0 || n <= 0 || k <= 0 || batch <= 0) return;
-  let b0 = 0;
-  let b1 = batch;
-  let r0 = 0;
-  let r1 = m;
-  if (threads > 1) {
-    if (batch >= threads) {
-      b0 = <i32>((<i64>batch * t) / threads);
-      b1 = <i32>((<i64>batch * (t + 1)) / threads);
-    } else {
-      const panels = (m + MR - 1) / MR;
-      r0 = <i32>((<i64>panels * t) / threads) * MR;
-      r1 = min(<i32>((<i64>panels * (t + 1)) / threads) * MR, m);
-    }
-  }
-  if (r0 >= r1) return;
+  // Work units: 4-row panels of every batch item, numbered batch-major; thread t takes a contiguous
+  // share, so batches and rows are balanced alike (e.g. batch 3 on 2 threads: 1.5 items each).
+  const panels = (m + MR - 1) / MR;
+  const total = <i64>batch * <i64>panels;
+  let u = (total * <i64>t) / <i64>threads;
+  const u1 = (total * <i64>(t + 1)) / <i64>threads;
   const sc = (<usize>m * <usize>n) << 2;
-  for (let i = b0; i < b1; i++) {
-    gemm(a + <usize>i * sa, b + <usize>i * sb, c + <usize>i * sc, m, k, n, transA, transB, acc, r0, r1, scratch);
+  while (u < u1) {
+    const bi = <i32>(u / <i64>panels);
+    const p0 = <i32>(u % <i64>panels);
+    const p1 = <i32>min(<i64>panels, <i64>p0 + (u1 - u));
+    const r1 = min(p1 * MR, m);
+    gemm(a + <usize>bi * sa, b + <usize>bi * sb, c + <usize>bi * sc, m, k, n, transA, transB, acc, p0 * MR, r1, scratch);
+    u += <i64>(p1 - p0);
   }
 }

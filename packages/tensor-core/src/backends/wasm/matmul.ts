@@ -96,6 +96,8 @@ export interface WasmMatmulOptions {
   warmup?: boolean;
   /** Initial memory in pages of 64 KiB (default 64); it grows on demand up to 16384 (1 GiB). */
   initialPages?: number;
+  /** Calls below this many FLOPs run on the calling thread only (default PARALLEL_MIN_FLOPS). */
+  parallelMinFlops?: number;
   /** Creates the worker pool when threads > 1 (the node entry passes a worker_threads pool). */
   pool?: PoolFactory;
 }
@@ -168,9 +170,14 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
   const ctl = new Int32Array(memory.buffer, ctrl, CTRL_INTS);
   const scratchBytes = ex.scratchBytes();
   const scratch: number[] = [];
-  for (let t = 0; t < threads; t++) scratch.push(heap.allocBytes(scratchBytes));
+  for (let t = 0; t < threads; t++) {
+    const s = heap.allocBytes(scratchBytes);
+    new Uint8Array(memory.buffer, s, scratchBytes).fill(0); // commit the pages now, not in the first timed call
+    scratch.push(s);
+  }
   const scratch0 = scratch[0]!;
   const pool = threads > 1 ? await options.pool!({ module, memory, ctrl, scratch: scratch.slice(1) }) : undefined;
+  const parallelMinFlops = options.parallelMinFlops ?? PARALLEL_MIN_FLOPS;
   let disposed = false;
 
   const matmul = (args: MatmulArgs): void => {
@@ -198,7 +205,7 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
       return;
     }
     const flops = 2 * batch * m * n * k;
-    const par = pool !== undefined && flops >= PARALLEL_MIN_FLOPS && (batch >= threads || m >= 8 * threads);
+    const par = pool !== undefined && flops >= parallelMinFlops && batch * Math.ceil(m / 4) >= 2 * threads;
     ctl[CTRL.A] = a.ptr;
     ctl[CTRL.B] = b.ptr;
     ctl[CTRL.C] = c.ptr;
