@@ -172,6 +172,9 @@ describe.each(configs)('wasm matmul ($name)', ({ relaxed, threads }) => {
     expect(() => mm.matmul({ a, b, c, m: 3, k: 3, n: 4 })).toThrow(/c has 9 floats, needs 12/);
     expect(() => mm.matmul({ a, b, c: a, m: 3, k: 4, n: 3 })).toThrow(/overlap/);
     expect(() => mm.matmul({ a, b, c, m: 3, k: 4.5, n: 3 })).toThrow(/non-negative integer/);
+    const outside = { ptr: mm.memory.buffer.byteLength - 16, length: 12, f32: new Float32Array(12) };
+    expect(() => mm.matmul({ a: outside, b, c, m: 3, k: 4, n: 3 })).toThrow(/not inside/);
+    expect(() => mm.matmul({ a: { ...a, ptr: 8 }, b, c, m: 3, k: 4, n: 3 })).toThrow(/not inside/);
     mm.free(a);
     mm.free(b);
     mm.free(c);

@@ -165,7 +165,8 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     },
   });
   const ex = instance.exports as unknown as KernelExports;
-  const heap = new WasmHeap(memory, ex.heapBase());
+  const heapStart = ex.heapBase();
+  const heap = new WasmHeap(memory, heapStart);
   const ctrl = heap.allocBytes(CTRL_INTS * 4);
   const ctl = new Int32Array(memory.buffer, ctrl, CTRL_INTS);
   const scratchBytes = ex.scratchBytes();
@@ -199,6 +200,12 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     if (a.length < needA) throw new RangeError(`matmul: a has ${a.length} floats, needs ${needA}`);
     if (b.length < needB) throw new RangeError(`matmul: b has ${b.length} floats, needs ${needB}`);
     if (c.length < needC) throw new RangeError(`matmul: c has ${c.length} floats, needs ${needC}`);
+    const memEnd = memory.buffer.byteLength;
+    for (const [name, buf, need] of [['a', a, needA], ['b', b, needB], ['c', c, needC]] as const) {
+      if (!Number.isInteger(buf.ptr) || buf.ptr % 4 !== 0 || buf.ptr < heapStart || buf.ptr + need * 4 > memEnd) {
+        throw new RangeError(`matmul: ${name} (ptr ${buf.ptr}, ${need} floats) is not inside this matmul's heap`);
+      }
+    }
     if (overlaps(c, a) || overlaps(c, b)) throw new Error('matmul: c must not overlap a or b');
     if (k === 0) {
       if (args.accumulate !== true) new Float32Array(memory.buffer, c.ptr, needC).fill(0);
