@@ -27,6 +27,7 @@ const C_TA: usize = 52;
 const C_TB: usize = 56;
 const C_ACC: usize = 60;
 const C_THREADS: usize = 64;
+const C_NEXT: usize = 68;
 
 /** First byte above the module's static data: JS allocates from here up. */
 export function heapBase(): usize {
@@ -283,7 +284,7 @@ function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: i32,
 
 /**
  * Thread `t`'s share of the matmul described by the control block at `ctrl`: C[i] (+)= op(A[i])·op(B[i])
- * for every batch item i, split across `threads` in 4-row panels.
+ * for every batch item i, split across `threads` in chunks of 4-row panels.
  * A[i] starts at a + i*strideA floats (stride 0 broadcasts), B[i] likewise, C[i] at c + i*m*n.
  */
 export function runPart(ctrl: usize, t: i32, scratch: usize): void {
@@ -301,19 +302,32 @@ export function runPart(ctrl: usize, t: i32, scratch: usize): void {
   const acc = load<i32>(ctrl + C_ACC);
   const threads = load<i32>(ctrl + C_THREADS);
   if (m <= 0 || n <= 0 || k <= 0 || batch <= 0) return;
-  // Work units: 4-row panels of every batch item, numbered batch-major; thread t takes a contiguous
-  // share, so batches and rows are balanced alike (e.g. batch 3 on 2 threads: 1.5 items each).
+  // Work units: 4-row panels of every batch item, numbered batch-major. One thread takes them all;
+  // several take chunks of consecutive units from a shared counter (dynamic, so a thread slowed by
+  // another process does less). Chunks of ≥ 32 panels (or an even share, when smaller) keep repacking
+  // B per chunk cheap; about 4 chunks a thread on large problems.
   const panels = (m + MR - 1) / MR;
   const total = <i64>batch * <i64>panels;
-  let u = (total * <i64>t) / <i64>threads;
-  const u1 = (total * <i64>(t + 1)) / <i64>threads;
   const sc = (<usize>m * <usize>n) << 2;
-  while (u < u1) {
-    const bi = <i32>(u / <i64>panels);
-    const p0 = <i32>(u % <i64>panels);
-    const p1 = <i32>min(<i64>panels, <i64>p0 + (u1 - u));
-    const r1 = min(p1 * MR, m);
-    gemm(a + <usize>bi * sa, b + <usize>bi * sb, c + <usize>bi * sc, m, k, n, transA, transB, acc, p0 * MR, r1, scratch);
-    u += <i64>(p1 - p0);
+  let chunk = total;
+  if (threads > 1) {
+    const even = (total + <i64>threads - 1) / <i64>threads;
+    chunk = max(min(<i64>32, even), (total + <i64>(threads * 4) - 1) / <i64>(threads * 4));
+  }
+  for (;;) {
+    let u: i64 = 0;
+    if (threads > 1) u = <i64>atomic.add<i32>(ctrl + C_NEXT, 1) * chunk;
+    else if (t > 0) return;
+    if (u >= total) return;
+    const u1 = min(total, u + chunk);
+    while (u < u1) {
+      const bi = <i32>(u / <i64>panels);
+      const p0 = <i32>(u % <i64>panels);
+      const p1 = <i32>min(<i64>panels, <i64>p0 + (u1 - u));
+      const r1 = min(p1 * MR, m);
+      gemm(a + <usize>bi * sa, b + <usize>bi * sb, c + <usize>bi * sc, m, k, n, transA, transB, acc, p0 * MR, r1, scratch);
+      u += <i64>(p1 - p0);
+    }
+    if (threads == 1) return;
   }
 }

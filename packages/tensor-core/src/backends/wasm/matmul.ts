@@ -29,6 +29,8 @@ export const CTRL = {
   TB: 14,
   ACC: 15,
   THREADS: 16,
+  /** Next chunk of work to take (atomic counter, reset per job). */
+  NEXT: 17,
 } as const;
 export const CTRL_INTS = 32;
 export const CMD_RUN = 1;
@@ -212,7 +214,7 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
       return;
     }
     const flops = 2 * batch * m * n * k;
-    const par = pool !== undefined && flops >= parallelMinFlops && batch * Math.ceil(m / 4) >= 2 * threads;
+    const par = pool !== undefined && flops >= parallelMinFlops && batch * Math.ceil(m / 4) >= threads;
     ctl[CTRL.A] = a.ptr;
     ctl[CTRL.B] = b.ptr;
     ctl[CTRL.C] = c.ptr;
@@ -226,6 +228,7 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     ctl[CTRL.TB] = args.transB === true ? 1 : 0;
     ctl[CTRL.ACC] = args.accumulate === true ? 1 : 0;
     ctl[CTRL.THREADS] = par ? threads : 1;
+    ctl[CTRL.NEXT] = 0;
     if (par) {
       pool.begin();
       try {
