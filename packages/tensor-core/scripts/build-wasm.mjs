@@ -17,7 +17,6 @@ const MAX_PAGES = 16384;
 const common = [
   '--enable', 'simd',
   '--enable', 'threads',
-  '--sharedMemory',
   '--importMemory',
   '--noExportMemory',
   '--maximumMemory', String(MAX_PAGES),
@@ -25,9 +24,13 @@ const common = [
   '-O3',
   '--noAssert',
 ];
+// Shared-memory builds for threads; unshared ones for single-threaded hosts without SharedArrayBuffer
+// (e.g. a browser page that is not cross-origin isolated).
 const builds = [
-  { name: 'plainSimdWasm', flags: common },
-  { name: 'relaxedSimdWasm', flags: [...common, '--enable', 'relaxed-simd'] },
+  { name: 'plainSimdWasm', flags: [...common, '--sharedMemory'] },
+  { name: 'relaxedSimdWasm', flags: [...common, '--sharedMemory', '--enable', 'relaxed-simd'] },
+  { name: 'plainSimdUnsharedWasm', flags: common },
+  { name: 'relaxedSimdUnsharedWasm', flags: [...common, '--enable', 'relaxed-simd'] },
 ];
 const entry = join(srcDir, 'matmul.ts');
 

@@ -195,6 +195,31 @@ describe('first calls (no warm-up: V8 baseline tier)', () => {
   });
 });
 
+describe('unshared memory (hosts without SharedArrayBuffer)', () => {
+  it.each([false, ...(relaxedOk ? [true] : [])])('relaxed=%s: runs single-threaded; buffers follow memory growth', async (relaxed) => {
+    const mm = await createWasmMatmulCore({ relaxed, sharedMemory: false, initialPages: 1 });
+    expect(mm.info.simd).toBe(relaxed ? 'relaxed' : 'plain');
+    expect(mm.memory.buffer).toBeInstanceOf(ArrayBuffer);
+    const rng = new Rng(17);
+    const a = mm.alloc(40 * 50);
+    a.f32.set(randomArray(rng, a.length));
+    const before = a.f32;
+    const big = mm.alloc(mm.memory.buffer.byteLength / 4); // forces growth
+    expect(before.length).toBe(0); // detached by growth
+    mm.free(big);
+    for (const { transA, transB } of LAYOUTS) runCase(mm, rng, { batch: 3, m: 70, k: 90, n: 110, transA, transB }, 'unshared');
+    expect(a.f32.length).toBe(40 * 50);
+    const b = mm.alloc(50 * 30);
+    b.f32.set(randomArray(rng, b.length));
+    const c = mm.alloc(40 * 30);
+    mm.matmul({ a, b, c, m: 40, k: 50, n: 30 });
+    const { c: want, scale } = reference(a.f32, b.f32, { batch: 1, m: 40, k: 50, n: 30 });
+    expectClose(c.f32, want, scale, 50, 'unshared after growth');
+    await mm.dispose();
+    await expect(createWasmMatmulCore({ sharedMemory: false, threads: 2, pool: () => Promise.reject(new Error('unused')) })).rejects.toThrow(/shared memory/);
+  });
+});
+
 describe('single-threaded core (no Node API)', () => {
   it('works without a pool and refuses threads > 1 without one', async () => {
     const mm = await createWasmMatmulCore({ relaxed: false });

@@ -1,7 +1,7 @@
 // WASM SIMD matmul, raw typed-array API: buffers live in one shared WebAssembly.Memory, C (+)= op(A)·op(B)
 // in every transposition (NN, NT, TN), batched with broadcasting. Kernels: assembly/matmul.ts.
 // This file needs no Node API (browser-safe); multi-threading plugs in through ThreadPool (see pool-node.ts).
-import { plainSimdWasm, relaxedSimdWasm } from './generated/kernels.js';
+import { plainSimdUnsharedWasm, plainSimdWasm, relaxedSimdUnsharedWasm, relaxedSimdWasm } from './generated/kernels.js';
 import { MAX_PAGES, WasmHeap } from './memory.js';
 import type { WasmBuffer } from './memory.js';
 import { decodeBase64, webAssembly } from './wasm-api.js';
@@ -100,6 +100,11 @@ export interface WasmMatmulOptions {
   initialPages?: number;
   /** Calls below this many FLOPs run on the calling thread only (default PARALLEL_MIN_FLOPS). */
   parallelMinFlops?: number;
+  /**
+   * Shared memory (default: where SharedArrayBuffer exists). Threads need it; without it the unshared
+   * builds run single-threaded, and growing the memory replaces its buffer (WasmBuffer.f32 follows).
+   */
+  sharedMemory?: boolean;
   /** Creates the worker pool when threads > 1 (the node entry passes a worker_threads pool). */
   pool?: PoolFactory;
 }
@@ -149,15 +154,17 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`wasm matmul: threads must be a positive integer, got ${threads}`);
   if (threads > 1 && options.pool === undefined) throw new Error('wasm matmul: threads > 1 needs a pool (use @bitskip/tensor-core/wasm)');
+  const shared = options.sharedMemory ?? typeof SharedArrayBuffer !== 'undefined';
+  if (threads > 1 && !shared) throw new Error('wasm matmul: threads > 1 need shared memory (SharedArrayBuffer)');
   const relaxedOpt = options.relaxed ?? 'auto';
-  const relaxedBytes = decodeBase64(relaxedSimdWasm);
+  const relaxedBytes = decodeBase64(shared ? relaxedSimdWasm : relaxedSimdUnsharedWasm);
   const relaxedOk = relaxedOpt !== false && wa.validate(relaxedBytes);
   if (relaxedOpt === true && !relaxedOk) {
     throw new Error('wasm matmul: relaxed SIMD requested but not supported here (Node 20: run with --experimental-wasm-relaxed-simd)');
   }
-  const bytes = relaxedOk ? relaxedBytes : decodeBase64(plainSimdWasm);
+  const bytes = relaxedOk ? relaxedBytes : decodeBase64(shared ? plainSimdWasm : plainSimdUnsharedWasm);
   const module = new wa.Module(bytes);
-  const memory = new wa.Memory({ initial: options.initialPages ?? 64, maximum: MAX_PAGES, shared: true });
+  const memory = new wa.Memory({ initial: options.initialPages ?? 64, maximum: MAX_PAGES, shared });
   const instance = new wa.Instance(module, {
     env: {
       memory,
@@ -170,7 +177,7 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
   const heapStart = ex.heapBase();
   const heap = new WasmHeap(memory, heapStart);
   const ctrl = heap.allocBytes(CTRL_INTS * 4);
-  const ctl = new Int32Array(memory.buffer, ctrl, CTRL_INTS);
+  let ctl = new Int32Array(memory.buffer, ctrl, CTRL_INTS);
   const scratchBytes = ex.scratchBytes();
   const scratch: number[] = [];
   for (let t = 0; t < threads; t++) {
@@ -215,6 +222,7 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     }
     const flops = 2 * batch * m * n * k;
     const par = pool !== undefined && flops >= parallelMinFlops && batch * Math.ceil(m / 4) >= threads;
+    if (ctl.buffer !== memory.buffer) ctl = new Int32Array(memory.buffer, ctrl, CTRL_INTS); // grown (unshared)
     ctl[CTRL.A] = a.ptr;
     ctl[CTRL.B] = b.ptr;
     ctl[CTRL.C] = c.ptr;

@@ -17,6 +17,25 @@ export interface WasmBuffer {
   readonly f32: Float32Array;
 }
 
+/** A heap block whose `f32` view follows memory growth (growth detaches an unshared memory's buffer). */
+class HeapBuffer implements WasmBuffer {
+  private cached: Float32Array;
+
+  constructor(
+    private readonly memory: WasmMemory,
+    readonly ptr: number,
+    readonly length: number,
+  ) {
+    this.cached = new Float32Array(memory.buffer, ptr, length);
+  }
+
+  get f32(): Float32Array {
+    const buffer = this.memory.buffer;
+    if (this.cached.buffer !== buffer) this.cached = new Float32Array(buffer, this.ptr, this.length);
+    return this.cached;
+  }
+}
+
 /** Bytes reserved for a request of `bytes`: multiples of 16 up to 64, then 4 classes per power of two. */
 export function sizeClass(bytes: number): number {
   if (bytes <= 64) return Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
@@ -57,8 +76,8 @@ export class WasmHeap {
 
   /** Allocate `length` floats; `f32` views them. Contents are unspecified (reused blocks keep old data). */
   alloc(length: number): WasmBuffer {
-    const ptr = this.allocBytes(length * 4);
-    return { ptr, length, f32: new Float32Array(this.memory.buffer, ptr, length) };
+    if (!Number.isInteger(length) || length < 0) throw new RangeError(`WasmHeap.alloc: bad length ${length}`);
+    return new HeapBuffer(this.memory, this.allocBytes(length * 4), length);
   }
 
   /** Return a block to its free list. Freeing twice, or a pointer not from this heap, throws. */
@@ -73,7 +92,7 @@ export class WasmHeap {
     list.push(ptr);
   }
 
-  /** A fresh view of a live buffer (views made before a memory.grow stay valid on shared memory anyway). */
+  /** A fresh view of a buffer (views made before a memory.grow stay valid on shared memory, not on unshared). */
   view(buf: WasmBuffer): Float32Array {
     return new Float32Array(this.memory.buffer, buf.ptr, buf.length);
   }
