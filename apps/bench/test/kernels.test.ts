@@ -1,0 +1,54 @@
+// The kernels suite end to end on the smallest shape: validation passes, the table prints, the result
+// document lists every backend × threads × layout with GFLOP/s stats; and the JS reference is right.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it, vi } from 'vitest';
+import { cpuReferenceMatmul, kernelsSuite } from '../src/suites/kernels.js';
+
+it('cpuReferenceMatmul computes NN, NT and TN', () => {
+  // A (2×3) = [[1,2,3],[4,5,6]], B (3×2) = [[1,0],[0,1],[1,1]] → C = [[4,5],[10,11]]
+  const a = new Float32Array([1, 2, 3, 4, 5, 6]);
+  const at = new Float32Array([1, 4, 2, 5, 3, 6]);
+  const b = new Float32Array([1, 0, 0, 1, 1, 1]);
+  const bt = new Float32Array([1, 0, 1, 0, 1, 1]);
+  const c = new Float32Array(4);
+  cpuReferenceMatmul(a, b, c, 1, 2, 3, 2, false, false);
+  expect([...c]).toEqual([4, 5, 10, 11]);
+  cpuReferenceMatmul(a, bt, c, 1, 2, 3, 2, false, true);
+  expect([...c]).toEqual([4, 5, 10, 11]);
+  cpuReferenceMatmul(at, b, c, 1, 2, 3, 2, true, false);
+  expect([...c]).toEqual([4, 5, 10, 11]);
+});
+
+it('runs the kernels suite on 256³ and writes a result document', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-kernels-'));
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    await kernelsSuite.run({ outDir: dir, args: ['--rounds', '2', '--threads', '1,2', '--shapes', '256³'] });
+    const printed = out.mock.calls.map((c) => String(c[0])).join('');
+    expect(printed).toMatch(/GFLOP\/s median/);
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(1);
+    const doc = JSON.parse(readFileSync(join(dir, files[0]!), 'utf8')) as {
+      schemaVersion: number;
+      suite: string;
+      metrics: { matmul: Array<{ backend: string; threads: number; layout: string; gflops: { n: number; median: number } }> };
+    };
+    expect(doc.suite).toBe('kernels');
+    const rows = doc.metrics.matmul;
+    const wasm = rows.filter((r) => r.backend.startsWith('wasm-'));
+    expect(wasm.length % 6).toBe(0); // builds × {1, 2} threads × {NN, NT, TN}
+    expect(wasm.length).toBeGreaterThanOrEqual(6);
+    expect(rows.filter((r) => r.backend === 'cpu-js').map((r) => r.layout)).toEqual(['NN', 'NT', 'TN']);
+    for (const r of rows) {
+      expect(r.gflops.n).toBeGreaterThan(0);
+      expect(r.gflops.median).toBeGreaterThan(0);
+    }
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
