@@ -21,7 +21,7 @@ it('cpuReferenceMatmul computes NN, NT and TN', () => {
   expect([...c]).toEqual([4, 5, 10, 11]);
 });
 
-it('runs the kernels suite on 256³ and writes a result document', async () => {
+it('runs the kernels suite on 256³ (and softmax) and writes a result document', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-kernels-'));
   const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
@@ -34,7 +34,10 @@ it('runs the kernels suite on 256³ and writes a result document', async () => {
     const doc = JSON.parse(readFileSync(join(dir, files[0]!), 'utf8')) as {
       schemaVersion: number;
       suite: string;
-      metrics: { matmul: Array<{ backend: string; threads: number; layout: string; gflops: { n: number; median: number } }> };
+      metrics: {
+        matmul: Array<{ backend: string; threads: number; layout: string; gflops: { n: number; median: number } }>;
+        softmax: Array<{ backend: string; pass: string; melems: { median: number } }>;
+      };
     };
     expect(doc.suite).toBe('kernels');
     const rows = doc.metrics.matmul;
@@ -42,6 +45,10 @@ it('runs the kernels suite on 256³ and writes a result document', async () => {
     expect(wasm.length % 6).toBe(0); // builds × {1, 2} threads × {NN, NT, TN}
     expect(wasm.length).toBeGreaterThanOrEqual(6);
     expect(rows.filter((r) => r.backend === 'cpu-js').map((r) => r.layout)).toEqual(['NN', 'NT', 'TN']);
+    const sm = doc.metrics.softmax;
+    expect(sm.filter((r) => r.backend === 'cpu-js').map((r) => r.pass)).toEqual(['forward', 'backward']);
+    expect(sm.length).toBe((wasm.length / 3 + 1) * 2);
+    for (const r of sm) expect(r.melems.median).toBeGreaterThan(0);
     for (const r of rows) {
       expect(r.gflops.n).toBeGreaterThan(0);
       expect(r.gflops.median).toBeGreaterThan(0);

@@ -1,9 +1,11 @@
 // Packed-panel f32 matmul for WASM SIMD (GotoBLAS/BLIS layout, Goto & van de Geijn 2008):
 // A is packed into 4-row panels and B into 8-column panels, so NN, NT and TN all run the one
 // 4×8 f32x4 micro-kernel below; the transposes are handled by the packing routines.
-// Built twice from this source: plain SIMD (mul + add) and relaxed SIMD (f32x4.relaxed_madd = FMA).
 // Pointer-style on purpose (CONVENTIONS §7): raw loads with constant offsets, do/while inner loops,
 // no allocation (several instances share one memory; JS owns all buffers, including scratch).
+
+import { C_A, C_ACC, C_B, C_BATCH, C_C, C_K, C_M, C_N, C_NEXT, C_SA, C_SB, C_TA, C_TB, C_THREADS } from './ctrl';
+import { madd } from './simd';
 
 // Cache blocking. KC: depth of a packed block (a B micro-panel, KC×8 floats = 8 KiB, stays in L1);
 // MC: rows of A per packed block (MC×KC floats = 128 KiB, in L2); NC: columns of B per packed block.
@@ -13,41 +15,9 @@ const KC: i32 = 256;
 const MC: i32 = 128;
 const NC: i32 = 1024;
 
-// Control block written by JS before each call (i32 slots; see src/backends/wasm/matmul.ts).
-const C_A: usize = 16;
-const C_B: usize = 20;
-const C_C: usize = 24;
-const C_BATCH: usize = 28;
-const C_M: usize = 32;
-const C_K: usize = 36;
-const C_N: usize = 40;
-const C_SA: usize = 44;
-const C_SB: usize = 48;
-const C_TA: usize = 52;
-const C_TB: usize = 56;
-const C_ACC: usize = 60;
-const C_THREADS: usize = 64;
-const C_NEXT: usize = 68;
-
-/** First byte above the module's static data: JS allocates from here up. */
-export function heapBase(): usize {
-  return __heap_base;
-}
-
 /** Bytes of scratch one thread needs for its packed panels and an edge tile. */
-export function scratchBytes(): i32 {
+export function matmulScratchBytes(): i32 {
   return (MC * KC + KC * NC + MR * NR) * 4;
-}
-
-/** 1 when built with relaxed SIMD (FMA), 0 for the plain SIMD build. */
-export function isRelaxed(): i32 {
-  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
-}
-
-// @ts-ignore: decorator
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(c, f32x4.mul(a, b));
 }
 
 // 4×8 micro-kernel: C[0:4, 0:8] (+)= Apanel(kc×4) · Bpanel(kc×8). ldc in bytes. kc ≥ 1.
@@ -287,7 +257,7 @@ function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: i32,
  * for every batch item i, split across `threads` in chunks of 4-row panels.
  * A[i] starts at a + i*strideA floats (stride 0 broadcasts), B[i] likewise, C[i] at c + i*m*n.
  */
-export function runPart(ctrl: usize, t: i32, scratch: usize): void {
+export function matmulPart(ctrl: usize, t: i32, scratch: usize): void {
   const a = <usize>load<u32>(ctrl + C_A);
   const b = <usize>load<u32>(ctrl + C_B);
   const c = <usize>load<u32>(ctrl + C_C);

@@ -32,7 +32,7 @@ const builds = [
   { name: 'plainSimdUnsharedWasm', flags: common },
   { name: 'relaxedSimdUnsharedWasm', flags: [...common, '--enable', 'relaxed-simd'] },
 ];
-const entry = join(srcDir, 'matmul.ts');
+const entry = join(srcDir, 'index.ts');
 
 function inputHash(ascVersion) {
   const h = createHash('sha256');

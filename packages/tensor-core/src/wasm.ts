@@ -5,8 +5,8 @@ import { createWasmMatmulCore } from './backends/wasm/matmul.js';
 import type { WasmMatmul, WasmMatmulOptions } from './backends/wasm/matmul.js';
 import { createNodePool } from './backends/wasm/pool-node.js';
 
-export { relaxedSimdSupported, wasmSimdSupported, PARALLEL_MIN_FLOPS } from './backends/wasm/matmul.js';
-export type { MatmulArgs, MatmulArrayArgs, WasmBuffer, WasmMatmul, WasmMatmulInfo, WasmMatmulOptions, WasmMemory } from './backends/wasm/matmul.js';
+export { relaxedSimdSupported, wasmSimdSupported, PARALLEL_MIN_FLOPS, PARALLEL_MIN_ELEMENTS } from './backends/wasm/matmul.js';
+export type { MatmulArgs, MatmulArrayArgs, SoftmaxArgs, SoftmaxBackwardArgs, WasmBuffer, WasmMatmul, WasmMatmulInfo, WasmMatmulOptions, WasmMemory } from './backends/wasm/matmul.js';
 export { WasmHeap, sizeClass, MAX_PAGES } from './backends/wasm/memory.js';
 
 /**

@@ -30,6 +30,21 @@ const LAYOUTS = [
 ] as const;
 type Layout = (typeof LAYOUTS)[number];
 
+interface SoftmaxRow {
+  backend: string;
+  threads: number;
+  pass: 'forward' | 'backward';
+  rows: number;
+  cols: number;
+  /** Million elements per second. */
+  melems: Stats;
+  seconds: Stats;
+  maxAbsError: number;
+}
+
+/** Attention scores of a 4-head model at batch 8, sequence 128: rows of 128. */
+const SOFTMAX = { rows: 8 * 4 * 128, cols: 128 };
+
 interface Row {
   backend: string;
   threads: number;
@@ -66,6 +81,35 @@ export function cpuReferenceMatmul(a: Float32Array, b: Float32Array, out: Float3
   }
 }
 
+/**
+ * CPU reference softmax over rows (forward and backward), a plain JS stand-in for the cpu backend's
+ * kernels, to be replaced by them once they are exported.
+ */
+export function cpuReferenceSoftmax(x: Float32Array, y: Float32Array, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let m = -Infinity;
+    for (let j = 0; j < cols; j++) m = Math.max(m, x[o + j]!);
+    let s = 0;
+    for (let j = 0; j < cols; j++) {
+      const e = Math.exp(x[o + j]! - m);
+      y[o + j] = e;
+      s += e;
+    }
+    const inv = 1 / s;
+    for (let j = 0; j < cols; j++) y[o + j]! *= inv;
+  }
+}
+
+export function cpuReferenceSoftmaxBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let s = 0;
+    for (let j = 0; j < cols; j++) s += y[o + j]! * dy[o + j]!;
+    for (let j = 0; j < cols; j++) dx[o + j] = y[o + j]! * (dy[o + j]! - s);
+  }
+}
+
 /** Largest |got − want| / Σ|a·b| over sampled entries (every corner tile and random ones), in float64. */
 function sampledRelError(a: Float32Array, b: Float32Array, c: Float32Array, s: Shape, l: Layout, rng: Rng): number {
   const { batch, m, k, n } = s;
@@ -92,28 +136,80 @@ function randomArray(rng: Rng, n: number): Float32Array {
   return x;
 }
 
-function parseArgs(args: string[]): { threads: number[]; rounds: number; cpu: boolean; shapes: Shape[] } {
+function parseArgs(args: string[]): { threads: number[]; rounds: number; cpu: boolean; softmax: boolean; shapes: Shape[] } {
   let threads = [1, 2];
   let rounds = 9;
   let cpu = true;
+  let softmax = true;
   let shapes = SHAPES;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--threads') threads = (args[++i] ?? '').split(',').map(Number);
     else if (a === '--rounds') rounds = Number(args[++i]);
     else if (a === '--no-cpu') cpu = false;
+    else if (a === '--no-softmax') softmax = false;
     else if (a === '--shapes') {
       const names = (args[++i] ?? '').split(',');
       shapes = SHAPES.filter((s) => names.includes(s.name) || names.includes(String(SHAPES.indexOf(s))));
-    } else throw new Error(`kernels: unknown option ${a} (known: --threads 1,2 --rounds N --no-cpu --shapes 0,1,2,3)`);
+    } else throw new Error(`kernels: unknown option ${a} (known: --threads 1,2 --rounds N --no-cpu --no-softmax --shapes 0,1,2,3)`);
   }
   if (threads.some((t) => !Number.isInteger(t) || t < 1)) throw new Error('kernels: --threads takes positive integers, e.g. 1,2');
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('kernels: --rounds takes a positive integer');
-  return { threads, rounds, cpu, shapes };
+  return { threads, rounds, cpu, softmax, shapes };
 }
 
 const MIN_ROUND_SECONDS = 0.03;
 const REL_TOLERANCE = 1e-5;
+
+/** Softmax forward and backward over attention-shaped rows: wasm engines interleaved, then the JS reference. */
+function benchSoftmax(engines: ReadonlyArray<{ name: string; threads: number; mm: WasmMatmul }>, rounds: number, cpu: boolean, rng: Rng): SoftmaxRow[] {
+  const { rows, cols } = SOFTMAX;
+  const n = rows * cols;
+  const x = new Float32Array(n).map(() => (rng.next() * 2 - 1) * 6);
+  const dy = randomArray(rng, n);
+  const y = new Float32Array(n);
+  const dx = new Float32Array(n);
+  cpuReferenceSoftmax(x, y, rows, cols);
+  cpuReferenceSoftmaxBackward(y, dy, dx, rows, cols);
+  const out: SoftmaxRow[] = [];
+  const maxAbs = (got: Float32Array, want: Float32Array) => got.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i]!)), 0);
+  for (const pass of ['forward', 'backward'] as const) {
+    const bufs = engines.map((e) => {
+      const [xb, yb, dyb, dxb] = [e.mm.alloc(n), e.mm.alloc(n), e.mm.alloc(n), e.mm.alloc(n)] as const;
+      xb.f32.set(x);
+      yb.f32.set(y);
+      dyb.f32.set(dy);
+      return { e, xb, yb, dyb, dxb };
+    });
+    const variants = bufs.map(({ e, xb, yb, dyb, dxb }) => ({
+      name: `${e.name}/${e.threads}`,
+      e,
+      fn: pass === 'forward' ? () => e.mm.softmax({ x: xb, y: yb, rows, cols }) : () => e.mm.softmaxBackward({ y: yb, dy: dyb, dx: dxb, rows, cols }),
+      result: () => e.mm.heap.view(pass === 'forward' ? yb : dxb),
+    }));
+    const errors = new Map<string, number>();
+    for (const v of variants) {
+      v.fn();
+      const err = maxAbs(v.result(), pass === 'forward' ? y : dx);
+      if (!(err <= 1e-5)) throw new Error(`kernels: ${v.name} softmax ${pass} fails validation (max abs error ${err})`);
+      errors.set(v.name, err);
+    }
+    const times = interleavedRounds(variants, rounds, 10);
+    for (const v of variants) {
+      const secs = times.get(v.name)!;
+      out.push({ backend: v.e.name, threads: v.e.threads, pass, rows, cols, melems: stats(secs.map((s) => n / s / 1e6)), seconds: stats(secs), maxAbsError: errors.get(v.name)! });
+    }
+    for (const { e, xb, yb, dyb, dxb } of bufs) for (const b of [xb, yb, dyb, dxb]) e.mm.free(b);
+    if (cpu) {
+      const y2 = new Float32Array(n);
+      const dx2 = new Float32Array(n);
+      const fn = pass === 'forward' ? () => cpuReferenceSoftmax(x, y2, rows, cols) : () => cpuReferenceSoftmaxBackward(y, dy, dx2, rows, cols);
+      const secs = interleavedRounds([{ name: 'cpu', fn }], rounds, 3).get('cpu')!;
+      out.push({ backend: 'cpu-js', threads: 1, pass, rows, cols, melems: stats(secs.map((s) => n / s / 1e6)), seconds: stats(secs), maxAbsError: 0 });
+    }
+  }
+  return out;
+}
 
 async function run({ outDir, args }: SuiteOptions): Promise<void> {
   const opts = parseArgs(args);
@@ -126,6 +222,7 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
     for (const threads of opts.threads) engines.push({ name: `wasm-${simd}`, threads, mm: await createWasmMatmul({ threads, relaxed: simd === 'relaxed' }) });
   }
   const rows: Row[] = [];
+  const softmaxRows: SoftmaxRow[] = [];
   const rng = new Rng(2024);
   try {
     for (const shape of opts.shapes) {
@@ -195,6 +292,7 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
       }
       process.stderr.write(`kernels: ${shape.name} done\n`);
     }
+    if (opts.softmax) softmaxRows.push(...benchSoftmax(engines, opts.rounds, opts.cpu, rng));
   } finally {
     for (const e of engines) await e.mm.dispose();
   }
@@ -205,11 +303,18 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
     return [r.shape.name, r.layout, r.backend, r.threads, r.gflops.median, r.gflops.min, r.gflops.max, r.gflops.n, ref === undefined ? '-' : `${(r.gflops.median / ref.gflops.median).toFixed(1)}×`];
   });
   process.stdout.write(table(['shape (M×K×N)', 'layout', 'backend', 'threads', 'GFLOP/s median', 'min', 'max', 'n', 'vs cpu-js'], lines) + '\n');
+  if (softmaxRows.length > 0) {
+    const sm = softmaxRows.map((r) => {
+      const ref = softmaxRows.find((x) => x.backend === 'cpu-js' && x.pass === r.pass);
+      return [`${r.rows}×${r.cols}`, r.pass, r.backend, r.threads, r.melems.median, r.melems.min, r.melems.max, r.melems.n, ref === undefined ? '-' : `${(r.melems.median / ref.melems.median).toFixed(1)}×`];
+    });
+    process.stdout.write('\n' + table(['softmax rows×cols', 'pass', 'backend', 'threads', 'Melem/s median', 'min', 'max', 'n', 'vs cpu-js'], sm) + '\n');
+  }
   const file = writeResult(
     outDir,
     'kernels',
-    { rounds: opts.rounds, threads: opts.threads, builds, shapes: opts.shapes, minRoundSeconds: MIN_ROUND_SECONDS, relTolerance: REL_TOLERANCE, cpu: opts.cpu },
-    { matmul: rows },
+    { rounds: opts.rounds, threads: opts.threads, builds, shapes: opts.shapes, softmax: opts.softmax ? SOFTMAX : null, minRoundSeconds: MIN_ROUND_SECONDS, relTolerance: REL_TOLERANCE, cpu: opts.cpu },
+    { matmul: rows, softmax: softmaxRows },
   );
   process.stdout.write(`wrote ${file}\n`);
 }

@@ -31,7 +31,14 @@ export const CTRL = {
   THREADS: 16,
   /** Next chunk of work to take (atomic counter, reset per job). */
   NEXT: 17,
+  /** Kernel: OP_MATMUL, OP_SOFTMAX, OP_SOFTMAX_BACKWARD (assembly/ctrl.ts). */
+  OP: 18,
 } as const;
+const OP_MATMUL = 0;
+const OP_SOFTMAX = 1;
+const OP_SOFTMAX_BACKWARD = 2;
+/** Below this many elements a softmax runs on the calling thread only. */
+export const PARALLEL_MIN_ELEMENTS = 1 << 15;
 export const CTRL_INTS = 32;
 export const CMD_RUN = 1;
 export const CMD_EXIT = 2;
@@ -62,6 +69,23 @@ export interface MatmulArgs {
 }
 
 export type MatmulArrayArgs = Omit<MatmulArgs, 'a' | 'b' | 'c' | 'accumulate'>;
+
+/** y = softmax of each row of x (rows×cols, row-major). y may be x (in place). */
+export interface SoftmaxArgs {
+  x: WasmBuffer;
+  y: WasmBuffer;
+  rows: number;
+  cols: number;
+}
+
+/** dx = y ⊙ (dy − rowsum(dy ⊙ y)), the gradient through y = softmax(x). dx may be dy (in place). */
+export interface SoftmaxBackwardArgs {
+  y: WasmBuffer;
+  dy: WasmBuffer;
+  dx: WasmBuffer;
+  rows: number;
+  cols: number;
+}
 
 export interface WasmMatmulInfo {
   simd: 'relaxed' | 'plain';
@@ -118,6 +142,9 @@ export interface WasmMatmul {
   matmul(args: MatmulArgs): void;
   /** Copy a and b into WASM memory, multiply, copy the batch×m×n result out. */
   matmulArrays(a: Float32Array, b: Float32Array, args: MatmulArrayArgs): Float32Array;
+  /** Row softmax (SIMD exp, ~2 ulp; inputs below −87.3, e.g. −∞ masks, give exactly 0). */
+  softmax(args: SoftmaxArgs): void;
+  softmaxBackward(args: SoftmaxBackwardArgs): void;
   dispose(): Promise<void>;
 }
 
@@ -190,6 +217,35 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
   const parallelMinFlops = options.parallelMinFlops ?? PARALLEL_MIN_FLOPS;
   let disposed = false;
 
+  /** The control block's view, renewed when growth replaced an unshared memory's buffer. */
+  const control = (): Int32Array => {
+    if (ctl.buffer !== memory.buffer) ctl = new Int32Array(memory.buffer, ctrl, CTRL_INTS);
+    return ctl;
+  };
+
+  /** Run the call written to the control block: on this thread, or with the pool (this thread is part 0). */
+  const launch = (c: Int32Array, par: boolean): void => {
+    c[CTRL.THREADS] = par ? threads : 1;
+    c[CTRL.NEXT] = 0;
+    if (par) {
+      pool!.begin();
+      try {
+        ex.runPart(ctrl, 0, scratch0);
+      } finally {
+        pool!.end();
+      }
+    } else {
+      ex.runPart(ctrl, 0, scratch0);
+    }
+  };
+
+  const checkBuffer = (op: string, name: string, buf: WasmBuffer, need: number): void => {
+    if (buf.length < need) throw new RangeError(`${op}: ${name} has ${buf.length} floats, needs ${need}`);
+    if (!Number.isInteger(buf.ptr) || buf.ptr % 4 !== 0 || buf.ptr < heapStart || buf.ptr + need * 4 > memory.buffer.byteLength) {
+      throw new RangeError(`${op}: ${name} (ptr ${buf.ptr}, ${need} floats) is not inside this heap`);
+    }
+  };
+
   const matmul = (args: MatmulArgs): void => {
     if (disposed) throw new Error('wasm matmul: used after dispose()');
     const { a, b, c, m, k, n } = args;
@@ -206,15 +262,9 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     const needA = (batch - 1) * sa + m * k;
     const needB = (batch - 1) * sb + k * n;
     const needC = batch * m * n;
-    if (a.length < needA) throw new RangeError(`matmul: a has ${a.length} floats, needs ${needA}`);
-    if (b.length < needB) throw new RangeError(`matmul: b has ${b.length} floats, needs ${needB}`);
-    if (c.length < needC) throw new RangeError(`matmul: c has ${c.length} floats, needs ${needC}`);
-    const memEnd = memory.buffer.byteLength;
-    for (const [name, buf, need] of [['a', a, needA], ['b', b, needB], ['c', c, needC]] as const) {
-      if (!Number.isInteger(buf.ptr) || buf.ptr % 4 !== 0 || buf.ptr < heapStart || buf.ptr + need * 4 > memEnd) {
-        throw new RangeError(`matmul: ${name} (ptr ${buf.ptr}, ${need} floats) is not inside this matmul's heap`);
-      }
-    }
+    checkBuffer('matmul', 'a', a, needA);
+    checkBuffer('matmul', 'b', b, needB);
+    checkBuffer('matmul', 'c', c, needC);
     if (overlaps(c, a) || overlaps(c, b)) throw new Error('matmul: c must not overlap a or b');
     if (k === 0) {
       if (args.accumulate !== true) new Float32Array(memory.buffer, c.ptr, needC).fill(0);
@@ -222,7 +272,8 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     }
     const flops = 2 * batch * m * n * k;
     const par = pool !== undefined && flops >= parallelMinFlops && batch * Math.ceil(m / 4) >= threads;
-    if (ctl.buffer !== memory.buffer) ctl = new Int32Array(memory.buffer, ctrl, CTRL_INTS); // grown (unshared)
+    const ctl = control();
+    ctl[CTRL.OP] = OP_MATMUL;
     ctl[CTRL.A] = a.ptr;
     ctl[CTRL.B] = b.ptr;
     ctl[CTRL.C] = c.ptr;
@@ -235,18 +286,45 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     ctl[CTRL.TA] = args.transA === true ? 1 : 0;
     ctl[CTRL.TB] = args.transB === true ? 1 : 0;
     ctl[CTRL.ACC] = args.accumulate === true ? 1 : 0;
-    ctl[CTRL.THREADS] = par ? threads : 1;
-    ctl[CTRL.NEXT] = 0;
-    if (par) {
-      pool.begin();
-      try {
-        ex.runPart(ctrl, 0, scratch0);
-      } finally {
-        pool.end();
-      }
-    } else {
-      ex.runPart(ctrl, 0, scratch0);
-    }
+    launch(ctl, par);
+  };
+
+  const softmax = (args: SoftmaxArgs): void => {
+    if (disposed) throw new Error('wasm softmax: used after dispose()');
+    const { x, y, rows, cols } = args;
+    checkDim('rows', rows);
+    checkDim('cols', cols);
+    if (rows === 0 || cols === 0) return;
+    checkBuffer('softmax', 'x', x, rows * cols);
+    checkBuffer('softmax', 'y', y, rows * cols);
+    if (x.ptr !== y.ptr && overlaps(x, y)) throw new Error('softmax: y must be x or not overlap it');
+    const ctl = control();
+    ctl[CTRL.OP] = OP_SOFTMAX;
+    ctl[CTRL.A] = x.ptr;
+    ctl[CTRL.B] = y.ptr;
+    ctl[CTRL.M] = rows;
+    ctl[CTRL.N] = cols;
+    launch(ctl, pool !== undefined && rows * cols >= PARALLEL_MIN_ELEMENTS && rows >= threads);
+  };
+
+  const softmaxBackward = (args: SoftmaxBackwardArgs): void => {
+    if (disposed) throw new Error('wasm softmax: used after dispose()');
+    const { y, dy, dx, rows, cols } = args;
+    checkDim('rows', rows);
+    checkDim('cols', cols);
+    if (rows === 0 || cols === 0) return;
+    checkBuffer('softmaxBackward', 'y', y, rows * cols);
+    checkBuffer('softmaxBackward', 'dy', dy, rows * cols);
+    checkBuffer('softmaxBackward', 'dx', dx, rows * cols);
+    if (overlaps(dx, y) || (dx.ptr !== dy.ptr && overlaps(dx, dy))) throw new Error('softmaxBackward: dx must be dy or overlap neither y nor dy');
+    const ctl = control();
+    ctl[CTRL.OP] = OP_SOFTMAX_BACKWARD;
+    ctl[CTRL.A] = y.ptr;
+    ctl[CTRL.B] = dy.ptr;
+    ctl[CTRL.C] = dx.ptr;
+    ctl[CTRL.M] = rows;
+    ctl[CTRL.N] = cols;
+    launch(ctl, pool !== undefined && rows * cols >= PARALLEL_MIN_ELEMENTS && rows >= threads);
   };
 
   const matmulArrays = (aIn: Float32Array, bIn: Float32Array, args: MatmulArrayArgs): Float32Array => {
@@ -268,7 +346,7 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
   if (options.warmup ?? true) {
     // The first call of a kernel runs in V8's baseline tier (~5× slower); warm every layout, inline and pooled.
     const s = 64;
-    const wb = threads * 2;
+    const wb = Math.max(threads * 2, 8); // 8·64² floats: large enough for the pooled softmax path too
     const a = heap.alloc(wb * s * s);
     const b = heap.alloc(wb * s * s);
     const c = heap.alloc(wb * s * s);
@@ -283,6 +361,10 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
         matmul({ a, b, c, batch: wb, m: s, k: s, n: s, transA, transB });
         matmul({ a, b, c, batch: 1, m: s, k: s, n: s, transA, transB });
       }
+      softmax({ x: a, y: c, rows: wb * s, cols: s });
+      softmax({ x: a, y: c, rows: 4, cols: s });
+      softmaxBackward({ y: c, dy: b, dx: a, rows: wb * s, cols: s });
+      softmaxBackward({ y: c, dy: b, dx: a, rows: 4, cols: s });
     }
     heap.free(c);
     heap.free(b);
@@ -297,6 +379,8 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     free: (buf) => heap.free(buf),
     matmul,
     matmulArrays,
+    softmax,
+    softmaxBackward,
     dispose: async () => {
       if (disposed) return;
       disposed = true;
