@@ -7,11 +7,12 @@ import { Worker } from 'node:worker_threads';
 import { CMD_EXIT, CTRL, CTRL_INTS } from './matmul.js';
 import type { PoolContext, ThreadPool } from './matmul.js';
 
-// CommonJS source of a worker (eval: true): workers cannot load TypeScript from src/, and this keeps the
-// package free of a separate worker file to locate at run time.
+// Source of a worker (eval: true): workers cannot load TypeScript from src/, and this keeps the package
+// free of a separate worker file to locate at run time. It must run as a script and as a module (a
+// parent started with --input-type=module evaluates it as ESM), hence getBuiltinModule, not require.
 const WORKER_SOURCE = `
 'use strict';
-const { workerData, parentPort } = require('node:worker_threads');
+const { workerData, parentPort } = process.getBuiltinModule('node:worker_threads');
 (function main() {
   const { module, memory, ctrl, index, scratch } = workerData;
   let ex;
