@@ -75,7 +75,7 @@ for (const b of builds) {
     process.stderr.write(stderr.join(''));
     throw new Error(`build-wasm: ${b.name} failed: ${error?.message ?? 'no output'}`);
   }
-  lines.push(`export const ${b.name} = '${Buffer.from(binary).toString('base64')}';`);
+  lines.push(`export const ${b.name}: string = '${Buffer.from(binary).toString('base64')}';`);
 }
 mkdirSync(dirname(outFile), { recursive: true });
 const tmp = `${outFile}.tmp-${process.pid}`;
