@@ -13,7 +13,8 @@ export type { WasmMemory, WasmModule } from './wasm-api.js';
 /** Control block slots (i32) shared with assembly/matmul.ts runPart and the worker loop. */
 export const CTRL = {
   GEN: 0,
-  PENDING: 1,
+  /** Workers that finished the current job. */
+  DONE: 1,
   CMD: 2,
   ERR: 3,
   A: 4,
@@ -33,6 +34,8 @@ export const CTRL = {
   NEXT: 17,
   /** Kernel: OP_MATMUL, OP_SOFTMAX, OP_SOFTMAX_BACKWARD (assembly/ctrl.ts). */
   OP: 18,
+  /** Workers that joined the current job, | 1 << 30 once the caller closed it (pool-node.ts). */
+  JOIN: 19,
 } as const;
 const OP_MATMUL = 0;
 const OP_SOFTMAX = 1;
@@ -97,7 +100,7 @@ export interface ThreadPool {
   readonly threads: number;
   /** Wake the workers on the job just written to the control block. */
   begin(): void;
-  /** Wait until every worker has finished; throws if one failed. */
+  /** Call after part 0: wait until every worker that joined has finished; throws if one failed. */
   end(): void;
   dispose(): Promise<void>;
 }
