@@ -182,6 +182,27 @@ describe.each(configs)('wasm matmul ($name)', ({ relaxed, threads }) => {
   });
 });
 
+describe('random shapes, layouts, strides and accumulate, work forced onto both threads', () => {
+  const variants = [false, ...(relaxedOk ? [true] : [])];
+  it.each(variants)('relaxed=%s', async (relaxed) => {
+    const mm = await createWasmMatmul({ threads: 2, relaxed, parallelMinFlops: 0 });
+    try {
+      const rng = new Rng(31);
+      for (let t = 0; t < 60; t++) {
+        const layout = LAYOUTS[rng.int(3)]!;
+        const p: Case = { batch: 1 + rng.int(4), m: 1 + rng.int(150), k: 1 + rng.int(300), n: 1 + rng.int(150), transA: layout.transA, transB: layout.transB };
+        if (rng.int(4) === 0) p.strideA = 0;
+        if (rng.int(4) === 0) p.strideB = 0;
+        if (rng.int(3) === 0) runAccumulate(mm, rng, { ...p, strideA: undefined, strideB: undefined }, `fuzz ${t}`);
+        else runCase(mm, rng, p, `fuzz ${t}`);
+      }
+      expect(mm.heap.liveCount).toBe(3);
+    } finally {
+      await mm.dispose();
+    }
+  });
+});
+
 describe('first calls (no warm-up: V8 baseline tier)', () => {
   const variants = [false, ...(relaxedOk ? [true] : [])].flatMap((relaxed) => [1, 2].map((threads) => ({ relaxed, threads })));
   it.each(variants)('relaxed=$relaxed threads=$threads', async ({ relaxed, threads }) => {

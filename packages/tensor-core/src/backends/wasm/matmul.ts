@@ -47,7 +47,7 @@ export const CMD_RUN = 1;
 export const CMD_EXIT = 2;
 
 /** Below this many FLOPs a call runs on the calling thread only (waking workers costs more than it saves). */
-export const PARALLEL_MIN_FLOPS = 1 << 21;
+export const PARALLEL_MIN_FLOPS = 1 << 22;
 
 export interface MatmulArgs {
   a: WasmBuffer;
