@@ -1,5 +1,6 @@
-// WASM SIMD matmul, raw typed-array API: buffers live in one shared WebAssembly.Memory, C (+)= op(A)·op(B)
-// in every transposition (NN, NT, TN), batched with broadcasting. Kernels: assembly/matmul.ts.
+// WASM SIMD kernels, raw typed-array API: buffers live in one shared WebAssembly.Memory; C (+)= op(A)·op(B)
+// in every transposition (NN, NT, TN), batched with broadcasting; row softmax and its backward.
+// Kernels: assembly/ (matmul.ts, softmax.ts; control block layout in ctrl.ts).
 // This file needs no Node API (browser-safe); multi-threading plugs in through ThreadPool (see pool-node.ts).
 import { plainSimdUnsharedWasm, plainSimdWasm, relaxedSimdUnsharedWasm, relaxedSimdWasm } from './generated/kernels.js';
 import { MAX_PAGES, WasmHeap } from './memory.js';
@@ -10,7 +11,7 @@ import type { WasmMemory, WasmModule } from './wasm-api.js';
 export type { WasmBuffer } from './memory.js';
 export type { WasmMemory, WasmModule } from './wasm-api.js';
 
-/** Control block slots (i32) shared with assembly/matmul.ts runPart and the worker loop. */
+/** Control block slots (i32), shared with assembly/ctrl.ts and the worker loop in pool-node.ts. */
 export const CTRL = {
   GEN: 0,
   /** Workers that finished the current job. */
@@ -171,7 +172,7 @@ interface KernelExports {
 }
 
 function checkDim(name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new RangeError(`matmul: ${name} must be a non-negative integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new RangeError(`wasm kernels: ${name} must be a non-negative integer, got ${v}`);
 }
 
 function overlaps(x: WasmBuffer, y: WasmBuffer): boolean {

@@ -76,10 +76,10 @@ export async function createNodePool(ctx: PoolContext): Promise<ThreadPool> {
           new Promise<void>((resolve, reject) => {
             w.once('message', (msg: { ready?: boolean; error?: string }) => {
               if (msg.ready === true) resolve();
-              else reject(new Error(`wasm matmul worker failed to start: ${msg.error}`));
+              else reject(new Error(`wasm kernels worker failed to start: ${msg.error}`));
             });
             w.once('error', reject);
-            w.once('exit', (code) => reject(new Error(`wasm matmul worker exited (${code}) during start-up`)));
+            w.once('exit', (code) => reject(new Error(`wasm kernels worker exited (${code}) during start-up`)));
           }),
       ),
     );
