@@ -249,5 +249,7 @@ describe('single-threaded core (no Node API)', () => {
     await mm.dispose();
     expect(() => mm.matmulArrays(new Float32Array(1), new Float32Array(1), { m: 1, k: 1, n: 1 })).toThrow(/after dispose/);
     await expect(createWasmMatmulCore({ threads: 2 })).rejects.toThrow(/needs a pool/);
+    await expect(createWasmMatmulCore({ thread: 2 } as never)).rejects.toThrow(/unknown option "thread"/);
+    await expect(createWasmMatmulCore({ relaxed: 'yes' } as never)).rejects.toThrow(/option "relaxed"/);
   });
 });

@@ -179,9 +179,17 @@ function overlaps(x: WasmBuffer, y: WasmBuffer): boolean {
   return x.length > 0 && y.length > 0 && x.ptr < y.ptr + y.length * 4 && y.ptr < x.ptr + x.length * 4;
 }
 
+const OPTION_KEYS = new Set(['threads', 'relaxed', 'warmup', 'initialPages', 'parallelMinFlops', 'sharedMemory', 'pool']);
+
 export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Promise<WasmMatmul> {
   const wa = webAssembly();
   if (wa === undefined) throw new Error('wasm matmul: this host has no WebAssembly');
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) throw new Error(`wasm matmul: unknown option "${key}" (known: ${[...OPTION_KEYS].join(', ')})`);
+  }
+  if (options.relaxed !== undefined && options.relaxed !== 'auto' && typeof options.relaxed !== 'boolean') {
+    throw new Error(`wasm matmul: option "relaxed" must be 'auto', true or false, got ${String(options.relaxed)}`);
+  }
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`wasm matmul: threads must be a positive integer, got ${threads}`);
   if (threads > 1 && options.pool === undefined) throw new Error('wasm matmul: threads > 1 needs a pool (use @bitskip/tensor-core/wasm)');
