@@ -1,4 +1,4 @@
-// kernels: fp32 matmul GFLOP/s per backend × threads × layout (NN, NT, TN) × shape, packing included.
+// kernels: fp32 matmul GFLOP/s per backend × threads × layout (NN, NT, TN) × shape, packing included, and row softmax (Melem/s).
 // Each configuration is validated against a float64 reference (sampled entries) before it is timed;
 // the wasm variants of one layout × shape are timed interleaved in rounds (see interleavedRounds).
 // Packages are loaded in run() so that the CLI (e.g. --help) starts without them being built.
