@@ -10,6 +10,8 @@ const dirs = ['packages', 'apps', 'tooling'].flatMap((group) =>
     .filter((d) => d.isDirectory() && existsSync(join(root, group, d.name, 'package.json')))
     .map((d) => `${group}/${d.name}`),
 );
+// Node 20 (V8 11.3) validates relaxed-SIMD WASM only behind a flag; later versions ship it.
+const nodeFlags = process.versions.node.startsWith('20.') ? ['--experimental-wasm-relaxed-simd'] : [];
 
 export default defineConfig({
   resolve: {
@@ -26,6 +28,9 @@ export default defineConfig({
         name: dir.split('/')[1],
         root: join(root, dir),
         include: ['test/**/*.test.ts'],
+        execArgv: nodeFlags,
+        // A package may prepare generated sources before its tests (tensor-core: the WASM kernels).
+        ...(existsSync(join(root, dir, 'test/global-setup.ts')) ? { globalSetup: [join(root, dir, 'test/global-setup.ts')] } : {}),
       },
     })),
     coverage: {

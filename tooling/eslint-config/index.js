@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
 export function bitskipConfig({ tsconfigRootDir }) {
   return tseslint.config(
     {
-      ignores: ['**/dist/**', '**/coverage/**', '**/node_modules/**', '**/.turbo/**', '**/*.d.ts', '**/build/**'],
+      ignores: ['**/assembly/**', '**/dist/**', '**/coverage/**', '**/node_modules/**', '**/.turbo/**', '**/*.d.ts', '**/build/**'],
     },
     js.configs.recommended,
     ...tseslint.configs.recommendedTypeChecked,

@@ -3,8 +3,9 @@
 import { join } from 'node:path';
 import type { Suite } from './suite.js';
 import { dataSuite } from './suites/data.js';
+import { kernelsSuite } from './suites/kernels.js';
 
-const SUITES: Suite[] = [dataSuite];
+const SUITES: Suite[] = [kernelsSuite, dataSuite];
 
 const workspaceRoot = join(import.meta.dirname, '../../..');
 

@@ -81,3 +81,6 @@ export type { LinearOptions } from './nn/layers.js';
 export { AdamW } from './optim/adamw.js';
 export type { AdamWOptions, ParamGroup } from './optim/adamw.js';
 export { clipGradNorm, clipGradNormTensor } from './optim/clip.js';
+// WASM SIMD matmul, single-threaded and free of Node APIs; threads: @bitskip/tensor-core/wasm.
+export { createWasmMatmulCore, relaxedSimdSupported, wasmSimdSupported } from './backends/wasm/matmul.js';
+export type { MatmulArgs, MatmulArrayArgs, SoftmaxArgs, SoftmaxBackwardArgs, WasmBuffer, WasmMatmul, WasmMatmulInfo, WasmMatmulOptions } from './backends/wasm/matmul.js';

@@ -1,0 +1,28 @@
+// Entry of the WASM kernels module (built by scripts/build-wasm.mjs into plain and relaxed SIMD builds).
+// JS writes a call into the control block at `ctrl`; the caller (t = 0) and each worker (t ≥ 1) run
+// runPart on it and take their share of the work. No allocation here: JS owns all memory.
+import { C_OP, OP_MATMUL, OP_SOFTMAX, OP_SOFTMAX_BACKWARD } from './ctrl';
+import { matmulPart, matmulScratchBytes } from './matmul';
+import { softmaxBackwardPart, softmaxPart } from './softmax';
+
+/** First byte above the module's static data: JS allocates from here up. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+/** Bytes of scratch one thread needs. */
+export function scratchBytes(): i32 {
+  return matmulScratchBytes();
+}
+
+/** 1 when built with relaxed SIMD (FMA), 0 for the plain SIMD build. */
+export function isRelaxed(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+}
+
+export function runPart(ctrl: usize, t: i32, scratch: usize): void {
+  const op = load<i32>(ctrl + C_OP);
+  if (op == OP_MATMUL) matmulPart(ctrl, t, scratch);
+  else if (op == OP_SOFTMAX) softmaxPart(ctrl, t);
+  else if (op == OP_SOFTMAX_BACKWARD) softmaxBackwardPart(ctrl, t);
+}

@@ -1,0 +1,303 @@
+// Packed-panel f32 matmul for WASM SIMD (GotoBLAS/BLIS layout, Goto & van de Geijn 2008):
+// A is packed into 4-row panels and B into 8-column panels, so NN, NT and TN all run the one
+// 4×8 f32x4 micro-kernel below; the transposes are handled by the packing routines.
+// Pointer-style on purpose (CONVENTIONS §7): raw loads with constant offsets, do/while inner loops,
+// no allocation (several instances share one memory; JS owns all buffers, including scratch).
+
+import { C_A, C_ACC, C_B, C_BATCH, C_C, C_K, C_M, C_N, C_NEXT, C_SA, C_SB, C_TA, C_TB, C_THREADS } from './ctrl';
+import { madd } from './simd';
+
+// Cache blocking. KC: depth of a packed block (a B micro-panel, KC×8 floats = 8 KiB, stays in L1);
+// MC: rows of A per packed block (MC×KC floats = 128 KiB, in L2); NC: columns of B per packed block.
+const MR: i32 = 4;
+const NR: i32 = 8;
+const KC: i32 = 256;
+const MC: i32 = 128;
+const NC: i32 = 1024;
+
+/** Bytes of scratch one thread needs for its packed panels and an edge tile. */
+export function matmulScratchBytes(): i32 {
+  return (MC * KC + KC * NC + MR * NR) * 4;
+}
+
+// 4×8 micro-kernel: C[0:4, 0:8] (+)= Apanel(kc×4) · Bpanel(kc×8). ldc in bytes. kc ≥ 1.
+// @ts-ignore: decorator
+@inline function micro(ap: usize, bp: usize, kc: i32, cp: usize, ldc: usize, add: bool): void {
+  let c00 = f32x4.splat(0);
+  let c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0);
+  let c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0);
+  let c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0);
+  let c31 = f32x4.splat(0);
+  let k = kc;
+  do {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
+    a = v128.load32_splat(ap, 4);
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
+    a = v128.load32_splat(ap, 8);
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
+    a = v128.load32_splat(ap, 12);
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
+    ap += 16;
+    bp += 32;
+  } while (--k);
+  if (add) {
+    c00 = f32x4.add(c00, v128.load(cp));
+    c01 = f32x4.add(c01, v128.load(cp, 16));
+    v128.store(cp, c00);
+    v128.store(cp, c01, 16);
+    cp += ldc;
+    c10 = f32x4.add(c10, v128.load(cp));
+    c11 = f32x4.add(c11, v128.load(cp, 16));
+    v128.store(cp, c10);
+    v128.store(cp, c11, 16);
+    cp += ldc;
+    c20 = f32x4.add(c20, v128.load(cp));
+    c21 = f32x4.add(c21, v128.load(cp, 16));
+    v128.store(cp, c20);
+    v128.store(cp, c21, 16);
+    cp += ldc;
+    c30 = f32x4.add(c30, v128.load(cp));
+    c31 = f32x4.add(c31, v128.load(cp, 16));
+    v128.store(cp, c30);
+    v128.store(cp, c31, 16);
+  } else {
+    v128.store(cp, c00);
+    v128.store(cp, c01, 16);
+    cp += ldc;
+    v128.store(cp, c10);
+    v128.store(cp, c11, 16);
+    cp += ldc;
+    v128.store(cp, c20);
+    v128.store(cp, c21, 16);
+    cp += ldc;
+    v128.store(cp, c30);
+    v128.store(cp, c31, 16);
+  }
+}
+
+// 4×4 transpose of rows r0..r3; returns columns via out pointer (4 v128 stores, stride in bytes).
+// @ts-ignore: decorator
+@inline function transpose4(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, stride: usize): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(dst + stride, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * stride, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * stride, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+}
+
+// Pack rows [i0, i0+mc) × depth [k0, k0+kc) of op(A) (op(A) is m×k) into 4-row panels:
+// panel p holds kc groups of 4 floats (rows 4p..4p+3), zero-padded past the last row.
+// transA = 0: A is m×k row-major (element (i,k) at i*k + k); 1: A is stored k×m (at k*m + i).
+function packA(a: usize, dst: usize, m: i32, k: i32, i0: i32, mc: i32, k0: i32, kc: i32, transA: i32): void {
+  for (let i = 0; i < mc; i += MR) {
+    const rows = min(MR, mc - i);
+    const row = i0 + i;
+    if (transA) {
+      let src = a + ((<usize>k0 * <usize>m + <usize>row) << 2);
+      const lda = <usize>m << 2;
+      if (rows == MR) {
+        let kx = kc;
+        do {
+          v128.store(dst, v128.load(src));
+          src += lda;
+          dst += 16;
+        } while (--kx);
+      } else {
+        for (let kx = 0; kx < kc; kx++) {
+          for (let r = 0; r < MR; r++) store<f32>(dst + (<usize>r << 2), r < rows ? load<f32>(src + (<usize>r << 2)) : 0);
+          src += lda;
+          dst += 16;
+        }
+      }
+    } else {
+      const lda = <usize>k << 2;
+      let src = a + ((<usize>row * <usize>k + <usize>k0) << 2);
+      if (rows == MR) {
+        let kx = 0;
+        for (; kx + 4 <= kc; kx += 4) {
+          transpose4(v128.load(src), v128.load(src + lda), v128.load(src + 2 * lda), v128.load(src + 3 * lda), dst, 16);
+          src += 16;
+          dst += 64;
+        }
+        for (; kx < kc; kx++) {
+          store<f32>(dst, load<f32>(src));
+          store<f32>(dst, load<f32>(src + lda), 4);
+          store<f32>(dst, load<f32>(src + 2 * lda), 8);
+          store<f32>(dst, load<f32>(src + 3 * lda), 12);
+          src += 4;
+          dst += 16;
+        }
+      } else {
+        for (let kx = 0; kx < kc; kx++) {
+          for (let r = 0; r < MR; r++) store<f32>(dst + (<usize>r << 2), r < rows ? load<f32>(src + <usize>r * lda) : 0);
+          src += 4;
+          dst += 16;
+        }
+      }
+    }
+  }
+}
+
+// Pack depth [k0, k0+kc) × columns [j0, j0+nc) of op(B) (op(B) is k×n) into 8-column panels:
+// panel p holds kc groups of 8 floats (columns 8p..8p+7), zero-padded past the last column.
+// transB = 0: B is k×n row-major; 1: B is stored n×k (element (k,j) at j*k + k).
+function packB(b: usize, dst: usize, k: i32, n: i32, k0: i32, kc: i32, j0: i32, nc: i32, transB: i32): void {
+  for (let j = 0; j < nc; j += NR) {
+    const cols = min(NR, nc - j);
+    const col = j0 + j;
+    if (transB) {
+      const ldb = <usize>k << 2;
+      let src = b + ((<usize>col * <usize>k + <usize>k0) << 2);
+      if (cols == NR) {
+        let kx = 0;
+        for (; kx + 4 <= kc; kx += 4) {
+          transpose4(v128.load(src), v128.load(src + ldb), v128.load(src + 2 * ldb), v128.load(src + 3 * ldb), dst, 32);
+          const s4 = src + 4 * ldb;
+          transpose4(v128.load(s4), v128.load(s4 + ldb), v128.load(s4 + 2 * ldb), v128.load(s4 + 3 * ldb), dst + 16, 32);
+          src += 16;
+          dst += 128;
+        }
+        for (; kx < kc; kx++) {
+          for (let c = 0; c < NR; c++) store<f32>(dst + (<usize>c << 2), load<f32>(src + <usize>c * ldb));
+          src += 4;
+          dst += 32;
+        }
+      } else {
+        for (let kx = 0; kx < kc; kx++) {
+          for (let c = 0; c < NR; c++) store<f32>(dst + (<usize>c << 2), c < cols ? load<f32>(src + <usize>c * ldb) : 0);
+          src += 4;
+          dst += 32;
+        }
+      }
+    } else {
+      const ldb = <usize>n << 2;
+      let src = b + ((<usize>k0 * <usize>n + <usize>col) << 2);
+      if (cols == NR) {
+        let kx = kc;
+        do {
+          v128.store(dst, v128.load(src));
+          v128.store(dst, v128.load(src, 16), 16);
+          src += ldb;
+          dst += 32;
+        } while (--kx);
+      } else {
+        for (let kx = 0; kx < kc; kx++) {
+          for (let c = 0; c < NR; c++) store<f32>(dst + (<usize>c << 2), c < cols ? load<f32>(src + (<usize>c << 2)) : 0);
+          src += ldb;
+          dst += 32;
+        }
+      }
+    }
+  }
+}
+
+// Rows [r0, r1) of C (m×n) (+)= op(A)·op(B) for one batch item. k ≥ 1.
+function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: i32, transB: i32, accumulate: i32, r0: i32, r1: i32, scratch: usize): void {
+  const pa = scratch;
+  const pb = pa + (<usize>(MC * KC) << 2);
+  const tile = pb + (<usize>(KC * NC) << 2);
+  const ldc = <usize>n << 2;
+  for (let jj = 0; jj < n; jj += NC) {
+    const nc = min(NC, n - jj);
+    for (let kk = 0; kk < k; kk += KC) {
+      const kc = min(KC, k - kk);
+      const add = accumulate != 0 || kk > 0;
+      packB(b, pb, k, n, kk, kc, jj, nc, transB);
+      for (let ii = r0; ii < r1; ii += MC) {
+        const mc = min(MC, r1 - ii);
+        packA(a, pa, m, k, ii, mc, kk, kc, transA);
+        const panelA = <usize>kc << 4; // bytes per 4-row A panel
+        const panelB = <usize>kc << 5; // bytes per 8-column B panel
+        let bp = pb;
+        for (let j = 0; j < nc; j += NR) {
+          const cols = min(NR, nc - j);
+          let ap = pa;
+          let cp = c + ((<usize>ii * <usize>n + <usize>(jj + j)) << 2);
+          for (let i = 0; i < mc; i += MR) {
+            const rows = min(MR, mc - i);
+            if (rows == MR && cols == NR) {
+              micro(ap, bp, kc, cp, ldc, add);
+            } else {
+              micro(ap, bp, kc, tile, 32, false);
+              for (let r = 0; r < rows; r++) {
+                const crow = cp + <usize>r * ldc;
+                const trow = tile + (<usize>r << 5);
+                for (let q = 0; q < cols; q++) {
+                  const off = <usize>q << 2;
+                  const v = load<f32>(trow + off);
+                  store<f32>(crow + off, add ? load<f32>(crow + off) + v : v);
+                }
+              }
+            }
+            ap += panelA;
+            cp += ldc << 2;
+          }
+          bp += panelB;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Thread `t`'s share of the matmul described by the control block at `ctrl`: C[i] (+)= op(A[i])·op(B[i])
+ * for every batch item i, split across `threads` in chunks of 4-row panels.
+ * A[i] starts at a + i*strideA floats (stride 0 broadcasts), B[i] likewise, C[i] at c + i*m*n.
+ */
+export function matmulPart(ctrl: usize, t: i32, scratch: usize): void {
+  const a = <usize>load<u32>(ctrl + C_A);
+  const b = <usize>load<u32>(ctrl + C_B);
+  const c = <usize>load<u32>(ctrl + C_C);
+  const batch = load<i32>(ctrl + C_BATCH);
+  const m = load<i32>(ctrl + C_M);
+  const k = load<i32>(ctrl + C_K);
+  const n = load<i32>(ctrl + C_N);
+  const sa = <usize>load<u32>(ctrl + C_SA) << 2;
+  const sb = <usize>load<u32>(ctrl + C_SB) << 2;
+  const transA = load<i32>(ctrl + C_TA);
+  const transB = load<i32>(ctrl + C_TB);
+  const acc = load<i32>(ctrl + C_ACC);
+  const threads = load<i32>(ctrl + C_THREADS);
+  if (m <= 0 || n <= 0 || k <= 0 || batch <= 0) return;
+  // Work units: 4-row panels of every batch item, numbered batch-major. One thread takes them all;
+  // several take chunks of consecutive units from a shared counter (dynamic, so a thread slowed by
+  // another process does less). Chunks of ≥ 32 panels (or an even share, when smaller) keep repacking
+  // B per chunk cheap; about 4 chunks a thread on large problems.
+  const panels = (m + MR - 1) / MR;
+  const total = <i64>batch * <i64>panels;
+  const sc = (<usize>m * <usize>n) << 2;
+  let chunk = total;
+  if (threads > 1) {
+    const even = (total + <i64>threads - 1) / <i64>threads;
+    chunk = max(min(<i64>32, even), (total + <i64>(threads * 4) - 1) / <i64>(threads * 4));
+  }
+  for (;;) {
+    let u: i64 = 0;
+    if (threads > 1) u = <i64>atomic.add<i32>(ctrl + C_NEXT, 1) * chunk;
+    else if (t > 0) return;
+    if (u >= total) return;
+    const u1 = min(total, u + chunk);
+    while (u < u1) {
+      const bi = <i32>(u / <i64>panels);
+      const p0 = <i32>(u % <i64>panels);
+      const p1 = <i32>min(<i64>panels, <i64>p0 + (u1 - u));
+      const r1 = min(p1 * MR, m);
+      gemm(a + <usize>bi * sa, b + <usize>bi * sb, c + <usize>bi * sc, m, k, n, transA, transB, acc, p0 * MR, r1, scratch);
+      u += <i64>(p1 - p0);
+    }
+    if (threads == 1) return;
+  }
+}

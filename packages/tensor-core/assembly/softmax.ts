@@ -1,0 +1,129 @@
+// Row softmax, forward and backward, in f32x4: y = exp(x − max) / Σ exp(x − max) per row, and
+// dx = y ⊙ (dy − Σ dy ⊙ y). exp is Cephes' expf (2ⁿ·eʳ, degree-6 polynomial, ~2 ulp); inputs below
+// −87.3 (masked scores, −∞) give exactly 0. Rows are split across threads in chunks like matmul.
+import { C_A, C_B, C_C, C_M, C_N, C_NEXT, C_THREADS } from './ctrl';
+import { madd } from './simd';
+
+const LO: f32 = -87.3;
+const HI: f32 = 88.3;
+const MAGIC: f32 = 12582912.0; // 1.5·2²³
+const MAGIC_BITS: i32 = 0x4b400000;
+
+// @ts-ignore: decorator
+@inline function exp4(x: v128): v128 {
+  const tiny = f32x4.lt(x, f32x4.splat(LO));
+  // pmin/pmax (one minps/maxps on x86) rather than min/max (NaN-exact, several instructions).
+  x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(LO)), f32x4.splat(HI));
+  // n = round(x·log2 e) by the 1.5·2²³ trick: the sum's low mantissa bits hold n as an integer.
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(MAGIC));
+  const n = f32x4.sub(t, f32x4.splat(MAGIC));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = madd(p, r, f32x4.splat(1.3981999507e-3));
+  p = madd(p, r, f32x4.splat(8.3334519073e-3));
+  p = madd(p, r, f32x4.splat(4.1665795894e-2));
+  p = madd(p, r, f32x4.splat(1.6666665459e-1));
+  p = madd(p, r, f32x4.splat(5.0000001201e-1));
+  const y = madd(p, f32x4.mul(r, r), f32x4.add(r, f32x4.splat(1)));
+  const scale = i32x4.shl(i32x4.add(i32x4.sub(t, i32x4.splat(MAGIC_BITS)), i32x4.splat(127)), 23);
+  return v128.andnot(f32x4.mul(y, scale), tiny);
+}
+
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+function softmaxRow(x: usize, y: usize, cols: i32): void {
+  const vec = cols & ~3;
+  let mv = f32x4.splat(-Infinity);
+  for (let j = 0; j < vec; j += 4) mv = f32x4.pmax(mv, v128.load(x + (<usize>j << 2)));
+  let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+  for (let j = vec; j < cols; j++) m = max(m, load<f32>(x + (<usize>j << 2)));
+  const ms = f32x4.splat(m);
+  let sv = f32x4.splat(0);
+  for (let j = 0; j < vec; j += 4) {
+    const off = <usize>j << 2;
+    const e = exp4(f32x4.sub(v128.load(x + off), ms));
+    v128.store(y + off, e);
+    sv = f32x4.add(sv, e);
+  }
+  let s = hsum(sv);
+  for (let j = vec; j < cols; j++) {
+    const off = <usize>j << 2;
+    const e = f32x4.extract_lane(exp4(f32x4.splat(load<f32>(x + off) - m)), 0);
+    store<f32>(y + off, e);
+    s += e;
+  }
+  const inv: f32 = 1 / s;
+  const iv = f32x4.splat(inv);
+  for (let j = 0; j < vec; j += 4) {
+    const off = <usize>j << 2;
+    v128.store(y + off, f32x4.mul(v128.load(y + off), iv));
+  }
+  for (let j = vec; j < cols; j++) {
+    const off = <usize>j << 2;
+    store<f32>(y + off, load<f32>(y + off) * inv);
+  }
+}
+
+function softmaxBackwardRow(y: usize, dy: usize, dx: usize, cols: i32): void {
+  const vec = cols & ~3;
+  let sv = f32x4.splat(0);
+  for (let j = 0; j < vec; j += 4) {
+    const off = <usize>j << 2;
+    sv = madd(v128.load(y + off), v128.load(dy + off), sv);
+  }
+  let s = hsum(sv);
+  for (let j = vec; j < cols; j++) {
+    const off = <usize>j << 2;
+    s += load<f32>(y + off) * load<f32>(dy + off);
+  }
+  const ss = f32x4.splat(s);
+  for (let j = 0; j < vec; j += 4) {
+    const off = <usize>j << 2;
+    v128.store(dx + off, f32x4.mul(v128.load(y + off), f32x4.sub(v128.load(dy + off), ss)));
+  }
+  for (let j = vec; j < cols; j++) {
+    const off = <usize>j << 2;
+    store<f32>(dx + off, load<f32>(y + off) * (load<f32>(dy + off) - s));
+  }
+}
+
+// Rows [r0, r1) of this thread's chunks, from the shared counter when several threads run.
+// @ts-ignore: decorator
+@inline function forChunks(ctrl: usize, t: i32, rows: i32, backward: bool): void {
+  const threads = load<i32>(ctrl + C_THREADS);
+  const cols = load<i32>(ctrl + C_N);
+  const a = <usize>load<u32>(ctrl + C_A);
+  const b = <usize>load<u32>(ctrl + C_B);
+  const c = <usize>load<u32>(ctrl + C_C);
+  const rowBytes = <usize>cols << 2;
+  const chunk = threads > 1 ? max(1, (rows + threads * 4 - 1) / (threads * 4)) : rows;
+  for (;;) {
+    let r0 = 0;
+    if (threads > 1) r0 = atomic.add<i32>(ctrl + C_NEXT, 1) * chunk;
+    else if (t > 0) return;
+    if (r0 >= rows) return;
+    const r1 = min(rows, r0 + chunk);
+    for (let r = r0; r < r1; r++) {
+      const off = <usize>r * rowBytes;
+      if (backward) softmaxBackwardRow(a + off, b + off, c + off, cols);
+      else softmaxRow(a + off, b + off, cols);
+    }
+    if (threads == 1) return;
+  }
+}
+
+/** y (at C_B) = softmax over rows of x (at C_A), rows = C_M, cols = C_N. x and y may be the same. */
+export function softmaxPart(ctrl: usize, t: i32): void {
+  const rows = load<i32>(ctrl + C_M);
+  if (rows > 0 && load<i32>(ctrl + C_N) > 0) forChunks(ctrl, t, rows, false);
+}
+
+/** dx (at C_C) = y ⊙ (dy − Σ dy ⊙ y) per row, y at C_A, dy at C_B. dx may be dy. */
+export function softmaxBackwardPart(ctrl: usize, t: i32): void {
+  const rows = load<i32>(ctrl + C_M);
+  if (rows > 0 && load<i32>(ctrl + C_N) > 0) forChunks(ctrl, t, rows, true);
+}

@@ -1,0 +1,402 @@
+// WASM SIMD kernels, raw typed-array API: buffers live in one shared WebAssembly.Memory; C (+)= op(A)·op(B)
+// in every transposition (NN, NT, TN), batched with broadcasting; row softmax and its backward.
+// Kernels: assembly/ (matmul.ts, softmax.ts; control block layout in ctrl.ts).
+// This file needs no Node API (browser-safe); multi-threading plugs in through ThreadPool (see pool-node.ts).
+import { plainSimdUnsharedWasm, plainSimdWasm, relaxedSimdUnsharedWasm, relaxedSimdWasm } from './generated/kernels.js';
+import { MAX_PAGES, WasmHeap } from './memory.js';
+import type { WasmBuffer } from './memory.js';
+import { decodeBase64, webAssembly } from './wasm-api.js';
+import type { WasmMemory, WasmModule } from './wasm-api.js';
+
+export type { WasmBuffer } from './memory.js';
+export type { WasmMemory, WasmModule } from './wasm-api.js';
+
+/** Control block slots (i32), shared with assembly/ctrl.ts and the worker loop in pool-node.ts. */
+export const CTRL = {
+  GEN: 0,
+  /** Workers that finished the current job. */
+  DONE: 1,
+  CMD: 2,
+  ERR: 3,
+  A: 4,
+  B: 5,
+  C: 6,
+  BATCH: 7,
+  M: 8,
+  K: 9,
+  N: 10,
+  SA: 11,
+  SB: 12,
+  TA: 13,
+  TB: 14,
+  ACC: 15,
+  THREADS: 16,
+  /** Next chunk of work to take (atomic counter, reset per job). */
+  NEXT: 17,
+  /** Kernel: OP_MATMUL, OP_SOFTMAX, OP_SOFTMAX_BACKWARD (assembly/ctrl.ts). */
+  OP: 18,
+  /** Workers that joined the current job, | 1 << 30 once the caller closed it (pool-node.ts). */
+  JOIN: 19,
+} as const;
+const OP_MATMUL = 0;
+const OP_SOFTMAX = 1;
+const OP_SOFTMAX_BACKWARD = 2;
+/** Below this many elements a softmax runs on the calling thread only. */
+export const PARALLEL_MIN_ELEMENTS = 1 << 15;
+export const CTRL_INTS = 32;
+export const CMD_RUN = 1;
+export const CMD_EXIT = 2;
+
+/** Below this many FLOPs a call runs on the calling thread only (waking workers costs more than it saves). */
+export const PARALLEL_MIN_FLOPS = 1 << 22;
+
+export interface MatmulArgs {
+  a: WasmBuffer;
+  b: WasmBuffer;
+  /** Output, batch×m×n. Must not overlap a or b. */
+  c: WasmBuffer;
+  /** Number of matrices (default 1). */
+  batch?: number;
+  m: number;
+  k: number;
+  n: number;
+  /** A is stored k×m (op(A) = Aᵀ). Default false: A is m×k. */
+  transA?: boolean;
+  /** B is stored n×k (op(B) = Bᵀ). Default false: B is k×n. */
+  transB?: boolean;
+  /** C += op(A)·op(B) instead of C = op(A)·op(B). */
+  accumulate?: boolean;
+  /** Floats between consecutive A matrices (default m·k; 0 broadcasts one A over the batch). */
+  strideA?: number;
+  /** Floats between consecutive B matrices (default k·n; 0 broadcasts one B over the batch). */
+  strideB?: number;
+}
+
+export type MatmulArrayArgs = Omit<MatmulArgs, 'a' | 'b' | 'c' | 'accumulate'>;
+
+/** y = softmax of each row of x (rows×cols, row-major). y may be x (in place). */
+export interface SoftmaxArgs {
+  x: WasmBuffer;
+  y: WasmBuffer;
+  rows: number;
+  cols: number;
+}
+
+/** dx = y ⊙ (dy − rowsum(dy ⊙ y)), the gradient through y = softmax(x). dx may be dy (in place). */
+export interface SoftmaxBackwardArgs {
+  y: WasmBuffer;
+  dy: WasmBuffer;
+  dx: WasmBuffer;
+  rows: number;
+  cols: number;
+}
+
+export interface WasmMatmulInfo {
+  simd: 'relaxed' | 'plain';
+  threads: number;
+}
+
+/** Runs parts 1..threads-1 of a job described by the control block while the caller runs part 0. */
+export interface ThreadPool {
+  readonly threads: number;
+  /** Wake the workers on the job just written to the control block. */
+  begin(): void;
+  /** Call after part 0: wait until every worker that joined has finished; throws if one failed. */
+  end(): void;
+  dispose(): Promise<void>;
+}
+
+export interface PoolContext {
+  module: WasmModule;
+  memory: WasmMemory;
+  /** Byte offset of the control block. */
+  ctrl: number;
+  /** Scratch byte offset for each worker (thread 1..threads-1). */
+  scratch: number[];
+}
+
+export type PoolFactory = (ctx: PoolContext) => Promise<ThreadPool>;
+
+export interface WasmMatmulOptions {
+  /** Threads including the caller (default 1 here; the node entry defaults to all cores). */
+  threads?: number;
+  /** 'auto' (default): relaxed-SIMD FMA build where WebAssembly.validate accepts it, else plain SIMD. */
+  relaxed?: 'auto' | boolean;
+  /** Run each kernel once at start-up so that timed calls hit optimised code (default true). */
+  warmup?: boolean;
+  /** Initial memory in pages of 64 KiB (default 64); it grows on demand up to 16384 (1 GiB). */
+  initialPages?: number;
+  /** Calls below this many FLOPs run on the calling thread only (default PARALLEL_MIN_FLOPS). */
+  parallelMinFlops?: number;
+  /**
+   * Shared memory (default: where SharedArrayBuffer exists). Threads need it; without it the unshared
+   * builds run single-threaded, and growing the memory replaces its buffer (WasmBuffer.f32 follows).
+   */
+  sharedMemory?: boolean;
+  /** Creates the worker pool when threads > 1 (the node entry passes a worker_threads pool). */
+  pool?: PoolFactory;
+}
+
+export interface WasmMatmul {
+  readonly info: WasmMatmulInfo;
+  readonly memory: WasmMemory;
+  readonly heap: WasmHeap;
+  alloc(length: number): WasmBuffer;
+  free(buf: WasmBuffer): void;
+  matmul(args: MatmulArgs): void;
+  /** Copy a and b into WASM memory, multiply, copy the batch×m×n result out. */
+  matmulArrays(a: Float32Array, b: Float32Array, args: MatmulArrayArgs): Float32Array;
+  /** Row softmax (SIMD exp, ~2 ulp; inputs below −87.3, e.g. −∞ masks, give exactly 0). */
+  softmax(args: SoftmaxArgs): void;
+  softmaxBackward(args: SoftmaxBackwardArgs): void;
+  dispose(): Promise<void>;
+}
+
+/** Whether this host accepts the relaxed-SIMD (FMA) build (Node 20: --experimental-wasm-relaxed-simd). */
+export function relaxedSimdSupported(): boolean {
+  const wa = webAssembly();
+  return wa !== undefined && wa.validate(decodeBase64(relaxedSimdWasm));
+}
+
+/** Whether this host accepts the plain SIMD + threads build. */
+export function wasmSimdSupported(): boolean {
+  const wa = webAssembly();
+  return wa !== undefined && wa.validate(decodeBase64(plainSimdWasm));
+}
+
+interface KernelExports {
+  heapBase(): number;
+  scratchBytes(): number;
+  isRelaxed(): number;
+  runPart(ctrl: number, t: number, scratch: number): void;
+}
+
+function checkDim(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new RangeError(`wasm kernels: ${name} must be a non-negative integer, got ${v}`);
+}
+
+function overlaps(x: WasmBuffer, y: WasmBuffer): boolean {
+  return x.length > 0 && y.length > 0 && x.ptr < y.ptr + y.length * 4 && y.ptr < x.ptr + x.length * 4;
+}
+
+const OPTION_KEYS = new Set(['threads', 'relaxed', 'warmup', 'initialPages', 'parallelMinFlops', 'sharedMemory', 'pool']);
+
+export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Promise<WasmMatmul> {
+  const wa = webAssembly();
+  if (wa === undefined) throw new Error('wasm matmul: this host has no WebAssembly');
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) throw new Error(`wasm matmul: unknown option "${key}" (known: ${[...OPTION_KEYS].join(', ')})`);
+  }
+  if (options.relaxed !== undefined && options.relaxed !== 'auto' && typeof options.relaxed !== 'boolean') {
+    throw new Error(`wasm matmul: option "relaxed" must be 'auto', true or false, got ${String(options.relaxed)}`);
+  }
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`wasm matmul: threads must be a positive integer, got ${threads}`);
+  if (threads > 1 && options.pool === undefined) throw new Error('wasm matmul: threads > 1 needs a pool (use @bitskip/tensor-core/wasm)');
+  const shared = options.sharedMemory ?? typeof SharedArrayBuffer !== 'undefined';
+  if (threads > 1 && !shared) throw new Error('wasm matmul: threads > 1 need shared memory (SharedArrayBuffer)');
+  const relaxedOpt = options.relaxed ?? 'auto';
+  const relaxedBytes = decodeBase64(shared ? relaxedSimdWasm : relaxedSimdUnsharedWasm);
+  const relaxedOk = relaxedOpt !== false && wa.validate(relaxedBytes);
+  if (relaxedOpt === true && !relaxedOk) {
+    throw new Error('wasm matmul: relaxed SIMD requested but not supported here (Node 20: run with --experimental-wasm-relaxed-simd)');
+  }
+  const bytes = relaxedOk ? relaxedBytes : decodeBase64(shared ? plainSimdWasm : plainSimdUnsharedWasm);
+  const module = new wa.Module(bytes);
+  const memory = new wa.Memory({ initial: options.initialPages ?? 64, maximum: MAX_PAGES, shared });
+  const instance = new wa.Instance(module, {
+    env: {
+      memory,
+      abort: () => {
+        throw new Error('wasm matmul: abort');
+      },
+    },
+  });
+  const ex = instance.exports as unknown as KernelExports;
+  const heapStart = ex.heapBase();
+  const heap = new WasmHeap(memory, heapStart);
+  const ctrl = heap.allocBytes(CTRL_INTS * 4);
+  let ctl = new Int32Array(memory.buffer, ctrl, CTRL_INTS);
+  const scratchBytes = ex.scratchBytes();
+  const scratch: number[] = [];
+  for (let t = 0; t < threads; t++) {
+    const s = heap.allocBytes(scratchBytes);
+    new Uint8Array(memory.buffer, s, scratchBytes).fill(0); // commit the pages now, not in the first timed call
+    scratch.push(s);
+  }
+  const scratch0 = scratch[0]!;
+  const pool = threads > 1 ? await options.pool!({ module, memory, ctrl, scratch: scratch.slice(1) }) : undefined;
+  const parallelMinFlops = options.parallelMinFlops ?? PARALLEL_MIN_FLOPS;
+  let disposed = false;
+
+  /** The control block's view, renewed when growth replaced an unshared memory's buffer. */
+  const control = (): Int32Array => {
+    if (ctl.buffer !== memory.buffer) ctl = new Int32Array(memory.buffer, ctrl, CTRL_INTS);
+    return ctl;
+  };
+
+  /** Run the call written to the control block: on this thread, or with the pool (this thread is part 0). */
+  const launch = (c: Int32Array, par: boolean): void => {
+    c[CTRL.THREADS] = par ? threads : 1;
+    c[CTRL.NEXT] = 0;
+    if (par) {
+      pool!.begin();
+      try {
+        ex.runPart(ctrl, 0, scratch0);
+      } finally {
+        pool!.end();
+      }
+    } else {
+      ex.runPart(ctrl, 0, scratch0);
+    }
+  };
+
+  const checkBuffer = (op: string, name: string, buf: WasmBuffer, need: number): void => {
+    if (buf.length < need) throw new RangeError(`${op}: ${name} has ${buf.length} floats, needs ${need}`);
+    if (!Number.isInteger(buf.ptr) || buf.ptr % 4 !== 0 || buf.ptr < heapStart || buf.ptr + need * 4 > memory.buffer.byteLength) {
+      throw new RangeError(`${op}: ${name} (ptr ${buf.ptr}, ${need} floats) is not inside this heap`);
+    }
+  };
+
+  const matmul = (args: MatmulArgs): void => {
+    if (disposed) throw new Error('wasm matmul: used after dispose()');
+    const { a, b, c, m, k, n } = args;
+    const batch = args.batch ?? 1;
+    const sa = args.strideA ?? m * k;
+    const sb = args.strideB ?? k * n;
+    checkDim('batch', batch);
+    checkDim('m', m);
+    checkDim('k', k);
+    checkDim('n', n);
+    checkDim('strideA', sa);
+    checkDim('strideB', sb);
+    if (batch === 0 || m === 0 || n === 0) return;
+    const needA = (batch - 1) * sa + m * k;
+    const needB = (batch - 1) * sb + k * n;
+    const needC = batch * m * n;
+    checkBuffer('matmul', 'a', a, needA);
+    checkBuffer('matmul', 'b', b, needB);
+    checkBuffer('matmul', 'c', c, needC);
+    if (overlaps(c, a) || overlaps(c, b)) throw new Error('matmul: c must not overlap a or b');
+    if (k === 0) {
+      if (args.accumulate !== true) new Float32Array(memory.buffer, c.ptr, needC).fill(0);
+      return;
+    }
+    const flops = 2 * batch * m * n * k;
+    const par = pool !== undefined && flops >= parallelMinFlops && batch * Math.ceil(m / 4) >= threads;
+    const ctl = control();
+    ctl[CTRL.OP] = OP_MATMUL;
+    ctl[CTRL.A] = a.ptr;
+    ctl[CTRL.B] = b.ptr;
+    ctl[CTRL.C] = c.ptr;
+    ctl[CTRL.BATCH] = batch;
+    ctl[CTRL.M] = m;
+    ctl[CTRL.K] = k;
+    ctl[CTRL.N] = n;
+    ctl[CTRL.SA] = sa;
+    ctl[CTRL.SB] = sb;
+    ctl[CTRL.TA] = args.transA === true ? 1 : 0;
+    ctl[CTRL.TB] = args.transB === true ? 1 : 0;
+    ctl[CTRL.ACC] = args.accumulate === true ? 1 : 0;
+    launch(ctl, par);
+  };
+
+  const softmax = (args: SoftmaxArgs): void => {
+    if (disposed) throw new Error('wasm softmax: used after dispose()');
+    const { x, y, rows, cols } = args;
+    checkDim('rows', rows);
+    checkDim('cols', cols);
+    if (rows === 0 || cols === 0) return;
+    checkBuffer('softmax', 'x', x, rows * cols);
+    checkBuffer('softmax', 'y', y, rows * cols);
+    if (x.ptr !== y.ptr && overlaps(x, y)) throw new Error('softmax: y must be x or not overlap it');
+    const ctl = control();
+    ctl[CTRL.OP] = OP_SOFTMAX;
+    ctl[CTRL.A] = x.ptr;
+    ctl[CTRL.B] = y.ptr;
+    ctl[CTRL.M] = rows;
+    ctl[CTRL.N] = cols;
+    launch(ctl, pool !== undefined && rows * cols >= PARALLEL_MIN_ELEMENTS && rows >= threads);
+  };
+
+  const softmaxBackward = (args: SoftmaxBackwardArgs): void => {
+    if (disposed) throw new Error('wasm softmax: used after dispose()');
+    const { y, dy, dx, rows, cols } = args;
+    checkDim('rows', rows);
+    checkDim('cols', cols);
+    if (rows === 0 || cols === 0) return;
+    checkBuffer('softmaxBackward', 'y', y, rows * cols);
+    checkBuffer('softmaxBackward', 'dy', dy, rows * cols);
+    checkBuffer('softmaxBackward', 'dx', dx, rows * cols);
+    if (overlaps(dx, y) || (dx.ptr !== dy.ptr && overlaps(dx, dy))) throw new Error('softmaxBackward: dx must be dy or overlap neither y nor dy');
+    const ctl = control();
+    ctl[CTRL.OP] = OP_SOFTMAX_BACKWARD;
+    ctl[CTRL.A] = y.ptr;
+    ctl[CTRL.B] = dy.ptr;
+    ctl[CTRL.C] = dx.ptr;
+    ctl[CTRL.M] = rows;
+    ctl[CTRL.N] = cols;
+    launch(ctl, pool !== undefined && rows * cols >= PARALLEL_MIN_ELEMENTS && rows >= threads);
+  };
+
+  const matmulArrays = (aIn: Float32Array, bIn: Float32Array, args: MatmulArrayArgs): Float32Array => {
+    const a = heap.alloc(aIn.length);
+    const b = heap.alloc(bIn.length);
+    const c = heap.alloc((args.batch ?? 1) * args.m * args.n);
+    try {
+      a.f32.set(aIn);
+      b.f32.set(bIn);
+      matmul({ ...args, a, b, c });
+      return c.f32.slice();
+    } finally {
+      heap.free(c);
+      heap.free(b);
+      heap.free(a);
+    }
+  };
+
+  if (options.warmup ?? true) {
+    // The first call of a kernel runs in V8's baseline tier (~5× slower); warm every layout, inline and pooled.
+    const s = 64;
+    const wb = Math.max(threads * 2, 8); // 8·64² floats: large enough for the pooled softmax path too
+    const a = heap.alloc(wb * s * s);
+    const b = heap.alloc(wb * s * s);
+    const c = heap.alloc(wb * s * s);
+    a.f32.fill(0.5);
+    b.f32.fill(0.25);
+    for (let r = 0; r < 3; r++) {
+      for (const [transA, transB] of [
+        [false, false],
+        [false, true],
+        [true, false],
+      ] as const) {
+        matmul({ a, b, c, batch: wb, m: s, k: s, n: s, transA, transB });
+        matmul({ a, b, c, batch: 1, m: s, k: s, n: s, transA, transB });
+      }
+      softmax({ x: a, y: c, rows: wb * s, cols: s });
+      softmax({ x: a, y: c, rows: 4, cols: s });
+      softmaxBackward({ y: c, dy: b, dx: a, rows: wb * s, cols: s });
+      softmaxBackward({ y: c, dy: b, dx: a, rows: 4, cols: s });
+    }
+    heap.free(c);
+    heap.free(b);
+    heap.free(a);
+  }
+
+  return {
+    info: { simd: ex.isRelaxed() === 1 ? 'relaxed' : 'plain', threads },
+    memory,
+    heap,
+    alloc: (length) => heap.alloc(length),
+    free: (buf) => heap.free(buf),
+    matmul,
+    matmulArrays,
+    softmax,
+    softmaxBackward,
+    dispose: async () => {
+      if (disposed) return;
+      disposed = true;
+      await pool?.dispose();
+    },
+  };
+}

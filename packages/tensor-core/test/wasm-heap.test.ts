@@ -1,0 +1,82 @@
+// The WASM heap allocator: alignment, no overlap, reuse after free, growth keeps data, size classes.
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../src/rng.js';
+import { PAGE_BYTES, WasmHeap, sizeClass } from '../src/backends/wasm/memory.js';
+import { webAssembly } from '../src/backends/wasm/wasm-api.js';
+import type { WasmMemory } from '../src/backends/wasm/wasm-api.js';
+
+function memory(initial: number): WasmMemory {
+  return new (webAssembly()!.Memory)({ initial, maximum: 16384, shared: true });
+}
+
+describe('sizeClass', () => {
+  it('covers the request with at most 25% slack, in multiples of 16', () => {
+    for (let bytes = 0; bytes < 200_000; bytes += bytes < 1000 ? 1 : 97) {
+      const s = sizeClass(bytes);
+      expect(s).toBeGreaterThanOrEqual(Math.max(bytes, 16));
+      expect(s % 16).toBe(0);
+      if (bytes > 64) expect(s).toBeLessThanOrEqual(bytes * 1.25 + 16);
+    }
+  });
+});
+
+describe('WasmHeap', () => {
+  it('returns aligned, non-overlapping blocks above the base', () => {
+    const heap = new WasmHeap(memory(1), 1000);
+    const rng = new Rng(1);
+    const blocks: Array<[number, number]> = [];
+    for (let i = 0; i < 500; i++) {
+      const n = rng.int(3000);
+      const buf = heap.alloc(n);
+      expect(buf.ptr % 16).toBe(0);
+      expect(buf.ptr).toBeGreaterThanOrEqual(1000);
+      expect(buf.f32.length).toBe(n);
+      blocks.push([buf.ptr, buf.ptr + n * 4]);
+    }
+    blocks.sort((x, y) => x[0] - y[0]);
+    for (let i = 1; i < blocks.length; i++) expect(blocks[i]![0]).toBeGreaterThanOrEqual(blocks[i - 1]![1]);
+    expect(heap.liveCount).toBe(500);
+  });
+
+  it('reuses a freed block for the next request of its size class', () => {
+    const heap = new WasmHeap(memory(1), 64);
+    const a = heap.alloc(1000);
+    const b = heap.alloc(1000);
+    heap.free(a);
+    const c = heap.alloc(990); // same class as 1000 floats
+    expect(c.ptr).toBe(a.ptr);
+    expect(heap.liveCount).toBe(2);
+    heap.free(b);
+    heap.free(c);
+    expect(heap.liveCount).toBe(0);
+    expect(heap.liveBytes).toBe(0);
+  });
+
+  it('throws on double free and on unknown pointers', () => {
+    const heap = new WasmHeap(memory(1), 64);
+    const a = heap.alloc(10);
+    heap.free(a);
+    expect(() => heap.free(a)).toThrow(/not a live block/);
+    expect(() => heap.free(12345)).toThrow(/not a live block/);
+  });
+
+  it('grows the memory on demand and keeps existing data', () => {
+    const mem = memory(1);
+    const heap = new WasmHeap(mem, 64);
+    const a = heap.alloc(1000);
+    for (let i = 0; i < a.length; i++) a.f32[i] = i * 0.5;
+    const big = heap.alloc(3 * PAGE_BYTES); // 12 pages of floats
+    expect(heap.memoryBytes).toBeGreaterThanOrEqual(big.ptr + big.length * 4);
+    big.f32.fill(7);
+    const fresh = heap.view(a);
+    for (let i = 0; i < a.length; i++) {
+      expect(a.f32[i]).toBe(i * 0.5); // the old view stays valid on shared memory
+      expect(fresh[i]).toBe(i * 0.5);
+    }
+  });
+
+  it('refuses to grow past the maximum', () => {
+    const heap = new WasmHeap(memory(1), 64);
+    expect(() => heap.allocBytes(16384 * PAGE_BYTES + 1)).toThrow(/out of memory/);
+  });
+});

@@ -1,0 +1,255 @@
+// WASM SIMD matmul against a float64 triple loop: every layout (NN, NT, TN), batched with broadcasting,
+// edge sizes, accumulate, 1 and 2 threads, plain and relaxed-SIMD builds, first (unwarmed) calls included.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../src/rng.js';
+import { createWasmMatmulCore, relaxedSimdSupported, wasmSimdSupported } from '../src/backends/wasm/matmul.js';
+import type { MatmulArrayArgs, WasmMatmul } from '../src/backends/wasm/matmul.js';
+import { createWasmMatmul } from '../src/wasm.js';
+
+interface Case extends MatmulArrayArgs {
+  batch: number;
+}
+
+function randomArray(rng: Rng, n: number): Float32Array {
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = rng.next() * 2 - 1;
+  return x;
+}
+
+/** C = op(A)·op(B) in float64, and Σ|a·b| per element (the scale of rounding error). */
+function reference(a: Float32Array, b: Float32Array, p: Case): { c: Float64Array; scale: Float64Array } {
+  const { batch, m, k, n } = p;
+  const sa = p.strideA ?? m * k;
+  const sb = p.strideB ?? k * n;
+  const c = new Float64Array(batch * m * n);
+  const scale = new Float64Array(batch * m * n);
+  for (let q = 0; q < batch; q++) {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        let t = 0;
+        for (let x = 0; x < k; x++) {
+          const av = a[q * sa + (p.transA === true ? x * m + i : i * k + x)]!;
+          const bv = b[q * sb + (p.transB === true ? j * k + x : x * n + j)]!;
+          s += av * bv;
+          t += Math.abs(av * bv);
+        }
+        c[(q * m + i) * n + j] = s;
+        scale[(q * m + i) * n + j] = t;
+      }
+    }
+  }
+  return { c, scale };
+}
+
+/** Compare with tolerance 1e-5 relative to Σ|a·b| (grown for long sums); report the first mismatches. */
+function expectClose(got: Float32Array, want: Float64Array, scale: Float64Array, k: number, what: string, base?: Float32Array): void {
+  const rel = 1e-5 * Math.max(1, k / 256);
+  const bad: string[] = [];
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]! + (base?.[i] ?? 0);
+    const tol = rel * (scale[i]! + Math.abs(base?.[i] ?? 0)) + 1e-7;
+    if (!(Math.abs(got[i]! - w) <= tol)) {
+      bad.push(`[${i}] got ${got[i]} want ${w} (tol ${tol.toExponential(2)})`);
+      if (bad.length >= 5) break;
+    }
+  }
+  expect(bad, `${what}: first mismatches`).toEqual([]);
+}
+
+const LAYOUTS = [
+  { name: 'NN', transA: false, transB: false },
+  { name: 'NT', transA: false, transB: true },
+  { name: 'TN', transA: true, transB: false },
+] as const;
+
+function runCase(mm: WasmMatmul, rng: Rng, p: Case, what: string): void {
+  const sa = p.strideA ?? p.m * p.k;
+  const sb = p.strideB ?? p.k * p.n;
+  const a = randomArray(rng, (p.batch - 1) * sa + p.m * p.k);
+  const b = randomArray(rng, (p.batch - 1) * sb + p.k * p.n);
+  const got = mm.matmulArrays(a, b, p);
+  const { c, scale } = reference(a, b, p);
+  expectClose(got, c, scale, p.k, `${what} ${JSON.stringify(p)}`);
+}
+
+function runAccumulate(mm: WasmMatmul, rng: Rng, p: Case, what: string): void {
+  const a = mm.alloc(p.batch * p.m * p.k);
+  const b = mm.alloc(p.batch * p.k * p.n);
+  const c = mm.alloc(p.batch * p.m * p.n);
+  try {
+    a.f32.set(randomArray(rng, a.length));
+    b.f32.set(randomArray(rng, b.length));
+    const c0 = randomArray(rng, c.length);
+    c.f32.set(c0);
+    mm.matmul({ ...p, a, b, c, accumulate: true });
+    const { c: want, scale } = reference(a.f32, b.f32, p);
+    expectClose(c.f32, want, scale, p.k, `${what} accumulate ${JSON.stringify(p)}`, c0);
+  } finally {
+    mm.free(a);
+    mm.free(b);
+    mm.free(c);
+  }
+}
+
+const EDGE = [1, 3, 5, 7, 9, 17, 33, 65];
+const relaxedOk = relaxedSimdSupported();
+
+it('the host validates the plain SIMD build, and the relaxed one when Node has the flag', () => {
+  expect(wasmSimdSupported()).toBe(true);
+  if (process.execArgv.includes('--experimental-wasm-relaxed-simd')) expect(relaxedOk).toBe(true);
+});
+
+const configs: Array<{ name: string; relaxed: boolean; threads: number }> = [
+  { name: 'plain, 1 thread', relaxed: false, threads: 1 },
+  { name: 'plain, 2 threads', relaxed: false, threads: 2 },
+  ...(relaxedOk
+    ? [
+        { name: 'relaxed, 1 thread', relaxed: true, threads: 1 },
+        { name: 'relaxed, 2 threads', relaxed: true, threads: 2 },
+      ]
+    : []),
+];
+
+describe.each(configs)('wasm matmul ($name)', ({ relaxed, threads }) => {
+  let mm: WasmMatmul;
+  beforeAll(async () => {
+    mm = await createWasmMatmul({ threads, relaxed });
+  });
+  afterAll(async () => {
+    await mm.dispose();
+  });
+
+  it('reports its build and threads', () => {
+    expect(mm.info).toEqual({ simd: relaxed ? 'relaxed' : 'plain', threads });
+  });
+
+  it.each(LAYOUTS)('$name on edge sizes (every m, k, n in 1..65)', ({ transA, transB }) => {
+    const rng = new Rng(11);
+    const sizes = threads === 1 ? EDGE : [1, 7, 33, 65];
+    for (const m of sizes) for (const k of sizes) for (const n of sizes) runCase(mm, rng, { batch: 1, m, k, n, transA, transB }, 'edge');
+  });
+
+  it.each(LAYOUTS)('$name across cache blocks and threads (133×300×1030, 100×300×70)', ({ transA, transB }) => {
+    const rng = new Rng(12);
+    runCase(mm, rng, { batch: 1, m: 133, k: 300, n: 1030, transA, transB }, 'blocks');
+    runCase(mm, rng, { batch: 1, m: 100, k: 300, n: 70, transA, transB }, 'rows split');
+    runCase(mm, rng, { batch: 1, m: 256, k: 64, n: 129, transA, transB }, 'rows split');
+  });
+
+  it.each(LAYOUTS)('$name batched, with batch broadcasting', ({ transA, transB }) => {
+    const rng = new Rng(13);
+    runCase(mm, rng, { batch: 8, m: 33, k: 65, n: 129, transA, transB }, 'batched');
+    runCase(mm, rng, { batch: 3, m: 128, k: 32, n: 128, transA, transB }, 'batched');
+    runCase(mm, rng, { batch: 5, m: 17, k: 40, n: 9, transA, transB, strideA: 0 }, 'broadcast A');
+    runCase(mm, rng, { batch: 6, m: 64, k: 130, n: 72, transA, transB, strideB: 0 }, 'broadcast B');
+  });
+
+  it.each(LAYOUTS)('$name accumulates into C', ({ transA, transB }) => {
+    const rng = new Rng(14);
+    runAccumulate(mm, rng, { batch: 1, m: 9, k: 7, n: 13, transA, transB }, 'small');
+    runAccumulate(mm, rng, { batch: 2, m: 70, k: 300, n: 40, transA, transB }, 'k > one block');
+  });
+
+  it('k = 0 gives zeros, or leaves C as it is when accumulating', () => {
+    const a = mm.alloc(0);
+    const b = mm.alloc(0);
+    const c = mm.alloc(6);
+    c.f32.fill(3);
+    mm.matmul({ a, b, c, m: 2, k: 0, n: 3, accumulate: true });
+    expect([...c.f32]).toEqual([3, 3, 3, 3, 3, 3]);
+    mm.matmul({ a, b, c, m: 2, k: 0, n: 3 });
+    expect([...c.f32]).toEqual([0, 0, 0, 0, 0, 0]);
+    mm.free(a);
+    mm.free(b);
+    mm.free(c);
+  });
+
+  it('rejects buffers that are too small or overlapping', () => {
+    const a = mm.alloc(12);
+    const b = mm.alloc(12);
+    const c = mm.alloc(9);
+    expect(() => mm.matmul({ a, b, c, m: 3, k: 3, n: 4 })).toThrow(/c has 9 floats, needs 12/);
+    expect(() => mm.matmul({ a, b, c: a, m: 3, k: 4, n: 3 })).toThrow(/overlap/);
+    expect(() => mm.matmul({ a, b, c, m: 3, k: 4.5, n: 3 })).toThrow(/non-negative integer/);
+    const outside = { ptr: mm.memory.buffer.byteLength - 16, length: 12, f32: new Float32Array(12) };
+    expect(() => mm.matmul({ a: outside, b, c, m: 3, k: 4, n: 3 })).toThrow(/not inside/);
+    expect(() => mm.matmul({ a: { ...a, ptr: 8 }, b, c, m: 3, k: 4, n: 3 })).toThrow(/not inside/);
+    mm.free(a);
+    mm.free(b);
+    mm.free(c);
+    expect(mm.heap.liveCount).toBe(1 + threads); // control block + scratch per thread
+  });
+});
+
+describe('random shapes, layouts, strides and accumulate, work forced onto both threads', () => {
+  const variants = [false, ...(relaxedOk ? [true] : [])];
+  it.each(variants)('relaxed=%s', async (relaxed) => {
+    const mm = await createWasmMatmul({ threads: 2, relaxed, parallelMinFlops: 0 });
+    try {
+      const rng = new Rng(31);
+      for (let t = 0; t < 60; t++) {
+        const layout = LAYOUTS[rng.int(3)]!;
+        const p: Case = { batch: 1 + rng.int(4), m: 1 + rng.int(150), k: 1 + rng.int(300), n: 1 + rng.int(150), transA: layout.transA, transB: layout.transB };
+        if (rng.int(4) === 0) p.strideA = 0;
+        if (rng.int(4) === 0) p.strideB = 0;
+        if (rng.int(3) === 0) runAccumulate(mm, rng, { ...p, strideA: undefined, strideB: undefined }, `fuzz ${t}`);
+        else runCase(mm, rng, p, `fuzz ${t}`);
+      }
+      expect(mm.heap.liveCount).toBe(3);
+    } finally {
+      await mm.dispose();
+    }
+  });
+});
+
+describe('first calls (no warm-up: V8 baseline tier)', () => {
+  const variants = [false, ...(relaxedOk ? [true] : [])].flatMap((relaxed) => [1, 2].map((threads) => ({ relaxed, threads })));
+  it.each(variants)('relaxed=$relaxed threads=$threads', async ({ relaxed, threads }) => {
+    const mm = await createWasmMatmul({ threads, relaxed, warmup: false });
+    try {
+      const rng = new Rng(15);
+      for (const { transA, transB } of LAYOUTS) runCase(mm, rng, { batch: 4, m: 64, k: 96, n: 80, transA, transB }, 'first call');
+    } finally {
+      await mm.dispose();
+    }
+  });
+});
+
+describe('unshared memory (hosts without SharedArrayBuffer)', () => {
+  it.each([false, ...(relaxedOk ? [true] : [])])('relaxed=%s: runs single-threaded; buffers follow memory growth', async (relaxed) => {
+    const mm = await createWasmMatmulCore({ relaxed, sharedMemory: false, initialPages: 1 });
+    expect(mm.info.simd).toBe(relaxed ? 'relaxed' : 'plain');
+    expect(mm.memory.buffer).toBeInstanceOf(ArrayBuffer);
+    const rng = new Rng(17);
+    const a = mm.alloc(40 * 50);
+    a.f32.set(randomArray(rng, a.length));
+    const before = a.f32;
+    const big = mm.alloc(mm.memory.buffer.byteLength / 4); // forces growth
+    expect(before.length).toBe(0); // detached by growth
+    mm.free(big);
+    for (const { transA, transB } of LAYOUTS) runCase(mm, rng, { batch: 3, m: 70, k: 90, n: 110, transA, transB }, 'unshared');
+    expect(a.f32.length).toBe(40 * 50);
+    const b = mm.alloc(50 * 30);
+    b.f32.set(randomArray(rng, b.length));
+    const c = mm.alloc(40 * 30);
+    mm.matmul({ a, b, c, m: 40, k: 50, n: 30 });
+    const { c: want, scale } = reference(a.f32, b.f32, { batch: 1, m: 40, k: 50, n: 30 });
+    expectClose(c.f32, want, scale, 50, 'unshared after growth');
+    await mm.dispose();
+    await expect(createWasmMatmulCore({ sharedMemory: false, threads: 2, pool: () => Promise.reject(new Error('unused')) })).rejects.toThrow(/shared memory/);
+  });
+});
+
+describe('single-threaded core (no Node API)', () => {
+  it('works without a pool and refuses threads > 1 without one', async () => {
+    const mm = await createWasmMatmulCore({ relaxed: false });
+    expect(mm.info).toEqual({ simd: 'plain', threads: 1 });
+    runCase(mm, new Rng(16), { batch: 2, m: 20, k: 30, n: 40 }, 'core');
+    await mm.dispose();
+    expect(() => mm.matmulArrays(new Float32Array(1), new Float32Array(1), { m: 1, k: 1, n: 1 })).toThrow(/after dispose/);
+    await expect(createWasmMatmulCore({ threads: 2 })).rejects.toThrow(/needs a pool/);
+    await expect(createWasmMatmulCore({ thread: 2 } as never)).rejects.toThrow(/unknown option "thread"/);
+    await expect(createWasmMatmulCore({ relaxed: 'yes' } as never)).rejects.toThrow(/option "relaxed"/);
+  });
+});
