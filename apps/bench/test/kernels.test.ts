@@ -11,7 +11,7 @@ it('runs the kernels suite on 256³ (and softmax) and writes a result document',
   const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
   try {
-    await kernelsSuite.run({ outDir: dir, args: ['--rounds', '2', '--threads', '1,2', '--shapes', '256³'] });
+    await kernelsSuite.run({ outDir: dir, args: ['--rounds', '2', '--threads', '1,2', '--shapes', '256³', '--gpujs', 'cpu,webasm'] });
     const printed = out.mock.calls.map((c) => String(c[0])).join('');
     expect(printed).toMatch(/GFLOP\/s median/);
     const files = readdirSync(dir);
@@ -30,6 +30,8 @@ it('runs the kernels suite on 256³ (and softmax) and writes a result document',
     expect(wasm.length % 6).toBe(0); // builds × {1, 2} threads × {NN, NT, TN}
     expect(wasm.length).toBeGreaterThanOrEqual(6);
     expect(rows.filter((r) => r.backend === 'cpu').map((r) => r.layout)).toEqual(['NN', 'NT', 'TN']);
+    // gpu.js modes appear in the same table, each validated before it was timed.
+    for (const mode of ['gpujs-cpu', 'gpujs-webasm']) expect(rows.filter((r) => r.backend === mode).map((r) => r.layout)).toEqual(['NN', 'NT', 'TN']);
     const sm = doc.metrics.softmax;
     expect(sm.filter((r) => r.backend === 'cpu').map((r) => r.pass)).toEqual(['forward', 'backward']);
     expect(sm.length).toBe((wasm.length / 3 + 1) * 2);

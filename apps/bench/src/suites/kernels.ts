@@ -3,7 +3,8 @@
 // the wasm variants of one layout × shape are timed interleaved in rounds (see interleavedRounds).
 // Packages are loaded in run() so that the CLI (e.g. --help) starts without them being built.
 import { cpuKernels } from '@bitskip/tensor-core';
-import type { Rng } from '@bitskip/tensor-core';
+import type { Backend, Rng } from '@bitskip/tensor-core';
+import type * as GpujsModule from '@bitskip/tensor-core/gpujs';
 import type { WasmMatmul } from '@bitskip/tensor-core/wasm';
 import { interleavedRounds, stats, table, writeResult } from '../result.js';
 import type { Stats } from '../result.js';
@@ -90,8 +91,26 @@ function randomArray(rng: Rng, n: number): Float32Array {
   return x;
 }
 
-function parseArgs(args: string[]): { threads: number[]; rounds: number; cpu: boolean; softmax: boolean; shapes: Shape[] } {
+type GpujsModeName = 'cpu' | 'webasm' | 'headlessgl' | 'webgpu';
+const GPUJS_MODES: readonly GpujsModeName[] = ['cpu', 'webasm', 'headlessgl', 'webgpu'];
+/** gpu.js kernels run at ~1 GFLOP/s on a CPU-only machine: by default they skip shapes above this many FLOPs. */
+const GPUJS_MAX_FLOPS = 3e8;
+
+interface Options {
+  threads: number[];
+  rounds: number;
+  cpu: boolean;
+  softmax: boolean;
+  shapes: Shape[];
+  /** gpu.js modes to time; null = every mode that works here (headlessgl needs a display: run under xvfb-run -a). */
+  gpujs: GpujsModeName[] | null;
+  gpujsAllShapes: boolean;
+}
+
+function parseArgs(args: string[]): Options {
   let threads = [1, 2];
+  let gpujs: GpujsModeName[] | null = null;
+  let gpujsAllShapes = false;
   let rounds = 9;
   let cpu = true;
   let softmax = true;
@@ -102,14 +121,83 @@ function parseArgs(args: string[]): { threads: number[]; rounds: number; cpu: bo
     else if (a === '--rounds') rounds = Number(args[++i]);
     else if (a === '--no-cpu') cpu = false;
     else if (a === '--no-softmax') softmax = false;
+    else if (a === '--gpujs') {
+      const v = args[++i] ?? '';
+      gpujs = v === 'none' ? [] : (v.split(',') as GpujsModeName[]);
+      const bad = gpujs.filter((m) => !GPUJS_MODES.includes(m));
+      if (bad.length > 0) throw new Error(`kernels: --gpujs: unknown mode ${bad.join(', ')}; allowed: ${GPUJS_MODES.join(', ')}, none`);
+    } else if (a === '--gpujs-all-shapes') gpujsAllShapes = true;
     else if (a === '--shapes') {
       const names = (args[++i] ?? '').split(',');
       shapes = SHAPES.filter((s) => names.includes(s.name) || names.includes(String(SHAPES.indexOf(s))));
-    } else throw new Error(`kernels: unknown option ${a} (known: --threads 1,2 --rounds N --no-cpu --no-softmax --shapes 0,1,2,3)`);
+    } else throw new Error(`kernels: unknown option ${a} (known: --threads 1,2 --rounds N --no-cpu --no-softmax --shapes 0,1,2,3 --gpujs cpu,webasm,headlessgl,webgpu|none --gpujs-all-shapes)`);
   }
   if (threads.some((t) => !Number.isInteger(t) || t < 1)) throw new Error('kernels: --threads takes positive integers, e.g. 1,2');
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('kernels: --rounds takes a positive integer');
-  return { threads, rounds, cpu, softmax, shapes };
+  return { threads, rounds, cpu, softmax, shapes, gpujs, gpujsAllShapes };
+}
+
+interface GpujsEngine {
+  mode: GpujsModeName;
+  backend: Backend;
+  renderer: string;
+  destroy(): void;
+}
+
+/** The gpu.js backends to time: the requested modes, or every mode that can start here (never a silent fallback). */
+async function gpujsEngines(requested: GpujsModeName[] | null): Promise<GpujsEngine[]> {
+  if (requested !== null && requested.length === 0) return [];
+  let mod: typeof GpujsModule;
+  try {
+    mod = await import('@bitskip/tensor-core/gpujs');
+  } catch (e) {
+    if (requested !== null) throw new Error(`kernels: gpu.js is not installed (${(e as Error).message})`, { cause: e });
+    return [];
+  }
+  const out: GpujsEngine[] = [];
+  for (const mode of requested ?? GPUJS_MODES) {
+    if (mode === 'webgpu' && (await mod.setupNodeWebGPU()) === null) {
+      if (requested !== null) throw new Error('kernels: --gpujs webgpu: no WebGPU adapter (set EGL_PLATFORM=surfaceless)');
+      continue;
+    }
+    if (requested === null && mode !== 'webgpu' && !mod.gpujsModeAvailable(mode)) {
+      process.stderr.write(`kernels: gpu.js mode ${mode} is not available here${mode === 'headlessgl' ? ' (run under xvfb-run -a)' : ''}; skipped\n`);
+      continue;
+    }
+    const backend = mod.createGpujsBackend({ mode });
+    const info = backend.info();
+    out.push({ mode, backend, renderer: info.renderer ?? '-', destroy: () => backend.destroy() });
+  }
+  return out;
+}
+
+/** Time C = op(A)·op(B) on a gpu.js backend through the engine's matmul op, readback of C included. */
+async function benchGpujs(g: GpujsEngine, a: Float32Array, b: Float32Array, shape: Shape, layout: Layout, rounds: number, rng: Rng): Promise<Row> {
+  const tc = await import('@bitskip/tensor-core');
+  const { batch, m, k, n } = shape;
+  const A = tc.tensor(a, layout.transA ? [batch, k, m] : [batch, m, k], 'float32', g.backend);
+  const B = tc.tensor(b, layout.transB ? [batch, n, k] : [batch, k, n], 'float32', g.backend);
+  const once = async (): Promise<Float32Array> => {
+    const C = tc.matmul(A, B, { transA: layout.transA, transB: layout.transB });
+    const data = await C.data();
+    C.dispose();
+    return Float32Array.from(data);
+  };
+  try {
+    const err = sampledRelError(a, b, await once(), shape, layout, rng);
+    if (!(err <= REL_TOLERANCE)) throw new Error(`kernels: gpujs-${g.mode} ${layout.name} ${shape.name} fails validation (relative error ${err})`);
+    const secs: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const t0 = process.hrtime.bigint();
+      await once();
+      secs.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+    const flops = 2 * batch * m * k * n;
+    return { backend: `gpujs-${g.mode}`, threads: 1, layout: layout.name, shape, gflops: stats(secs.map((s) => flops / s / 1e9)), seconds: stats(secs), maxRelError: err };
+  } finally {
+    A.dispose();
+    B.dispose();
+  }
 }
 
 const MIN_ROUND_SECONDS = 0.03;
@@ -175,6 +263,8 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
   for (const simd of builds) {
     for (const threads of opts.threads) engines.push({ name: `wasm-${simd}`, threads, mm: await createWasmMatmul({ threads, relaxed: simd === 'relaxed' }) });
   }
+  const gpujs = await gpujsEngines(opts.gpujs);
+  for (const g of gpujs) process.stderr.write(`kernels: gpujs-${g.mode}: renderer ${g.renderer}\n`);
   const rows: Row[] = [];
   const softmaxRows: SoftmaxRow[] = [];
   const rng = new Rng(2024);
@@ -244,11 +334,16 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
           rows.push({ backend: 'cpu', threads: 1, layout: layout.name, shape, gflops: stats(secs.map((s) => flops / s / 1e9)), seconds: stats(secs), maxRelError: err });
         }
       }
+      if (flops <= GPUJS_MAX_FLOPS || opts.gpujsAllShapes) {
+        // gpu.js: slow on a CPU-only machine, so a few rounds each, readback included.
+        for (const layout of LAYOUTS) for (const g of gpujs) rows.push(await benchGpujs(g, a, b, shape, layout, Math.min(opts.rounds, 3), rng));
+      }
       process.stderr.write(`kernels: ${shape.name} done\n`);
     }
     if (opts.softmax) softmaxRows.push(...benchSoftmax(engines, opts.rounds, opts.cpu, rng));
   } finally {
     for (const e of engines) await e.mm.dispose();
+    for (const g of gpujs) g.destroy();
   }
 
   const base = (r: Row) => rows.find((x) => x.backend === 'cpu' && x.layout === r.layout && x.shape === r.shape);
@@ -267,7 +362,7 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
   const file = writeResult(
     outDir,
     'kernels',
-    { rounds: opts.rounds, threads: opts.threads, builds, shapes: opts.shapes, softmax: opts.softmax ? SOFTMAX : null, minRoundSeconds: MIN_ROUND_SECONDS, relTolerance: REL_TOLERANCE, cpu: opts.cpu },
+    { rounds: opts.rounds, threads: opts.threads, builds, shapes: opts.shapes, softmax: opts.softmax ? SOFTMAX : null, minRoundSeconds: MIN_ROUND_SECONDS, relTolerance: REL_TOLERANCE, cpu: opts.cpu, gpujs: gpujs.map((g) => ({ mode: g.mode, renderer: g.renderer })), gpujsMaxFlops: opts.gpujsAllShapes ? null : GPUJS_MAX_FLOPS },
     { matmul: rows, softmax: softmaxRows },
   );
   process.stdout.write(`wrote ${file}\n`);
@@ -275,7 +370,7 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
 
 export const kernelsSuite: Suite = {
   name: 'kernels',
-  description: 'fp32 matmul GFLOP/s: wasm (plain, relaxed FMA) × threads × NN/NT/TN × shapes, vs a JS reference',
+  description: 'fp32 matmul GFLOP/s: wasm (plain, relaxed FMA) × threads, gpu.js modes and the cpu reference × NN/NT/TN × shapes',
   run,
 };
 
