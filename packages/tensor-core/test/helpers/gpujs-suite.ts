@@ -25,13 +25,17 @@ export function gpujsSuite(options: GpujsBackendOptions, tol = GPUJS_TOL): void 
     }
     it('long reductions (Kahan) and tensors larger than a texture row stay within tolerance', async () => {
       const rng = new Rng(5);
-      // A sum over 30,000 values that plain fp32 accumulation gets wrong, a matmul with k = 2,048, a softmax over rows of 4,096, and a permute of 70,000 elements (> MAX_TEXTURE_SIZE in 1D).
+      // A sum over 30,000 values that plain fp32 accumulation gets wrong, a matmul with k = 2,048 (and one with k = 4,098 that plain fp32 gets wrong), a softmax over rows of 4,096, and a permute of 70,000 elements (> MAX_TEXTURE_SIZE in 1D).
       // 1 followed by 29,999 values of 3e-8, each below half an ulp of 1: a plain fp32 sum stays at 1 (off by 9e-4).
       const big = Array.from({ length: 30000 }, (_, i) => (i === 0 ? 1 : 3e-8));
       const a = Array.from({ length: 4 * 2048 }, () => rng.normal());
       const bm = Array.from({ length: 2048 * 3 }, () => rng.normal());
       const sm = Array.from({ length: 2 * 4096 }, () => 3 * rng.normal());
       const p = Array.from({ length: 70000 }, () => rng.normal());
+      // The same inside a matmul's inner product: 1 + 4,097 × 1e-8 (k = 4,098: 1,024 groups of 4 and a leftover
+      // pair; a group sum of 4e-8 is still below half an ulp of 1, so uncompensated group sums stay at 1 too).
+      const row = Array.from({ length: 4098 }, (_, i) => (i === 0 ? 1 : 1e-8));
+      const ones = Array.from({ length: 4098 * 2 }, () => 1);
       const compute = (bn: string): Promise<number[][]> => {
         const b = findBackend(bn);
         const outs = tidy(() => [
@@ -39,6 +43,7 @@ export function gpujsSuite(options: GpujsBackendOptions, tol = GPUJS_TOL): void 
           matmul(tensor(a, [4, 2048], 'float32', b), tensor(bm, [2048, 3], 'float32', b)),
           softmax(tensor(sm, [2, 4096], 'float32', b)),
           exp(permute(tensor(p, [7, 100, 100], 'float32', b), [2, 0, 1])),
+          matmul(tensor(row, [1, 4098], 'float32', b), tensor(ones, [4098, 2], 'float32', b)),
         ]);
         return Promise.all(outs.map(async (t) => { const v = await t.array(); t.dispose(); return v; }));
       };

@@ -6,7 +6,10 @@
 // integer textures. Reductions, matmul inner products and row sums use Kahan-compensated float32 sums.
 import type { AdamWHyper, Backend, BinaryOp, DataArray, DataId, DType, Kernels, TensorInfo, UnaryOp } from '../../backend.js';
 import { broadcastStrides, fmtShape, sizeOf, stridesOf } from '../../shape.js';
-import { binaryBody, decompose, kahanAdd, kernelSource, lit, unaryBody } from './sources.js';
+import { binaryBody, decompose, kahanAdd, kernelSource, lit, matmulLoop, unaryBody } from './sources.js';
+import type { MatmulKernel } from './sources.js';
+
+export type { MatmulKernel } from './sources.js';
 
 /** The gpu.js modes this backend can be pinned to. */
 export type GpujsMode = 'gpu' | 'webgl' | 'webgl2' | 'headlessgl' | 'webgpu' | 'webasm' | 'cpu';
@@ -72,6 +75,11 @@ export interface GpujsBackendOptions {
   name?: string;
   /** webasm only: kernels run asynchronously on gpu.js's worker pool (threads). Reads stay async. */
   asyncMode?: boolean;
+  /**
+   * The matmul inner-product kernel: `blocked` (default: groups of 4 products, one Kahan step per group) or
+   * `kahan` (one Kahan step per product, the first version; kept for side-by-side measurements).
+   */
+  matmulKernel?: MatmulKernel;
 }
 
 /** What the backend runs on, as gpu.js reported it. */
@@ -118,6 +126,7 @@ export class GpujsBackend implements Backend {
   readonly mode: GpujsMode;
   readonly asyncMode: boolean;
   readonly kernels: Kernels;
+  readonly matmulKernel: MatmulKernel;
   private readonly gpu: GpuInstanceLike;
   private readonly live = new Set<GpujsData>();
   private readonly cache = new Map<string, KernelFn>();
@@ -137,6 +146,7 @@ export class GpujsBackend implements Backend {
       throw new Error(`gpujs: asyncMode is only used with mode 'webasm' (got '${this.mode}')`);
     }
     this.device = this.mode !== 'cpu' && this.mode !== 'webasm';
+    this.matmulKernel = options.matmulKernel ?? 'blocked';
     let gpu: GpuInstanceLike;
     try {
       gpu = new GPU({ mode: this.mode });
@@ -388,6 +398,7 @@ export class GpujsBackend implements Backend {
         `for (let j = 1; j < ${n}; j++) { const xv = x[base + j]; if (xv > m) { m = xv; } }`,
         'let s = 0;',
         'let comp = 0;',
+          'const o1 = one[0];',
         `for (let j = 0; j < ${n}; j++) { ${kahanAdd('Math.exp(x[base + j] - m)')} }`,
         'return m + Math.log(s);',
       ].join('\n');
@@ -396,7 +407,7 @@ export class GpujsBackend implements Backend {
     /** Per-row Kahan sum of `term` (over j, with base = row start) for rows of length n. */
     const rowSum = (params: string[], ins: TensorInfo[], rows: number, n: number, term: string): GpujsData =>
       this.launch(
-        kernelSource([...params, 'one'], `const base = i * ${n};\nlet s = 0;\nlet comp = 0;\nfor (let j = 0; j < ${n}; j++) { ${kahanAdd(term)} }\nreturn s;`),
+        kernelSource([...params, 'one'], `const base = i * ${n};\nlet s = 0;\nlet comp = 0;\nconst o1 = one[0];\nfor (let j = 0; j < ${n}; j++) { ${kahanAdd(term)} }\nreturn s;`),
         rows,
         'float32',
         ins,
@@ -429,7 +440,7 @@ export class GpujsBackend implements Backend {
         const idx = ['ib', ...red.map((a, k) => `j${k} * ${xs[a]}`)].join(' + ');
         const body =
           op === 'sum'
-            ? `${base}\nlet s = 0;\nlet comp = 0;\n${open}\n${kahanAdd(`x[${idx}]`)}\n${close}\nreturn s;`
+            ? `${base}\nlet s = 0;\nlet comp = 0;\nconst o1 = one[0];\n${open}\n${kahanAdd(`x[${idx}]`)}\n${close}\nreturn s;`
             : `${base}\nlet m = x[ib];\n${open}\nconst xv = x[${idx}];\nif (xv > m) { m = xv; }\n${close}\nreturn m;`;
         return this.launch(kernelSource(['x', 'one'], body), n, 'float32', [x], [ONE]);
       },
@@ -451,7 +462,7 @@ export class GpujsBackend implements Backend {
           [...aSt, aRow, 0],
           [...bSt, 0, bCol],
         ], ['ia', 'ib']);
-        const body = `${off}\nlet s = 0;\nlet comp = 0;\nfor (let p = 0; p < ${k}; p++) { ${kahanAdd(`a[ia + p * ${aP}] * b[ib + p * ${bP}]`)} }\nreturn s;`;
+        const body = `${off}\n${matmulLoop(this.matmulKernel, k, aP, bP)}\nreturn s;`;
         return this.launch(kernelSource(['a', 'b', 'one'], body), total, 'float32', [a, b], [ONE]);
       },
       stridedCopy: (x, outShape, strides, offset) => {
@@ -506,6 +517,7 @@ export class GpujsBackend implements Backend {
           `const inn = rest - jx * ${inner};`,
           'let s = 0;',
           'let comp = 0;',
+          'const o1 = one[0];',
           `for (let mi = 0; mi < ${mm}; mi++) { if (ind[mi] == jx) { ${kahanAdd(`u[(o * ${mm} + mi) * ${inner} + inn]`)} } }`,
           'return s;',
         ].join('\n');
@@ -550,6 +562,7 @@ export class GpujsBackend implements Backend {
         const body = [
           'let s = 0;',
           'let comp = 0;',
+          'const o1 = one[0];',
           'let cnt = 0;',
           `for (let r = 0; r < ${rows}; r++) { const t = tg[r]; if (t != ${lit(ignoreIndex)}) { ${kahanAdd(`l[r] - x[r * ${n} + t]`)} cnt += 1; } }`,
           'if (cnt > 0) { return s / cnt; }',
@@ -594,7 +607,7 @@ export class GpujsBackend implements Backend {
         const dot = this.launch(
           kernelSource(
             ['x', 'g', 'rs', 'dy', 'one'],
-            `const base = i * ${n};\nlet s = 0;\nlet comp = 0;\nfor (let j = 0; j < ${n}; j++) { ${kahanAdd('dy[base + j] * g[j] * x[base + j] * rs[i]')} }\nreturn s / ${n};`,
+            `const base = i * ${n};\nlet s = 0;\nlet comp = 0;\nconst o1 = one[0];\nfor (let j = 0; j < ${n}; j++) { ${kahanAdd('dy[base + j] * g[j] * x[base + j] * rs[i]')} }\nreturn s / ${n};`,
           ),
           rows,
           'float32',
@@ -614,7 +627,7 @@ export class GpujsBackend implements Backend {
             : this.launch(
                 kernelSource(
                   ['x', 'rs', 'dy', 'one'],
-                  `let s = 0;\nlet comp = 0;\nfor (let r = 0; r < ${rows}; r++) { ${kahanAdd(`dy[r * ${n} + i] * x[r * ${n} + i] * rs[r]`)} }\nreturn s;`,
+                  `let s = 0;\nlet comp = 0;\nconst o1 = one[0];\nfor (let r = 0; r < ${rows}; r++) { ${kahanAdd(`dy[r * ${n} + i] * x[r * ${n} + i] * rs[r]`)} }\nreturn s;`,
                 ),
                 n,
                 'float32',
