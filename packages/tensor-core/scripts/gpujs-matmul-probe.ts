@@ -76,8 +76,11 @@ async function create(mode: string, matmulKernel: MatmulKernel): Promise<GpujsBa
     const b = await createWebGpuBackend();
     // createWebGpuBackend has no kernel option: make the same backend with it (the adapter is set up now).
     if (b === null) return null;
+    const adapter = b.info().renderer;
     b.destroy();
-    return createGpujsBackend({ mode: 'webgpu', matmulKernel });
+    const w = createGpujsBackend({ mode: 'webgpu', matmulKernel });
+    if (adapter !== null) w.setAdapterInfo(adapter);
+    return w;
   }
   if (mode === 'webasm-async') return createGpujsBackend({ mode: 'webasm', asyncMode: true, matmulKernel });
   return gpujsModeAvailable(mode as GpujsMode) ? createGpujsBackend({ mode: mode as GpujsMode, matmulKernel }) : null;
