@@ -1,17 +1,24 @@
-// Matmul GFLOP/s of the gpu.js backend per mode at 256³ and 512³ (the kernel as the engine runs it: one thread
-// per output, Kahan-compensated fp32 inner product, result left on the device, one readback at the end).
-// Run: pnpm --filter @bitskip/tensor-core probe:matmul [-- --modes cpu,webasm,headlessgl,webgpu]
+// Matmul GFLOP/s of the gpu.js backend per mode and matmul kernel at 256³ and 512³ (the kernel as the engine runs
+// it: one thread per output, result left on the device, one readback per two calls). Kernels of one mode are
+// measured side by side in interleaved rounds (the best round counts), so that a busy machine slows them alike.
+// Run: pnpm --filter @bitskip/tensor-core probe:matmul [-- --modes cpu,webasm --kernels kahan,blocked --rounds 3]
 // headlessgl needs a display: xvfb-run -a pnpm --filter @bitskip/tensor-core probe:matmul
 // webgpu needs an adapter (webgpu npm package; EGL_PLATFORM=surfaceless on headless Linux).
 import { cpus } from 'node:os';
 import type { Backend, DataId } from '../src/index.js';
 import { createGpujsBackend, createWebGpuBackend, gpujsModeAvailable } from '../src/gpujs.js';
-import type { GpujsBackend, GpujsMode } from '../src/gpujs.js';
+import type { GpujsBackend, GpujsMode, MatmulKernel } from '../src/gpujs.js';
 
-const arg = process.argv.indexOf('--modes');
+const opt = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : dflt;
+};
 // 'webasm-async' is webasm under the async contract: gpu.js splits kernels over its worker pool (threads).
-const modes = (arg >= 0 ? process.argv[arg + 1]! : 'cpu,webasm,webasm-async,headlessgl,webgpu').split(',');
-const sizes = [256, 512];
+const modes = opt('modes', 'cpu,webasm,webasm-async,headlessgl,webgpu').split(',');
+const kernels = opt('kernels', 'kahan,blocked').split(',') as MatmulKernel[];
+const sizes = opt('sizes', '256,512').split(',').map(Number);
+const rounds = Number(opt('rounds', '3'));
+const roundMs = Number(opt('ms', '600'));
 
 function values(n: number, seed: number): Float32Array {
   const a = new Float32Array(n);
@@ -23,7 +30,14 @@ function values(n: number, seed: number): Float32Array {
   return a;
 }
 
-async function timeMatmul(b: Backend, n: number): Promise<{ gflops: number; ms: number; reps: number; check: number }> {
+interface Bench {
+  run(ms: number): Promise<number>;
+  check: number;
+  free(): void;
+}
+
+/** Compile and warm up a matmul of n³ on b; check one row against float64; return a timed runner (GFLOP/s). */
+async function prepare(b: Backend, n: number): Promise<Bench> {
   const shape = [n, n];
   const info = { shape, dtype: 'float32' as const };
   const av = values(n * n, 1);
@@ -32,50 +46,77 @@ async function timeMatmul(b: Backend, n: number): Promise<{ gflops: number; ms: 
   const bb = { id: b.write(bv, 'float32', shape), ...info };
   const mm = b.kernels.matmul!;
   const once = (): DataId => mm(a, bb, false, false, shape);
-  // Compile and warm up (the first call builds the kernel for this shape).
   const w = once();
   const first = await b.read(w);
   b.dispose(w);
-  // Check one entry against a float64 dot product.
-  let ref = 0;
-  for (let p = 0; p < n; p++) ref += av[p]! * bv[p * n + 3]!;
-  const check = Math.abs(first[3]! - ref) / Math.max(1e-6, Math.abs(ref));
-  let reps = 0;
-  const t0 = performance.now();
-  let elapsed = 0;
-  while (elapsed < 1500 || reps < 2) {
-    const ids: DataId[] = [];
-    for (let r = 0; r < 2; r++) ids.push(once());
-    await b.read(ids[ids.length - 1]!);
-    ids.forEach((id) => b.dispose(id));
-    reps += ids.length;
-    elapsed = performance.now() - t0;
+  let check = 0;
+  for (let j = 0; j < Math.min(n, 16); j++) {
+    let ref = 0;
+    for (let p = 0; p < n; p++) ref += av[p]! * bv[p * n + j]!;
+    check = Math.max(check, Math.abs(first[j]! - ref) / Math.max(1e-6, Math.abs(ref)));
   }
-  b.dispose(a.id);
-  b.dispose(bb.id);
-  return { gflops: (2 * n ** 3 * reps) / (elapsed / 1000) / 1e9, ms: elapsed / reps, reps, check };
+  const run = async (ms: number): Promise<number> => {
+    let reps = 0;
+    const t0 = performance.now();
+    let elapsed = 0;
+    while (elapsed < ms || reps < 2) {
+      const ids: DataId[] = [once(), once()];
+      await b.read(ids[1]!);
+      ids.forEach((id) => b.dispose(id));
+      reps += ids.length;
+      elapsed = performance.now() - t0;
+    }
+    return (2 * n ** 3 * reps) / (elapsed / 1000) / 1e9;
+  };
+  return { run, check, free: () => [a.id, bb.id].forEach((id) => b.dispose(id)) };
 }
 
-console.log(`gpu.js matmul probe — ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, Node ${process.version}`);
-console.log('| mode | kernel class | renderer | 256³ GFLOP/s | 512³ GFLOP/s | rel. err vs f64 |');
-console.log('|---|---|---|---:|---:|---:|');
+async function create(mode: string, matmulKernel: MatmulKernel): Promise<GpujsBackend | null> {
+  if (mode === 'webgpu') {
+    const b = await createWebGpuBackend();
+    // createWebGpuBackend has no kernel option: make the same backend with it (the adapter is set up now).
+    if (b === null) return null;
+    const adapter = b.info().renderer;
+    b.destroy();
+    const w = createGpujsBackend({ mode: 'webgpu', matmulKernel });
+    if (adapter !== null) w.setAdapterInfo(adapter);
+    return w;
+  }
+  if (mode === 'webasm-async') return createGpujsBackend({ mode: 'webasm', asyncMode: true, matmulKernel });
+  return gpujsModeAvailable(mode as GpujsMode) ? createGpujsBackend({ mode: mode as GpujsMode, matmulKernel }) : null;
+}
+
+console.log(`gpu.js matmul probe — ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, Node ${process.version}; best of ${rounds} interleaved rounds of ${roundMs} ms`);
+console.log(`| mode | kernel | renderer | ${sizes.map((n) => `${n}³ GFLOP/s`).join(' | ')} | max rel. err vs f64 |`);
+console.log(`|---|---|---|${sizes.map(() => '---:|').join('')}---:|`);
 for (const mode of modes) {
-  let b: GpujsBackend | null = null;
-  if (mode === 'webgpu') b = await createWebGpuBackend();
-  else if (mode === 'webasm-async') b = createGpujsBackend({ mode: 'webasm', asyncMode: true });
-  else if (gpujsModeAvailable(mode as GpujsMode)) b = createGpujsBackend({ mode: mode as GpujsMode });
-  if (b === null) {
-    console.log(`| ${mode} | unavailable here | | | | |`);
+  const bs: GpujsBackend[] = [];
+  for (const k of kernels) {
+    const b = await create(mode, k);
+    if (b !== null) bs.push(b);
+  }
+  if (bs.length === 0) {
+    console.log(`| ${mode} | unavailable here | | ${sizes.map(() => '').join(' | ')} | |`);
     continue;
   }
-  const cells: string[] = [];
-  let err = 0;
-  for (const n of sizes) {
-    const r = await timeMatmul(b, n);
-    cells.push(r.gflops.toFixed(2));
-    err = Math.max(err, r.check);
+  const best = bs.map(() => sizes.map(() => 0));
+  const err = bs.map(() => 0);
+  for (let si = 0; si < sizes.length; si++) {
+    const benches: Bench[] = [];
+    for (let bi = 0; bi < bs.length; bi++) {
+      const bench = await prepare(bs[bi]!, sizes[si]!);
+      err[bi] = Math.max(err[bi]!, bench.check);
+      benches.push(bench);
+    }
+    for (let r = 0; r < rounds; r++) {
+      for (let bi = 0; bi < bs.length; bi++) best[bi]![si] = Math.max(best[bi]![si]!, await benches[bi]!.run(roundMs));
+    }
+    benches.forEach((bench) => bench.free());
   }
-  const info = b.info();
-  console.log(`| ${mode} | ${info.kernelClass} | ${info.renderer ?? '-'} | ${cells.join(' | ')} | ${err.toExponential(1)} |`);
-  b.destroy();
+  bs.forEach((b, bi) => {
+    const info = b.info();
+    const cells = best[bi]!.map((g) => g.toFixed(2));
+    console.log(`| ${mode} | ${b.matmulKernel} | ${info.kernelClass}; ${info.renderer ?? '-'} | ${cells.join(' | ')} | ${err[bi]!.toExponential(1)} |`);
+    b.destroy();
+  });
 }

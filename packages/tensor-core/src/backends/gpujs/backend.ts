@@ -6,7 +6,10 @@
 // integer textures. Reductions, matmul inner products and row sums use Kahan-compensated float32 sums.
 import type { AdamWHyper, Backend, BinaryOp, DataArray, DataId, DType, Kernels, TensorInfo, UnaryOp } from '../../backend.js';
 import { broadcastStrides, fmtShape, sizeOf, stridesOf } from '../../shape.js';
-import { binaryBody, decompose, kahanAdd, kernelSource, lit, unaryBody } from './sources.js';
+import { binaryBody, decompose, kahanAdd, kernelSource, lit, matmulLoop, unaryBody } from './sources.js';
+import type { MatmulKernel } from './sources.js';
+
+export type { MatmulKernel } from './sources.js';
 
 /** The gpu.js modes this backend can be pinned to. */
 export type GpujsMode = 'gpu' | 'webgl' | 'webgl2' | 'headlessgl' | 'webgpu' | 'webasm' | 'cpu';
@@ -35,17 +38,57 @@ interface GLContextLike {
   deleteTexture(t: unknown): void;
 }
 
-/** A device-resident result: a gpu.js Texture (GL) or WebGPU buffer handle. */
+/** A raw device allocation (WebGLTexture or GPUBuffer) with the reference count gpu.js keeps on it. */
+interface RawAlloc {
+  _refs?: number;
+}
+
+/** A GPUBuffer as far as the pool is concerned. */
+interface GpuBufferLike extends RawAlloc {
+  readonly size: number;
+  destroy(): void;
+}
+
+/**
+ * A device-resident result: a gpu.js GL Texture (`texture` is the raw WebGLTexture, shared by clones and counted
+ * in its `_refs`) or a WebGPU buffer handle (`buffer`, counted the same way).
+ */
 interface DeviceValue {
   toArray(): Float32Array | Promise<Float32Array>;
   delete?(): void;
   destroy?(): void;
+  _deleted?: boolean;
+  texture?: RawAlloc;
+  buffer?: GpuBufferLike;
+  /** The kernel that produced it. */
+  kernel?: KernelImpl;
+  size?: readonly number[];
+  internalFormat?: number;
+  textureFormat?: number;
+  textureType?: number;
+}
+
+/** The GL kernel's own output texture object (a gpu.js GLTexture). */
+interface GLOutputTexture extends DeviceValue {
+  texture: RawAlloc;
+  newTexture(): void;
 }
 
 interface KernelImpl {
   readonly constructor: { readonly name: string };
   readonly fallbackReason?: string | null;
   readonly context?: GLContextLike | null;
+  /** GL: the output texture object the next run renders into (set by the first run). */
+  texture?: GLOutputTexture | null;
+  _textureSwitched?: boolean;
+  /** WebGPU: the output buffer and its allocation step (replaced by the pool's). */
+  outputBuffer?: GpuBufferLike | null;
+  threadDim?: number[] | null;
+  componentCount?: number;
+  bindGroupDirty?: boolean;
+  _device?: { createBuffer(d: { size: number; usage: number }): GpuBufferLike };
+  _checkBufferSize?(bytes: number, what: string): void;
+  _ensureOutputBuffer?(): void;
 }
 
 interface KernelFn {
@@ -72,6 +115,11 @@ export interface GpujsBackendOptions {
   name?: string;
   /** webasm only: kernels run asynchronously on gpu.js's worker pool (threads). Reads stay async. */
   asyncMode?: boolean;
+  /**
+   * The matmul inner-product kernel: `blocked` (default: groups of 4 products, one Kahan step per group) or
+   * `kahan` (one Kahan step per product, the first version; kept for side-by-side measurements).
+   */
+  matmulKernel?: MatmulKernel;
 }
 
 /** What the backend runs on, as gpu.js reported it. */
@@ -83,6 +131,65 @@ export interface GpujsInfo {
   renderer: string | null;
   maxTextureSize: number | null;
   asyncMode: boolean;
+}
+
+/** Pool counters: see GpujsBackend.poolStats. */
+export interface GpujsPoolStats {
+  /** Kernel runs that rendered into an existing texture/buffer (from the pool, or the kernel's own, free again). */
+  hits: number;
+  /** Kernel runs that allocated a new output texture/buffer (every kernel's first run is one). */
+  misses: number;
+  /** Free textures/buffers held in the pool now. */
+  pooled: number;
+  /** Their size in bytes (GL: 16 bytes a texel, RGBA float). */
+  pooledBytes: number;
+}
+
+/** GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC: what gpu.js gives a WebGPU kernel's output buffer. */
+const OUTPUT_BUFFER_USAGE = 0x0080 | 0x0004;
+
+/**
+ * Free device allocations by size: disposing a result whose texture/buffer nobody else holds puts it here, and
+ * the next kernel with an output of the same size renders into it instead of allocating.
+ */
+class DevicePool<T> {
+  hits = 0;
+  misses = 0;
+  bytes = 0;
+  private count = 0;
+  private readonly free = new Map<string, T[]>();
+  constructor(private readonly sizeOf: (x: T) => number) {}
+  take(key: string): T | undefined {
+    const x = this.free.get(key)?.pop();
+    if (x !== undefined) {
+      this.count--;
+      this.bytes -= this.sizeOf(x);
+    }
+    return x;
+  }
+  put(key: string, x: T): void {
+    let list = this.free.get(key);
+    if (list === undefined) this.free.set(key, (list = []));
+    list.push(x);
+    this.count++;
+    this.bytes += this.sizeOf(x);
+  }
+  /** Empty the pool, returning what it held (for the caller to delete). */
+  drain(): T[] {
+    const all = [...this.free.values()].flat();
+    this.free.clear();
+    this.count = 0;
+    this.bytes = 0;
+    return all;
+  }
+  stats(): GpujsPoolStats {
+    return { hits: this.hits, misses: this.misses, pooled: this.count, pooledBytes: this.bytes };
+  }
+}
+
+/** The pool key of a GL texture: its texel size and formats. */
+function textureKey(t: DeviceValue): string {
+  return `${t.size![0]}x${t.size![1]}:${t.internalFormat}:${t.textureFormat}:${t.textureType}`;
 }
 
 type Value = Float32Array | DeviceValue;
@@ -105,11 +212,6 @@ function isPromise<T>(x: unknown): x is Promise<T> {
   return typeof x === 'object' && x !== null && typeof (x as { then?: unknown }).then === 'function';
 }
 
-function releaseValue(v: Value): void {
-  if (v instanceof Float32Array) return;
-  if (typeof v.delete === 'function') v.delete();
-  else if (typeof v.destroy === 'function') v.destroy();
-}
 
 const ONE = new Float32Array([1]);
 
@@ -118,13 +220,19 @@ export class GpujsBackend implements Backend {
   readonly mode: GpujsMode;
   readonly asyncMode: boolean;
   readonly kernels: Kernels;
+  readonly matmulKernel: MatmulKernel;
   private readonly gpu: GpuInstanceLike;
   private readonly live = new Set<GpujsData>();
   private readonly cache = new Map<string, KernelFn>();
   private readonly device: boolean;
   private kernelClass = '';
   private glContext: GLContextLike | null = null;
-  private liveTextures = 0;
+  /** Raw GL textures / WebGPU output buffers created since the first kernel and not deleted. */
+  private readonly liveAllocs = new Set<unknown>();
+  private readonly texturePool = new DevicePool<RawAlloc & { _texels?: number }>((t) => 16 * (t._texels ?? 0));
+  private readonly bufferPool = new DevicePool<GpuBufferLike>((b) => b.size);
+  /** GL kernels whose output texture went to the pool: they take one before their next run. */
+  private readonly detached = new Set<KernelImpl>();
   private adapterInfo: string | null = null;
   private readbackValues = 0;
 
@@ -137,6 +245,7 @@ export class GpujsBackend implements Backend {
       throw new Error(`gpujs: asyncMode is only used with mode 'webasm' (got '${this.mode}')`);
     }
     this.device = this.mode !== 'cpu' && this.mode !== 'webasm';
+    this.matmulKernel = options.matmulKernel ?? 'blocked';
     let gpu: GpuInstanceLike;
     try {
       gpu = new GPU({ mode: this.mode });
@@ -156,7 +265,7 @@ export class GpujsBackend implements Backend {
     if (this.device && this.mode !== 'webgpu') {
       // One tiny kernel now: checks the kernel class that really runs and finds the GL context (renderer).
       this.dispose(this.write([0], 'float32', [1]));
-      this.liveTextures = 0;
+      this.trimPool(); // its texture was made before the count started
     }
   }
 
@@ -191,13 +300,39 @@ export class GpujsBackend implements Backend {
     return this.cache.size;
   }
 
-  /** GL textures created and not deleted since the backend's first kernel (null off GL). */
+  /**
+   * Device allocations alive: GL textures created (by any kernel, as outputs or uploads) and not deleted since the
+   * backend's first kernel, or WebGPU output buffers not destroyed; null in cpu/webasm (no device memory).
+   */
   numDeviceTextures(): number | null {
-    return this.glContext === null ? null : this.liveTextures;
+    return this.glContext === null && this.mode !== 'webgpu' ? null : this.liveAllocs.size;
   }
 
-  /** Release every compiled kernel and the gpu.js instance. */
+  /**
+   * Output texture/buffer reuse: hits and misses of kernel runs, and what the pool holds. Null in cpu/webasm,
+   * where gpu.js has no device memory and every kernel returns a new typed array.
+   */
+  poolStats(): GpujsPoolStats | null {
+    if (this.mode === 'webgpu') return this.bufferPool.stats();
+    return this.device ? this.texturePool.stats() : null;
+  }
+
+  /** Delete the free textures/buffers held in the pool (live results are not touched); returns how many. */
+  trimPool(): number {
+    const texs = this.texturePool.drain();
+    const gl = this.glContext;
+    if (gl !== null) texs.forEach((t) => gl.deleteTexture(t));
+    const bufs = this.bufferPool.drain();
+    bufs.forEach((b) => b.destroy());
+    return texs.length + bufs.length;
+  }
+
+  /** Release the pool, every compiled kernel (and the textures/buffers they hold) and the gpu.js instance. */
   destroy(): void {
+    this.trimPool();
+    // A detached kernel's texture object still names a texture it gave away: keep its destroy off it.
+    for (const kern of this.detached) if (kern.texture) kern.texture._deleted = true;
+    this.detached.clear();
     for (const k of this.cache.values()) k.destroy?.();
     this.cache.clear();
     this.gpu.destroy();
@@ -243,12 +378,63 @@ export class GpujsBackend implements Backend {
     this.live.delete(id);
     const v = id.v;
     if (isPromise<Value>(v) || id.uses !== null) {
-      void Promise.all([v, id.uses]).then(([x]) => releaseValue(x), () => undefined);
-    } else releaseValue(v);
+      this.track(Promise.all([v, id.uses]).then(([x]) => this.release(x)));
+    } else this.release(v);
+  }
+
+  /**
+   * Drop a result's reference to its texture/buffer. When nobody else holds it (the kernel that made it has
+   * rendered into another since, and no clone is alive), it goes to the pool instead of being deleted.
+   */
+  private release(v: Value): void {
+    if (v instanceof Float32Array || v._deleted === true) return;
+    const raw = v.texture ?? v.buffer;
+    if (raw === undefined || raw._refs === undefined) {
+      // Not a handle the pool knows: let gpu.js free it.
+      if (typeof v.delete === 'function') v.delete();
+      else if (typeof v.destroy === 'function') v.destroy();
+      return;
+    }
+    v._deleted = true;
+    const kern = v.kernel;
+    if (--raw._refs === 1 && kern !== undefined) {
+      // The only other holder is the kernel that made it (the next output it renders into): take it from the
+      // kernel, so that a kernel that does not run again does not keep a texture/buffer out of the pool.
+      if (v.buffer !== undefined && kern.outputBuffer === raw) {
+        kern.outputBuffer = null;
+        kern.bindGroupDirty = true;
+        raw._refs = 0;
+      } else if (v.texture !== undefined && kern.texture?.texture === raw && !this.detached.has(kern)) {
+        this.detached.add(kern);
+        raw._refs = 0;
+      }
+    }
+    if (raw._refs > 0) return;
+    if (v.buffer !== undefined) this.bufferPool.put(`b${v.buffer.size}`, v.buffer);
+    else this.texturePool.put(textureKey(v), Object.assign(raw, { _texels: v.size![0]! * v.size![1]! }));
   }
 
   numLiveBuffers(): number {
     return this.live.size;
+  }
+
+  /**
+   * Resolves when every kernel launched so far has run and every release waiting on one has happened
+   * (asynchronous modes; at once elsewhere). Counters read after it (pool, device textures) are settled.
+   */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  private readonly pending = new Set<Promise<void>>();
+
+  private track(p: Promise<unknown>): void {
+    const q = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pending.add(q);
+    void q.then(() => this.pending.delete(q));
   }
 
   private convert(arr: Float32Array, d: GpujsData): DataArray {
@@ -281,9 +467,80 @@ export class GpujsBackend implements Backend {
         tactic: 'precision',
         ...(this.asyncMode ? { asyncMode: true } : {}),
       });
+      if (this.mode === 'webgpu') this.poolOutputBuffers(k.kernel);
       this.cache.set(key, k);
     }
     return k;
+  }
+
+  /**
+   * GL, before a run: gpu.js renders an immutable pipeline kernel into its own output texture, in place when no
+   * result still holds it, else into a new one it allocates (GLTexture.beforeMutate). gpu.js has no way to hand
+   * a kernel a texture to render into, so this does what beforeMutate would, but from the pool: it swaps the
+   * kernel's raw texture for a free one of the same size and marks it switched, which makes gpu.js re-attach it
+   * to the framebuffer. Only when the pool has none does gpu.js allocate (a miss).
+   */
+  private prepareOutput(kern: KernelImpl): void {
+    const t = kern.texture;
+    if (t === undefined || t === null) {
+      this.texturePool.misses++; // first run: gpu.js builds the kernel and allocates its texture
+      return;
+    }
+    const raw = t.texture;
+    // Detached: the kernel's reference went with the texture to the pool (see release).
+    const detached = this.detached.delete(kern);
+    if (!detached && (raw._refs ?? 0) <= 1) {
+      this.texturePool.hits++; // the kernel's own texture is free again: rendered in place
+      return;
+    }
+    const free = this.texturePool.take(textureKey(t));
+    if (free === undefined) {
+      this.texturePool.misses++;
+      if (detached) raw._refs!++; // newTexture drops the kernel's reference, which it no longer holds
+      t.newTexture(); // gpu.js's allocation (drops the kernel's reference to the held texture)
+    } else {
+      this.texturePool.hits++;
+      if (!detached) raw._refs!--;
+      free._refs = 1;
+      t.texture = free;
+    }
+    kern._textureSwitched = true;
+  }
+
+  /**
+   * WebGPU: gpu.js gives every run of an immutable pipeline kernel a new output buffer and destroys the old one
+   * when its last handle goes. This kernel's allocation step is replaced by one that draws from the pool and
+   * returns the previous buffer there (when no result holds it) instead of destroying it.
+   */
+  private poolOutputBuffers(kern: KernelImpl): void {
+    if (typeof kern._ensureOutputBuffer !== 'function') return;
+    const pool = this.bufferPool;
+    const live = this.liveAllocs;
+    kern._ensureOutputBuffer = function (this: KernelImpl): void {
+      const [tx = 1, ty = 1, tz = 1] = this.threadDim ?? [];
+      const bytes = tx * ty * tz * 4 * (this.componentCount ?? 1);
+      const prev = this.outputBuffer;
+      if (prev) {
+        if (--prev._refs! === 0) pool.put(`b${prev.size}`, prev);
+        this.outputBuffer = null;
+      }
+      let buf = pool.take(`b${bytes}`);
+      if (buf === undefined) {
+        pool.misses++;
+        this._checkBufferSize?.(bytes, 'output');
+        const made = this._device!.createBuffer({ size: bytes, usage: OUTPUT_BUFFER_USAGE });
+        const destroy = made.destroy.bind(made);
+        live.add(made);
+        made.destroy = () => {
+          live.delete(made);
+          destroy();
+        };
+        buf = made;
+      } else pool.hits++;
+      buf._refs = 1;
+      this.outputBuffer = buf;
+      this.bindGroupDirty = true;
+    };
   }
 
   /** Check, after a kernel's first run, that gpu.js did not replace it with another kernel class. */
@@ -301,11 +558,12 @@ export class GpujsBackend implements Backend {
     const create = gl.createTexture.bind(gl);
     const del = gl.deleteTexture.bind(gl);
     gl.createTexture = () => {
-      this.liveTextures++;
-      return create();
+      const t = create();
+      this.liveAllocs.add(t);
+      return t;
     };
     gl.deleteTexture = (t: unknown) => {
-      if (t) this.liveTextures--;
+      this.liveAllocs.delete(t);
       del(t);
     };
   }
@@ -320,6 +578,7 @@ export class GpujsBackend implements Backend {
     const k = this.kernel(src, n, [...ds.map((d) => d.n), ...host.map((h) => h.length)]);
     const call = (vals: readonly Value[]): Pending => {
       const first = !this.verified.has(k);
+      if (this.device && this.mode !== 'webgpu') this.prepareOutput(k.kernel);
       const out = k(...vals, ...host) as Pending;
       if (first) {
         this.verified.add(k);
@@ -332,11 +591,28 @@ export class GpujsBackend implements Backend {
     if (vals.some((v) => isPromise(v))) out = Promise.all(vals.map(async (v) => v)).then(call);
     else out = call(vals as Value[]);
     if (isPromise(out)) {
+      this.track(out);
       const done = out.then(
         () => undefined,
         () => undefined,
       );
-      for (const d of ds) d.uses = d.uses === null ? done : Promise.all([d.uses, done]);
+      for (const d of ds) {
+        const uses: Promise<unknown> = d.uses === null ? done : Promise.all([d.uses, done]);
+        d.uses = uses;
+        // Once every reader has run, a dispose releases at once (not a microtask later).
+        void uses.then(() => {
+          if (d.uses === uses) d.uses = null;
+        });
+      }
+      const d = this.store(out, n, dtype);
+      // Settled values are kept as values: reads and releases of them need not wait.
+      void out.then(
+        (v) => {
+          if (d.v === out) d.v = v;
+        },
+        () => undefined,
+      );
+      return d;
     }
     return this.store(out, n, dtype);
   }
@@ -388,6 +664,7 @@ export class GpujsBackend implements Backend {
         `for (let j = 1; j < ${n}; j++) { const xv = x[base + j]; if (xv > m) { m = xv; } }`,
         'let s = 0;',
         'let comp = 0;',
+          'const o1 = one[0];',
         `for (let j = 0; j < ${n}; j++) { ${kahanAdd('Math.exp(x[base + j] - m)')} }`,
         'return m + Math.log(s);',
       ].join('\n');
@@ -396,7 +673,7 @@ export class GpujsBackend implements Backend {
     /** Per-row Kahan sum of `term` (over j, with base = row start) for rows of length n. */
     const rowSum = (params: string[], ins: TensorInfo[], rows: number, n: number, term: string): GpujsData =>
       this.launch(
-        kernelSource([...params, 'one'], `const base = i * ${n};\nlet s = 0;\nlet comp = 0;\nfor (let j = 0; j < ${n}; j++) { ${kahanAdd(term)} }\nreturn s;`),
+        kernelSource([...params, 'one'], `const base = i * ${n};\nlet s = 0;\nlet comp = 0;\nconst o1 = one[0];\nfor (let j = 0; j < ${n}; j++) { ${kahanAdd(term)} }\nreturn s;`),
         rows,
         'float32',
         ins,
@@ -429,7 +706,7 @@ export class GpujsBackend implements Backend {
         const idx = ['ib', ...red.map((a, k) => `j${k} * ${xs[a]}`)].join(' + ');
         const body =
           op === 'sum'
-            ? `${base}\nlet s = 0;\nlet comp = 0;\n${open}\n${kahanAdd(`x[${idx}]`)}\n${close}\nreturn s;`
+            ? `${base}\nlet s = 0;\nlet comp = 0;\nconst o1 = one[0];\n${open}\n${kahanAdd(`x[${idx}]`)}\n${close}\nreturn s;`
             : `${base}\nlet m = x[ib];\n${open}\nconst xv = x[${idx}];\nif (xv > m) { m = xv; }\n${close}\nreturn m;`;
         return this.launch(kernelSource(['x', 'one'], body), n, 'float32', [x], [ONE]);
       },
@@ -451,7 +728,7 @@ export class GpujsBackend implements Backend {
           [...aSt, aRow, 0],
           [...bSt, 0, bCol],
         ], ['ia', 'ib']);
-        const body = `${off}\nlet s = 0;\nlet comp = 0;\nfor (let p = 0; p < ${k}; p++) { ${kahanAdd(`a[ia + p * ${aP}] * b[ib + p * ${bP}]`)} }\nreturn s;`;
+        const body = `${off}\n${matmulLoop(this.matmulKernel, k, aP, bP)}\nreturn s;`;
         return this.launch(kernelSource(['a', 'b', 'one'], body), total, 'float32', [a, b], [ONE]);
       },
       stridedCopy: (x, outShape, strides, offset) => {
@@ -506,6 +783,7 @@ export class GpujsBackend implements Backend {
           `const inn = rest - jx * ${inner};`,
           'let s = 0;',
           'let comp = 0;',
+          'const o1 = one[0];',
           `for (let mi = 0; mi < ${mm}; mi++) { if (ind[mi] == jx) { ${kahanAdd(`u[(o * ${mm} + mi) * ${inner} + inn]`)} } }`,
           'return s;',
         ].join('\n');
@@ -550,6 +828,7 @@ export class GpujsBackend implements Backend {
         const body = [
           'let s = 0;',
           'let comp = 0;',
+          'const o1 = one[0];',
           'let cnt = 0;',
           `for (let r = 0; r < ${rows}; r++) { const t = tg[r]; if (t != ${lit(ignoreIndex)}) { ${kahanAdd(`l[r] - x[r * ${n} + t]`)} cnt += 1; } }`,
           'if (cnt > 0) { return s / cnt; }',
@@ -594,7 +873,7 @@ export class GpujsBackend implements Backend {
         const dot = this.launch(
           kernelSource(
             ['x', 'g', 'rs', 'dy', 'one'],
-            `const base = i * ${n};\nlet s = 0;\nlet comp = 0;\nfor (let j = 0; j < ${n}; j++) { ${kahanAdd('dy[base + j] * g[j] * x[base + j] * rs[i]')} }\nreturn s / ${n};`,
+            `const base = i * ${n};\nlet s = 0;\nlet comp = 0;\nconst o1 = one[0];\nfor (let j = 0; j < ${n}; j++) { ${kahanAdd('dy[base + j] * g[j] * x[base + j] * rs[i]')} }\nreturn s / ${n};`,
           ),
           rows,
           'float32',
@@ -614,7 +893,7 @@ export class GpujsBackend implements Backend {
             : this.launch(
                 kernelSource(
                   ['x', 'rs', 'dy', 'one'],
-                  `let s = 0;\nlet comp = 0;\nfor (let r = 0; r < ${rows}; r++) { ${kahanAdd(`dy[r * ${n} + i] * x[r * ${n} + i] * rs[r]`)} }\nreturn s;`,
+                  `let s = 0;\nlet comp = 0;\nconst o1 = one[0];\nfor (let r = 0; r < ${rows}; r++) { ${kahanAdd(`dy[r * ${n} + i] * x[r * ${n} + i] * rs[r]`)} }\nreturn s;`,
                 ),
                 n,
                 'float32',
