@@ -1,0 +1,125 @@
+// Kernels shared by the plain and relaxed builds: the fp32 baseline matmul and the plain-SIMD ternary × int8
+// kernel. Pointer-style AssemblyScript (raw loads, pointer bumping, do/while), no allocation: the JS side owns
+// all memory above 64 KiB. See packages/quant/README.md for the layouts.
+
+/**
+ * fp32 BASELINE (for the bench, not for training): y[m, n] = sum_k x[m, k] * w[n, k], w row-major (N, K),
+ * x (M, K), y (M, N); K a multiple of 4. A straightforward f32x4 kernel, two rows per pass, four accumulators.
+ */
+export function matmulF32(w: usize, x: usize, y: usize, M: i32, K: i32, N: i32): void {
+  const rowBytes = <usize>K << 2;
+  const k16 = K >> 4;
+  const kRest = (K & 15) >> 2;
+  for (let n = 0; n < N; n += 2) {
+    const two = n + 1 < N;
+    const w0 = w + <usize>n * rowBytes;
+    const w1 = two ? w0 + rowBytes : w0;
+    for (let m = 0; m < M; m++) {
+      let xp = x + <usize>m * rowBytes;
+      let p0 = w0;
+      let p1 = w1;
+      let a0 = f32x4.splat(0);
+      let a1 = f32x4.splat(0);
+      let b0 = f32x4.splat(0);
+      let b1 = f32x4.splat(0);
+      let k = k16;
+      if (k > 0) {
+        do {
+          const x0 = v128.load(xp);
+          const x1 = v128.load(xp, 16);
+          const x2 = v128.load(xp, 32);
+          const x3 = v128.load(xp, 48);
+          a0 = f32x4.add(a0, f32x4.mul(x0, v128.load(p0)));
+          a1 = f32x4.add(a1, f32x4.mul(x1, v128.load(p0, 16)));
+          a0 = f32x4.add(a0, f32x4.mul(x2, v128.load(p0, 32)));
+          a1 = f32x4.add(a1, f32x4.mul(x3, v128.load(p0, 48)));
+          b0 = f32x4.add(b0, f32x4.mul(x0, v128.load(p1)));
+          b1 = f32x4.add(b1, f32x4.mul(x1, v128.load(p1, 16)));
+          b0 = f32x4.add(b0, f32x4.mul(x2, v128.load(p1, 32)));
+          b1 = f32x4.add(b1, f32x4.mul(x3, v128.load(p1, 48)));
+          xp += 64;
+          p0 += 64;
+          p1 += 64;
+        } while (--k);
+      }
+      for (let r = 0; r < kRest; r++) {
+        const x0 = v128.load(xp);
+        a0 = f32x4.add(a0, f32x4.mul(x0, v128.load(p0)));
+        b0 = f32x4.add(b0, f32x4.mul(x0, v128.load(p1)));
+        xp += 16;
+        p0 += 16;
+        p1 += 16;
+      }
+      a0 = f32x4.add(a0, a1);
+      b0 = f32x4.add(b0, b1);
+      const yp = y + ((<usize>m * <usize>N + <usize>n) << 2);
+      store<f32>(yp, f32x4.extract_lane(a0, 0) + f32x4.extract_lane(a0, 1) + f32x4.extract_lane(a0, 2) + f32x4.extract_lane(a0, 3));
+      if (two) {
+        store<f32>(yp, f32x4.extract_lane(b0, 0) + f32x4.extract_lane(b0, 1) + f32x4.extract_lane(b0, 2) + f32x4.extract_lane(b0, 3), 4);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function hsum(a: v128): i32 {
+  return i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1) + i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3);
+}
+
+/**
+ * Ternary × int8, plain SIMD, 2-row panels. Weights: per panel, per 64-weight block, 16 bytes per row; byte j
+ * holds u = t + 1 in {0, 1, 2} of weights 16s + j of the block at bits 2s (s = 0..3). Activations: per token, per
+ * block, 8 × i16x8: for s = 0..3 the even-indexed (16s + 2j) then odd-indexed (16s + 2j + 1) codes as i16.
+ * y[m, n] = f32(f64(sum_k u x - sumx[m]) * scale[m]) with exact i32 accumulation (sum u x = sum t x + sum x).
+ */
+export function ternaryPlain(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32): void {
+  const panelBytes = <usize>nBlocks << 5;
+  const tokBytes = <usize>nBlocks << 7;
+  const m3 = i16x8.splat(3);
+  for (let n = 0; n < N; n += 2) {
+    const wPanel = w + <usize>(n >> 1) * panelBytes;
+    for (let m = 0; m < M; m++) {
+      let xp = x + <usize>m * tokBytes;
+      let wp = wPanel;
+      let a0 = i32x4.splat(0);
+      let a1 = i32x4.splat(0);
+      let b = nBlocks;
+      do {
+        const w0 = v128.load(wp);
+        const w1 = v128.load(wp, 16);
+        let xe = v128.load(xp);
+        let xo = v128.load(xp, 16);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xe, v128.and(w0, m3)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xe, v128.and(w1, m3)));
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xo, v128.and(i16x8.shr_u(w0, 8), m3)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xo, v128.and(i16x8.shr_u(w1, 8), m3)));
+        xe = v128.load(xp, 32);
+        xo = v128.load(xp, 48);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xe, v128.and(i16x8.shr_u(w0, 2), m3)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xe, v128.and(i16x8.shr_u(w1, 2), m3)));
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xo, v128.and(i16x8.shr_u(w0, 10), m3)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xo, v128.and(i16x8.shr_u(w1, 10), m3)));
+        xe = v128.load(xp, 64);
+        xo = v128.load(xp, 80);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xe, v128.and(i16x8.shr_u(w0, 4), m3)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xe, v128.and(i16x8.shr_u(w1, 4), m3)));
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xo, v128.and(i16x8.shr_u(w0, 12), m3)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xo, v128.and(i16x8.shr_u(w1, 12), m3)));
+        xe = v128.load(xp, 96);
+        xo = v128.load(xp, 112);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xe, v128.and(i16x8.shr_u(w0, 6), m3)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xe, v128.and(i16x8.shr_u(w1, 6), m3)));
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xo, i16x8.shr_u(w0, 14)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xo, i16x8.shr_u(w1, 14)));
+        wp += 32;
+        xp += 128;
+      } while (--b);
+      const sx = load<i32>(sumx + (<usize>m << 2));
+      const sc = load<f64>(scale + (<usize>m << 3));
+      const yp = y + ((<usize>m * <usize>N + <usize>n) << 2);
+      store<f32>(yp, <f32>(<f64>(hsum(a0) - sx) * sc));
+      if (n + 1 < N) store<f32>(yp, <f32>(<f64>(hsum(a1) - sx) * sc), 4);
+    }
+  }
+}
