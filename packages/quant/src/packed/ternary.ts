@@ -34,15 +34,25 @@ export class PackedTernaryMatrix {
     this.ptr = wk.alloc(this.bytes);
   }
 
-  /** Pack row-major (N, K) codes in {−1, 0, +1} with scale γ; kernel defaults to relaxed where it validates. */
-  static pack(codes: Int8Array, outFeatures: number, inFeatures: number, scale: number, kernel?: TernaryKernelKind): PackedTernaryMatrix {
+  /**
+   * Pack row-major (N, K) codes in {−1, 0, +1} with scale γ; kernel defaults to relaxed where it validates.
+   * `instance` (tests) packs into a given kernel instance instead of the shared one.
+   */
+  static pack(
+    codes: Int8Array,
+    outFeatures: number,
+    inFeatures: number,
+    scale: number,
+    kernel?: TernaryKernelKind,
+    instance?: WasmKernels,
+  ): PackedTernaryMatrix {
     if (!Number.isInteger(outFeatures) || !Number.isInteger(inFeatures) || outFeatures < 1 || inFeatures < 1) {
       throw new Error(`packTernary: sizes must be positive integers, got (${outFeatures}, ${inFeatures})`);
     }
     if (codes.length !== outFeatures * inFeatures) {
       throw new Error(`packTernary: ${codes.length} codes do not fill (${outFeatures}, ${inFeatures})`);
     }
-    const wk = wasmKernels(kernel);
+    const wk = instance ?? wasmKernels(kernel);
     const p = new PackedTernaryMatrix(wk, kernel ?? (wk.kind === 'relaxed' ? 'relaxed' : 'plain'), outFeatures, inFeatures, scale);
     const out = new Uint8Array(wk.buffer, p.ptr, p.bytes);
     const R = p.panelRows;

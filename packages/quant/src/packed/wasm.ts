@@ -128,6 +128,11 @@ let plainOnly: WasmKernels | null = null;
 let best: WasmKernels | null = null;
 let relaxedOk: boolean | null = null;
 
+/** A new, unshared instance of a build (tests use it to check first calls). */
+export function instantiateKernels(kind: TernaryKernelKind): WasmKernels {
+  return instantiate(kind === 'relaxed' ? RELAXED_WASM_BASE64 : PLAIN_WASM_BASE64, kind);
+}
+
 function instantiate(b64: string, kind: TernaryKernelKind): WasmKernels {
   if (WA === undefined) throw new Error('quant wasm: this runtime has no WebAssembly');
   const bytes = decodeBase64(b64);
