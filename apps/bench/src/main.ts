@@ -3,8 +3,9 @@
 import { join } from 'node:path';
 import type { Suite } from './suite.js';
 import { dataSuite } from './suites/data.js';
+import { quantSuite } from './suites/quant.js';
 
-const SUITES: Suite[] = [dataSuite];
+const SUITES: Suite[] = [dataSuite, quantSuite];
 
 const workspaceRoot = join(import.meta.dirname, '../../..');
 

@@ -74,12 +74,18 @@ function hsum(a: v128): i32 {
  * y[m, n] = f32(f64(sum_k u x - sumx[m]) * scale[m]) with exact i32 accumulation (sum u x = sum t x + sum x).
  */
 export function ternaryPlain(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32): void {
+  if (M >= 2) ternaryPlainPairs(w, x, sumx, scale, y, M, nBlocks, N);
+  if (M & 1) ternaryPlainTokens(w, x, sumx, scale, y, M - 1, M, nBlocks, N);
+}
+
+/** Tokens m0 .. M-1 one at a time (decode, and the odd last token of a prefill). */
+function ternaryPlainTokens(w: usize, x: usize, sumx: usize, scale: usize, y: usize, m0: i32, M: i32, nBlocks: i32, N: i32): void {
   const panelBytes = <usize>nBlocks << 5;
   const tokBytes = <usize>nBlocks << 7;
   const m3 = i16x8.splat(3);
   for (let n = 0; n < N; n += 2) {
     const wPanel = w + <usize>(n >> 1) * panelBytes;
-    for (let m = 0; m < M; m++) {
+    for (let m = m0; m < M; m++) {
       let xp = x + <usize>m * tokBytes;
       let wp = wPanel;
       let a0 = i32x4.splat(0);
@@ -120,6 +126,113 @@ export function ternaryPlain(w: usize, x: usize, sumx: usize, scale: usize, y: u
       const yp = y + ((<usize>m * <usize>N + <usize>n) << 2);
       store<f32>(yp, <f32>(<f64>(hsum(a0) - sx) * sc));
       if (n + 1 < N) store<f32>(yp, <f32>(<f64>(hsum(a1) - sx) * sc), 4);
+    }
+  }
+}
+
+/** Two tokens at a time (prefill): each unpacked weight vector feeds two tokens; same layouts and result. */
+function ternaryPlainPairs(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32): void {
+  const panelBytes = <usize>nBlocks << 5;
+  const tokBytes = <usize>nBlocks << 7;
+  const m3 = i16x8.splat(3);
+  for (let n = 0; n < N; n += 2) {
+    const wPanel = w + <usize>(n >> 1) * panelBytes;
+    for (let m = 0; m + 1 < M; m += 2) {
+      let xp = x + <usize>m * tokBytes;
+      let xq = xp + tokBytes;
+      let wp = wPanel;
+      let a00 = i32x4.splat(0);
+      let a01 = i32x4.splat(0);
+      let a10 = i32x4.splat(0);
+      let a11 = i32x4.splat(0);
+      let u0: v128;
+      let u1: v128;
+      let xa: v128;
+      let xb: v128;
+      let b = nBlocks;
+      do {
+        const w0 = v128.load(wp);
+        const w1 = v128.load(wp, 16);
+          u0 = v128.and(w0, m3);
+          u1 = v128.and(w1, m3);
+          xa = v128.load(xp, 0);
+          xb = v128.load(xq, 0);
+          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
+          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
+          a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
+          a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
+          u0 = v128.and(i16x8.shr_u(w0, 8), m3);
+          u1 = v128.and(i16x8.shr_u(w1, 8), m3);
+          xa = v128.load(xp, 16);
+          xb = v128.load(xq, 16);
+          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
+          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
+          a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
+          a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
+          u0 = v128.and(i16x8.shr_u(w0, 2), m3);
+          u1 = v128.and(i16x8.shr_u(w1, 2), m3);
+          xa = v128.load(xp, 32);
+          xb = v128.load(xq, 32);
+          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
+          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
+          a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
+          a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
+          u0 = v128.and(i16x8.shr_u(w0, 10), m3);
+          u1 = v128.and(i16x8.shr_u(w1, 10), m3);
+          xa = v128.load(xp, 48);
+          xb = v128.load(xq, 48);
+          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
+          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
+          a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
+          a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
+          u0 = v128.and(i16x8.shr_u(w0, 4), m3);
+          u1 = v128.and(i16x8.shr_u(w1, 4), m3);
+          xa = v128.load(xp, 64);
+          xb = v128.load(xq, 64);
+          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
+          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
+          a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
+          a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
+          u0 = v128.and(i16x8.shr_u(w0, 12), m3);
+          u1 = v128.and(i16x8.shr_u(w1, 12), m3);
+          xa = v128.load(xp, 80);
+          xb = v128.load(xq, 80);
+          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
+          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
+          a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
+          a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
+          u0 = v128.and(i16x8.shr_u(w0, 6), m3);
+          u1 = v128.and(i16x8.shr_u(w1, 6), m3);
+          xa = v128.load(xp, 96);
+          xb = v128.load(xq, 96);
+          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
+          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
+          a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
+          a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
+          u0 = i16x8.shr_u(w0, 14);
+          u1 = i16x8.shr_u(w1, 14);
+          xa = v128.load(xp, 112);
+          xb = v128.load(xq, 112);
+          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
+          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
+          a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
+          a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
+        wp += 32;
+        xp += 128;
+        xq += 128;
+      } while (--b);
+      const s0 = load<i32>(sumx + (<usize>m << 2));
+      const s1 = load<i32>(sumx + (<usize>m << 2), 4);
+      const c0 = load<f64>(scale + (<usize>m << 3));
+      const c1 = load<f64>(scale + (<usize>m << 3), 8);
+      const y0 = y + ((<usize>m * <usize>N + <usize>n) << 2);
+      const y1 = y0 + (<usize>N << 2);
+      store<f32>(y0, <f32>(<f64>(hsum(a00) - s0) * c0));
+      store<f32>(y1, <f32>(<f64>(hsum(a01) - s1) * c1));
+      if (n + 1 < N) {
+        store<f32>(y0, <f32>(<f64>(hsum(a10) - s0) * c0), 4);
+        store<f32>(y1, <f32>(<f64>(hsum(a11) - s1) * c1), 4);
+      }
     }
   }
 }

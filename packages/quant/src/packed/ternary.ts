@@ -75,6 +75,15 @@ export class PackedTernaryMatrix {
     return p;
   }
 
+  /** A copy in new WASM memory (same kernel and instance), e.g. to benchmark with weights out of cache. */
+  clone(): PackedTernaryMatrix {
+    if (this.ptr < 0) throw new Error('PackedTernaryMatrix.clone: the packed weights were disposed');
+    const c = new PackedTernaryMatrix(this.wk, this.kernel, this.outFeatures, this.inFeatures, this.scale);
+    const buf = this.wk.buffer; // after alloc: memory may have grown
+    new Uint8Array(buf, c.ptr, c.bytes).set(new Uint8Array(buf, this.ptr, this.bytes));
+    return c;
+  }
+
   get disposed(): boolean {
     return this.ptr < 0;
   }
