@@ -72,9 +72,10 @@ function hsum(a: v128): i32 {
  * holds u = t + 1 in {0, 1, 2} of weights 16s + j of the block at bits 2s (s = 0..3). Activations: per token, per
  * block, 8 × i16x8: for s = 0..3 the even-indexed (16s + 2j) then odd-indexed (16s + 2j + 1) codes as i16.
  * y[m, n] = f32(f64(sum_k u x - sumx[m]) * scale[m]) with exact i32 accumulation (sum u x = sum t x + sum x).
+ * `scratch`: 256 * nBlocks bytes, used when M >= 2.
  */
-export function ternaryPlain(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32): void {
-  if (M >= 2) ternaryPlainPairs(w, x, sumx, scale, y, M, nBlocks, N);
+export function ternaryPlain(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32, scratch: usize): void {
+  if (M >= 2) ternaryPlainPairs(w, x, sumx, scale, y, M, nBlocks, N, scratch);
   if (M & 1) ternaryPlainTokens(w, x, sumx, scale, y, M - 1, M, nBlocks, N);
 }
 
@@ -130,17 +131,45 @@ function ternaryPlainTokens(w: usize, x: usize, sumx: usize, scale: usize, y: us
   }
 }
 
-/** Two tokens at a time (prefill): each unpacked weight vector feeds two tokens; same layouts and result. */
-function ternaryPlainPairs(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32): void {
+/**
+ * Two tokens at a time (prefill). Each 2-row panel's codes are first unpacked once into `scratch` (256 bytes per
+ * block, u as i16 in the activation layout's order), then every token pair reads them: the unpack is amortised over
+ * the tokens. Same layouts and result as the one-token path.
+ */
+function ternaryPlainPairs(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32, scratch: usize): void {
   const panelBytes = <usize>nBlocks << 5;
   const tokBytes = <usize>nBlocks << 7;
   const m3 = i16x8.splat(3);
   for (let n = 0; n < N; n += 2) {
-    const wPanel = w + <usize>(n >> 1) * panelBytes;
+    let wp = w + <usize>(n >> 1) * panelBytes;
+    let up = scratch;
+    let b = nBlocks;
+    do {
+      const w0 = v128.load(wp);
+      const w1 = v128.load(wp, 16);
+        v128.store(up, v128.and(w0, m3), 0);
+        v128.store(up, v128.and(w1, m3), 16);
+        v128.store(up, v128.and(i16x8.shr_u(w0, 8), m3), 32);
+        v128.store(up, v128.and(i16x8.shr_u(w1, 8), m3), 48);
+        v128.store(up, v128.and(i16x8.shr_u(w0, 2), m3), 64);
+        v128.store(up, v128.and(i16x8.shr_u(w1, 2), m3), 80);
+        v128.store(up, v128.and(i16x8.shr_u(w0, 10), m3), 96);
+        v128.store(up, v128.and(i16x8.shr_u(w1, 10), m3), 112);
+        v128.store(up, v128.and(i16x8.shr_u(w0, 4), m3), 128);
+        v128.store(up, v128.and(i16x8.shr_u(w1, 4), m3), 144);
+        v128.store(up, v128.and(i16x8.shr_u(w0, 12), m3), 160);
+        v128.store(up, v128.and(i16x8.shr_u(w1, 12), m3), 176);
+        v128.store(up, v128.and(i16x8.shr_u(w0, 6), m3), 192);
+        v128.store(up, v128.and(i16x8.shr_u(w1, 6), m3), 208);
+        v128.store(up, i16x8.shr_u(w0, 14), 224);
+        v128.store(up, i16x8.shr_u(w1, 14), 240);
+      wp += 32;
+      up += 256;
+    } while (--b);
     for (let m = 0; m + 1 < M; m += 2) {
       let xp = x + <usize>m * tokBytes;
       let xq = xp + tokBytes;
-      let wp = wPanel;
+      up = scratch;
       let a00 = i32x4.splat(0);
       let a01 = i32x4.splat(0);
       let a10 = i32x4.splat(0);
@@ -149,75 +178,73 @@ function ternaryPlainPairs(w: usize, x: usize, sumx: usize, scale: usize, y: usi
       let u1: v128;
       let xa: v128;
       let xb: v128;
-      let b = nBlocks;
+      b = nBlocks;
       do {
-        const w0 = v128.load(wp);
-        const w1 = v128.load(wp, 16);
-          u0 = v128.and(w0, m3);
-          u1 = v128.and(w1, m3);
+          u0 = v128.load(up, 0);
+          u1 = v128.load(up, 16);
           xa = v128.load(xp, 0);
           xb = v128.load(xq, 0);
           a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
           a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
           a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
           a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
-          u0 = v128.and(i16x8.shr_u(w0, 8), m3);
-          u1 = v128.and(i16x8.shr_u(w1, 8), m3);
+          u0 = v128.load(up, 32);
+          u1 = v128.load(up, 48);
           xa = v128.load(xp, 16);
           xb = v128.load(xq, 16);
           a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
           a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
           a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
           a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
-          u0 = v128.and(i16x8.shr_u(w0, 2), m3);
-          u1 = v128.and(i16x8.shr_u(w1, 2), m3);
+          u0 = v128.load(up, 64);
+          u1 = v128.load(up, 80);
           xa = v128.load(xp, 32);
           xb = v128.load(xq, 32);
           a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
           a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
           a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
           a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
-          u0 = v128.and(i16x8.shr_u(w0, 10), m3);
-          u1 = v128.and(i16x8.shr_u(w1, 10), m3);
+          u0 = v128.load(up, 96);
+          u1 = v128.load(up, 112);
           xa = v128.load(xp, 48);
           xb = v128.load(xq, 48);
           a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
           a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
           a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
           a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
-          u0 = v128.and(i16x8.shr_u(w0, 4), m3);
-          u1 = v128.and(i16x8.shr_u(w1, 4), m3);
+          u0 = v128.load(up, 128);
+          u1 = v128.load(up, 144);
           xa = v128.load(xp, 64);
           xb = v128.load(xq, 64);
           a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
           a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
           a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
           a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
-          u0 = v128.and(i16x8.shr_u(w0, 12), m3);
-          u1 = v128.and(i16x8.shr_u(w1, 12), m3);
+          u0 = v128.load(up, 160);
+          u1 = v128.load(up, 176);
           xa = v128.load(xp, 80);
           xb = v128.load(xq, 80);
           a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
           a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
           a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
           a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
-          u0 = v128.and(i16x8.shr_u(w0, 6), m3);
-          u1 = v128.and(i16x8.shr_u(w1, 6), m3);
+          u0 = v128.load(up, 192);
+          u1 = v128.load(up, 208);
           xa = v128.load(xp, 96);
           xb = v128.load(xq, 96);
           a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
           a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
           a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
           a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
-          u0 = i16x8.shr_u(w0, 14);
-          u1 = i16x8.shr_u(w1, 14);
+          u0 = v128.load(up, 224);
+          u1 = v128.load(up, 240);
           xa = v128.load(xp, 112);
           xb = v128.load(xq, 112);
           a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
           a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
           a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
           a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
-        wp += 32;
+        up += 256;
         xp += 128;
         xq += 128;
       } while (--b);

@@ -57,9 +57,19 @@ export function quantizeActivationRows(x: ArrayLike<number>, rows: number, n: nu
     const o = r * n;
     let acc = 0;
     if (spec.scheme === 'absmax') {
-      for (let i = 0; i < n; i++) acc = Math.max(acc, Math.abs(x[o + i]!));
-      const s = Math.max(acc, QUANT_EPS);
-      for (let i = 0; i < n; i++) codes[o + i] = Math.min(qmax, Math.max(qmin, roundHalfEven((x[o + i]! * qmax) / s)));
+      for (let i = 0; i < n; i++) {
+        const a = Math.abs(x[o + i]!);
+        if (a > acc) acc = a;
+      }
+      const s = acc > QUANT_EPS ? acc : QUANT_EPS;
+      // Hot path of packed inference: roundHalfEven inlined (Math.round, then undo ties that landed on odd).
+      // |x·Q/s| <= Q, so no clamp is needed for absmax.
+      for (let i = 0; i < n; i++) {
+        const v = (x[o + i]! * qmax) / s;
+        let q = Math.round(v);
+        if (q - v === 0.5 && (q & 1) !== 0) q -= 1;
+        codes[o + i] = q;
+      }
       steps[r] = s / qmax;
     } else {
       for (let i = 0; i < n; i++) acc += Math.abs(x[o + i]!);

@@ -111,6 +111,7 @@ export class PackedTernaryMatrix {
     const sumPtr = wk.alloc(M * 4);
     const scPtr = wk.alloc(M * 8);
     const yPtr = wk.alloc(M * N * 4);
+    const scratch = !relaxed && M >= 2 ? wk.alloc(nb * 256) : 0;
     try {
       const buf = wk.buffer;
       const sums = new Int32Array(buf, sumPtr, M);
@@ -124,12 +125,13 @@ export class PackedTernaryMatrix {
         xs.fill(0);
         for (let m = 0; m < M; m++) {
           const base = (m * tokBytes) >> 1;
-          for (let k = 0; k < K; k++) {
-            // block b, slot s, lane j (byte index 16s + j within the block); even/odd byte -> low/high i16 stream
-            const b = k >> 6;
-            const s = (k >> 4) & 3;
-            const jj = k & 15;
-            xs[base + b * 64 + s * 16 + (jj & 1) * 8 + (jj >> 1)] = codes[m * K + k]!;
+          const src = m * K;
+          // Weight k = 16g + j (g = 4b + s): byte lane j of slot s; even j -> the low i16 stream, odd -> the high one.
+          // In i16 units the 16 codes of group g go to base + 16g + [0..7] (even j) and + [8..15] (odd j).
+          for (let k0 = 0; k0 < K; k0 += 16) {
+            const dst = base + k0;
+            const end = Math.min(16, K - k0);
+            for (let j = 0; j < end; j++) xs[dst + (j & 1) * 8 + (j >> 1)] = codes[src + k0 + j]!;
           }
         }
       }
@@ -140,9 +142,10 @@ export class PackedTernaryMatrix {
         sc[m] = steps[m]! * this.scale;
       }
       if (relaxed) wk.api.ternaryRelaxed!(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N);
-      else wk.api.ternaryPlain(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N);
+      else wk.api.ternaryPlain(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
       return new Float32Array(wk.buffer, yPtr, M * N).slice();
     } finally {
+      if (scratch !== 0) wk.release(scratch);
       wk.release(yPtr);
       wk.release(scPtr);
       wk.release(sumPtr);

@@ -9,7 +9,7 @@ export type TernaryKernelKind = 'plain' | 'relaxed';
 interface WasmApi {
   readonly memory: { buffer: ArrayBuffer; grow(pages: number): number };
   matmulF32(w: number, x: number, y: number, m: number, k: number, n: number): void;
-  ternaryPlain(w: number, x: number, sumx: number, scale: number, y: number, m: number, nBlocks: number, n: number): void;
+  ternaryPlain(w: number, x: number, sumx: number, scale: number, y: number, m: number, nBlocks: number, n: number, scratch: number): void;
   ternaryRelaxed?(w: number, x: number, sumx: number, scale: number, y: number, m: number, nBlocks: number, n: number): void;
 }
 
