@@ -263,3 +263,42 @@ function ternaryPlainPairs(w: usize, x: usize, sumx: usize, scale: usize, y: usi
     }
   }
 }
+
+/**
+ * Per-token absmax quantization of f32 activations x (M, K) into the ternary kernels' activation layout:
+ * layout 0 = plain (i16, even/odd streams, nBlocks * 128 bytes per token), 1 = relaxed (i8 in order, nBlocks * 64
+ * bytes), zero padded. Writes sumx[m] = sum of codes and scale[m] = (s / Q) * gamma. Same arithmetic as the JS
+ * quantizeActivationRows: s = max(max|x|, 1e-5), c = nearest((f64(x) * Q) / s), ties to even; |c| <= Q.
+ */
+export function quantizeAbsmaxRows(x: usize, M: i32, K: i32, Q: i32, out: usize, layout: i32, nBlocks: i32, sumx: usize, scale: usize, gamma: f64): void {
+  const tokBytes: usize = layout == 0 ? <usize>nBlocks << 7 : <usize>nBlocks << 6;
+  const q = <f64>Q;
+  for (let m = 0; m < M; m++) {
+    const xr = x + ((<usize>m * <usize>K) << 2);
+    let mx4 = f32x4.splat(0);
+    const k4 = K & ~3;
+    for (let k = 0; k < k4; k += 4) mx4 = f32x4.max(mx4, f32x4.abs(v128.load(xr + (<usize>k << 2))));
+    let mx = max(max(f32x4.extract_lane(mx4, 0), f32x4.extract_lane(mx4, 1)), max(f32x4.extract_lane(mx4, 2), f32x4.extract_lane(mx4, 3)));
+    for (let k = k4; k < K; k++) mx = max(mx, abs(load<f32>(xr + (<usize>k << 2))));
+    const s = max(<f64>mx, 1e-5);
+    const o = out + <usize>m * tokBytes;
+    memory.fill(o, 0, tokBytes);
+    let sum = 0;
+    if (layout == 0) {
+      for (let k = 0; k < K; k++) {
+        const c = <i32>nearest((<f64>load<f32>(xr + (<usize>k << 2)) * q) / s);
+        sum += c;
+        const j = k & 15;
+        store<i16>(o + ((<usize>((k & ~15) + ((j & 1) << 3) + (j >> 1))) << 1), <i16>c);
+      }
+    } else {
+      for (let k = 0; k < K; k++) {
+        const c = <i32>nearest((<f64>load<f32>(xr + (<usize>k << 2)) * q) / s);
+        sum += c;
+        store<i8>(o + <usize>k, <i8>c);
+      }
+    }
+    store<i32>(sumx + (<usize>m << 2), sum);
+    store<f64>(scale + (<usize>m << 3), (s / q) * gamma);
+  }
+}

@@ -25,6 +25,18 @@ describe('packed ternary kernels', () => {
     expect(r.bad).toEqual([]);
   });
 
+  it('activation quantization in WASM rounds ties to even, like the JS quantizer', () => {
+    // Q = 7, s = max|x| = 7: x·Q/s = x, so 0.5, 1.5, 2.5, -0.5, -1.5, -2.5 are exact ties.
+    const x = Float32Array.from([7, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.5]);
+    for (let k = 0; k < 8; k++) {
+      const w = new Int8Array(8);
+      w[k] = 1; // y = c_k · (s/Q) · γ picks out one code
+      const p = PackedTernaryMatrix.pack(w, 1, 8, 1, 'plain');
+      expect(p.matmul(x, 1, { bits: 4, scheme: 'absmax' })[0]).toBe([7, 0, 2, 2, 0, -2, -2, 4][k]);
+      p.dispose();
+    }
+  });
+
   it('relaxed SIMD is refused clearly where it does not validate', () => {
     if (relaxedSimdSupported()) return; // this process was started with the flag
     expect(() => PackedTernaryMatrix.pack(new Int8Array(4), 2, 2, 1, 'relaxed')).toThrow(/kernel 'relaxed' needs relaxed SIMD.*allowed here: 'plain'/);

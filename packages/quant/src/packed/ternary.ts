@@ -92,10 +92,41 @@ export class PackedTernaryMatrix {
   matmul(x: ArrayLike<number>, M: number, spec: ActivationQuantSpec = INT8_ABSMAX): Float32Array {
     checkActivationSpec(spec);
     if (x.length !== M * this.inFeatures) throw new Error(`packed matmul: x has ${x.length} values, expected ${M} × ${this.inFeatures}`);
+    if (x instanceof Float32Array && spec.scheme === 'absmax') return this.matmulF32Absmax(x, M, spec.bits === 8 ? 127 : 7);
     const codes = new Int8Array(M * this.inFeatures);
     const steps = new Float64Array(M);
     quantizeActivationRows(x, M, this.inFeatures, spec, codes, steps);
     return this.matmulCodes(codes, steps, M);
+  }
+
+  /** float32 absmax activations: quantization, layout and sums in WASM (the same codes as quantizeActivationRows). */
+  private matmulF32Absmax(x: Float32Array, M: number, Q: number): Float32Array {
+    if (this.ptr < 0) throw new Error('packed matmul: the packed weights were disposed');
+    const K = this.inFeatures;
+    const N = this.outFeatures;
+    const nb = this.nBlocks;
+    const relaxed = this.kernel === 'relaxed';
+    const wk = this.wk;
+    const xfPtr = wk.alloc(M * K * 4);
+    const xPtr = wk.alloc(M * nb * (relaxed ? 64 : 128));
+    const sumPtr = wk.alloc(M * 4);
+    const scPtr = wk.alloc(M * 8);
+    const yPtr = wk.alloc(M * N * 4);
+    const scratch = !relaxed && M >= 2 ? wk.alloc(nb * 256) : 0;
+    try {
+      new Float32Array(wk.buffer, xfPtr, M * K).set(x);
+      wk.api.quantizeAbsmaxRows(xfPtr, M, K, Q, xPtr, relaxed ? 1 : 0, nb, sumPtr, scPtr, this.scale);
+      if (relaxed) wk.api.ternaryRelaxed!(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N);
+      else wk.api.ternaryPlain(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
+      return new Float32Array(wk.buffer, yPtr, M * N).slice();
+    } finally {
+      if (scratch !== 0) wk.release(scratch);
+      wk.release(yPtr);
+      wk.release(scPtr);
+      wk.release(sumPtr);
+      wk.release(xPtr);
+      wk.release(xfPtr);
+    }
   }
 
   /** y (M, N) from int8 activation codes (M, K) and per-token steps Δ (x ≈ c·Δ). */

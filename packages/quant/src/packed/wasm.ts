@@ -10,6 +10,7 @@ interface WasmApi {
   readonly memory: { buffer: ArrayBuffer; grow(pages: number): number };
   matmulF32(w: number, x: number, y: number, m: number, k: number, n: number): void;
   ternaryPlain(w: number, x: number, sumx: number, scale: number, y: number, m: number, nBlocks: number, n: number, scratch: number): void;
+  quantizeAbsmaxRows(x: number, m: number, k: number, q: number, out: number, layout: number, nBlocks: number, sumx: number, scale: number, gamma: number): void;
   ternaryRelaxed?(w: number, x: number, sumx: number, scale: number, y: number, m: number, nBlocks: number, n: number): void;
 }
 

@@ -29,7 +29,7 @@ export function runKernelCases(kind: TernaryKernelKind, seed = 1): string[] {
   const rnd = lcg(seed);
   const bad: string[] = [];
   SHAPES.forEach(([M, K, N], i) => {
-    for (const spec of [{ bits: 8, scheme: 'absmax' }, { bits: 4, scheme: 'absmean' }] as const) {
+    for (const spec of [{ bits: 8, scheme: 'absmax' }, { bits: 4, scheme: 'absmax' }, { bits: 4, scheme: 'absmean' }] as const) {
       const w = Int8Array.from({ length: N * K }, () => Math.floor(rnd() * 3) - 1);
       // Heavy-tailed activations, and an extreme row of all-max codes in the last token.
       const x = Float32Array.from({ length: M * K }, (_, j) => (j >= (M - 1) * K && i % 2 === 1 ? 5 : (rnd() - 0.5) / (rnd() + 0.05)));
