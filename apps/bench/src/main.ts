@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import type { Suite } from './suite.js';
 import { dataSuite } from './suites/data.js';
 import { kernelsSuite } from './suites/kernels.js';
+import { quantSuite } from './suites/quant.js';
 
-const SUITES: Suite[] = [kernelsSuite, dataSuite];
+const SUITES: Suite[] = [kernelsSuite, dataSuite, quantSuite];
 
 const workspaceRoot = join(import.meta.dirname, '../../..');
 

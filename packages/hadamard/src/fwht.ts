@@ -6,17 +6,17 @@ export function isPowerOfTwo(n: number): boolean {
 }
 
 /**
- * Transform each row of length `n` of `data` in place (rows are contiguous), scaled by 1/sqrt(n)
- * so that the transform is orthonormal and its own inverse.
+ * Transform each row of length `n` of `data` in place (rows are contiguous), scaled by `scale`
+ * (default 1/sqrt(n), so that the transform is orthonormal and its own inverse; pass 1 for the unnormalised
+ * Sylvester transform).
  */
-export function fwhtInPlace(data: Float32Array | Float64Array, n: number): void {
+export function fwhtInPlace(data: Float32Array | Float64Array, n: number, scale = 1 / Math.sqrt(n)): void {
   if (!isPowerOfTwo(n)) {
     throw new Error(`fwht: the last axis must have a power-of-two size, got ${n}`);
   }
   if (data.length % n !== 0) {
     throw new Error(`fwht: data length ${data.length} is not a multiple of the row size ${n}`);
   }
-  const scale = 1 / Math.sqrt(n);
   for (let base = 0; base < data.length; base += n) {
     for (let h = 1; h < n; h <<= 1) {
       for (let i = base; i < base + n; i += h << 1) {
@@ -28,6 +28,6 @@ export function fwhtInPlace(data: Float32Array | Float64Array, n: number): void 
         }
       }
     }
-    for (let i = base; i < base + n; i++) data[i] = data[i]! * scale;
+    if (scale !== 1) for (let i = base; i < base + n; i++) data[i] = data[i]! * scale;
   }
 }

@@ -1,3 +1,36 @@
-// @bitskip/quant: BitNet-style quantizers, BitLinear and H-BitLinear, packed ternary inference.
-export { ABSMEAN_EPS, dequantizeTernary, quantizeTernaryAbsmean } from './ternary.js';
-export type { TernaryWeights } from './ternary.js';
+// @bitskip/quant: BitNet-style quantizers with straight-through gradients, BitLinear and H-BitLinear,
+// packed ternary × int8 inference in WASM SIMD.
+export {
+  ACTIVATION_BITS,
+  ACTIVATION_SCHEMES,
+  DEFAULT_QUANT_CONFIG,
+  PROJECTIONS,
+  STE_MODES,
+  WEIGHT_SCHEMES,
+  resolveQuantConfig,
+  usesHadamard,
+} from './config.js';
+export type { ActivationBits, ActivationScheme, Projection, QuantConfig, SteMode, WeightScheme } from './config.js';
+export { roundHalfEven } from './round.js';
+export {
+  QUANT_EPS,
+  activationClipMaskRows,
+  activationRange,
+  dequantizeTernary,
+  fakeQuantActivationRows,
+  fakeQuantWeightsInto,
+  quantizeActivationRows,
+  quantizeInt8Absmax,
+  quantizeTernaryAbsmean,
+  weightClipMaskInto,
+} from './quantizers.js';
+export type { ActivationQuantSpec, Int8Weights, TernaryWeights } from './quantizers.js';
+export { fakeQuant, quantizeActivations, quantizeWeights, straightThrough } from './fake.js';
+export type { FakeQuantSpec } from './fake.js';
+export { BitLinear, HBitLinear, bitLinearFor } from './bitlinear.js';
+export type { BitLinearOptions, FreezeOptions } from './bitlinear.js';
+export { F32WasmLinear, PACK_BLOCK, PackedTernaryMatrix, referenceTernaryMatmul } from './packed/ternary.js';
+export { relaxedSimdSupported, wasmKernels } from './packed/wasm.js';
+export type { TernaryKernelKind } from './packed/wasm.js';
+/** @deprecated alias kept for the first skeleton's name. */
+export { QUANT_EPS as ABSMEAN_EPS } from './quantizers.js';

@@ -74,10 +74,10 @@ export interface AdamWHyper {
 }
 
 /**
- * The kernel table. Shapes follow NumPy broadcasting where stated. Every kernel returns fresh handles.
+ * The built-in kernel table. Shapes follow NumPy broadcasting where stated. Every kernel returns fresh handles.
  * Output dtype is float32 unless stated.
  */
-export interface Kernels {
+export interface BuiltinKernels {
   /** Elementwise unary op. Output has x's shape. */
   unary(x: TensorInfo, op: UnaryOp): DataId;
   /** Elementwise binary op with NumPy broadcasting to outShape. Comparisons return float 0/1. */
@@ -148,6 +148,12 @@ export interface Kernels {
   ): { param: DataId; m: DataId; v: DataId };
 }
 
+/**
+ * The kernel table: the built-in kernels plus those packages add by module augmentation (see registerKernel).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- open for declaration merging by packages
+export interface Kernels extends BuiltinKernels {}
+
 export type KernelName = keyof Kernels;
 
 /** A backend: a data store plus (some of) the kernel table. */
@@ -167,11 +173,54 @@ export interface Backend {
   readonly kernels: Partial<Kernels>;
 }
 
-/** Look up a kernel, or throw an Error naming the backend and the kernel. */
+// ---- kernel extension: packages contribute kernels to backends by backend name ----
+
+/**
+ * Builds a kernel for one backend instance (it may keep the instance, e.g. to reach the cpu backend's typed
+ * arrays). Called once per instance, on first lookup.
+ */
+export type KernelFactory<K extends KernelName> = (backend: Backend) => Kernels[K];
+
+const extraKernels = new Map<string, Map<KernelName, KernelFactory<KernelName>>>();
+/** Kernels built per backend instance, with the factory that built them (a re-registration rebuilds). */
+const builtExtra = new WeakMap<Backend, Map<KernelName, { factory: unknown; impl: unknown }>>();
+
+/**
+ * Contribute kernel `name` to every backend named `backendName` (built in, or registered later). A package adds
+ * the kernel's signature to `Kernels` by module augmentation:
+ * `declare module '@bitskip/tensor-core' { interface Kernels { fwht(x: TensorInfo, block: number): DataId } }`.
+ * A backend's own table wins over a registered kernel; re-registering replaces the earlier registration.
+ */
+export function registerKernel<K extends KernelName>(backendName: string, name: K, factory: KernelFactory<K>): void {
+  let m = extraKernels.get(backendName);
+  if (m === undefined) {
+    m = new Map<KernelName, KernelFactory<KernelName>>();
+    extraKernels.set(backendName, m);
+  }
+  m.set(name, factory);
+}
+
+/** Look up a kernel (the backend's table, then registered kernels), or throw an Error naming the backend and the kernel. */
 export function getKernel<K extends KernelName>(backend: Backend, name: K): Kernels[K] {
   const k = backend.kernels[name];
-  if (k === undefined) {
+  if (k !== undefined) return k;
+  const factory = extraKernels.get(backend.name)?.get(name);
+  if (factory === undefined) {
     throw new Error(`backend '${backend.name}' has no kernel '${name}'`);
   }
-  return k;
+  let built = builtExtra.get(backend);
+  if (built === undefined) {
+    built = new Map<KernelName, { factory: unknown; impl: unknown }>();
+    builtExtra.set(backend, built);
+  }
+  const hit = built.get(name);
+  if (hit !== undefined && hit.factory === factory) return hit.impl as Kernels[K];
+  const impl = (factory as unknown as KernelFactory<K>)(backend);
+  built.set(name, { factory, impl });
+  return impl;
+}
+
+/** Whether `backend` has kernel `name` (built in or registered). */
+export function hasKernel(backend: Backend, name: KernelName): boolean {
+  return backend.kernels[name] !== undefined || extraKernels.get(backend.name)?.has(name) === true;
 }

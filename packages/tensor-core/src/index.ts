@@ -5,22 +5,27 @@ export type {
   AdamWHyper,
   Backend,
   BinaryOp,
+  BuiltinKernels,
   DataArray,
   DataId,
   DType,
+  KernelFactory,
   KernelName,
   Kernels,
   ReduceOp,
   TensorInfo,
   UnaryOp,
 } from './backend.js';
-export { getKernel } from './backend.js';
+export { getKernel, hasKernel, registerKernel } from './backend.js';
 export { findBackend, getBackend, registerBackend, registeredBackends, setBackend } from './registry.js';
 export { CpuBackend } from './backends/cpu/backend.js';
 export type { CpuPrecision } from './backends/cpu/backend.js';
 export * as cpuKernels from './backends/cpu/kernels/index.js';
 
 export { Tensor } from './tensor.js';
+/** Op authoring for packages that add kernels (see registerKernel): validate inputs, wrap a kernel result. */
+export { checkFloat, checkInputs, record } from './engine.js';
+export type { GradSpec } from './engine.js';
 export {
   backward,
   customGrad,

@@ -1,6 +1,6 @@
 // The cpu backend: the reference every other backend is validated against. Plain TypeScript over typed arrays;
 // `cpu64` is the same code storing Float64Array, used for finite-difference gradient checks.
-import type { Backend, DataArray, DataId, DType, Kernels, TensorInfo } from '../../backend.js';
+import type { Backend, BuiltinKernels, DataArray, DataId, DType, TensorInfo } from '../../backend.js';
 import { broadcastStrides, fmtShape, sizeOf } from '../../shape.js';
 import { adamwF } from './kernels/adamw.js';
 import { concatF } from './kernels/copy.js';
@@ -25,7 +25,7 @@ export type CpuPrecision = 'float32' | 'float64';
 
 export class CpuBackend implements Backend {
   private readonly live = new Set<CpuData>();
-  readonly kernels: Kernels;
+  readonly kernels: BuiltinKernels;
 
   constructor(
     readonly name: string,
@@ -89,7 +89,7 @@ export class CpuBackend implements Backend {
     return this.live.size;
   }
 
-  private makeKernels(): Kernels {
+  private makeKernels(): BuiltinKernels {
     const v = (t: TensorInfo): NumArray => this.values(t.id);
     const rowsOf = (shape: readonly number[]): [number, number] => {
       const n = shape[shape.length - 1] ?? 1;

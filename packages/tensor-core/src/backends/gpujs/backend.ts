@@ -4,7 +4,7 @@
 //
 // int32 tensors (token ids, gather indices) are stored as float values: exact up to 2^24, as WebGL1 has no
 // integer textures. Reductions, matmul inner products and row sums use Kahan-compensated float32 sums.
-import type { AdamWHyper, Backend, BinaryOp, DataArray, DataId, DType, Kernels, TensorInfo, UnaryOp } from '../../backend.js';
+import type { AdamWHyper, Backend, BinaryOp, BuiltinKernels, DataArray, DataId, DType, TensorInfo, UnaryOp } from '../../backend.js';
 import { broadcastStrides, fmtShape, sizeOf, stridesOf } from '../../shape.js';
 import { binaryBody, decompose, kahanAdd, kernelSource, lit, matmulLoop, unaryBody } from './sources.js';
 import type { MatmulKernel } from './sources.js';
@@ -219,7 +219,7 @@ export class GpujsBackend implements Backend {
   readonly name: string;
   readonly mode: GpujsMode;
   readonly asyncMode: boolean;
-  readonly kernels: Kernels;
+  readonly kernels: BuiltinKernels;
   readonly matmulKernel: MatmulKernel;
   private readonly gpu: GpuInstanceLike;
   private readonly live = new Set<GpujsData>();
@@ -629,7 +629,7 @@ export class GpujsBackend implements Backend {
 
   // ---- kernels ----
 
-  private makeKernels(): Kernels {
+  private makeKernels(): BuiltinKernels {
     const rowsOf = (shape: readonly number[]): [number, number] => {
       const n = shape[shape.length - 1] ?? 1;
       return [n === 0 ? 0 : sizeOf(shape) / n, n];

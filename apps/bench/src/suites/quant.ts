@@ -1,0 +1,187 @@
+// quant suite: packed ternary × int8 (WASM SIMD, plain and relaxed) vs an fp32 WASM SIMD baseline, decode
+// (batch 1, K = N) and prefill (64 × K × N), weights out of cache (cycling through > 64 MB of copies) and hot;
+// FWHT throughput on the cpu backend; the Hadamard overhead of H-BitLinear forward + backward vs BitLinear.
+// The fp32 baseline is quant's own straightforward f32x4 kernel (F32WasmLinear), not a tuned GEMM.
+import { fwht } from '@bitskip/hadamard';
+import { BitLinear, F32WasmLinear, HBitLinear, PackedTernaryMatrix, relaxedSimdSupported } from '@bitskip/quant';
+import type { TernaryKernelKind } from '@bitskip/quant';
+import { Rng, randn, sum, tidy } from '@bitskip/tensor-core';
+import { interleavedRounds, stats, table, writeResult, type Stats } from '../result.js';
+import type { Suite, SuiteOptions } from '../suite.js';
+
+interface QuantBenchConfig {
+  rounds: number;
+  coldBytes: number;
+  decodeSizes: number[];
+  prefillTokens: number;
+  prefillSizes: number[];
+  kernels: TernaryKernelKind[];
+  relaxedSimd: boolean;
+  activations: string;
+  fwhtSizes: number[];
+  fwhtElements: number;
+  hadamardShape: { tokens: number; inFeatures: number; outFeatures: number };
+}
+
+interface MatmulRow {
+  shape: string;
+  cache: 'cold' | 'hot';
+  copies: { fp32: number; ternary: number };
+  fp32: Stats;
+  ternary: Record<string, Stats & { speedup: number }>;
+}
+
+function parse(args: string[]): { rounds: number; quick: boolean } {
+  let rounds = 9;
+  let quick = false;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--rounds') {
+      const v = Number(args[++i]);
+      if (!Number.isInteger(v) || v < 1) throw new Error('quant: --rounds needs a positive integer');
+      rounds = v;
+    } else if (args[i] === '--quick') quick = true;
+    else throw new Error(`quant: unknown option ${args[i]} (options: --rounds N, --quick)`);
+  }
+  return { rounds, quick };
+}
+
+function randomTernary(n: number, rng: Rng): Int8Array {
+  return Int8Array.from({ length: n }, () => Math.floor(rng.next() * 3) - 1);
+}
+
+/** One matmul shape: fp32 baseline vs each ternary kernel, cycling through copies so that weights come from DRAM. */
+function benchMatmul(M: number, K: number, N: number, kernels: TernaryKernelKind[], cold: boolean, coldBytes: number, rounds: number, rng: Rng): MatmulRow {
+  const wf = Float32Array.from({ length: N * K }, () => rng.normal() * 0.02);
+  const codes = randomTernary(N * K, rng);
+  const x = Float32Array.from({ length: M * K }, () => rng.normal());
+  const nF = cold ? Math.max(2, Math.ceil(coldBytes / (N * K * 4))) : 1;
+  const f32 = Array.from({ length: nF }, () => new F32WasmLinear(wf, N, K));
+  const packed = new Map<TernaryKernelKind, PackedTernaryMatrix[]>();
+  let nT = 1;
+  for (const kind of kernels) {
+    const first = PackedTernaryMatrix.pack(codes, N, K, 0.02, kind);
+    nT = cold ? Math.max(2, Math.ceil(coldBytes / first.bytes)) : 1;
+    packed.set(kind, [first, ...Array.from({ length: nT - 1 }, () => first.clone())]);
+  }
+  // Calls per timed sample: enough to take ~20 ms at the fp32 rate of ~12 GFLOP/s, at least one pass of copies.
+  const calls = Math.max(nF, nT, Math.ceil(0.02 / ((2 * M * K * N) / 12e9)));
+  let iF = 0;
+  const counters = new Map<TernaryKernelKind, number>(kernels.map((k) => [k, 0]));
+  const variants = [
+    { name: 'fp32', fn: () => void f32[iF++ % nF]!.matmul(x, M) },
+    ...kernels.map((kind) => ({
+      name: kind,
+      fn: () => {
+        const list = packed.get(kind)!;
+        const i = counters.get(kind)!;
+        counters.set(kind, i + 1);
+        list[i % list.length]!.matmul(x, M);
+      },
+    })),
+  ];
+  // Warm-up: the first calls run in V8's baseline tier.
+  for (const v of variants) for (let i = 0; i < 3; i++) v.fn();
+  const times = interleavedRounds(variants, rounds, calls);
+  const fp32 = stats(times.get('fp32')!);
+  const ternary: MatmulRow['ternary'] = {};
+  for (const kind of kernels) {
+    const s = stats(times.get(kind)!);
+    ternary[kind] = { ...s, speedup: fp32.median / s.median };
+  }
+  for (const f of f32) f.dispose();
+  for (const list of packed.values()) for (const p of list) p.dispose();
+  return { shape: `${M}×${K}×${N}`, cache: cold ? 'cold' : 'hot', copies: { fp32: nF, ternary: nT }, fp32, ternary };
+}
+
+function run(options: SuiteOptions): Promise<void> {
+  const { rounds, quick } = parse(options.args);
+  const relaxed = relaxedSimdSupported();
+  const config: QuantBenchConfig = {
+    rounds,
+    coldBytes: 96 * 2 ** 20,
+    decodeSizes: quick ? [512, 2048] : [512, 2048, 4096],
+    prefillTokens: 64,
+    prefillSizes: quick ? [512] : [512, 2048],
+    kernels: relaxed ? ['plain', 'relaxed'] : ['plain'],
+    relaxedSimd: relaxed,
+    activations: 'int8 absmax per token, quantized inside every timed call',
+    fwhtSizes: [128, 1024, 4096],
+    fwhtElements: 2 ** 20,
+    hadamardShape: { tokens: 256, inFeatures: 1024, outFeatures: 1024 },
+  };
+  const rng = new Rng(1);
+  process.stdout.write(`quant bench: 1 thread, relaxed SIMD ${relaxed ? 'validates' : 'does NOT validate (start Node with --experimental-wasm-relaxed-simd)'}\n`);
+
+  const matmul: MatmulRow[] = [];
+  for (const cold of [true, false]) {
+    for (const s of config.decodeSizes) matmul.push(benchMatmul(1, s, s, config.kernels, cold, config.coldBytes, rounds, rng));
+    for (const s of config.prefillSizes) matmul.push(benchMatmul(config.prefillTokens, s, s, config.kernels, cold, config.coldBytes, rounds, rng));
+  }
+  const mmHeaders = ['shape M×K×N', 'weights', 'fp32 ms', ...config.kernels.flatMap((k) => [`${k} ms`, `${k} ×`])];
+  const mmRows = matmul.map((r) => [
+    r.shape,
+    r.cache === 'cold' ? `DRAM (${r.copies.fp32}/${r.copies.ternary} copies)` : 'hot',
+    r.fp32.median * 1e3,
+    ...config.kernels.flatMap((k) => [r.ternary[k]!.median * 1e3, r.ternary[k]!.speedup]),
+  ]);
+  process.stdout.write(`\nternary × int8 (packed, 2 bits/weight) vs fp32 WASM SIMD baseline, median per call\n${table(mmHeaders, mmRows)}\n`);
+
+  // FWHT on the cpu backend through the tensor op (allocation included).
+  const fwhtRows: { n: number; rows: number; stats: Stats; melemPerS: number }[] = [];
+  for (const n of config.fwhtSizes) {
+    const rows = config.fwhtElements / n;
+    const x = randn([rows, n], rng);
+    const t = interleavedRounds([{ name: 'fwht', fn: () => fwht(x).dispose() }], rounds).get('fwht')!;
+    x.dispose();
+    const s = stats(t);
+    fwhtRows.push({ n, rows, stats: s, melemPerS: config.fwhtElements / s.median / 1e6 });
+  }
+  process.stdout.write(
+    `\nFWHT (cpu backend, orthonormal, last axis)\n${table(
+      ['rows × n', 'ms', 'Melem/s'],
+      fwhtRows.map((r) => [`${r.rows} × ${r.n}`, r.stats.median * 1e3, r.melemPerS]),
+    )}\n`,
+  );
+
+  // Hadamard overhead: forward + backward of H-BitLinear vs BitLinear (cpu backend, fake quantization).
+  const { tokens, inFeatures, outFeatures } = config.hadamardShape;
+  const bl = new BitLinear(inFeatures, outFeatures, new Rng(2));
+  const hbl = new HBitLinear(inFeatures, outFeatures, new Rng(2));
+  const xh = randn([tokens, inFeatures], rng);
+  const step = (layer: BitLinear) => () => {
+    tidy(() => sum(layer.forward(xh)).backward());
+    layer.zeroGrad();
+  };
+  const th = interleavedRounds(
+    [
+      { name: 'BitLinear', fn: step(bl) },
+      { name: 'HBitLinear', fn: step(hbl) },
+    ],
+    rounds,
+  );
+  const blS = stats(th.get('BitLinear')!);
+  const hblS = stats(th.get('HBitLinear')!);
+  bl.dispose();
+  hbl.dispose();
+  xh.dispose();
+  const hadamard = { BitLinear: blS, HBitLinear: hblS, overhead: hblS.median / blS.median - 1 };
+  process.stdout.write(
+    `\nH-BitLinear vs BitLinear, forward + backward, ${tokens} tokens, ${inFeatures} → ${outFeatures}, cpu backend\n${table(
+      ['layer', 'ms'],
+      [
+        ['BitLinear', blS.median * 1e3],
+        ['HBitLinear', hblS.median * 1e3],
+      ],
+    )}\nHadamard overhead: ${(hadamard.overhead * 100).toFixed(1)}%\n`,
+  );
+
+  const file = writeResult(options.outDir, 'quant', config, { matmul, fwht: fwhtRows, hadamard });
+  process.stdout.write(`\nwrote ${file}\n`);
+  return Promise.resolve();
+}
+
+export const quantSuite: Suite = {
+  name: 'quant',
+  description: 'packed ternary × int8 vs fp32 (decode, prefill; cold and hot), FWHT throughput, Hadamard overhead',
+  run,
+};

@@ -1,0 +1,68 @@
+// fwht as a differentiable tensor-core op: y = x H on the last axis (H orthonormal, symmetric, its own inverse),
+// or block-diagonal diag(H_b, ..., H_b) with a power-of-two block b. Backward: dx = dy H, the same transform.
+// Kernels are contributed to backends through tensor-core's registerKernel (cpu and cpu64 here).
+import { CpuBackend, checkFloat, checkInputs, getKernel, record, registerKernel } from '@bitskip/tensor-core';
+import type { Backend, DataId, KernelFactory, Tensor, TensorInfo } from '@bitskip/tensor-core';
+import { fwhtInPlace, isPowerOfTwo } from './fwht.js';
+
+declare module '@bitskip/tensor-core' {
+  interface Kernels {
+    /**
+     * Orthonormal Walsh–Hadamard transform of each contiguous run of `block` elements (block a power of two
+     * dividing the last axis; block = last axis for the full transform). Output has x's shape.
+     */
+    fwht(x: TensorInfo, block: number): DataId;
+  }
+}
+
+export interface FwhtOptions {
+  /** Power-of-two block size for the block-diagonal transform; default the whole last axis. */
+  block?: number;
+}
+
+/** The cpu (and cpu64) kernel: copy x into a new buffer of the backend, transform it in place. */
+export const cpuFwhtKernel: KernelFactory<'fwht'> = (backend: Backend) => {
+  if (!(backend instanceof CpuBackend)) {
+    throw new Error(`fwht: the cpu kernel needs a CpuBackend, got backend '${backend.name}'`);
+  }
+  return (x, block) => {
+    const out = backend.write(backend.values(x.id), 'float32', x.shape);
+    const v = backend.values(out);
+    if (v instanceof Int32Array) throw new Error('fwht: expected a float buffer');
+    fwhtInPlace(v, block);
+    return out;
+  };
+};
+
+registerKernel('cpu', 'fwht', cpuFwhtKernel);
+registerKernel('cpu64', 'fwht', cpuFwhtKernel);
+
+/** The block size fwht would use for a last axis of size n, or an Error naming the size. */
+export function fwhtBlock(n: number, opts: FwhtOptions = {}): number {
+  const block = opts.block ?? n;
+  if (opts.block !== undefined && !isPowerOfTwo(block)) {
+    throw new Error(`fwht: block must be a power of two (1, 2, 4, ..., 64, ...), got ${String(opts.block)}`);
+  }
+  if (!isPowerOfTwo(block)) {
+    throw new Error(
+      `fwht: the last axis has size ${n}, which is not a power of two; pass { block: b } with a power-of-two b dividing ${n} for the block-diagonal transform`,
+    );
+  }
+  if (n % block !== 0) throw new Error(`fwht: block ${block} does not divide the last axis size ${n}`);
+  return block;
+}
+
+/**
+ * Orthonormal fast Walsh–Hadamard transform over the last axis of x (a power of two), or block-diagonal with
+ * `{ block }`. Differentiable: its gradient is the same transform of the incoming gradient.
+ */
+export function fwht(x: Tensor, opts: FwhtOptions = {}): Tensor {
+  const b = checkInputs('fwht', [x]);
+  checkFloat('fwht', [x]);
+  const n = x.shape[x.rank - 1];
+  if (n === undefined) throw new Error('fwht: x must have at least one axis, got a scalar');
+  const block = fwhtBlock(n, opts);
+  return record('fwht', [x], getKernel(b, 'fwht')(x, block), x.shape, 'float32', {
+    backward: (dy) => [fwht(dy, { block })],
+  });
+}

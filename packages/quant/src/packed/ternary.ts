@@ -1,0 +1,256 @@
+// Packed ternary weights (2 bits each, u = t + 1 in {0, 1, 2}) in row panels, multiplied by int8 activation
+// codes in WASM SIMD with exact integer accumulation; the per-token step and the per-tensor γ are applied once:
+//   y[m, n] = f32( f64(Σ_k t[n,k]·c[m,k]) · (Δ_m·γ) ),  Σ t·c computed as Σ u·c − Σ c.
+// Layouts: see assembly/common.ts (plain, 2-row panels) and assembly/relaxed.ts (relaxed, 4-row panels).
+import type { ActivationQuantSpec } from '../quantizers.js';
+import { checkActivationSpec, quantizeActivationRows } from '../quantizers.js';
+import { wasmKernels } from './wasm.js';
+import type { TernaryKernelKind, WasmKernels } from './wasm.js';
+
+/** Weights per packing block (one v128 of codes per row). */
+export const PACK_BLOCK = 64;
+
+const INT8_ABSMAX: ActivationQuantSpec = { bits: 8, scheme: 'absmax' };
+
+/** Ternary weights (N, K) packed for one kernel kind, living in WASM memory until dispose(). */
+export class PackedTernaryMatrix {
+  readonly nBlocks: number;
+  readonly panelRows: number;
+  /** Bytes of packed codes (2 bits per weight, padded to 64 weights per row and whole panels). */
+  readonly bytes: number;
+  private ptr: number;
+
+  private constructor(
+    private readonly wk: WasmKernels,
+    readonly kernel: TernaryKernelKind,
+    readonly outFeatures: number,
+    readonly inFeatures: number,
+    /** γ: W ≈ t·γ. */
+    readonly scale: number,
+  ) {
+    this.nBlocks = Math.ceil(inFeatures / PACK_BLOCK);
+    this.panelRows = kernel === 'relaxed' ? 4 : 2;
+    this.bytes = Math.ceil(outFeatures / this.panelRows) * this.panelRows * this.nBlocks * 16;
+    this.ptr = wk.alloc(this.bytes);
+  }
+
+  /**
+   * Pack row-major (N, K) codes in {−1, 0, +1} with scale γ; kernel defaults to relaxed where it validates.
+   * `instance` (tests) packs into a given kernel instance instead of the shared one.
+   */
+  static pack(
+    codes: Int8Array,
+    outFeatures: number,
+    inFeatures: number,
+    scale: number,
+    kernel?: TernaryKernelKind,
+    instance?: WasmKernels,
+  ): PackedTernaryMatrix {
+    if (!Number.isInteger(outFeatures) || !Number.isInteger(inFeatures) || outFeatures < 1 || inFeatures < 1) {
+      throw new Error(`packTernary: sizes must be positive integers, got (${outFeatures}, ${inFeatures})`);
+    }
+    if (codes.length !== outFeatures * inFeatures) {
+      throw new Error(`packTernary: ${codes.length} codes do not fill (${outFeatures}, ${inFeatures})`);
+    }
+    const wk = instance ?? wasmKernels(kernel);
+    const p = new PackedTernaryMatrix(wk, kernel ?? (wk.kind === 'relaxed' ? 'relaxed' : 'plain'), outFeatures, inFeatures, scale);
+    const out = new Uint8Array(wk.buffer, p.ptr, p.bytes);
+    const R = p.panelRows;
+    const K = inFeatures;
+    const nb = p.nBlocks;
+    out.fill(0x55); // u = 1 (t = 0) in every slot: padding rows and columns contribute nothing
+    for (let n = 0; n < outFeatures; n++) {
+      const panel = Math.floor(n / R);
+      const r = n % R;
+      for (let k = 0; k < K; k++) {
+        const t = codes[n * K + k]!;
+        if (t !== 0 && t !== 1 && t !== -1) throw new Error(`packTernary: code ${t} at (${n}, ${k}) is not in {-1, 0, 1}`);
+        const b = k >> 6;
+        const s = (k >> 4) & 3;
+        const j = k & 15;
+        const at = ((panel * nb + b) * R + r) * 16 + j;
+        out[at] = (out[at]! & ~(3 << (2 * s))) | ((t + 1) << (2 * s));
+      }
+    }
+    return p;
+  }
+
+  /** A copy in new WASM memory (same kernel and instance), e.g. to benchmark with weights out of cache. */
+  clone(): PackedTernaryMatrix {
+    if (this.ptr < 0) throw new Error('PackedTernaryMatrix.clone: the packed weights were disposed');
+    const c = new PackedTernaryMatrix(this.wk, this.kernel, this.outFeatures, this.inFeatures, this.scale);
+    const buf = this.wk.buffer; // after alloc: memory may have grown
+    new Uint8Array(buf, c.ptr, c.bytes).set(new Uint8Array(buf, this.ptr, this.bytes));
+    return c;
+  }
+
+  get disposed(): boolean {
+    return this.ptr < 0;
+  }
+
+  /** y (M, N) = quantize(x) · (t·γ)ᵀ with x (M, K) float, quantized per token by `spec` (default int8 absmax). */
+  matmul(x: ArrayLike<number>, M: number, spec: ActivationQuantSpec = INT8_ABSMAX): Float32Array {
+    checkActivationSpec(spec);
+    if (x.length !== M * this.inFeatures) throw new Error(`packed matmul: x has ${x.length} values, expected ${M} × ${this.inFeatures}`);
+    if (x instanceof Float32Array && spec.scheme === 'absmax') return this.matmulF32Absmax(x, M, spec.bits === 8 ? 127 : 7);
+    const codes = new Int8Array(M * this.inFeatures);
+    const steps = new Float64Array(M);
+    quantizeActivationRows(x, M, this.inFeatures, spec, codes, steps);
+    return this.matmulCodes(codes, steps, M);
+  }
+
+  /** float32 absmax activations: quantization, layout and sums in WASM (the same codes as quantizeActivationRows). */
+  private matmulF32Absmax(x: Float32Array, M: number, Q: number): Float32Array {
+    if (this.ptr < 0) throw new Error('packed matmul: the packed weights were disposed');
+    const K = this.inFeatures;
+    const N = this.outFeatures;
+    const nb = this.nBlocks;
+    const relaxed = this.kernel === 'relaxed';
+    const wk = this.wk;
+    const xfPtr = wk.alloc(M * K * 4);
+    const xPtr = wk.alloc(M * nb * (relaxed ? 64 : 128));
+    const sumPtr = wk.alloc(M * 4);
+    const scPtr = wk.alloc(M * 8);
+    const yPtr = wk.alloc(M * N * 4);
+    const scratch = !relaxed && M >= 2 ? wk.alloc(nb * 256) : 0;
+    try {
+      new Float32Array(wk.buffer, xfPtr, M * K).set(x);
+      wk.api.quantizeAbsmaxRows(xfPtr, M, K, Q, xPtr, relaxed ? 1 : 0, nb, sumPtr, scPtr, this.scale);
+      if (relaxed) wk.api.ternaryRelaxed!(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N);
+      else wk.api.ternaryPlain(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
+      return new Float32Array(wk.buffer, yPtr, M * N).slice();
+    } finally {
+      if (scratch !== 0) wk.release(scratch);
+      wk.release(yPtr);
+      wk.release(scPtr);
+      wk.release(sumPtr);
+      wk.release(xPtr);
+      wk.release(xfPtr);
+    }
+  }
+
+  /** y (M, N) from int8 activation codes (M, K) and per-token steps Δ (x ≈ c·Δ). */
+  matmulCodes(codes: Int8Array, steps: Float64Array, M: number): Float32Array {
+    if (this.ptr < 0) throw new Error('packed matmul: the packed weights were disposed');
+    const K = this.inFeatures;
+    const N = this.outFeatures;
+    const nb = this.nBlocks;
+    const relaxed = this.kernel === 'relaxed';
+    const tokBytes = nb * (relaxed ? 64 : 128);
+    const wk = this.wk;
+    const xPtr = wk.alloc(M * tokBytes);
+    const sumPtr = wk.alloc(M * 4);
+    const scPtr = wk.alloc(M * 8);
+    const yPtr = wk.alloc(M * N * 4);
+    const scratch = !relaxed && M >= 2 ? wk.alloc(nb * 256) : 0;
+    try {
+      const buf = wk.buffer;
+      const sums = new Int32Array(buf, sumPtr, M);
+      const sc = new Float64Array(buf, scPtr, M);
+      if (relaxed) {
+        const xs = new Int8Array(buf, xPtr, M * tokBytes);
+        xs.fill(0);
+        for (let m = 0; m < M; m++) xs.set(codes.subarray(m * K, (m + 1) * K), m * tokBytes);
+      } else {
+        const xs = new Int16Array(buf, xPtr, (M * tokBytes) >> 1);
+        xs.fill(0);
+        for (let m = 0; m < M; m++) {
+          const base = (m * tokBytes) >> 1;
+          const src = m * K;
+          // Weight k = 16g + j (g = 4b + s): byte lane j of slot s; even j -> the low i16 stream, odd -> the high one.
+          // In i16 units the 16 codes of group g go to base + 16g + [0..7] (even j) and + [8..15] (odd j).
+          for (let k0 = 0; k0 < K; k0 += 16) {
+            const dst = base + k0;
+            const end = Math.min(16, K - k0);
+            for (let j = 0; j < end; j++) xs[dst + (j & 1) * 8 + (j >> 1)] = codes[src + k0 + j]!;
+          }
+        }
+      }
+      for (let m = 0; m < M; m++) {
+        let s = 0;
+        for (let k = m * K; k < (m + 1) * K; k++) s += codes[k]!;
+        sums[m] = s;
+        sc[m] = steps[m]! * this.scale;
+      }
+      if (relaxed) wk.api.ternaryRelaxed!(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N);
+      else wk.api.ternaryPlain(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
+      return new Float32Array(wk.buffer, yPtr, M * N).slice();
+    } finally {
+      if (scratch !== 0) wk.release(scratch);
+      wk.release(yPtr);
+      wk.release(scPtr);
+      wk.release(sumPtr);
+      wk.release(xPtr);
+    }
+  }
+
+  /** Free the WASM memory. Idempotent. */
+  dispose(): void {
+    if (this.ptr < 0) return;
+    this.wk.release(this.ptr);
+    this.ptr = -1;
+  }
+}
+
+/**
+ * The float64 reference of the same quantized computation: y[m, n] = f32(f64(Σ_k t·c) · (Δ_m·γ)), integer sums
+ * exact in doubles. Used by tests to check the kernels bit for bit.
+ */
+export function referenceTernaryMatmul(wCodes: Int8Array, N: number, K: number, scale: number, xCodes: Int8Array, steps: Float64Array, M: number): Float32Array {
+  const y = new Float32Array(M * N);
+  for (let m = 0; m < M; m++) {
+    const sc = steps[m]! * scale;
+    for (let n = 0; n < N; n++) {
+      let acc = 0;
+      for (let k = 0; k < K; k++) acc += wCodes[n * K + k]! * xCodes[m * K + k]!;
+      y[m * N + n] = acc * sc;
+    }
+  }
+  return y;
+}
+
+/**
+ * fp32 BASELINE for the bench: a straightforward WASM SIMD f32x4 matmul y (M, N) = x (M, K) · Wᵀ with W (N, K)
+ * row-major, K a multiple of 4. Not a tuned GEMM (tensor-core's WASM backend has that); at decode it is
+ * memory-bound like any fp32 matvec.
+ */
+export class F32WasmLinear {
+  private ptr: number;
+  private readonly wk: WasmKernels;
+  readonly bytes: number;
+
+  constructor(
+    weights: Float32Array,
+    readonly outFeatures: number,
+    readonly inFeatures: number,
+  ) {
+    if (inFeatures % 4 !== 0) throw new Error(`F32WasmLinear: inFeatures must be a multiple of 4, got ${inFeatures}`);
+    if (weights.length !== outFeatures * inFeatures) throw new Error(`F32WasmLinear: ${weights.length} weights do not fill (${outFeatures}, ${inFeatures})`);
+    this.wk = wasmKernels();
+    this.bytes = weights.length * 4;
+    this.ptr = this.wk.alloc(this.bytes);
+    new Float32Array(this.wk.buffer, this.ptr, weights.length).set(weights);
+  }
+
+  /** y (M, N) for x (M, K). */
+  matmul(x: Float32Array, M: number): Float32Array {
+    if (this.ptr < 0) throw new Error('F32WasmLinear: disposed');
+    const wk = this.wk;
+    const xPtr = wk.alloc(x.length * 4);
+    const yPtr = wk.alloc(M * this.outFeatures * 4);
+    try {
+      new Float32Array(wk.buffer, xPtr, x.length).set(x);
+      wk.api.matmulF32(this.ptr, xPtr, yPtr, M, this.inFeatures, this.outFeatures);
+      return new Float32Array(wk.buffer, yPtr, M * this.outFeatures).slice();
+    } finally {
+      wk.release(yPtr);
+      wk.release(xPtr);
+    }
+  }
+
+  dispose(): void {
+    if (this.ptr < 0) return;
+    this.wk.release(this.ptr);
+    this.ptr = -1;
+  }
+}

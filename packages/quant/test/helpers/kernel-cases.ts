@@ -1,0 +1,53 @@
+// Random packed-kernel cases shared by the in-process (plain) test and the relaxed-SIMD child process.
+// A small LCG keeps this file free of tensor-core, so the child needs no workspace build.
+import { PackedTernaryMatrix, referenceTernaryMatmul } from '../../src/packed/ternary.js';
+import { instantiateKernels } from '../../src/packed/wasm.js';
+import type { TernaryKernelKind } from '../../src/packed/wasm.js';
+import { quantizeActivationRows } from '../../src/quantizers.js';
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+export const SHAPES: readonly [number, number, number][] = [
+  [1, 2048, 37], // first call: decode-shaped, K a multiple of 64, N not a multiple of 4
+  [1, 1, 1],
+  [3, 63, 5],
+  [2, 65, 2],
+  [7, 100, 17],
+  [4, 1000, 9],
+  [1, 1500, 3],
+  [5, 1024 + 64 * 17 + 3, 6], // crosses the relaxed kernel's 1,024-weight widening point unevenly
+];
+
+/** Run every shape on `kind`; the first shape on a FRESH instance (its first call). Returns mismatch reports. */
+export function runKernelCases(kind: TernaryKernelKind, seed = 1): string[] {
+  const rnd = lcg(seed);
+  const bad: string[] = [];
+  SHAPES.forEach(([M, K, N], i) => {
+    for (const spec of [{ bits: 8, scheme: 'absmax' }, { bits: 4, scheme: 'absmax' }, { bits: 4, scheme: 'absmean' }] as const) {
+      const w = Int8Array.from({ length: N * K }, () => Math.floor(rnd() * 3) - 1);
+      // Heavy-tailed activations, and an extreme row of all-max codes in the last token.
+      const x = Float32Array.from({ length: M * K }, (_, j) => (j >= (M - 1) * K && i % 2 === 1 ? 5 : (rnd() - 0.5) / (rnd() + 0.05)));
+      const gamma = 0.01 + rnd();
+      const packed = PackedTernaryMatrix.pack(w, N, K, gamma, kind, i === 0 ? instantiateKernels(kind) : undefined);
+      const y = packed.matmul(x, M, spec);
+      packed.dispose();
+      const codes = new Int8Array(M * K);
+      const steps = new Float64Array(M);
+      quantizeActivationRows(x, M, K, spec, codes, steps);
+      const ref = referenceTernaryMatmul(w, N, K, gamma, codes, steps, M);
+      for (let j = 0; j < ref.length; j++) {
+        if (!Object.is(y[j], ref[j])) {
+          bad.push(`${kind} (M,K,N)=(${M},${K},${N}) ${spec.scheme}${spec.bits} [${j}] kernel ${y[j]} ref ${ref[j]}`);
+          break;
+        }
+      }
+    }
+  });
+  return bad;
+}

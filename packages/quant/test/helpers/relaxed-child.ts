@@ -1,0 +1,7 @@
+// Run with: node --experimental-wasm-relaxed-simd --import tsx test/helpers/relaxed-child.ts
+// Prints one JSON line: whether relaxed SIMD validated, and the mismatches of the relaxed kernel.
+import { relaxedSimdSupported } from '../../src/packed/wasm.js';
+import { runKernelCases } from './kernel-cases.js';
+
+const supported = relaxedSimdSupported();
+process.stdout.write(JSON.stringify({ supported, bad: supported ? runKernelCases('relaxed', 7) : [] }) + '\n');
