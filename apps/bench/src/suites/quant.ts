@@ -1,11 +1,13 @@
 // quant suite: packed ternary × int8 (WASM SIMD, plain and relaxed) vs an fp32 WASM SIMD baseline, decode
 // (batch 1, K = N) and prefill (64 × K × N), weights out of cache (cycling through > 64 MB of copies) and hot;
 // FWHT throughput on the cpu backend; the Hadamard overhead of H-BitLinear forward + backward vs BitLinear.
-// The fp32 baseline is quant's own straightforward f32x4 kernel (F32WasmLinear), not a tuned GEMM.
+// Two fp32 baselines, timed in the same rounds: quant's straightforward f32x4 matvec/matmul (F32WasmLinear) and
+// tensor-core's packed-panel WASM GEMM (1 thread, the fp32 `wasm` kernel); speed-ups are against the faster one.
 import { fwht } from '@bitskip/hadamard';
 import { BitLinear, F32WasmLinear, HBitLinear, PackedTernaryMatrix, relaxedSimdSupported } from '@bitskip/quant';
 import type { TernaryKernelKind } from '@bitskip/quant';
-import { Rng, randn, sum, tidy } from '@bitskip/tensor-core';
+import { Rng, createWasmMatmulCore, randn, sum, tidy } from '@bitskip/tensor-core';
+import type { WasmMatmul } from '@bitskip/tensor-core';
 import { interleavedRounds, stats, table, writeResult, type Stats } from '../result.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 
@@ -27,7 +29,11 @@ interface MatmulRow {
   shape: string;
   cache: 'cold' | 'hot';
   copies: { fp32: number; ternary: number };
+  /** quant's F32WasmLinear. */
   fp32: Stats;
+  /** tensor-core's WASM GEMM (packing included), 1 thread. */
+  fp32Gemm: Stats;
+  /** Speed-ups are against the faster of the two fp32 baselines. */
   ternary: Record<string, Stats & { speedup: number }>;
 }
 
@@ -50,12 +56,22 @@ function randomTernary(n: number, rng: Rng): Int8Array {
 }
 
 /** One matmul shape: fp32 baseline vs each ternary kernel, cycling through copies so that weights come from DRAM. */
-function benchMatmul(M: number, K: number, N: number, kernels: TernaryKernelKind[], cold: boolean, coldBytes: number, rounds: number, rng: Rng): MatmulRow {
+function benchMatmul(M: number, K: number, N: number, kernels: TernaryKernelKind[], cold: boolean, coldBytes: number, rounds: number, rng: Rng, gemm: WasmMatmul): MatmulRow {
   const wf = Float32Array.from({ length: N * K }, () => rng.normal() * 0.02);
   const codes = randomTernary(N * K, rng);
   const x = Float32Array.from({ length: M * K }, () => rng.normal());
   const nF = cold ? Math.max(2, Math.ceil(coldBytes / (N * K * 4))) : 1;
   const f32 = Array.from({ length: nF }, () => new F32WasmLinear(wf, N, K));
+  // tensor-core GEMM: y (M, N) = x (M, K) · Wᵀ, W (N, K) read transposed (NT), nF copies of W in its memory.
+  const gx = gemm.alloc(M * K);
+  gx.f32.set(x);
+  const gy = gemm.alloc(M * N);
+  const gw = Array.from({ length: nF }, () => {
+    const b = gemm.alloc(N * K);
+    b.f32.set(wf);
+    return b;
+  });
+  let iG = 0;
   const packed = new Map<TernaryKernelKind, PackedTernaryMatrix[]>();
   let nT = 1;
   for (const kind of kernels) {
@@ -69,6 +85,7 @@ function benchMatmul(M: number, K: number, N: number, kernels: TernaryKernelKind
   const counters = new Map<TernaryKernelKind, number>(kernels.map((k) => [k, 0]));
   const variants = [
     { name: 'fp32', fn: () => void f32[iF++ % nF]!.matmul(x, M) },
+    { name: 'fp32Gemm', fn: () => gemm.matmul({ a: gx, b: gw[iG++ % nF]!, c: gy, batch: 1, m: M, k: K, n: N, transA: false, transB: true }) },
     ...kernels.map((kind) => ({
       name: kind,
       fn: () => {
@@ -83,17 +100,20 @@ function benchMatmul(M: number, K: number, N: number, kernels: TernaryKernelKind
   for (const v of variants) for (let i = 0; i < 3; i++) v.fn();
   const times = interleavedRounds(variants, rounds, calls);
   const fp32 = stats(times.get('fp32')!);
+  const fp32Gemm = stats(times.get('fp32Gemm')!);
+  const best = Math.min(fp32.median, fp32Gemm.median);
   const ternary: MatmulRow['ternary'] = {};
   for (const kind of kernels) {
     const s = stats(times.get(kind)!);
-    ternary[kind] = { ...s, speedup: fp32.median / s.median };
+    ternary[kind] = { ...s, speedup: best / s.median };
   }
   for (const f of f32) f.dispose();
+  for (const b of [gx, gy, ...gw]) gemm.free(b);
   for (const list of packed.values()) for (const p of list) p.dispose();
-  return { shape: `${M}×${K}×${N}`, cache: cold ? 'cold' : 'hot', copies: { fp32: nF, ternary: nT }, fp32, ternary };
+  return { shape: `${M}×${K}×${N}`, cache: cold ? 'cold' : 'hot', copies: { fp32: nF, ternary: nT }, fp32, fp32Gemm, ternary };
 }
 
-function run(options: SuiteOptions): Promise<void> {
+async function run(options: SuiteOptions): Promise<void> {
   const { rounds, quick } = parse(options.args);
   const relaxed = relaxedSimdSupported();
   const config: QuantBenchConfig = {
@@ -112,19 +132,25 @@ function run(options: SuiteOptions): Promise<void> {
   const rng = new Rng(1);
   process.stdout.write(`quant bench: 1 thread, relaxed SIMD ${relaxed ? 'validates' : 'does NOT validate (start Node with --experimental-wasm-relaxed-simd)'}\n`);
 
+  const gemm = await createWasmMatmulCore({ threads: 1, relaxed: 'auto', initialPages: 2048 });
   const matmul: MatmulRow[] = [];
-  for (const cold of [true, false]) {
-    for (const s of config.decodeSizes) matmul.push(benchMatmul(1, s, s, config.kernels, cold, config.coldBytes, rounds, rng));
-    for (const s of config.prefillSizes) matmul.push(benchMatmul(config.prefillTokens, s, s, config.kernels, cold, config.coldBytes, rounds, rng));
+  try {
+    for (const cold of [true, false]) {
+      for (const s of config.decodeSizes) matmul.push(benchMatmul(1, s, s, config.kernels, cold, config.coldBytes, rounds, rng, gemm));
+      for (const s of config.prefillSizes) matmul.push(benchMatmul(config.prefillTokens, s, s, config.kernels, cold, config.coldBytes, rounds, rng, gemm));
+    }
+  } finally {
+    await gemm.dispose();
   }
-  const mmHeaders = ['shape M×K×N', 'weights', 'fp32 ms', ...config.kernels.flatMap((k) => [`${k} ms`, `${k} ×`])];
+  const mmHeaders = ['shape M×K×N', 'weights', 'fp32 ms', 'fp32 GEMM ms', ...config.kernels.flatMap((k) => [`${k} ms`, `${k} ×`])];
   const mmRows = matmul.map((r) => [
     r.shape,
     r.cache === 'cold' ? `DRAM (${r.copies.fp32}/${r.copies.ternary} copies)` : 'hot',
     r.fp32.median * 1e3,
+    r.fp32Gemm.median * 1e3,
     ...config.kernels.flatMap((k) => [r.ternary[k]!.median * 1e3, r.ternary[k]!.speedup]),
   ]);
-  process.stdout.write(`\nternary × int8 (packed, 2 bits/weight) vs fp32 WASM SIMD baseline, median per call\n${table(mmHeaders, mmRows)}\n`);
+  process.stdout.write(`\nternary × int8 (packed, 2 bits/weight) vs the faster fp32 WASM SIMD baseline (quant's f32x4 kernel, tensor-core's GEMM), median per call\n${table(mmHeaders, mmRows)}\n`);
 
   // FWHT on the cpu backend through the tensor op (allocation included).
   const fwhtRows: { n: number; rows: number; stats: Stats; melemPerS: number }[] = [];
@@ -177,7 +203,6 @@ function run(options: SuiteOptions): Promise<void> {
 
   const file = writeResult(options.outDir, 'quant', config, { matmul, fwht: fwhtRows, hadamard });
   process.stdout.write(`\nwrote ${file}\n`);
-  return Promise.resolve();
 }
 
 export const quantSuite: Suite = {
