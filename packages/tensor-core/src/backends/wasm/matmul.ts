@@ -128,6 +128,8 @@ export interface WasmMatmulOptions {
   initialPages?: number;
   /** Calls below this many FLOPs run on the calling thread only (default PARALLEL_MIN_FLOPS). */
   parallelMinFlops?: number;
+  /** Row kernels (softmax) below this many elements run on the calling thread only (default PARALLEL_MIN_ELEMENTS). */
+  parallelMinElements?: number;
   /**
    * Shared memory (default: where SharedArrayBuffer exists). Threads need it; without it the unshared
    * builds run single-threaded, and growing the memory replaces its buffer (WasmBuffer.f32 follows).
@@ -179,9 +181,16 @@ function overlaps(x: WasmBuffer, y: WasmBuffer): boolean {
   return x.length > 0 && y.length > 0 && x.ptr < y.ptr + y.length * 4 && y.ptr < x.ptr + x.length * 4;
 }
 
-const OPTION_KEYS = new Set(['threads', 'relaxed', 'warmup', 'initialPages', 'parallelMinFlops', 'sharedMemory', 'pool']);
+const OPTION_KEYS = new Set(['threads', 'relaxed', 'warmup', 'initialPages', 'parallelMinFlops', 'parallelMinElements', 'sharedMemory', 'pool']);
 
-export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Promise<WasmMatmul> {
+/** What options resolve to before anything is instantiated: the module bytes and the settings. */
+interface Resolved {
+  threads: number;
+  shared: boolean;
+  bytes: Uint8Array;
+}
+
+function resolveOptions(options: WasmMatmulOptions): Resolved {
   const wa = webAssembly();
   if (wa === undefined) throw new Error('wasm matmul: this host has no WebAssembly');
   for (const key of Object.keys(options)) {
@@ -202,7 +211,35 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     throw new Error('wasm matmul: relaxed SIMD requested but not supported here (Node 20: run with --experimental-wasm-relaxed-simd)');
   }
   const bytes = relaxedOk ? relaxedBytes : decodeBase64(shared ? plainSimdWasm : plainSimdUnsharedWasm);
-  const module = new wa.Module(bytes);
+  return { threads, shared, bytes };
+}
+
+/**
+ * Create the kernels (async: compiles with WebAssembly.compile, which browsers require for modules this size on
+ * the main thread, and starts the worker pool when threads > 1).
+ */
+export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Promise<WasmMatmul> {
+  const r = resolveOptions(options);
+  const module = await webAssembly()!.compile(r.bytes);
+  return instantiateCore(options, r, module, (ctx) => options.pool!(ctx));
+}
+
+/**
+ * Create the single-threaded kernels synchronously (Node, workers, or any host that allows synchronous
+ * compilation of a module this size; browsers' main threads do not — use createWasmMatmulCore there).
+ */
+export function createWasmMatmulCoreSync(options: Omit<WasmMatmulOptions, 'pool'> = {}): WasmMatmul {
+  if ((options.threads ?? 1) !== 1) throw new Error('wasm matmul: the synchronous constructor is single-threaded (threads: 1)');
+  const r = resolveOptions(options);
+  const module = new (webAssembly()!.Module)(r.bytes);
+  return instantiateCore(options, r, module, undefined);
+}
+
+function instantiateCore(options: WasmMatmulOptions, r: Resolved, module: WasmModule, makePool: PoolFactory | undefined): WasmMatmul;
+function instantiateCore(options: WasmMatmulOptions, r: Resolved, module: WasmModule, makePool: PoolFactory): Promise<WasmMatmul>;
+function instantiateCore(options: WasmMatmulOptions, r: Resolved, module: WasmModule, makePool: PoolFactory | undefined): WasmMatmul | Promise<WasmMatmul> {
+  const wa = webAssembly()!;
+  const { threads, shared } = r;
   const memory = new wa.Memory({ initial: options.initialPages ?? 64, maximum: MAX_PAGES, shared });
   const instance = new wa.Instance(module, {
     env: {
@@ -216,7 +253,6 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
   const heapStart = ex.heapBase();
   const heap = new WasmHeap(memory, heapStart);
   const ctrl = heap.allocBytes(CTRL_INTS * 4);
-  let ctl = new Int32Array(memory.buffer, ctrl, CTRL_INTS);
   const scratchBytes = ex.scratchBytes();
   const scratch: number[] = [];
   for (let t = 0; t < threads; t++) {
@@ -224,9 +260,30 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     new Uint8Array(memory.buffer, s, scratchBytes).fill(0); // commit the pages now, not in the first timed call
     scratch.push(s);
   }
+  const parts: CoreParts = { module, memory, ex, heap, heapStart, ctrl, scratch, threads };
+  if (threads > 1) {
+    return makePool!({ module, memory, ctrl, scratch: scratch.slice(1) }).then((pool) => finishCore(options, parts, pool));
+  }
+  return finishCore(options, parts, undefined);
+}
+
+interface CoreParts {
+  module: WasmModule;
+  memory: WasmMemory;
+  ex: KernelExports;
+  heap: WasmHeap;
+  heapStart: number;
+  ctrl: number;
+  scratch: number[];
+  threads: number;
+}
+
+function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPool | undefined): WasmMatmul {
+  const { memory, ex, heap, heapStart, ctrl, scratch, threads } = parts;
+  let ctl = new Int32Array(memory.buffer, ctrl, CTRL_INTS);
   const scratch0 = scratch[0]!;
-  const pool = threads > 1 ? await options.pool!({ module, memory, ctrl, scratch: scratch.slice(1) }) : undefined;
   const parallelMinFlops = options.parallelMinFlops ?? PARALLEL_MIN_FLOPS;
+  const parallelMinElements = options.parallelMinElements ?? PARALLEL_MIN_ELEMENTS;
   let disposed = false;
 
   /** The control block's view, renewed when growth replaced an unshared memory's buffer. */
@@ -316,7 +373,7 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     ctl[CTRL.B] = y.ptr;
     ctl[CTRL.M] = rows;
     ctl[CTRL.N] = cols;
-    launch(ctl, pool !== undefined && rows * cols >= PARALLEL_MIN_ELEMENTS && rows >= threads);
+    launch(ctl, pool !== undefined && rows * cols >= parallelMinElements && rows >= threads);
   };
 
   const softmaxBackward = (args: SoftmaxBackwardArgs): void => {
@@ -336,7 +393,7 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     ctl[CTRL.C] = dx.ptr;
     ctl[CTRL.M] = rows;
     ctl[CTRL.N] = cols;
-    launch(ctl, pool !== undefined && rows * cols >= PARALLEL_MIN_ELEMENTS && rows >= threads);
+    launch(ctl, pool !== undefined && rows * cols >= parallelMinElements && rows >= threads);
   };
 
   const matmulArrays = (aIn: Float32Array, bIn: Float32Array, args: MatmulArrayArgs): Float32Array => {

@@ -1,0 +1,380 @@
+// The `wasm` backend: every buffer lives in the WASM kernels' memory (the heap allocator of memory.ts), so the
+// SIMD kernels (matmul in every layout, row softmax) read and write tensors in place, with no copies; the other
+// kernels are the cpu backend's plain functions run on typed-array views of the same memory.
+// Views are made per kernel call, after the call's allocations: growing an unshared memory detaches its
+// buffer, so a view must never be kept across an allocation.
+import type { Backend, DataArray, DataId, DType, Kernels, TensorInfo } from '../../backend.js';
+import { broadcastStrides, fmtShape, sizeOf } from '../../shape.js';
+import { adamwF } from '../cpu/kernels/adamw.js';
+import { concatF } from '../cpu/kernels/copy.js';
+import { crossEntropyBackward, crossEntropyForward } from '../cpu/kernels/cross-entropy.js';
+import { binaryF32, stridedCopyF, unaryF32, whereF32 } from '../cpu/kernels/elementwise.js';
+import { gatherF, scatterAddF } from '../cpu/kernels/gather.js';
+import { reduceF32 } from '../cpu/kernels/reduce.js';
+import { rmsNormBackward, rmsNormForward } from '../cpu/kernels/rms-norm.js';
+import { ropeF } from '../cpu/kernels/rope.js';
+import { logSoftmaxBackward, logSoftmaxForward } from '../cpu/kernels/softmax.js';
+import type { WasmBuffer, WasmMatmul } from './matmul.js';
+import type { WasmMemory } from './wasm-api.js';
+
+/** A tensor's buffer: `length` elements (float32 or int32, 4 bytes each) at byte offset `ptr` of the heap. */
+class WasmData implements WasmBuffer {
+  constructor(
+    readonly owner: WasmBackend,
+    readonly ptr: number,
+    readonly length: number,
+    readonly dtype: DType,
+  ) {}
+
+  /** A fresh float view (the core's WasmBuffer contract; the backend itself uses WasmBackend.view). */
+  get f32(): Float32Array {
+    return new Float32Array(this.owner.memory.buffer, this.ptr, this.length);
+  }
+}
+
+/** A window into a buffer (a batch slice of a matmul operand), for the core's pointer-and-length checks. */
+class SubBuffer implements WasmBuffer {
+  constructor(
+    private readonly memory: WasmMemory,
+    readonly ptr: number,
+    readonly length: number,
+  ) {}
+
+  get f32(): Float32Array {
+    return new Float32Array(this.memory.buffer, this.ptr, this.length);
+  }
+}
+
+export interface WasmBackendInfo {
+  /** 'relaxed': the FMA build (relaxed SIMD); 'plain': f32x4 mul + add. */
+  simd: 'relaxed' | 'plain';
+  /** Threads the kernels split across (the caller included). */
+  threads: number;
+  /** Size of the WASM memory in bytes (it grows on demand and never shrinks). */
+  memoryBytes: number;
+  /** Blocks and bytes the heap holds (tensors plus the kernels' control block and scratch). */
+  heapLiveBlocks: number;
+  heapLiveBytes: number;
+}
+
+/** Kernel names that run in WASM; the rest run the cpu kernels on views of WASM memory. */
+export const WASM_KERNELS: readonly string[] = ['matmul', 'softmax', 'softmaxBackward'];
+
+export class WasmBackend implements Backend {
+  readonly kernels: Kernels;
+  readonly memory: WasmMemory;
+  private readonly live = new Set<WasmData>();
+
+  /** `core`: kernels and heap (createWasmMatmulCore / createWasmMatmul); the backend owns it from here on. */
+  constructor(
+    readonly core: WasmMatmul,
+    readonly name = 'wasm',
+  ) {
+    this.memory = core.memory;
+    this.kernels = this.makeKernels();
+  }
+
+  info(): WasmBackendInfo {
+    return {
+      simd: this.core.info.simd,
+      threads: this.core.info.threads,
+      memoryBytes: this.core.heap.memoryBytes,
+      heapLiveBlocks: this.core.heap.liveCount,
+      heapLiveBytes: this.core.heap.liveBytes,
+    };
+  }
+
+  /** End the worker threads (a no-op with 1 thread). Kernels on this backend throw afterwards. */
+  destroy(): Promise<void> {
+    return this.core.dispose();
+  }
+
+  private alloc(n: number, dtype: DType): WasmData {
+    const d = new WasmData(this, this.core.heap.allocBytes(n * 4), n, dtype);
+    this.live.add(d);
+    return d;
+  }
+
+  /** The buffer behind a handle. Throws on foreign or disposed handles. */
+  private data(id: DataId): WasmData {
+    if (!(id instanceof WasmData) || id.owner !== this || !this.live.has(id)) {
+      throw new Error(`backend '${this.name}': unknown or disposed buffer`);
+    }
+    return id;
+  }
+
+  /**
+   * A typed-array view of a buffer (Int32Array for int32). Make views only after the call's allocations: a
+   * growing unshared memory detaches the old buffer (a shared one keeps old views valid, but short).
+   */
+  view(id: DataId): Float32Array | Int32Array {
+    const d = this.data(id);
+    return d.dtype === 'int32' ? new Int32Array(this.memory.buffer, d.ptr, d.length) : new Float32Array(this.memory.buffer, d.ptr, d.length);
+  }
+
+  private f32(id: DataId): Float32Array {
+    const d = this.data(id);
+    return new Float32Array(this.memory.buffer, d.ptr, d.length);
+  }
+
+  private ints(info: TensorInfo, kernel: string): Int32Array {
+    const d = this.data(info.id);
+    if (d.dtype !== 'int32') throw new Error(`backend '${this.name}' kernel '${kernel}': indices must be int32`);
+    return new Int32Array(this.memory.buffer, d.ptr, d.length);
+  }
+
+  write(values: ArrayLike<number>, dtype: DType, shape: readonly number[]): DataId {
+    const n = sizeOf(shape);
+    if (values.length !== n) {
+      throw new Error(`write: ${values.length} values do not fill shape ${fmtShape(shape)} (${n} elements)`);
+    }
+    const d = this.alloc(n, dtype);
+    const v = this.view(d);
+    if (dtype === 'int32' && !(values instanceof Int32Array)) for (let i = 0; i < n; i++) v[i] = values[i]!;
+    else v.set(values);
+    return d;
+  }
+
+  read(id: DataId): Promise<DataArray> {
+    return Promise.resolve(this.readSync(id));
+  }
+
+  readSync(id: DataId): DataArray {
+    return this.view(id).slice();
+  }
+
+  dispose(id: DataId): void {
+    if (id instanceof WasmData && id.owner === this && this.live.delete(id)) this.core.heap.free(id.ptr);
+  }
+
+  numLiveBuffers(): number {
+    return this.live.size;
+  }
+
+  private makeKernels(): Kernels {
+    // Views of an input (TensorInfo) or of an output just allocated (WasmData).
+    const v = (t: TensorInfo | WasmData): Float32Array | Int32Array => this.view(t instanceof WasmData ? t : t.id);
+    const fl = (t: TensorInfo | WasmData): Float32Array => this.f32(t instanceof WasmData ? t : t.id);
+    const floatOut = (n: number): WasmData => this.alloc(n, 'float32');
+    const rowsOf = (shape: readonly number[]): [number, number] => {
+      const n = shape[shape.length - 1] ?? 1;
+      return [n === 0 ? 0 : sizeOf(shape) / n, n];
+    };
+    const core = this.core;
+    const mem = this.memory;
+    return {
+      unary: (x, op) => {
+        const out = floatOut(sizeOf(x.shape));
+        unaryF32(op, v(x), fl(out));
+        return out;
+      },
+      binary: (a, b, op, outShape) => {
+        const out = floatOut(sizeOf(outShape));
+        binaryF32(op, v(a), broadcastStrides(a.shape, outShape), v(b), broadcastStrides(b.shape, outShape), fl(out), outShape);
+        return out;
+      },
+      where: (c, a, b, outShape) => {
+        const out = floatOut(sizeOf(outShape));
+        whereF32(
+          v(c),
+          broadcastStrides(c.shape, outShape),
+          v(a),
+          broadcastStrides(a.shape, outShape),
+          v(b),
+          broadcastStrides(b.shape, outShape),
+          fl(out),
+          outShape,
+        );
+        return out;
+      },
+      reduce: (x, op, axes) => {
+        const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+        const out = floatOut(sizeOf(outShape));
+        reduceF32(op, v(x), x.shape, axes, fl(out));
+        return out;
+      },
+      matmul: (a, b, transA, transB, outShape) => {
+        const r = outShape.length;
+        const m = outShape[r - 2]!;
+        const n = outShape[r - 1]!;
+        const k = transA ? a.shape[a.shape.length - 2]! : a.shape[a.shape.length - 1]!;
+        const batchShape = outShape.slice(0, r - 2);
+        const batch = sizeOf(batchShape);
+        const out = floatOut(batch * m * n);
+        if (batch * m * n === 0) return out;
+        const A = this.data(a.id);
+        const B = this.data(b.id);
+        // The engine broadcasts batch dims NumPy-style; the core takes one batch with a stride per operand
+        // (0 broadcasts). Merge batch dims that the strides of both operands let through as one, run the
+        // innermost group as the core's batch and loop over the rest (attention with grouped kv heads:
+        // (B·Hkv) calls of batch G, kv stride 0).
+        const groups = batchGroups(batchShape, broadcastStrides(a.shape.slice(0, -2), batchShape), broadcastStrides(b.shape.slice(0, -2), batchShape));
+        const inner = groups[0] ?? { size: 1, sa: 0, sb: 0 };
+        const outer = groups.slice(1);
+        const mk = m * k;
+        const kn = k * n;
+        const mn = m * n;
+        const calls = outer.reduce((p, g) => p * g.size, 1);
+        const idx = new Array<number>(outer.length).fill(0);
+        for (let call = 0; call < calls; call++) {
+          let ao = 0;
+          let bo = 0;
+          for (let d = 0; d < outer.length; d++) {
+            ao += idx[d]! * outer[d]!.sa;
+            bo += idx[d]! * outer[d]!.sb;
+          }
+          const aOff = ao * mk;
+          const bOff = bo * kn;
+          const cOff = call * inner.size * mn;
+          core.matmul({
+            a: aOff === 0 ? A : new SubBuffer(mem, A.ptr + aOff * 4, A.length - aOff),
+            b: bOff === 0 ? B : new SubBuffer(mem, B.ptr + bOff * 4, B.length - bOff),
+            c: cOff === 0 ? out : new SubBuffer(mem, out.ptr + cOff * 4, out.length - cOff),
+            batch: inner.size,
+            m,
+            k,
+            n,
+            transA,
+            transB,
+            strideA: inner.sa * mk,
+            strideB: inner.sb * kn,
+          });
+          for (let d = 0; d < outer.length; d++) {
+            if (++idx[d]! < outer[d]!.size) break;
+            idx[d] = 0;
+          }
+        }
+        return out;
+      },
+      stridedCopy: (x, outShape, strides, offset) => {
+        const out = this.alloc(sizeOf(outShape), x.dtype);
+        stridedCopyF(v(x), offset, strides, v(out), outShape);
+        return out;
+      },
+      concat: (xs, axis, outShape) => {
+        const dtype = xs[0]?.dtype ?? 'float32';
+        const out = this.alloc(sizeOf(outShape), dtype);
+        const outer = sizeOf(outShape.slice(0, axis));
+        const inner = sizeOf(outShape.slice(axis + 1));
+        concatF(
+          xs.map(v),
+          xs.map((x) => x.shape[axis]!),
+          outer,
+          inner,
+          v(out),
+        );
+        return out;
+      },
+      gather: (x, indices, axis) => {
+        const outer = sizeOf(x.shape.slice(0, axis));
+        const inner = sizeOf(x.shape.slice(axis + 1));
+        const out = this.alloc(outer * sizeOf(indices.shape) * inner, x.dtype);
+        gatherF(v(x), this.ints(indices, 'gather'), outer, x.shape[axis]!, inner, v(out));
+        return out;
+      },
+      scatterAdd: (upd, indices, axis, outShape) => {
+        const out = floatOut(sizeOf(outShape));
+        scatterAddF(v(upd), this.ints(indices, 'scatterAdd'), sizeOf(outShape.slice(0, axis)), outShape[axis]!, sizeOf(outShape.slice(axis + 1)), fl(out));
+        return out;
+      },
+      cast: (x, dtype) => {
+        const out = this.alloc(sizeOf(x.shape), dtype);
+        const src = v(x);
+        const dst = v(out);
+        const n = src.length;
+        if (dtype === 'int32') for (let i = 0; i < n; i++) dst[i] = Math.trunc(src[i]!);
+        else dst.set(src);
+        return out;
+      },
+      softmax: (x) => {
+        const [rows, n] = rowsOf(x.shape);
+        const out = floatOut(sizeOf(x.shape));
+        core.softmax({ x: this.data(x.id), y: out, rows, cols: n });
+        return out;
+      },
+      softmaxBackward: (y, dy) => {
+        const [rows, n] = rowsOf(y.shape);
+        const out = floatOut(sizeOf(y.shape));
+        core.softmaxBackward({ y: this.data(y.id), dy: this.data(dy.id), dx: out, rows, cols: n });
+        return out;
+      },
+      logSoftmax: (x) => {
+        const [rows, n] = rowsOf(x.shape);
+        const out = floatOut(sizeOf(x.shape));
+        logSoftmaxForward(v(x), rows, n, fl(out));
+        return out;
+      },
+      logSoftmaxBackward: (y, dy) => {
+        const [rows, n] = rowsOf(y.shape);
+        const out = floatOut(sizeOf(y.shape));
+        logSoftmaxBackward(v(y), v(dy), rows, n, fl(out));
+        return out;
+      },
+      crossEntropy: (logits, targets, ignoreIndex) => {
+        const [rows, n] = rowsOf(logits.shape);
+        const lse = floatOut(rows);
+        const loss = floatOut(1);
+        const l = crossEntropyForward(v(logits), this.ints(targets, 'crossEntropy'), rows, n, ignoreIndex, fl(lse));
+        fl(loss)[0] = l;
+        return { loss, lse };
+      },
+      crossEntropyBackward: (logits, targets, lse, dloss, ignoreIndex) => {
+        const [rows, n] = rowsOf(logits.shape);
+        const out = floatOut(sizeOf(logits.shape));
+        crossEntropyBackward(v(logits), this.ints(targets, 'crossEntropyBackward'), v(lse), v(dloss)[0]!, rows, n, ignoreIndex, fl(out));
+        return out;
+      },
+      rmsNorm: (x, gain, eps) => {
+        const [rows, n] = rowsOf(x.shape);
+        const y = floatOut(sizeOf(x.shape));
+        const rstd = floatOut(rows);
+        rmsNormForward(v(x), v(gain), rows, n, eps, fl(y), fl(rstd));
+        return { y, rstd };
+      },
+      rmsNormBackward: (x, gain, rstd, dy) => {
+        const [rows, n] = rowsOf(x.shape);
+        const dx = floatOut(sizeOf(x.shape));
+        const dgain = floatOut(n);
+        rmsNormBackward(v(x), v(gain), v(rstd), v(dy), rows, n, fl(dx), fl(dgain));
+        return { dx, dgain };
+      },
+      rope: (x, cos, sin, inverse) => {
+        const r = x.shape.length;
+        const out = floatOut(sizeOf(x.shape));
+        ropeF(v(x), v(cos), v(sin), sizeOf(x.shape.slice(0, r - 2)), x.shape[r - 2]!, x.shape[r - 1]!, inverse, fl(out));
+        return out;
+      },
+      adamw: (param, grad, m, vv, hyper) => {
+        const n = sizeOf(param.shape);
+        const p2 = floatOut(n);
+        const m2 = floatOut(n);
+        const v2 = floatOut(n);
+        adamwF(v(param), v(grad), v(m), v(vv), hyper, fl(p2), fl(m2), fl(v2));
+        return { param: p2, m: m2, v: v2 };
+      },
+    };
+  }
+}
+
+/** A run of batch dims read by both operands at one stride each (in matrices). */
+interface BatchGroup {
+  size: number;
+  sa: number;
+  sb: number;
+}
+
+/**
+ * Merge the batch dims of an output (with each operand's per-dim stride, 0 where it broadcasts) into groups
+ * that one strided loop covers; innermost group first. Dims of size 1 are dropped.
+ */
+export function batchGroups(shape: readonly number[], sa: readonly number[], sb: readonly number[]): BatchGroup[] {
+  const groups: BatchGroup[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const size = shape[d]!;
+    if (size === 1) continue;
+    const g = groups[groups.length - 1];
+    if (g !== undefined && sa[d] === g.sa * g.size && sb[d] === g.sb * g.size) g.size *= size;
+    else groups.push({ size, sa: sa[d]!, sb: sb[d]! });
+  }
+  return groups;
+}

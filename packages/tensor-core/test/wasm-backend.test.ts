@@ -1,0 +1,223 @@
+// The wasm backend (buffers in WASM memory; SIMD matmul and softmax; cpu kernels on views for the rest) against
+// the float64 cpu reference with 1 and 2 threads: the conformance suite, broadcast-batched matmuls, memory growth
+// under live tensors, a training step (losses, gradients and buffer counts vs cpu), registration and options.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AdamW,
+  Rng,
+  crossEntropy,
+  createWasmBackendSync,
+  findBackend,
+  getBackend,
+  matmul,
+  registerBackend,
+  registerWasmBackend,
+  setBackend,
+  softmax,
+  tensor,
+  tidy,
+} from '../src/index.js';
+import type { Backend, Tensor } from '../src/index.js';
+import { batchGroups } from '../src/backends/wasm/backend.js';
+import { assertClose, conformanceCases } from '../src/testing.js';
+import { initWasmBackend, WasmBackend } from '../src/wasm.js';
+import { useDefaultBackend } from '../src/node.js';
+import { TinyLM } from './helpers/tiny-model.js';
+
+const TOL = { rtol: 2e-4, atol: 2e-5 };
+const B1 = 'wasm-1t';
+const B2 = 'wasm-2t';
+
+beforeAll(async () => {
+  registerWasmBackend({ name: B1 });
+  // Thresholds 0: every kernel call that can split does, so the tiny conformance shapes exercise the pool.
+  await initWasmBackend({ name: B2, threads: 2, parallelMinFlops: 0, parallelMinElements: 0 });
+});
+
+afterAll(async () => {
+  await (findBackend(B2) as WasmBackend).destroy();
+  const d = findBackend('wasm') as WasmBackend | undefined;
+  if (d instanceof WasmBackend) await d.destroy();
+});
+
+for (const [name, threads] of [
+  [B1, 1],
+  [B2, 2],
+] as const) {
+  describe(`wasm backend, ${threads} thread${threads > 1 ? 's' : ''}: conformance vs cpu64`, () => {
+    it('reports its build and threads', () => {
+      const info = (findBackend(name) as WasmBackend).info();
+      expect(info.threads).toBe(threads);
+      expect(['plain', 'relaxed']).toContain(info.simd);
+      expect(info.memoryBytes).toBeGreaterThan(0);
+    });
+    for (const c of conformanceCases()) it(c.name, () => c.run(name, 'cpu64', TOL));
+  });
+}
+
+/** op(a) @ op(b) on a backend, read back. */
+async function mm(bn: string, a: number[], as: number[], b: number[], bs: number[], transA = false, transB = false): Promise<number[]> {
+  const be = findBackend(bn);
+  const y = tidy(() => matmul(tensor(a, as, 'float32', be), tensor(b, bs, 'float32', be), { transA, transB }));
+  const v = await y.array();
+  y.dispose();
+  return v;
+}
+
+describe('wasm backend: matmul batch layouts', () => {
+  it('merges batch dims that both operands stride through, innermost first', () => {
+    // (B, Hkv, G) with q strided (Hkv·G, G, 1) and k broadcast over G: one group of G (k stride 0), one of B·Hkv.
+    expect(batchGroups([2, 3, 4], [12, 4, 1], [3, 1, 0])).toEqual([
+      { size: 4, sa: 1, sb: 0 },
+      { size: 6, sa: 4, sb: 1 },
+    ]);
+    expect(batchGroups([2, 1, 5], [5, 0, 1], [5, 0, 1])).toEqual([{ size: 10, sa: 1, sb: 1 }]);
+    expect(batchGroups([3, 4], [0, 1], [1, 0])).toEqual([
+      { size: 4, sa: 1, sb: 0 },
+      { size: 3, sa: 0, sb: 1 },
+    ]);
+    expect(batchGroups([], [], [])).toEqual([]);
+  });
+
+  const rng = new Rng(11);
+  const cases: [string, number[], number[], boolean, boolean][] = [
+    ['GQA scores (2,3,4,9,8)·(2,3,1,10,8)ᵀ', [2, 3, 4, 9, 8], [2, 3, 1, 10, 8], false, true],
+    ['cross broadcast (3,1,6,5)·(4,5,7)', [3, 1, 6, 5], [4, 5, 7], false, false],
+    ['a broadcast (13,6)·(2,3,6,5)', [13, 6], [2, 3, 6, 5], false, false],
+    ['TT batched (2,5,33)ᵀ·(2,17,5)ᵀ', [2, 5, 33], [2, 17, 5], true, true],
+    ['TN (70,40)ᵀ·(70,50)', [70, 40], [70, 50], true, false],
+    ['k = 0 (4,0)·(0,3)', [4, 0], [0, 3], false, false],
+  ];
+  for (const [what, as, bs, ta, tb] of cases) {
+    it(what, async () => {
+      const n = (s: number[]): number => s.reduce((p, d) => p * d, 1);
+      const a = Array.from({ length: n(as) }, () => rng.normal());
+      const b = Array.from({ length: n(bs) }, () => rng.normal());
+      const want = await mm('cpu64', a, as, b, bs, ta, tb);
+      for (const bn of [B1, B2]) assertClose(`${what} on ${bn}`, await mm(bn, a, as, b, bs, ta, tb), want, TOL);
+    });
+  }
+});
+
+describe('wasm backend: memory', () => {
+  it('tensors stay correct when the memory grows under them (shared and unshared memory)', async () => {
+    for (const sharedMemory of [true, false]) {
+      const be = createWasmBackendSync({ name: 'wasm-grow', initialPages: 2, sharedMemory, warmup: false });
+      const x = tensor([1, 2, 3, 4, 5, 6], [2, 3], 'float32', be);
+      const ids = tensor([2, 0], [2], 'int32', be);
+      const before = be.info().memoryBytes;
+      const big = tensor(new Float32Array(1 << 20).fill(0.5), [1024, 1024], 'float32', be); // 4 MiB: grows the memory
+      expect(be.info().memoryBytes).toBeGreaterThan(before);
+      const y = tidy(() => softmax(matmul(x, x, { transB: true })));
+      expect(await ids.array()).toEqual([2, 0]);
+      // x xᵀ = [[14, 32], [32, 77]]
+      const want = [1 / (1 + Math.exp(18)), 1 / (1 + Math.exp(-18)), 1 / (1 + Math.exp(45)), 1 / (1 + Math.exp(-45))];
+      assertClose(`softmax(x xᵀ) after growth (shared ${sharedMemory})`, await y.array(), want, { rtol: 1e-5, atol: 1e-12 });
+      for (const t of [x, ids, big, y]) t.dispose();
+      expect(be.numLiveBuffers()).toBe(0);
+    }
+  });
+
+  it('rejects disposed and foreign handles, and frees each block once', () => {
+    const be = findBackend(B1);
+    const id = be.write([1, 2], 'float32', [2]);
+    be.dispose(id);
+    be.dispose(id); // no-op
+    expect(() => be.readSync!(id)).toThrow(/unknown or disposed buffer/);
+    const other = findBackend('cpu').write([1], 'float32', [1]);
+    expect(() => be.readSync!(other)).toThrow(/unknown or disposed buffer/);
+    findBackend('cpu').dispose(other);
+  });
+});
+
+interface TrainResult {
+  losses: number[];
+  live: number[];
+  heap: number[];
+  grads: number[][];
+}
+
+const cfg = { vocab: 11, dim: 16, heads: 4, kvHeads: 2, hidden: 24, layers: 2, dropout: 0 };
+
+/** Gradients of the first step, then `steps` AdamW steps of a tiny GQA transformer on a backend. */
+async function train(bn: string, steps: number): Promise<TrainResult> {
+  const b: Backend = setBackend(bn);
+  try {
+    const rng = new Rng(3);
+    const model = new TinyLM(cfg, rng.split());
+    const opt = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0.1 });
+    const dataRng = rng.split();
+    const [B, T] = [2, 7];
+    const ids = Array.from({ length: B * T }, () => dataRng.int(cfg.vocab));
+    const targets = ids.map((t, i) => (i % T === T - 1 ? -100 : (t + 1) % cfg.vocab));
+    const x = tensor(ids, [B, T], 'int32');
+    const y = tensor(targets, [B, T], 'int32');
+    const res: TrainResult = { losses: [], live: [], heap: [], grads: [] };
+    for (let s = 0; s < steps; s++) {
+      const loss = tidy(() => {
+        const l = crossEntropy(model.forward(x, rng), y);
+        l.backward();
+        if (s === 0) res.grads = model.parameters().map((p) => Array.from((p.grad as Tensor).dataSync()));
+        opt.step();
+        opt.zeroGrad();
+        return l;
+      });
+      res.losses.push(await loss.item());
+      loss.dispose();
+      res.live.push(b.numLiveBuffers());
+      res.heap.push(b instanceof WasmBackend ? b.info().heapLiveBlocks : 0);
+    }
+    model.dispose();
+    opt.dispose();
+    x.dispose();
+    y.dispose();
+    return res;
+  } finally {
+    setBackend('cpu');
+  }
+}
+
+describe('wasm backend: training a tiny transformer', () => {
+  it('gives the cpu gradients and losses, and keeps live buffers and heap blocks constant', async () => {
+    const ref = await train('cpu64', 4);
+    for (const bn of [B1, B2]) {
+      const r = await train(bn, 4);
+      r.grads.forEach((g, i) => {
+        // Relative to the parameter's largest gradient: float32 rounding through the whole model.
+        const scale = Math.max(...ref.grads[i]!.map(Math.abs));
+        assertClose(`${bn} gradient of parameter ${i}`, g, ref.grads[i]!, { rtol: 1e-3, atol: 1e-4 * scale });
+      });
+      assertClose(`${bn} losses`, r.losses, ref.losses, { rtol: 1e-4, atol: 0 });
+      expect(new Set(r.live).size, `${bn} live buffers per step ${r.live.join(',')}`).toBe(1);
+      expect(new Set(r.heap).size, `${bn} heap blocks per step ${r.heap.join(',')}`).toBe(1);
+      expect(r.losses[3]!).toBeLessThan(r.losses[0]!);
+    }
+  });
+});
+
+describe('wasm backend: registration', () => {
+  it('rejects unknown options and threads without a pool, naming the key', async () => {
+    expect(() => registerWasmBackend({ thread: 2 } as never)).toThrow(/unknown option "thread"/);
+    expect(() => registerWasmBackend({ threads: 2 })).toThrow(/threads > 1/);
+    await expect(initWasmBackend({ name: 'x', relaxed: 'yes' as never })).rejects.toThrow(/relaxed/);
+  });
+
+  it('useDefaultBackend() selects the threaded wasm backend in Node', async () => {
+    const prev = getBackend().name;
+    try {
+      const b = await useDefaultBackend({ threads: 2 });
+      expect(b.name).toBe('wasm');
+      expect(getBackend()).toBe(b);
+      expect((b as WasmBackend).info().threads).toBe(2);
+    } finally {
+      setBackend(prev);
+    }
+  });
+
+  it('a registered factory is created on first use', () => {
+    registerBackend('wasm-lazy', () => createWasmBackendSync({ name: 'wasm-lazy', warmup: false }));
+    const b = findBackend('wasm-lazy') as WasmBackend;
+    expect(b.name).toBe('wasm-lazy');
+    expect(b.info().threads).toBe(1);
+  });
+});
