@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AdamW,
   Rng,
+  broadcastShapes,
   crossEntropy,
   createWasmBackendSync,
   findBackend,
@@ -17,8 +18,8 @@ import {
   tensor,
   tidy,
 } from '../src/index.js';
-import type { Backend, Tensor } from '../src/index.js';
-import { batchGroups } from '../src/backends/wasm/backend.js';
+import type { Backend, DataId, Tensor, TensorInfo } from '../src/index.js';
+import { mergeDims } from '../src/backends/wasm/backend.js';
 import { assertClose, conformanceCases } from '../src/testing.js';
 import { initWasmBackend, WasmBackend } from '../src/wasm.js';
 import { useDefaultBackend } from '../src/node.js';
@@ -67,16 +68,16 @@ async function mm(bn: string, a: number[], as: number[], b: number[], bs: number
 describe('wasm backend: matmul batch layouts', () => {
   it('merges batch dims that both operands stride through, innermost first', () => {
     // (B, Hkv, G) with q strided (Hkv·G, G, 1) and k broadcast over G: one group of G (k stride 0), one of B·Hkv.
-    expect(batchGroups([2, 3, 4], [12, 4, 1], [3, 1, 0])).toEqual([
+    expect(mergeDims([2, 3, 4], [12, 4, 1], [3, 1, 0])).toEqual([
       { size: 4, sa: 1, sb: 0 },
       { size: 6, sa: 4, sb: 1 },
     ]);
-    expect(batchGroups([2, 1, 5], [5, 0, 1], [5, 0, 1])).toEqual([{ size: 10, sa: 1, sb: 1 }]);
-    expect(batchGroups([3, 4], [0, 1], [1, 0])).toEqual([
+    expect(mergeDims([2, 1, 5], [5, 0, 1], [5, 0, 1])).toEqual([{ size: 10, sa: 1, sb: 1 }]);
+    expect(mergeDims([3, 4], [0, 1], [1, 0])).toEqual([
       { size: 4, sa: 1, sb: 0 },
       { size: 3, sa: 0, sb: 1 },
     ]);
-    expect(batchGroups([], [], [])).toEqual([]);
+    expect(mergeDims([], [], [])).toEqual([]);
   });
 
   const rng = new Rng(11);
@@ -95,6 +96,95 @@ describe('wasm backend: matmul batch layouts', () => {
       const b = Array.from({ length: n(bs) }, () => rng.normal());
       const want = await mm('cpu64', a, as, b, bs, ta, tb);
       for (const bn of [B1, B2]) assertClose(`${what} on ${bn}`, await mm(bn, a, as, b, bs, ta, tb), want, TOL);
+    });
+  }
+});
+
+describe('wasm backend: elementwise kernels', () => {
+  const rng = new Rng(12);
+  /** A kernel call on a backend, read back (kernels directly: comparisons included, no autograd). */
+  const run = (bn: string, f: (be: Backend) => DataId, shape: number[]): number[] => {
+    const be = findBackend(bn);
+    const id = f(be);
+    const out = Array.from(be.readSync!(id));
+    be.dispose(id);
+    expect(out.length).toBe(shape.reduce((p, d) => p * d, 1));
+    return out;
+  };
+  const info = (be: Backend, values: number[], shape: number[]): TensorInfo => ({ id: be.write(values, 'float32', shape), shape, dtype: 'float32' });
+  const special = [NaN, Infinity, -Infinity, 0, -0, 1, -2.5, 3e-39, 88.5, -100, 0.5, 7];
+
+  it('binary ops on special values equal the cpu kernels exactly', () => {
+    const ops = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+    for (const op of ops) {
+      const f = (be: Backend): DataId => {
+        const a = info(be, special, [12, 1]);
+        const b = info(be, special, [12]);
+        const id = be.kernels.binary!(a, b, op, [12, 12]);
+        be.dispose(a.id);
+        be.dispose(b.id);
+        return id;
+      };
+      const want = run('cpu', f, [12, 12]);
+      for (const bn of [B1, B2]) assertClose(`${op} on ${bn}`, run(bn, f, [12, 12]), want, { rtol: 0, atol: 0 });
+    }
+  });
+
+  it('unary ops on special values match the cpu kernels (exp, sigmoid within 2e-7 relative)', () => {
+    const xs = [...special, -88, 88.7, 89, -87.5, 20, -20, 1e-8, 2, 3, 4, 5];
+    for (const op of ['neg', 'exp', 'abs', 'relu', 'step', 'sigmoid', 'square', 'sqrt', 'rsqrt', 'reciprocal', 'log', 'tanh', 'sign'] as const) {
+      const f = (be: Backend): DataId => {
+        const x = info(be, xs, [xs.length]);
+        const id = be.kernels.unary!(x, op);
+        be.dispose(x.id);
+        return id;
+      };
+      const want = run('cpu', f, [xs.length]);
+      const tol = op === 'exp' || op === 'sigmoid' || op === 'rsqrt' ? { rtol: 2e-7, atol: 1e-38 } : { rtol: 0, atol: 0 };
+      for (const bn of [B1, B2]) assertClose(`${op} on ${bn}`, run(bn, f, [xs.length]), want, tol);
+    }
+  });
+
+  it('exp and sigmoid over the f32 range are within 3 ulp of Math.exp rounded to f32', () => {
+    const xs = Array.from({ length: 4001 }, (_, i) => Math.fround(-104 + (193 * i) / 4000));
+    for (const [op, ref] of [
+      ['exp', Math.exp],
+      ['sigmoid', (x: number) => 1 / (1 + Math.exp(-x))],
+    ] as const) {
+      const be = findBackend(B1);
+      const x = info(be, xs, [xs.length]);
+      const id = be.kernels.unary!(x, op);
+      const got = be.readSync!(id);
+      be.dispose(x.id);
+      be.dispose(id);
+      // 3 ulp relative, and below the smallest normal an absolute 3 ulp of subnormals.
+      assertClose(`${op} sweep`, got, xs.map((v) => Math.fround(ref(v))), { rtol: 3 * 2 ** -23, atol: 3 * 2 ** -149 });
+    }
+  });
+
+  const layouts: [string, number[], number[]][] = [
+    ['5 unmergeable dims (3,1,5,1,7)·(4,1,6,1)', [3, 1, 5, 1, 7], [4, 1, 6, 1]],
+    ['large, split across threads (64,1024)·(1024)', [64, 1024], [1024]],
+    ['large column broadcast (96,1,700)·(96,5,1)', [96, 1, 700], [96, 5, 1]],
+    ['scalars () · ()', [], []],
+  ];
+  for (const [what, as, bs] of layouts) {
+    it(`binary broadcast layouts: ${what}`, () => {
+      const outShape = broadcastShapes('test', as, bs);
+      const a = Array.from({ length: as.reduce((p, d) => p * d, 1) }, () => rng.normal());
+      const b = Array.from({ length: bs.reduce((p, d) => p * d, 1) }, () => rng.normal());
+      for (const op of ['mul', 'sub', 'maximum'] as const) {
+        const f = (be: Backend): DataId => {
+          const x = info(be, a, as);
+          const y = info(be, b, bs);
+          const id = be.kernels.binary!(x, y, op, outShape);
+          be.dispose(x.id);
+          be.dispose(y.id);
+          return id;
+        };
+        const want = run('cpu', f, outShape);
+        for (const bn of [B1, B2]) assertClose(`${what} ${op} on ${bn}`, run(bn, f, outShape), want, { rtol: 0, atol: 0 });
+      }
     });
   }
 });

@@ -14,7 +14,8 @@ import { reduceF32 } from '../cpu/kernels/reduce.js';
 import { rmsNormBackward, rmsNormForward } from '../cpu/kernels/rms-norm.js';
 import { ropeF } from '../cpu/kernels/rope.js';
 import { logSoftmaxBackward, logSoftmaxForward } from '../cpu/kernels/softmax.js';
-import type { WasmBuffer, WasmMatmul } from './matmul.js';
+import { BINARY_CODES, UNARY_CODES } from './matmul.js';
+import type { WasmBinaryOp, WasmBuffer, WasmMatmul, WasmUnaryOp } from './matmul.js';
 import type { WasmMemory } from './wasm-api.js';
 
 /** A tensor's buffer: `length` elements (float32 or int32, 4 bytes each) at byte offset `ptr` of the heap. */
@@ -58,7 +59,13 @@ export interface WasmBackendInfo {
 }
 
 /** Kernel names that run in WASM; the rest run the cpu kernels on views of WASM memory. */
-export const WASM_KERNELS: readonly string[] = ['matmul', 'softmax', 'softmaxBackward'];
+export const WASM_KERNELS: readonly string[] = [
+  'matmul',
+  'softmax',
+  'softmaxBackward',
+  `binary (${Object.keys(BINARY_CODES).join(' ')})`,
+  `unary (${Object.keys(UNARY_CODES).join(' ')})`,
+];
 
 export class WasmBackend implements Backend {
   readonly kernels: Kernels;
@@ -164,13 +171,56 @@ export class WasmBackend implements Backend {
     const mem = this.memory;
     return {
       unary: (x, op) => {
-        const out = floatOut(sizeOf(x.shape));
-        unaryF32(op, v(x), fl(out));
+        const n = sizeOf(x.shape);
+        const out = floatOut(n);
+        const X = this.data(x.id);
+        if (op in UNARY_CODES && X.dtype === 'float32') core.unary({ op: op as WasmUnaryOp, x: X, y: out, n });
+        else unaryF32(op, v(x), fl(out)); // log, tanh, sign; int32 input
         return out;
       },
       binary: (a, b, op, outShape) => {
         const out = floatOut(sizeOf(outShape));
-        binaryF32(op, v(a), broadcastStrides(a.shape, outShape), v(b), broadcastStrides(b.shape, outShape), fl(out), outShape);
+        const A = this.data(a.id);
+        const B = this.data(b.id);
+        const sa = broadcastStrides(a.shape, outShape);
+        const sb = broadcastStrides(b.shape, outShape);
+        if (!(op in BINARY_CODES) || A.dtype !== 'float32' || B.dtype !== 'float32') {
+          binaryF32(op, v(a), sa, v(b), sb, fl(out), outShape); // pow; int32 inputs
+          return out;
+        }
+        // Merge dims both inputs stride through alike; the kernel takes 3, more loop here (rare).
+        const groups = mergeDims(outShape, sa, sb).reverse(); // outermost first
+        if (groups.length === 0) groups.push({ size: 1, sa: 0, sb: 0 });
+        const inner = groups.slice(-3);
+        const outer = groups.slice(0, -3);
+        const shape = inner.map((g) => g.size);
+        const aStrides = inner.map((g) => g.sa);
+        const bStrides = inner.map((g) => g.sb);
+        const per = sizeOf(shape);
+        const calls = sizeOf(outer.map((g) => g.size));
+        const idx = new Array<number>(outer.length).fill(0);
+        for (let call = 0; call < calls; call++) {
+          let ao = 0;
+          let bo = 0;
+          for (let d = 0; d < outer.length; d++) {
+            ao += idx[d]! * outer[d]!.sa;
+            bo += idx[d]! * outer[d]!.sb;
+          }
+          const co = call * per;
+          core.binary({
+            op: op as WasmBinaryOp,
+            a: ao === 0 ? A : new SubBuffer(mem, A.ptr + ao * 4, A.length - ao),
+            b: bo === 0 ? B : new SubBuffer(mem, B.ptr + bo * 4, B.length - bo),
+            c: co === 0 ? out : new SubBuffer(mem, out.ptr + co * 4, out.length - co),
+            shape,
+            aStrides,
+            bStrides,
+          });
+          for (let d = outer.length - 1; d >= 0; d--) {
+            if (++idx[d]! < outer[d]!.size) break;
+            idx[d] = 0;
+          }
+        }
         return out;
       },
       where: (c, a, b, outShape) => {
@@ -208,7 +258,7 @@ export class WasmBackend implements Backend {
         // (0 broadcasts). Merge batch dims that the strides of both operands let through as one, run the
         // innermost group as the core's batch and loop over the rest (attention with grouped kv heads:
         // (B·Hkv) calls of batch G, kv stride 0).
-        const groups = batchGroups(batchShape, broadcastStrides(a.shape.slice(0, -2), batchShape), broadcastStrides(b.shape.slice(0, -2), batchShape));
+        const groups = mergeDims(batchShape, broadcastStrides(a.shape.slice(0, -2), batchShape), broadcastStrides(b.shape.slice(0, -2), batchShape));
         const inner = groups[0] ?? { size: 1, sa: 0, sb: 0 };
         const outer = groups.slice(1);
         const mk = m * k;
@@ -356,19 +406,19 @@ export class WasmBackend implements Backend {
   }
 }
 
-/** A run of batch dims read by both operands at one stride each (in matrices). */
-interface BatchGroup {
+/** A run of dims that both operands read at one stride each (elements, or matrices for matmul batches). */
+interface DimGroup {
   size: number;
   sa: number;
   sb: number;
 }
 
 /**
- * Merge the batch dims of an output (with each operand's per-dim stride, 0 where it broadcasts) into groups
- * that one strided loop covers; innermost group first. Dims of size 1 are dropped.
+ * Merge the dims of an output (with each operand's per-dim stride, 0 where it broadcasts) into groups that one
+ * strided loop covers; innermost group first. Dims of size 1 are dropped (so a scalar gives no group).
  */
-export function batchGroups(shape: readonly number[], sa: readonly number[], sb: readonly number[]): BatchGroup[] {
-  const groups: BatchGroup[] = [];
+export function mergeDims(shape: readonly number[], sa: readonly number[], sb: readonly number[]): DimGroup[] {
+  const groups: DimGroup[] = [];
   for (let d = shape.length - 1; d >= 0; d--) {
     const size = shape[d]!;
     if (size === 1) continue;

@@ -41,6 +41,17 @@ export const CTRL = {
 const OP_MATMUL = 0;
 const OP_SOFTMAX = 1;
 const OP_SOFTMAX_BACKWARD = 2;
+const OP_BINARY = 3;
+const OP_UNARY = 4;
+/** Elementwise parameter slots (assembly/ctrl.ts C_EOP..C_SB2). */
+const E = { OP: 20, D0: 21, D1: 22, D2: 23, SA0: 24, SA1: 25, SA2: 26, SB0: 27, SB1: 28, SB2: 29 } as const;
+
+/** Binary ops the WASM kernels implement, with their codes (assembly/elementwise.ts). */
+export const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, ne: 7, lt: 8, le: 9, gt: 10, ge: 11 } as const;
+export type WasmBinaryOp = keyof typeof BINARY_CODES;
+/** Unary ops the WASM kernels implement, with their codes. */
+export const UNARY_CODES = { neg: 0, exp: 1, abs: 2, relu: 3, step: 4, sigmoid: 5, square: 6, sqrt: 7, rsqrt: 8, reciprocal: 9 } as const;
+export type WasmUnaryOp = keyof typeof UNARY_CODES;
 /** Below this many elements a softmax runs on the calling thread only. */
 export const PARALLEL_MIN_ELEMENTS = 1 << 15;
 export const CTRL_INTS = 32;
@@ -89,6 +100,28 @@ export interface SoftmaxBackwardArgs {
   dx: WasmBuffer;
   rows: number;
   cols: number;
+}
+
+/**
+ * c = op(a, b) elementwise over an output of `shape` (1 to 3 dims, dense, row-major); a and b are read through
+ * element strides per dim (0 broadcasts). c must not overlap a or b unless it is the same buffer.
+ */
+export interface BinaryArgs {
+  op: WasmBinaryOp;
+  a: WasmBuffer;
+  b: WasmBuffer;
+  c: WasmBuffer;
+  shape: readonly number[];
+  aStrides: readonly number[];
+  bStrides: readonly number[];
+}
+
+/** y = op(x) over n contiguous floats; y may be x. */
+export interface UnaryArgs {
+  op: WasmUnaryOp;
+  x: WasmBuffer;
+  y: WasmBuffer;
+  n: number;
 }
 
 export interface WasmMatmulInfo {
@@ -151,6 +184,10 @@ export interface WasmMatmul {
   /** Row softmax (SIMD exp, ~2 ulp; inputs below −87.3, e.g. −∞ masks, give exactly 0). */
   softmax(args: SoftmaxArgs): void;
   softmaxBackward(args: SoftmaxBackwardArgs): void;
+  /** Elementwise binary op with strided (broadcast) inputs, f32x4. */
+  binary(args: BinaryArgs): void;
+  /** Elementwise unary map, f32x4 (exp and sigmoid through a SIMD exp, ~2 ulp). */
+  unary(args: UnaryArgs): void;
   dispose(): Promise<void>;
 }
 
@@ -396,6 +433,72 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     launch(ctl, pool !== undefined && rows * cols >= parallelMinElements && rows >= threads);
   };
 
+  const binary = (args: BinaryArgs): void => {
+    if (disposed) throw new Error('wasm binary: used after dispose()');
+    const { a, b, c, shape } = args;
+    const code = BINARY_CODES[args.op];
+    if (code === undefined) throw new Error(`binary: unknown op '${String(args.op)}'`);
+    const r = shape.length;
+    if (r < 1 || r > 3 || args.aStrides.length !== r || args.bStrides.length !== r) {
+      throw new RangeError(`binary: shape and strides need 1 to 3 dims each, got ${r}, ${args.aStrides.length}, ${args.bStrides.length}`);
+    }
+    const d = [1, 1, 1];
+    const sa = [0, 0, 0];
+    const sb = [0, 0, 0];
+    for (let i = 0; i < r; i++) {
+      d[3 - r + i] = shape[i]!;
+      sa[3 - r + i] = args.aStrides[i]!;
+      sb[3 - r + i] = args.bStrides[i]!;
+    }
+    for (let i = 0; i < 3; i++) {
+      checkDim('shape', d[i]!);
+      checkDim('strides', sa[i]!);
+      checkDim('strides', sb[i]!);
+    }
+    const total = d[0]! * d[1]! * d[2]!;
+    if (total === 0) return;
+    const reach = (s: number[]): number => 1 + (d[0]! - 1) * s[0]! + (d[1]! - 1) * s[1]! + (d[2]! - 1) * s[2]!;
+    checkBuffer('binary', 'a', a, reach(sa));
+    checkBuffer('binary', 'b', b, reach(sb));
+    checkBuffer('binary', 'c', c, total);
+    if ((c.ptr !== a.ptr && overlaps(c, a)) || (c.ptr !== b.ptr && overlaps(c, b))) throw new Error('binary: c must be a, b or overlap neither');
+    const ctl = control();
+    ctl[CTRL.OP] = OP_BINARY;
+    ctl[CTRL.A] = a.ptr;
+    ctl[CTRL.B] = b.ptr;
+    ctl[CTRL.C] = c.ptr;
+    ctl[E.OP] = code;
+    ctl[E.D0] = d[0]!;
+    ctl[E.D1] = d[1]!;
+    ctl[E.D2] = d[2]!;
+    ctl[E.SA0] = sa[0]!;
+    ctl[E.SA1] = sa[1]!;
+    ctl[E.SA2] = sa[2]!;
+    ctl[E.SB0] = sb[0]!;
+    ctl[E.SB1] = sb[1]!;
+    ctl[E.SB2] = sb[2]!;
+    launch(ctl, pool !== undefined && total >= 4 * parallelMinElements);
+  };
+
+  const unary = (args: UnaryArgs): void => {
+    if (disposed) throw new Error('wasm unary: used after dispose()');
+    const { x, y, n } = args;
+    const code = UNARY_CODES[args.op];
+    if (code === undefined) throw new Error(`unary: unknown op '${String(args.op)}'`);
+    checkDim('n', n);
+    if (n === 0) return;
+    checkBuffer('unary', 'x', x, n);
+    checkBuffer('unary', 'y', y, n);
+    if (x.ptr !== y.ptr && overlaps(x, y)) throw new Error('unary: y must be x or not overlap it');
+    const ctl = control();
+    ctl[CTRL.OP] = OP_UNARY;
+    ctl[CTRL.A] = x.ptr;
+    ctl[CTRL.C] = y.ptr;
+    ctl[E.OP] = code;
+    ctl[E.D2] = n;
+    launch(ctl, pool !== undefined && n >= 4 * parallelMinElements);
+  };
+
   const matmulArrays = (aIn: Float32Array, bIn: Float32Array, args: MatmulArrayArgs): Float32Array => {
     const a = heap.alloc(aIn.length);
     const b = heap.alloc(bIn.length);
@@ -434,6 +537,10 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
       softmax({ x: a, y: c, rows: 4, cols: s });
       softmaxBackward({ y: c, dy: b, dx: a, rows: wb * s, cols: s });
       softmaxBackward({ y: c, dy: b, dx: a, rows: 4, cols: s });
+      binary({ op: 'mul', a, b, c, shape: [wb * s * s], aStrides: [1], bStrides: [1] });
+      binary({ op: 'add', a, b, c, shape: [wb * s, s], aStrides: [s, 1], bStrides: [0, 1] });
+      unary({ op: 'sigmoid', x: a, y: c, n: wb * s * s });
+      unary({ op: 'neg', x: a, y: c, n: 64 });
     }
     heap.free(c);
     heap.free(b);
@@ -450,6 +557,8 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     matmulArrays,
     softmax,
     softmaxBackward,
+    binary,
+    unary,
     dispose: async () => {
       if (disposed) return;
       disposed = true;
