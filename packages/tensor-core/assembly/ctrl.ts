@@ -38,3 +38,24 @@ export const C_SA2: usize = 104;
 export const C_SB0: usize = 108;
 export const C_SB1: usize = 112;
 export const C_SB2: usize = 116;
+
+export const OP_CE_FORWARD: i32 = 5;
+export const OP_CE_BACKWARD: i32 = 6;
+export const OP_RMSNORM_FORWARD: i32 = 7;
+export const OP_RMSNORM_BACKWARD: i32 = 8;
+export const OP_ADAMW: i32 = 9;
+
+// Fused kernels (cross-entropy, RMSNorm, AdamW) take C_A, C_B, C_C, rows in C_M, cols in C_N, and further
+// pointers and f32 parameters in these slots (the elementwise slots, reused).
+export const C_P0: usize = 80;
+export const C_P1: usize = 84;
+export const C_P2: usize = 88;
+export const C_P3: usize = 92;
+export const C_P4: usize = 96;
+export const C_P5: usize = 100;
+export const C_P6: usize = 104;
+export const C_P7: usize = 108;
+export const C_P8: usize = 112;
+export const C_P9: usize = 116;
+export const C_P10: usize = 120;
+export const C_P11: usize = 124;

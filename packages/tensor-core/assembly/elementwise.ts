@@ -20,6 +20,8 @@ const LT = 8;
 const LE = 9;
 const GT = 10;
 const GE = 11;
+/** c = a (b unused): strided copies (permute, slice, broadcast). Loads and stores keep the bits. */
+const COPY = 12;
 
 // Unary op codes (UNARY_CODES).
 const NEG = 0;
@@ -43,6 +45,7 @@ const CHUNK: i64 = 16384;
 
 // @ts-ignore: decorator
 @inline function bin4(op: i32, x: v128, y: v128): v128 {
+  if (op == COPY) return x;
   if (op == ADD) return f32x4.add(x, y);
   if (op == SUB) return f32x4.sub(x, y);
   if (op == MUL) return f32x4.mul(x, y);
@@ -60,6 +63,7 @@ const CHUNK: i64 = 16384;
 
 // @ts-ignore: decorator
 @inline function bin1(op: i32, x: f32, y: f32): f32 {
+  if (op == COPY) return x;
   if (op == ADD) return x + y;
   if (op == SUB) return x - y;
   if (op == MUL) return x * y;
@@ -132,7 +136,8 @@ function binRunDispatch(op: i32, a: usize, sa: i32, b: usize, sb: i32, c: usize,
     case LT: binRun(LT, a, sa, b, sb, c, len); break;
     case LE: binRun(LE, a, sa, b, sb, c, len); break;
     case GT: binRun(GT, a, sa, b, sb, c, len); break;
-    default: binRun(GE, a, sa, b, sb, c, len); break;
+    case GE: binRun(GE, a, sa, b, sb, c, len); break;
+    default: binRun(COPY, a, sa, b, sb, c, len); break;
   }
 }
 

@@ -162,6 +162,26 @@ describe('wasm backend: elementwise kernels', () => {
     }
   });
 
+  it('strided copies keep int32 bits (NaN patterns included) and handle 4 unmergeable dims and offsets', () => {
+    const ints = [-1, -100, 2147483647, -2147483648, 0x7fc00001, 0, 5, -7, 0x7f800001, 3, 1, 2];
+    const cases: [number[], 'float32' | 'int32', number[], number[], number][] = [
+      [ints, 'int32', [3, 4], [1, 3], 0], // transpose of a (4, 3)
+      [Array.from({ length: 2 * 3 * 4 * 5 }, (_, i) => i * 0.5 - 7), 'float32', [5, 2, 4, 3], [1, 60, 5, 20], 0], // permute [3, 0, 2, 1]
+      [Array.from({ length: 60 }, (_, i) => i), 'float32', [2, 3], [20, 2], 7], // slice with an offset
+      [Array.from({ length: 3 }, (_, i) => i + 0.25), 'float32', [4, 3, 5], [0, 1, 0], 0], // broadcast
+    ];
+    for (const [values, dtype, outShape, strides, offset] of cases) {
+      const f = (be: Backend): DataId => {
+        const x = { id: be.write(values, dtype, [values.length]), shape: [values.length], dtype };
+        const id = be.kernels.stridedCopy!(x, outShape, strides, offset);
+        be.dispose(x.id);
+        return id;
+      };
+      const want = run('cpu', f, outShape);
+      for (const bn of [B1, B2]) assertClose(`stridedCopy ${dtype} ${outShape.join('x')} on ${bn}`, run(bn, f, outShape), want, { rtol: 0, atol: 0 });
+    }
+  });
+
   const layouts: [string, number[], number[]][] = [
     ['5 unmergeable dims (3,1,5,1,7)·(4,1,6,1)', [3, 1, 5, 1, 7], [4, 1, 6, 1]],
     ['large, split across threads (64,1024)·(1024)', [64, 1024], [1024]],
@@ -187,6 +207,69 @@ describe('wasm backend: elementwise kernels', () => {
       }
     });
   }
+});
+
+describe('wasm backend: fused kernels on training-step sizes vs cpu64', () => {
+  const rng = new Rng(13);
+  const normal = (n: number, scale = 1): number[] => Array.from({ length: n }, () => scale * rng.normal());
+  /** Run a kernel on a backend with float inputs (and int32 ones), read every output back. */
+  const on = (bn: string, inputs: [number[], number[], 'float32' | 'int32'][], f: (be: Backend, xs: TensorInfo[]) => DataId[]): number[][] => {
+    const be = findBackend(bn);
+    const xs = inputs.map(([v, shape, dtype]) => ({ id: be.write(v, dtype, shape), shape, dtype }));
+    const outs = f(be, xs);
+    const res = outs.map((id) => Array.from(be.readSync!(id)));
+    for (const id of [...outs, ...xs.map((x) => x.id)]) be.dispose(id);
+    return res;
+  };
+  const check = (what: string, inputs: [number[], number[], 'float32' | 'int32'][], f: (be: Backend, xs: TensorInfo[]) => DataId[], tol = TOL): void => {
+    const want = on('cpu64', inputs, f);
+    for (const bn of [B1, B2]) on(bn, inputs, f).forEach((got, i) => assertClose(`${what} output ${i} on ${bn}`, got, want[i]!, tol));
+  };
+
+  it('crossEntropy forward and backward (300 × 513, some rows ignored)', () => {
+    const [rows, cols] = [300, 513];
+    const targets = Array.from({ length: rows }, (_, r) => (r % 7 === 3 ? -100 : rng.int(cols)));
+    const inputs: [number[], number[], 'float32' | 'int32'][] = [
+      [normal(rows * cols, 3), [rows, cols], 'float32'],
+      [targets, [rows], 'int32'],
+      [[0.7], [], 'float32'],
+    ];
+    check('crossEntropy', inputs, (be, [l, t, dl]) => {
+      const { loss, lse } = be.kernels.crossEntropy!(l!, t!, -100);
+      const lseInfo = { id: lse, shape: [rows], dtype: 'float32' as const };
+      const d = be.kernels.crossEntropyBackward!(l!, t!, lseInfo, dl!, -100);
+      return [loss, lse, d];
+    });
+  });
+
+  it('rmsNorm forward and backward (300 × 130)', () => {
+    const [rows, cols] = [300, 130];
+    const inputs: [number[], number[], 'float32' | 'int32'][] = [
+      [normal(rows * cols), [rows, cols], 'float32'],
+      [Array.from({ length: cols }, () => 0.5 + rng.next()), [cols], 'float32'],
+      [normal(rows * cols), [rows, cols], 'float32'],
+    ];
+    check('rmsNorm', inputs, (be, [x, g, dy]) => {
+      const { y, rstd } = be.kernels.rmsNorm!(x!, g!, 1e-5);
+      const { dx, dgain } = be.kernels.rmsNormBackward!(x!, g!, { id: rstd, shape: [rows], dtype: 'float32' }, dy!);
+      return [y, rstd, dx, dgain];
+    });
+  });
+
+  it('adamw (70,001 elements)', () => {
+    const n = 70001;
+    const inputs: [number[], number[], 'float32' | 'int32'][] = [
+      [normal(n), [n], 'float32'],
+      [normal(n, 0.1), [n], 'float32'],
+      [normal(n, 0.01), [n], 'float32'],
+      [Array.from({ length: n }, () => 1e-4 * rng.next()), [n], 'float32'],
+    ];
+    const h = { lr: 3e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, bc1: 1 - 0.9 ** 5, bc2: 1 - 0.95 ** 5 };
+    check('adamw', inputs, (be, [p, g, m, v]) => {
+      const r = be.kernels.adamw!(p!, g!, m!, v!, h);
+      return [r.param, r.m, r.v];
+    });
+  });
 });
 
 describe('wasm backend: memory', () => {

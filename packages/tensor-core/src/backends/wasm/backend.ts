@@ -5,13 +5,10 @@
 // buffer, so a view must never be kept across an allocation.
 import type { Backend, DataArray, DataId, DType, Kernels, TensorInfo } from '../../backend.js';
 import { broadcastStrides, fmtShape, sizeOf } from '../../shape.js';
-import { adamwF } from '../cpu/kernels/adamw.js';
 import { concatF } from '../cpu/kernels/copy.js';
-import { crossEntropyBackward, crossEntropyForward } from '../cpu/kernels/cross-entropy.js';
 import { binaryF32, stridedCopyF, unaryF32, whereF32 } from '../cpu/kernels/elementwise.js';
 import { gatherF, scatterAddF } from '../cpu/kernels/gather.js';
 import { reduceF32 } from '../cpu/kernels/reduce.js';
-import { rmsNormBackward, rmsNormForward } from '../cpu/kernels/rms-norm.js';
 import { ropeF } from '../cpu/kernels/rope.js';
 import { logSoftmaxBackward, logSoftmaxForward } from '../cpu/kernels/softmax.js';
 import { BINARY_CODES, UNARY_CODES } from './matmul.js';
@@ -63,6 +60,12 @@ export const WASM_KERNELS: readonly string[] = [
   'matmul',
   'softmax',
   'softmaxBackward',
+  'crossEntropy',
+  'crossEntropyBackward',
+  'rmsNorm',
+  'rmsNormBackward',
+  'adamw',
+  'stridedCopy',
   `binary (${Object.keys(BINARY_CODES).join(' ')})`,
   `unary (${Object.keys(UNARY_CODES).join(' ')})`,
 ];
@@ -298,7 +301,20 @@ export class WasmBackend implements Backend {
       },
       stridedCopy: (x, outShape, strides, offset) => {
         const out = this.alloc(sizeOf(outShape), x.dtype);
-        stridedCopyF(v(x), offset, strides, v(out), outShape);
+        if (out.length === 0) return out;
+        const X = this.data(x.id);
+        const groups = mergeDims(outShape, strides, strides.map(() => 0)).reverse(); // outermost first
+        if (groups.length > 3 || strides.some((s) => s < 0) || offset < 0) {
+          stridedCopyF(v(x), offset, strides, v(out), outShape);
+          return out;
+        }
+        if (groups.length === 0) groups.push({ size: 1, sa: 0, sb: 0 });
+        core.stridedCopy({
+          x: offset === 0 ? X : new SubBuffer(mem, X.ptr + offset * 4, X.length - offset),
+          y: out,
+          shape: groups.map((g) => g.size),
+          strides: groups.map((g) => g.sa),
+        });
         return out;
       },
       concat: (xs, axis, outShape) => {
@@ -364,28 +380,46 @@ export class WasmBackend implements Backend {
         const [rows, n] = rowsOf(logits.shape);
         const lse = floatOut(rows);
         const loss = floatOut(1);
-        const l = crossEntropyForward(v(logits), this.ints(targets, 'crossEntropy'), rows, n, ignoreIndex, fl(lse));
-        fl(loss)[0] = l;
+        const T = this.data(targets.id);
+        if (T.dtype !== 'int32') throw new Error(`backend '${this.name}' kernel 'crossEntropy': indices must be int32`);
+        core.crossEntropy({ logits: this.data(logits.id), targets: T, lse, rows, cols: n, ignoreIndex });
+        // The mean over kept rows in float64: Σ (lse[r] − logits[r, t]).
+        const lv = fl(lse);
+        const xv = fl(logits);
+        const tv = this.ints(targets, 'crossEntropy');
+        let total = 0;
+        let count = 0;
+        for (let r = 0; r < rows; r++) {
+          const t = tv[r]!;
+          if (t === ignoreIndex) continue;
+          total += lv[r]! - xv[r * n + t]!;
+          count++;
+        }
+        fl(loss)[0] = count > 0 ? total / count : 0;
         return { loss, lse };
       },
       crossEntropyBackward: (logits, targets, lse, dloss, ignoreIndex) => {
         const [rows, n] = rowsOf(logits.shape);
         const out = floatOut(sizeOf(logits.shape));
-        crossEntropyBackward(v(logits), this.ints(targets, 'crossEntropyBackward'), v(lse), v(dloss)[0]!, rows, n, ignoreIndex, fl(out));
+        const tv = this.ints(targets, 'crossEntropyBackward');
+        let count = 0;
+        for (let r = 0; r < rows; r++) if (tv[r] !== ignoreIndex) count++;
+        const scale = count > 0 ? fl(dloss)[0]! / count : 0;
+        core.crossEntropyBackward({ logits: this.data(logits.id), targets: this.data(targets.id), lse: this.data(lse.id), dlogits: out, rows, cols: n, ignoreIndex, scale });
         return out;
       },
       rmsNorm: (x, gain, eps) => {
         const [rows, n] = rowsOf(x.shape);
         const y = floatOut(sizeOf(x.shape));
         const rstd = floatOut(rows);
-        rmsNormForward(v(x), v(gain), rows, n, eps, fl(y), fl(rstd));
+        core.rmsNorm({ x: this.data(x.id), gain: this.data(gain.id), y, rstd, rows, cols: n, eps });
         return { y, rstd };
       },
       rmsNormBackward: (x, gain, rstd, dy) => {
         const [rows, n] = rowsOf(x.shape);
         const dx = floatOut(sizeOf(x.shape));
         const dgain = floatOut(n);
-        rmsNormBackward(v(x), v(gain), v(rstd), v(dy), rows, n, fl(dx), fl(dgain));
+        core.rmsNormBackward({ x: this.data(x.id), gain: this.data(gain.id), rstd: this.data(rstd.id), dy: this.data(dy.id), dx, dgain, rows, cols: n });
         return { dx, dgain };
       },
       rope: (x, cos, sin, inverse) => {
@@ -399,7 +433,8 @@ export class WasmBackend implements Backend {
         const p2 = floatOut(n);
         const m2 = floatOut(n);
         const v2 = floatOut(n);
-        adamwF(v(param), v(grad), v(m), v(vv), hyper, fl(p2), fl(m2), fl(v2));
+        const d = (t: TensorInfo): WasmData => this.data(t.id);
+        core.adamw({ p: d(param), g: d(grad), m: d(m), v: d(vv), pOut: p2, mOut: m2, vOut: v2, n, ...hyper });
         return { param: p2, m: m2, v: v2 };
       },
     };

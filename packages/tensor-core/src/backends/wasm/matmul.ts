@@ -46,9 +46,27 @@ const OP_UNARY = 4;
 /** Elementwise parameter slots (assembly/ctrl.ts C_EOP..C_SB2). */
 const E = { OP: 20, D0: 21, D1: 22, D2: 23, SA0: 24, SA1: 25, SA2: 26, SB0: 27, SB1: 28, SB2: 29 } as const;
 
+const OP_CE_FORWARD = 5;
+const OP_CE_BACKWARD = 6;
+const OP_RMSNORM_FORWARD = 7;
+const OP_RMSNORM_BACKWARD = 8;
+const OP_ADAMW = 9;
+/** First of the parameter slots of the fused kernels (assembly/ctrl.ts C_P0..C_P11). */
+const P = 20;
+
+const f32Bits = new Float32Array(1);
+const f32BitsI = new Int32Array(f32Bits.buffer);
+/** The bits of x rounded to f32, for an i32 control slot that a kernel reads as f32. */
+function bitsOf(x: number): number {
+  f32Bits[0] = x;
+  return f32BitsI[0]!;
+}
+
 /** Binary ops the WASM kernels implement, with their codes (assembly/elementwise.ts). */
 export const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, ne: 7, lt: 8, le: 9, gt: 10, ge: 11 } as const;
 export type WasmBinaryOp = keyof typeof BINARY_CODES;
+/** The binary kernel's code for c = a (strided copy). */
+const COPY_CODE = 12;
 /** Unary ops the WASM kernels implement, with their codes. */
 export const UNARY_CODES = { neg: 0, exp: 1, abs: 2, relu: 3, step: 4, sigmoid: 5, square: 6, sqrt: 7, rsqrt: 8, reciprocal: 9 } as const;
 export type WasmUnaryOp = keyof typeof UNARY_CODES;
@@ -116,12 +134,80 @@ export interface BinaryArgs {
   bStrides: readonly number[];
 }
 
+/** y (dense, `shape` of 1 to 3 dims) = x read through element strides (0 broadcasts); the bits are copied. */
+export interface StridedCopyArgs {
+  x: WasmBuffer;
+  y: WasmBuffer;
+  shape: readonly number[];
+  strides: readonly number[];
+}
+
 /** y = op(x) over n contiguous floats; y may be x. */
 export interface UnaryArgs {
   op: WasmUnaryOp;
   x: WasmBuffer;
   y: WasmBuffer;
   n: number;
+}
+
+/** Cross-entropy forward: lse[r] = log Σ exp(logits[r]) for kept rows (0 where targets[r] = ignoreIndex). */
+export interface CrossEntropyArgs {
+  logits: WasmBuffer;
+  /** int32 targets, one per row (ptr and length as for floats). */
+  targets: WasmBuffer;
+  lse: WasmBuffer;
+  rows: number;
+  cols: number;
+  ignoreIndex: number;
+}
+
+/** dlogits = (exp(logits − lse) − onehot(target)) · scale on kept rows, 0 on ignored rows. */
+export interface CrossEntropyBackwardArgs extends CrossEntropyArgs {
+  dlogits: WasmBuffer;
+  scale: number;
+}
+
+/** y = x · rstd · gain per row, rstd = 1/√(mean(x²) + eps). */
+export interface RmsNormArgs {
+  x: WasmBuffer;
+  gain: WasmBuffer;
+  y: WasmBuffer;
+  rstd: WasmBuffer;
+  rows: number;
+  cols: number;
+  eps: number;
+}
+
+/** The gradients of rmsNorm: dx (rows × cols) and dgain (cols, summed over rows in float64). */
+export interface RmsNormBackwardArgs {
+  x: WasmBuffer;
+  gain: WasmBuffer;
+  rstd: WasmBuffer;
+  dy: WasmBuffer;
+  dx: WasmBuffer;
+  dgain: WasmBuffer;
+  rows: number;
+  cols: number;
+}
+
+/** One AdamW step over n floats (PyTorch semantics, as the cpu kernel); outputs may not overlap inputs. */
+export interface AdamWArgs {
+  p: WasmBuffer;
+  g: WasmBuffer;
+  m: WasmBuffer;
+  v: WasmBuffer;
+  pOut: WasmBuffer;
+  mOut: WasmBuffer;
+  vOut: WasmBuffer;
+  n: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1 − beta1^t, 1 − beta2^t. */
+  bc1: number;
+  bc2: number;
 }
 
 export interface WasmMatmulInfo {
@@ -188,6 +274,13 @@ export interface WasmMatmul {
   binary(args: BinaryArgs): void;
   /** Elementwise unary map, f32x4 (exp and sigmoid through a SIMD exp, ~2 ulp). */
   unary(args: UnaryArgs): void;
+  /** Dense copy through strides (4-byte elements of any type). */
+  stridedCopy(args: StridedCopyArgs): void;
+  crossEntropy(args: CrossEntropyArgs): void;
+  crossEntropyBackward(args: CrossEntropyBackwardArgs): void;
+  rmsNorm(args: RmsNormArgs): void;
+  rmsNormBackward(args: RmsNormBackwardArgs): void;
+  adamw(args: AdamWArgs): void;
   dispose(): Promise<void>;
 }
 
@@ -434,10 +527,19 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
   };
 
   const binary = (args: BinaryArgs): void => {
-    if (disposed) throw new Error('wasm binary: used after dispose()');
-    const { a, b, c, shape } = args;
     const code = BINARY_CODES[args.op];
     if (code === undefined) throw new Error(`binary: unknown op '${String(args.op)}'`);
+    elementwise(args, code);
+  };
+
+  const stridedCopy = (args: StridedCopyArgs): void => {
+    const { x, y, shape, strides } = args;
+    elementwise({ a: x, b: x, c: y, shape, aStrides: strides, bStrides: strides.map(() => 0) }, COPY_CODE);
+  };
+
+  const elementwise = (args: Omit<BinaryArgs, 'op'>, code: number): void => {
+    if (disposed) throw new Error('wasm binary: used after dispose()');
+    const { a, b, c, shape } = args;
     const r = shape.length;
     if (r < 1 || r > 3 || args.aStrides.length !== r || args.bStrides.length !== r) {
       throw new RangeError(`binary: shape and strides need 1 to 3 dims each, got ${r}, ${args.aStrides.length}, ${args.bStrides.length}`);
@@ -499,6 +601,136 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     launch(ctl, pool !== undefined && n >= 4 * parallelMinElements);
   };
 
+  /** Common checks of the row kernels; false when there is nothing to do. */
+  const rowsCall = (op: string, rows: number, cols: number, bufs: [string, WasmBuffer, number][]): boolean => {
+    if (disposed) throw new Error(`wasm ${op}: used after dispose()`);
+    checkDim('rows', rows);
+    checkDim('cols', cols);
+    if (rows === 0 || cols === 0) return false;
+    for (const [name, buf, need] of bufs) checkBuffer(op, name, buf, need);
+    return true;
+  };
+  const rowsParallel = (rows: number, cols: number): boolean => pool !== undefined && rows * cols >= parallelMinElements && rows >= threads;
+
+  const crossEntropy = (args: CrossEntropyArgs): void => {
+    const { logits, targets, lse, rows, cols } = args;
+    if (!rowsCall('crossEntropy', rows, cols, [['logits', logits, rows * cols], ['targets', targets, rows], ['lse', lse, rows]])) return;
+    if (overlaps(lse, logits) || overlaps(lse, targets)) throw new Error('crossEntropy: lse must not overlap logits or targets');
+    const ctl = control();
+    ctl[CTRL.OP] = OP_CE_FORWARD;
+    ctl[CTRL.A] = logits.ptr;
+    ctl[CTRL.B] = targets.ptr;
+    ctl[CTRL.C] = lse.ptr;
+    ctl[CTRL.M] = rows;
+    ctl[CTRL.N] = cols;
+    ctl[P] = args.ignoreIndex | 0;
+    launch(ctl, rowsParallel(rows, cols));
+  };
+
+  const crossEntropyBackward = (args: CrossEntropyBackwardArgs): void => {
+    const { logits, targets, lse, dlogits, rows, cols } = args;
+    const bufs: [string, WasmBuffer, number][] = [['logits', logits, rows * cols], ['targets', targets, rows], ['lse', lse, rows], ['dlogits', dlogits, rows * cols]];
+    if (!rowsCall('crossEntropyBackward', rows, cols, bufs)) return;
+    if (overlaps(dlogits, logits) || overlaps(dlogits, targets) || overlaps(dlogits, lse)) throw new Error('crossEntropyBackward: dlogits must not overlap an input');
+    const ctl = control();
+    ctl[CTRL.OP] = OP_CE_BACKWARD;
+    ctl[CTRL.A] = logits.ptr;
+    ctl[CTRL.B] = targets.ptr;
+    ctl[CTRL.C] = lse.ptr;
+    ctl[CTRL.M] = rows;
+    ctl[CTRL.N] = cols;
+    ctl[P] = args.ignoreIndex | 0;
+    ctl[P + 1] = dlogits.ptr;
+    ctl[P + 2] = bitsOf(args.scale);
+    launch(ctl, rowsParallel(rows, cols));
+  };
+
+  const rmsNorm = (args: RmsNormArgs): void => {
+    const { x, gain, y, rstd, rows, cols } = args;
+    if (!rowsCall('rmsNorm', rows, cols, [['x', x, rows * cols], ['gain', gain, cols], ['y', y, rows * cols], ['rstd', rstd, rows]])) return;
+    if (overlaps(y, x) || overlaps(y, gain) || overlaps(rstd, x) || overlaps(rstd, y)) throw new Error('rmsNorm: outputs must not overlap inputs');
+    const ctl = control();
+    ctl[CTRL.OP] = OP_RMSNORM_FORWARD;
+    ctl[CTRL.A] = x.ptr;
+    ctl[CTRL.B] = gain.ptr;
+    ctl[CTRL.C] = y.ptr;
+    ctl[CTRL.M] = rows;
+    ctl[CTRL.N] = cols;
+    ctl[P] = rstd.ptr;
+    ctl[P + 1] = bitsOf(args.eps);
+    launch(ctl, rowsParallel(rows, cols));
+  };
+
+  const rmsNormBackward = (args: RmsNormBackwardArgs): void => {
+    const { x, gain, rstd, dy, dx, dgain, rows, cols } = args;
+    const bufs: [string, WasmBuffer, number][] = [['x', x, rows * cols], ['gain', gain, cols], ['rstd', rstd, rows], ['dy', dy, rows * cols], ['dx', dx, rows * cols], ['dgain', dgain, cols]];
+    if (!rowsCall('rmsNormBackward', rows, cols, bufs)) {
+      if (!disposed && cols > 0 && dgain.length >= cols) new Float32Array(memory.buffer, dgain.ptr, cols).fill(0);
+      return;
+    }
+    for (const out of [dx, dgain]) {
+      for (const inp of [x, gain, rstd, dy]) if (overlaps(out, inp)) throw new Error('rmsNormBackward: outputs must not overlap inputs');
+    }
+    if (overlaps(dx, dgain)) throw new Error('rmsNormBackward: dx and dgain overlap');
+    const par = rowsParallel(rows, cols);
+    const parts = par ? threads : 1;
+    // One float64 accumulator row of dgain per thread, summed here.
+    const acc = heap.allocBytes(parts * cols * 8);
+    try {
+      new Float64Array(memory.buffer, acc, parts * cols).fill(0);
+      const ctl = control();
+      ctl[CTRL.OP] = OP_RMSNORM_BACKWARD;
+      ctl[CTRL.A] = x.ptr;
+      ctl[CTRL.B] = gain.ptr;
+      ctl[CTRL.C] = dy.ptr;
+      ctl[CTRL.M] = rows;
+      ctl[CTRL.N] = cols;
+      ctl[P] = rstd.ptr;
+      ctl[P + 1] = dx.ptr;
+      ctl[P + 2] = acc;
+      launch(ctl, par);
+      const sums = new Float64Array(memory.buffer, acc, parts * cols);
+      const out = new Float32Array(memory.buffer, dgain.ptr, cols);
+      for (let j = 0; j < cols; j++) {
+        let s = 0;
+        for (let t = 0; t < parts; t++) s += sums[t * cols + j]!;
+        out[j] = s;
+      }
+    } finally {
+      heap.free(acc);
+    }
+  };
+
+  const adamw = (args: AdamWArgs): void => {
+    if (disposed) throw new Error('wasm adamw: used after dispose()');
+    const { p, g, m, v, pOut, mOut, vOut, n } = args;
+    checkDim('n', n);
+    if (n === 0) return;
+    for (const [name, buf] of [['p', p], ['g', g], ['m', m], ['v', v], ['pOut', pOut], ['mOut', mOut], ['vOut', vOut]] as const) checkBuffer('adamw', name, buf, n);
+    for (const out of [pOut, mOut, vOut]) {
+      for (const inp of [p, g, m, v]) if (overlaps(out, inp)) throw new Error('adamw: outputs must not overlap inputs');
+    }
+    const ctl = control();
+    ctl[CTRL.OP] = OP_ADAMW;
+    ctl[CTRL.A] = p.ptr;
+    ctl[CTRL.B] = g.ptr;
+    ctl[CTRL.C] = m.ptr;
+    ctl[CTRL.N] = n;
+    ctl[P] = v.ptr;
+    ctl[P + 1] = pOut.ptr;
+    ctl[P + 2] = mOut.ptr;
+    ctl[P + 3] = vOut.ptr;
+    ctl[P + 4] = bitsOf(args.beta1);
+    ctl[P + 5] = bitsOf(1 - args.beta1);
+    ctl[P + 6] = bitsOf(args.beta2);
+    ctl[P + 7] = bitsOf(1 - args.beta2);
+    ctl[P + 8] = bitsOf(1 - args.lr * args.weightDecay);
+    ctl[P + 9] = bitsOf(args.lr / args.bc1);
+    ctl[P + 10] = bitsOf(1 / Math.sqrt(args.bc2));
+    ctl[P + 11] = bitsOf(args.eps);
+    launch(ctl, pool !== undefined && n >= 4 * parallelMinElements);
+  };
+
   const matmulArrays = (aIn: Float32Array, bIn: Float32Array, args: MatmulArrayArgs): Float32Array => {
     const a = heap.alloc(aIn.length);
     const b = heap.alloc(bIn.length);
@@ -519,11 +751,14 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     // The first call of a kernel runs in V8's baseline tier (~5× slower); warm every layout, inline and pooled.
     const s = 64;
     const wb = Math.max(threads * 2, 8); // 8·64² floats: large enough for the pooled softmax path too
-    const a = heap.alloc(wb * s * s);
-    const b = heap.alloc(wb * s * s);
-    const c = heap.alloc(wb * s * s);
-    a.f32.fill(0.5);
-    b.f32.fill(0.25);
+    const len = wb * s * s;
+    const [a, b, c, d, e, f, h] = Array.from({ length: 7 }, () => heap.alloc(len)) as [WasmBuffer, WasmBuffer, WasmBuffer, WasmBuffer, WasmBuffer, WasmBuffer, WasmBuffer];
+    const tg = heap.alloc(wb * s);
+    const fill = (buf: WasmBuffer, x: number): void => void new Float32Array(memory.buffer, buf.ptr, buf.length).fill(x);
+    fill(a, 0.5);
+    fill(b, 0.25);
+    fill(d, 0.25);
+    new Int32Array(memory.buffer, tg.ptr, tg.length).fill(1);
     for (let r = 0; r < 3; r++) {
       for (const [transA, transB] of [
         [false, false],
@@ -535,16 +770,19 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
       }
       softmax({ x: a, y: c, rows: wb * s, cols: s });
       softmax({ x: a, y: c, rows: 4, cols: s });
-      softmaxBackward({ y: c, dy: b, dx: a, rows: wb * s, cols: s });
-      softmaxBackward({ y: c, dy: b, dx: a, rows: 4, cols: s });
-      binary({ op: 'mul', a, b, c, shape: [wb * s * s], aStrides: [1], bStrides: [1] });
+      softmaxBackward({ y: c, dy: b, dx: e, rows: wb * s, cols: s });
+      softmaxBackward({ y: c, dy: b, dx: e, rows: 4, cols: s });
+      binary({ op: 'mul', a, b, c, shape: [len], aStrides: [1], bStrides: [1] });
       binary({ op: 'add', a, b, c, shape: [wb * s, s], aStrides: [s, 1], bStrides: [0, 1] });
-      unary({ op: 'sigmoid', x: a, y: c, n: wb * s * s });
+      unary({ op: 'sigmoid', x: a, y: c, n: len });
       unary({ op: 'neg', x: a, y: c, n: 64 });
+      crossEntropy({ logits: a, targets: tg, lse: c, rows: wb * s, cols: s, ignoreIndex: -100 });
+      crossEntropyBackward({ logits: a, targets: tg, lse: c, dlogits: e, rows: wb * s, cols: s, ignoreIndex: -100, scale: 1e-3 });
+      rmsNorm({ x: a, gain: b, y: c, rstd: e, rows: wb * s, cols: s, eps: 1e-5 });
+      rmsNormBackward({ x: a, gain: b, rstd: d, dy: b, dx: c, dgain: e, rows: wb * s, cols: s });
+      adamw({ p: a, g: b, m: c, v: d, pOut: e, mOut: f, vOut: h, n: len, lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, bc1: 1, bc2: 1 });
     }
-    heap.free(c);
-    heap.free(b);
-    heap.free(a);
+    for (const buf of [tg, h, f, e, d, c, b, a]) heap.free(buf);
   }
 
   return {
@@ -559,6 +797,12 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     softmaxBackward,
     binary,
     unary,
+    stridedCopy,
+    crossEntropy,
+    crossEntropyBackward,
+    rmsNorm,
+    rmsNormBackward,
+    adamw,
     dispose: async () => {
       if (disposed) return;
       disposed = true;
