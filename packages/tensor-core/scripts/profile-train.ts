@@ -3,11 +3,11 @@
 // one step per backend, in rotated order) so that a noisy neighbour slows all backends alike. Every kernel call is
 // timed (kernels are synchronous); "engine" is the step time outside kernels (autograd, shape checks, tidy).
 // Usage: node --experimental-wasm-relaxed-simd --import tsx scripts/profile-train.ts
-//          [--backends cpu,wasm:1,wasm:2] [--steps 6] [--warmup 2] [--layers 4] [--dim 128] [--heads 4]
+//          [--backends cpu,wasm:1,wasm:2] (wasm-base:N: only matmul and softmax in WASM) [--steps 6] [--warmup 2] [--layers 4] [--dim 128] [--heads 4]
 //          [--kv-heads 4] [--hidden 344] [--vocab 512] [--seq 128] [--batch 8] [--json FILE]
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
-import { AdamW, Rng, crossEntropy, findBackend, registerWasmBackend, setBackend, tensor, tidy } from '../src/index.js';
+import { AdamW, Rng, WASM_FALLBACK_KERNELS, crossEntropy, findBackend, registerWasmBackend, setBackend, tensor, tidy } from '../src/index.js';
 import type { Backend } from '../src/index.js';
 import { initWasmBackend } from '../src/wasm.js';
 import type { WasmBackend } from '../src/wasm.js';
@@ -93,12 +93,15 @@ async function main(): Promise<void> {
     let b: Backend;
     if (spec === 'cpu') b = findBackend('cpu');
     else if (spec.startsWith('wasm')) {
+      // wasm-base: only matmul and softmax in WASM, the other kernels as cpu kernels on views (the first version).
+      const base = spec.startsWith('wasm-base');
       const threads = spec.includes(':') ? Number(spec.split(':')[1]) : availableParallelism();
-      const name = `wasm-${threads}t`;
-      if (threads === 1) registerWasmBackend({ name });
-      else await initWasmBackend({ name, threads });
+      const name = `${base ? 'wasm-base' : 'wasm'}-${threads}t`;
+      const cpuKernels = base ? WASM_FALLBACK_KERNELS : [];
+      if (threads === 1) registerWasmBackend({ name, cpuKernels });
+      else await initWasmBackend({ name, threads, cpuKernels });
       b = findBackend(name);
-    } else throw new Error(`profile-train: unknown backend ${spec} (cpu, wasm:N)`);
+    } else throw new Error(`profile-train: unknown backend ${spec} (cpu, wasm:N, wasm-base:N)`);
     setBackend(b.name);
     const rng = new Rng(1);
     const model = new TinyLM(cfg, rng.split());

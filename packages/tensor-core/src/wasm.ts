@@ -8,7 +8,7 @@ import type { WasmBackend } from './backends/wasm/backend.js';
 import { initWasmBackendWith } from './backends/wasm/register.js';
 import type { WasmBackendOptions } from './backends/wasm/register.js';
 
-export { WasmBackend, WASM_KERNELS } from './backends/wasm/backend.js';
+export { WasmBackend, WASM_FALLBACK_KERNELS, WASM_KERNELS } from './backends/wasm/backend.js';
 export type { WasmBackendInfo } from './backends/wasm/backend.js';
 export type { WasmBackendOptions } from './backends/wasm/register.js';
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AdamW,
   Rng,
+  WASM_FALLBACK_KERNELS,
   broadcastShapes,
   crossEntropy,
   createWasmBackendSync,
@@ -28,9 +29,12 @@ import { TinyLM } from './helpers/tiny-model.js';
 const TOL = { rtol: 2e-4, atol: 2e-5 };
 const B1 = 'wasm-1t';
 const B2 = 'wasm-2t';
+/** Only matmul and softmax in WASM; the other kernels as cpu kernels on views of WASM memory. */
+const BV = 'wasm-views';
 
 beforeAll(async () => {
   registerWasmBackend({ name: B1 });
+  registerWasmBackend({ name: BV, cpuKernels: WASM_FALLBACK_KERNELS });
   // Thresholds 0: every kernel call that can split does, so the tiny conformance shapes exercise the pool.
   await initWasmBackend({ name: B2, threads: 2, parallelMinFlops: 0, parallelMinElements: 0 });
 });
@@ -44,8 +48,9 @@ afterAll(async () => {
 for (const [name, threads] of [
   [B1, 1],
   [B2, 2],
+  [BV, 1],
 ] as const) {
-  describe(`wasm backend, ${threads} thread${threads > 1 ? 's' : ''}: conformance vs cpu64`, () => {
+  describe(`${name} backend, ${threads} thread${threads > 1 ? 's' : ''}: conformance vs cpu64`, () => {
     it('reports its build and threads', () => {
       const info = (findBackend(name) as WasmBackend).info();
       expect(info.threads).toBe(threads);

@@ -3,7 +3,10 @@
 // kernels are the cpu backend's plain functions run on typed-array views of the same memory.
 // Views are made per kernel call, after the call's allocations: growing an unshared memory detaches its
 // buffer, so a view must never be kept across an allocation.
-import type { Backend, DataArray, DataId, DType, Kernels, TensorInfo } from '../../backend.js';
+import type { Backend, DataArray, DataId, DType, KernelName, Kernels, TensorInfo } from '../../backend.js';
+import { adamwF } from '../cpu/kernels/adamw.js';
+import { crossEntropyBackward, crossEntropyForward } from '../cpu/kernels/cross-entropy.js';
+import { rmsNormBackward, rmsNormForward } from '../cpu/kernels/rms-norm.js';
 import { broadcastStrides, fmtShape, sizeOf } from '../../shape.js';
 import { concatF } from '../cpu/kernels/copy.js';
 import { binaryF32, stridedCopyF, unaryF32, whereF32 } from '../cpu/kernels/elementwise.js';
@@ -55,6 +58,9 @@ export interface WasmBackendInfo {
   heapLiveBytes: number;
 }
 
+/** The cpu-on-views fallbacks that can replace WASM kernels (WasmBackend's `cpuKernels` option). */
+export const WASM_FALLBACK_KERNELS: readonly KernelName[] = ['unary', 'binary', 'stridedCopy', 'crossEntropy', 'crossEntropyBackward', 'rmsNorm', 'rmsNormBackward', 'adamw'];
+
 /** Kernel names that run in WASM; the rest run the cpu kernels on views of WASM memory. */
 export const WASM_KERNELS: readonly string[] = [
   'matmul',
@@ -75,13 +81,89 @@ export class WasmBackend implements Backend {
   readonly memory: WasmMemory;
   private readonly live = new Set<WasmData>();
 
-  /** `core`: kernels and heap (createWasmMatmulCore / createWasmMatmul); the backend owns it from here on. */
+  /**
+   * `core`: kernels and heap (createWasmMatmulCore / createWasmMatmul); the backend owns it from here on.
+   * `cpuKernels`: kernels to run as the cpu kernels on views of WASM memory instead of in WASM (for A/B
+   * measurements and tests; every kernel has such a fallback except matmul and softmax).
+   */
   constructor(
     readonly core: WasmMatmul,
     readonly name = 'wasm',
+    options: { cpuKernels?: readonly KernelName[] } = {},
   ) {
     this.memory = core.memory;
-    this.kernels = this.makeKernels();
+    const kernels = this.makeKernels();
+    const fallbacks = this.makeViewKernels();
+    for (const k of options.cpuKernels ?? []) {
+      const f = fallbacks[k];
+      if (f === undefined) throw new Error(`wasm backend: kernel '${k}' has no cpu fallback`);
+      (kernels as unknown as Record<string, unknown>)[k] = f;
+    }
+    this.kernels = kernels;
+  }
+
+  /** The cpu kernels on views of WASM memory, for the kernels that normally run in WASM. */
+  private makeViewKernels(): Partial<Kernels> {
+    const v = (t: TensorInfo | WasmData): Float32Array | Int32Array => this.view(t instanceof WasmData ? t : t.id);
+    const fl = (t: TensorInfo | WasmData): Float32Array => this.f32(t instanceof WasmData ? t : t.id);
+    const floatOut = (n: number): WasmData => this.alloc(n, 'float32');
+    const rowsOf = (shape: readonly number[]): [number, number] => {
+      const n = shape[shape.length - 1] ?? 1;
+      return [n === 0 ? 0 : sizeOf(shape) / n, n];
+    };
+    return {
+      unary: (x, op) => {
+        const out = floatOut(sizeOf(x.shape));
+        unaryF32(op, v(x), fl(out));
+        return out;
+      },
+      binary: (a, b, op, outShape) => {
+        const out = floatOut(sizeOf(outShape));
+        binaryF32(op, v(a), broadcastStrides(a.shape, outShape), v(b), broadcastStrides(b.shape, outShape), fl(out), outShape);
+        return out;
+      },
+      stridedCopy: (x, outShape, strides, offset) => {
+        const out = this.alloc(sizeOf(outShape), x.dtype);
+        stridedCopyF(v(x), offset, strides, v(out), outShape);
+        return out;
+      },
+      crossEntropy: (logits, targets, ignoreIndex) => {
+        const [rows, n] = rowsOf(logits.shape);
+        const lse = floatOut(rows);
+        const loss = floatOut(1);
+        const l = crossEntropyForward(v(logits), this.ints(targets, 'crossEntropy'), rows, n, ignoreIndex, fl(lse));
+        fl(loss)[0] = l;
+        return { loss, lse };
+      },
+      crossEntropyBackward: (logits, targets, lse, dloss, ignoreIndex) => {
+        const [rows, n] = rowsOf(logits.shape);
+        const out = floatOut(sizeOf(logits.shape));
+        crossEntropyBackward(v(logits), this.ints(targets, 'crossEntropyBackward'), v(lse), v(dloss)[0]!, rows, n, ignoreIndex, fl(out));
+        return out;
+      },
+      rmsNorm: (x, gain, eps) => {
+        const [rows, n] = rowsOf(x.shape);
+        const y = floatOut(sizeOf(x.shape));
+        const rstd = floatOut(rows);
+        rmsNormForward(v(x), v(gain), rows, n, eps, fl(y), fl(rstd));
+        return { y, rstd };
+      },
+      rmsNormBackward: (x, gain, rstd, dy) => {
+        const [rows, n] = rowsOf(x.shape);
+        const dx = floatOut(sizeOf(x.shape));
+        const dgain = floatOut(n);
+        rmsNormBackward(v(x), v(gain), v(rstd), v(dy), rows, n, fl(dx), fl(dgain));
+        return { dx, dgain };
+      },
+      adamw: (param, grad, m, vv, hyper) => {
+        const n = sizeOf(param.shape);
+        const p2 = floatOut(n);
+        const m2 = floatOut(n);
+        const v2 = floatOut(n);
+        adamwF(v(param), v(grad), v(m), v(vv), hyper, fl(p2), fl(m2), fl(v2));
+        return { param: p2, m: m2, v: v2 };
+      },
+    };
   }
 
   info(): WasmBackendInfo {

@@ -1,5 +1,6 @@
 // Creating and registering the `wasm` backend. This file is browser-safe (no Node API): single-threaded
 // backends only; the threaded one comes from @bitskip/tensor-core/wasm, which passes a worker_threads pool.
+import type { KernelName } from '../../backend.js';
 import { registerBackend } from '../../registry.js';
 import { WasmBackend } from './backend.js';
 import { createWasmMatmulCore, createWasmMatmulCoreSync } from './matmul.js';
@@ -22,25 +23,27 @@ export interface WasmBackendOptions {
   parallelMinElements?: number;
   /** Shared memory (default: where SharedArrayBuffer exists); threads need it. */
   sharedMemory?: boolean;
+  /** Kernels to run as cpu kernels on views of WASM memory instead of in WASM (A/B measurements). */
+  cpuKernels?: readonly KernelName[];
 }
 
-const KEYS = new Set(['name', 'threads', 'relaxed', 'initialPages', 'warmup', 'parallelMinFlops', 'parallelMinElements', 'sharedMemory']);
+const KEYS = new Set(['name', 'threads', 'relaxed', 'initialPages', 'warmup', 'parallelMinFlops', 'parallelMinElements', 'sharedMemory', 'cpuKernels']);
 
 /** Check option keys and types; returns the name and the options for the kernel core. */
-export function splitWasmBackendOptions(options: WasmBackendOptions): { name: string; core: WasmMatmulOptions } {
+export function splitWasmBackendOptions(options: WasmBackendOptions): { name: string; core: WasmMatmulOptions; cpuKernels: readonly KernelName[] } {
   for (const key of Object.keys(options)) {
     if (!KEYS.has(key)) throw new Error(`wasm backend: unknown option "${key}" (known: ${[...KEYS].join(', ')})`);
   }
-  const { name = 'wasm', ...core } = options;
+  const { name = 'wasm', cpuKernels = [], ...core } = options;
   if (typeof name !== 'string' || name === '') throw new Error(`wasm backend: option "name" must be a non-empty string, got ${String(name)}`);
-  return { name, core };
+  return { name, core, cpuKernels };
 }
 
 /** A single-threaded wasm backend, created synchronously (Node, workers; not a browser's main thread). */
 export function createWasmBackendSync(options: WasmBackendOptions = {}): WasmBackend {
-  const { name, core } = splitWasmBackendOptions(options);
+  const { name, core, cpuKernels } = splitWasmBackendOptions(options);
   if ((core.threads ?? 1) !== 1) throw new Error('wasm backend: threads > 1 need @bitskip/tensor-core/wasm (initWasmBackend)');
-  return new WasmBackend(createWasmMatmulCoreSync(core), name);
+  return new WasmBackend(createWasmMatmulCoreSync(core), name, { cpuKernels });
 }
 
 /**
@@ -56,9 +59,9 @@ export function registerWasmBackend(options: WasmBackendOptions = {}): string {
 
 /** Create a wasm backend (async compile; a worker pool when `pool` is given and threads > 1) and register it. */
 export async function initWasmBackendWith(options: WasmBackendOptions, pool: PoolFactory | undefined): Promise<WasmBackend> {
-  const { name, core } = splitWasmBackendOptions(options);
+  const { name, core, cpuKernels } = splitWasmBackendOptions(options);
   if ((core.threads ?? 1) > 1 && pool === undefined) throw new Error('wasm backend: threads > 1 need @bitskip/tensor-core/wasm (initWasmBackend)');
-  const backend = new WasmBackend(await createWasmMatmulCore(pool === undefined ? core : { ...core, pool }), name);
+  const backend = new WasmBackend(await createWasmMatmulCore(pool === undefined ? core : { ...core, pool }), name, { cpuKernels });
   registerBackend(name, () => backend);
   return backend;
 }
