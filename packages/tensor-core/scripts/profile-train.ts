@@ -86,7 +86,7 @@ interface Run {
 }
 
 async function main(): Promise<void> {
-  const o = parse(process.argv.slice(2));
+  const o = parse(process.argv.slice(2).filter((a) => a !== '--'));
   const cfg = { vocab: o.vocab, dim: o.dim, heads: o.heads, kvHeads: o.kvHeads, hidden: o.hidden, layers: o.layers, dropout: 0 };
   const runs: Run[] = [];
   for (const spec of o.backends) {

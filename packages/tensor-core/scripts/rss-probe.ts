@@ -53,7 +53,7 @@ interface Sample {
 }
 
 async function main(): Promise<number> {
-  const o = parse(process.argv.slice(2));
+  const o = parse(process.argv.slice(2).filter((a) => a !== '--'));
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) process.stderr.write('rss-probe: run with --expose-gc for steadier figures (JS garbage is counted otherwise)\n');
   let b: Backend;

@@ -273,25 +273,8 @@ export class WasmBackend implements Backend {
           binaryF32(op, v(a), sa, v(b), sb, fl(out), outShape); // pow; int32 inputs
           return out;
         }
-        // Merge dims both inputs stride through alike; the kernel takes 3, more loop here (rare).
-        const groups = mergeDims(outShape, sa, sb).reverse(); // outermost first
-        if (groups.length === 0) groups.push({ size: 1, sa: 0, sb: 0 });
-        const inner = groups.slice(-3);
-        const outer = groups.slice(0, -3);
-        const shape = inner.map((g) => g.size);
-        const aStrides = inner.map((g) => g.sa);
-        const bStrides = inner.map((g) => g.sb);
-        const per = sizeOf(shape);
-        const calls = sizeOf(outer.map((g) => g.size));
-        const idx = new Array<number>(outer.length).fill(0);
-        for (let call = 0; call < calls; call++) {
-          let ao = 0;
-          let bo = 0;
-          for (let d = 0; d < outer.length; d++) {
-            ao += idx[d]! * outer[d]!.sa;
-            bo += idx[d]! * outer[d]!.sb;
-          }
-          const co = call * per;
+        // Merge dims both inputs stride through alike; the kernel takes 3, more loop here.
+        forStrided3(mergeDims(outShape, sa, sb), (ao, bo, co, shape, aStrides, bStrides) =>
           core.binary({
             op: op as WasmBinaryOp,
             a: ao === 0 ? A : new SubBuffer(mem, A.ptr + ao * 4, A.length - ao),
@@ -300,12 +283,8 @@ export class WasmBackend implements Backend {
             shape,
             aStrides,
             bStrides,
-          });
-          for (let d = outer.length - 1; d >= 0; d--) {
-            if (++idx[d]! < outer[d]!.size) break;
-            idx[d] = 0;
-          }
-        }
+          }),
+        );
         return out;
       },
       where: (c, a, b, outShape) => {
@@ -385,18 +364,19 @@ export class WasmBackend implements Backend {
         const out = this.alloc(sizeOf(outShape), x.dtype);
         if (out.length === 0) return out;
         const X = this.data(x.id);
-        const groups = mergeDims(outShape, strides, strides.map(() => 0)).reverse(); // outermost first
-        if (groups.length > 3 || strides.some((s) => s < 0) || offset < 0) {
+        if (strides.some((st) => st < 0) || offset < 0) {
           stridedCopyF(v(x), offset, strides, v(out), outShape);
           return out;
         }
-        if (groups.length === 0) groups.push({ size: 1, sa: 0, sb: 0 });
-        core.stridedCopy({
-          x: offset === 0 ? X : new SubBuffer(mem, X.ptr + offset * 4, X.length - offset),
-          y: out,
-          shape: groups.map((g) => g.size),
-          strides: groups.map((g) => g.sa),
-        });
+        // permute (B, T, H, D) -> (B, H, T, D) leaves 4 dims: the kernel copies 3, the outermost loops here.
+        forStrided3(mergeDims(outShape, strides, strides.map(() => 0)), (xo, _bo, yo, shape, xStrides) =>
+          core.stridedCopy({
+            x: new SubBuffer(mem, X.ptr + (offset + xo) * 4, X.length - offset - xo),
+            y: yo === 0 ? out : new SubBuffer(mem, out.ptr + yo * 4, out.length - yo),
+            shape,
+            strides: xStrides,
+          }),
+        );
         return out;
       },
       concat: (xs, axis, outShape) => {
@@ -520,6 +500,38 @@ export class WasmBackend implements Backend {
         return { param: p2, m: m2, v: v2 };
       },
     };
+  }
+}
+
+/**
+ * Run a strided kernel over merged dim groups (innermost first, from mergeDims): the innermost 3 go to the kernel
+ * (shape and per-operand strides, outermost first), the rest loop here with element offsets (a, b, dense output).
+ */
+function forStrided3(
+  groups: DimGroup[],
+  call: (aOff: number, bOff: number, outOff: number, shape: number[], aStrides: number[], bStrides: number[]) => void,
+): void {
+  const inner = groups.slice(0, 3).reverse();
+  if (inner.length === 0) inner.push({ size: 1, sa: 0, sb: 0 });
+  const outer = groups.slice(3); // innermost first
+  const shape = inner.map((g) => g.size);
+  const aStrides = inner.map((g) => g.sa);
+  const bStrides = inner.map((g) => g.sb);
+  const per = sizeOf(shape);
+  const calls = sizeOf(outer.map((g) => g.size));
+  const idx = new Array<number>(outer.length).fill(0);
+  for (let c = 0; c < calls; c++) {
+    let ao = 0;
+    let bo = 0;
+    for (let d = 0; d < outer.length; d++) {
+      ao += idx[d]! * outer[d]!.sa;
+      bo += idx[d]! * outer[d]!.sb;
+    }
+    call(ao, bo, c * per, shape, aStrides, bStrides);
+    for (let d = 0; d < outer.length; d++) {
+      if (++idx[d]! < outer[d]!.size) break;
+      idx[d] = 0;
+    }
   }
 }
 
