@@ -22,3 +22,40 @@ export const C_OP: usize = 72;
 export const OP_MATMUL: i32 = 0;
 export const OP_SOFTMAX: i32 = 1;
 export const OP_SOFTMAX_BACKWARD: i32 = 2;
+
+export const OP_BINARY: i32 = 3;
+export const OP_UNARY: i32 = 4;
+
+// Elementwise calls (OP_BINARY, OP_UNARY) use C_A, C_B, C_C for the pointers and these slots: the op code,
+// an output of shape (D0, D1, D2) and each input's element strides along those dims (0 broadcasts).
+export const C_EOP: usize = 80;
+export const C_D0: usize = 84;
+export const C_D1: usize = 88;
+export const C_D2: usize = 92;
+export const C_SA0: usize = 96;
+export const C_SA1: usize = 100;
+export const C_SA2: usize = 104;
+export const C_SB0: usize = 108;
+export const C_SB1: usize = 112;
+export const C_SB2: usize = 116;
+
+export const OP_CE_FORWARD: i32 = 5;
+export const OP_CE_BACKWARD: i32 = 6;
+export const OP_RMSNORM_FORWARD: i32 = 7;
+export const OP_RMSNORM_BACKWARD: i32 = 8;
+export const OP_ADAMW: i32 = 9;
+
+// Fused kernels (cross-entropy, RMSNorm, AdamW) take C_A, C_B, C_C, rows in C_M, cols in C_N, and further
+// pointers and f32 parameters in these slots (the elementwise slots, reused).
+export const C_P0: usize = 80;
+export const C_P1: usize = 84;
+export const C_P2: usize = 88;
+export const C_P3: usize = 92;
+export const C_P4: usize = 96;
+export const C_P5: usize = 100;
+export const C_P6: usize = 104;
+export const C_P7: usize = 108;
+export const C_P8: usize = 112;
+export const C_P9: usize = 116;
+export const C_P10: usize = 120;
+export const C_P11: usize = 124;

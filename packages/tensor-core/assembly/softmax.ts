@@ -2,33 +2,7 @@
 // dx = y ⊙ (dy − Σ dy ⊙ y). exp is Cephes' expf (2ⁿ·eʳ, degree-6 polynomial, ~2 ulp); inputs below
 // −87.3 (masked scores, −∞) give exactly 0. Rows are split across threads in chunks like matmul.
 import { C_A, C_B, C_C, C_M, C_N, C_NEXT, C_THREADS } from './ctrl';
-import { madd } from './simd';
-
-const LO: f32 = -87.3;
-const HI: f32 = 88.3;
-const MAGIC: f32 = 12582912.0; // 1.5·2²³
-const MAGIC_BITS: i32 = 0x4b400000;
-
-// @ts-ignore: decorator
-@inline function exp4(x: v128): v128 {
-  const tiny = f32x4.lt(x, f32x4.splat(LO));
-  // pmin/pmax (one minps/maxps on x86) rather than min/max (NaN-exact, several instructions).
-  x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(LO)), f32x4.splat(HI));
-  // n = round(x·log2 e) by the 1.5·2²³ trick: the sum's low mantissa bits hold n as an integer.
-  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(MAGIC));
-  const n = f32x4.sub(t, f32x4.splat(MAGIC));
-  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = madd(p, r, f32x4.splat(1.3981999507e-3));
-  p = madd(p, r, f32x4.splat(8.3334519073e-3));
-  p = madd(p, r, f32x4.splat(4.1665795894e-2));
-  p = madd(p, r, f32x4.splat(1.6666665459e-1));
-  p = madd(p, r, f32x4.splat(5.0000001201e-1));
-  const y = madd(p, f32x4.mul(r, r), f32x4.add(r, f32x4.splat(1)));
-  const scale = i32x4.shl(i32x4.add(i32x4.sub(t, i32x4.splat(MAGIC_BITS)), i32x4.splat(127)), 23);
-  return v128.andnot(f32x4.mul(y, scale), tiny);
-}
+import { exp4, madd } from './simd';
 
 // @ts-ignore: decorator
 @inline function hsum(v: v128): f32 {

@@ -87,5 +87,10 @@ export { AdamW } from './optim/adamw.js';
 export type { AdamWOptions, ParamGroup } from './optim/adamw.js';
 export { clipGradNorm, clipGradNormTensor } from './optim/clip.js';
 // WASM SIMD matmul, single-threaded and free of Node APIs; threads: @bitskip/tensor-core/wasm.
-export { createWasmMatmulCore, relaxedSimdSupported, wasmSimdSupported } from './backends/wasm/matmul.js';
+export { createWasmMatmulCore, createWasmMatmulCoreSync, relaxedSimdSupported, wasmSimdSupported } from './backends/wasm/matmul.js';
 export type { MatmulArgs, MatmulArrayArgs, SoftmaxArgs, SoftmaxBackwardArgs, WasmBuffer, WasmMatmul, WasmMatmulInfo, WasmMatmulOptions } from './backends/wasm/matmul.js';
+// The wasm backend (buffers in WASM memory; SIMD matmul and softmax, cpu kernels on views for the rest).
+export { WasmBackend, WASM_FALLBACK_KERNELS, WASM_KERNELS } from './backends/wasm/backend.js';
+export type { WasmBackendInfo } from './backends/wasm/backend.js';
+export { createWasmBackendSync, initWasmBackend, registerWasmBackend } from './backends/wasm/register.js';
+export type { WasmBackendOptions } from './backends/wasm/register.js';

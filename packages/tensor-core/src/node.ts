@@ -2,6 +2,10 @@
 // that `@bitskip/tensor-core` bundles for the browser; import them from `@bitskip/tensor-core/node`.
 /// <reference types="node" />
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import type { Backend } from './backend.js';
+import { setBackend } from './registry.js';
+import { wasmSimdSupported } from './backends/wasm/matmul.js';
+import { initWasmBackend } from './wasm.js';
 import {
   parseSafetensors,
   serializeSafetensors,
@@ -43,3 +47,30 @@ export async function loadSafetensors(path: string, options?: ParseSafetensorsOp
     throw new Error(`${(err as Error).message} (in ${path})`, { cause: err });
   }
 }
+
+export interface DefaultBackendOptions {
+  /** Threads for the wasm backend (default: all cores). */
+  threads?: number;
+}
+
+/**
+ * Select the default backend for Node: the multi-threaded `wasm` backend (created and registered on the first
+ * call), or `cpu` where this host has no WASM SIMD. The main entry's default stays `cpu` (browser-safe); Node
+ * programs call this once at start-up. Returns the selected backend.
+ */
+export async function useDefaultBackend(options: DefaultBackendOptions = {}): Promise<Backend> {
+  for (const key of Object.keys(options)) {
+    if (key !== 'threads') throw new Error(`useDefaultBackend: unknown option "${key}" (known: threads)`);
+  }
+  if (!wasmSimdSupported()) return setBackend('cpu');
+  const threads = options.threads;
+  if (defaultInit === undefined || defaultThreads !== threads) {
+    defaultThreads = threads;
+    defaultInit = initWasmBackend(threads === undefined ? {} : { threads });
+  }
+  await defaultInit;
+  return setBackend('wasm');
+}
+
+let defaultInit: Promise<unknown> | undefined;
+let defaultThreads: number | undefined;

@@ -4,6 +4,13 @@ import { availableParallelism } from 'node:os';
 import { createWasmMatmulCore } from './backends/wasm/matmul.js';
 import type { WasmMatmul, WasmMatmulOptions } from './backends/wasm/matmul.js';
 import { createNodePool } from './backends/wasm/pool-node.js';
+import type { WasmBackend } from './backends/wasm/backend.js';
+import { initWasmBackendWith } from './backends/wasm/register.js';
+import type { WasmBackendOptions } from './backends/wasm/register.js';
+
+export { WasmBackend, WASM_FALLBACK_KERNELS, WASM_KERNELS } from './backends/wasm/backend.js';
+export type { WasmBackendInfo } from './backends/wasm/backend.js';
+export type { WasmBackendOptions } from './backends/wasm/register.js';
 
 export { relaxedSimdSupported, wasmSimdSupported, PARALLEL_MIN_FLOPS, PARALLEL_MIN_ELEMENTS } from './backends/wasm/matmul.js';
 export type { MatmulArgs, MatmulArrayArgs, SoftmaxArgs, SoftmaxBackwardArgs, WasmBuffer, WasmMatmul, WasmMatmulInfo, WasmMatmulOptions, WasmMemory } from './backends/wasm/matmul.js';
@@ -16,4 +23,14 @@ export { WasmHeap, sizeClass, MAX_PAGES } from './backends/wasm/memory.js';
 export async function createWasmMatmul(options: Omit<WasmMatmulOptions, 'pool'> = {}): Promise<WasmMatmul> {
   const threads = options.threads ?? availableParallelism();
   return createWasmMatmulCore({ ...options, threads, pool: createNodePool });
+}
+
+/**
+ * Create the wasm backend with `threads` (default: all cores; 1 starts no worker) over one shared memory and
+ * register it under `options.name` ('wasm', replacing an earlier registration; tensors made on the earlier
+ * instance keep working on it). Select it with setBackend('wasm'). `backend.destroy()` ends the workers.
+ */
+export function initWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
+  const threads = options.threads ?? availableParallelism();
+  return initWasmBackendWith({ ...options, threads }, threads > 1 ? createNodePool : undefined);
 }

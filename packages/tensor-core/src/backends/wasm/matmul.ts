@@ -41,6 +41,35 @@ export const CTRL = {
 const OP_MATMUL = 0;
 const OP_SOFTMAX = 1;
 const OP_SOFTMAX_BACKWARD = 2;
+const OP_BINARY = 3;
+const OP_UNARY = 4;
+/** Elementwise parameter slots (assembly/ctrl.ts C_EOP..C_SB2). */
+const E = { OP: 20, D0: 21, D1: 22, D2: 23, SA0: 24, SA1: 25, SA2: 26, SB0: 27, SB1: 28, SB2: 29 } as const;
+
+const OP_CE_FORWARD = 5;
+const OP_CE_BACKWARD = 6;
+const OP_RMSNORM_FORWARD = 7;
+const OP_RMSNORM_BACKWARD = 8;
+const OP_ADAMW = 9;
+/** First of the parameter slots of the fused kernels (assembly/ctrl.ts C_P0..C_P11). */
+const P = 20;
+
+const f32Bits = new Float32Array(1);
+const f32BitsI = new Int32Array(f32Bits.buffer);
+/** The bits of x rounded to f32, for an i32 control slot that a kernel reads as f32. */
+function bitsOf(x: number): number {
+  f32Bits[0] = x;
+  return f32BitsI[0]!;
+}
+
+/** Binary ops the WASM kernels implement, with their codes (assembly/elementwise.ts). */
+export const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, eq: 6, ne: 7, lt: 8, le: 9, gt: 10, ge: 11 } as const;
+export type WasmBinaryOp = keyof typeof BINARY_CODES;
+/** The binary kernel's code for c = a (strided copy). */
+const COPY_CODE = 12;
+/** Unary ops the WASM kernels implement, with their codes. */
+export const UNARY_CODES = { neg: 0, exp: 1, abs: 2, relu: 3, step: 4, sigmoid: 5, square: 6, sqrt: 7, rsqrt: 8, reciprocal: 9 } as const;
+export type WasmUnaryOp = keyof typeof UNARY_CODES;
 /** Below this many elements a softmax runs on the calling thread only. */
 export const PARALLEL_MIN_ELEMENTS = 1 << 15;
 export const CTRL_INTS = 32;
@@ -91,6 +120,96 @@ export interface SoftmaxBackwardArgs {
   cols: number;
 }
 
+/**
+ * c = op(a, b) elementwise over an output of `shape` (1 to 3 dims, dense, row-major); a and b are read through
+ * element strides per dim (0 broadcasts). c must not overlap a or b unless it is the same buffer.
+ */
+export interface BinaryArgs {
+  op: WasmBinaryOp;
+  a: WasmBuffer;
+  b: WasmBuffer;
+  c: WasmBuffer;
+  shape: readonly number[];
+  aStrides: readonly number[];
+  bStrides: readonly number[];
+}
+
+/** y (dense, `shape` of 1 to 3 dims) = x read through element strides (0 broadcasts); the bits are copied. */
+export interface StridedCopyArgs {
+  x: WasmBuffer;
+  y: WasmBuffer;
+  shape: readonly number[];
+  strides: readonly number[];
+}
+
+/** y = op(x) over n contiguous floats; y may be x. */
+export interface UnaryArgs {
+  op: WasmUnaryOp;
+  x: WasmBuffer;
+  y: WasmBuffer;
+  n: number;
+}
+
+/** Cross-entropy forward: lse[r] = log Σ exp(logits[r]) for kept rows (0 where targets[r] = ignoreIndex). */
+export interface CrossEntropyArgs {
+  logits: WasmBuffer;
+  /** int32 targets, one per row (ptr and length as for floats). */
+  targets: WasmBuffer;
+  lse: WasmBuffer;
+  rows: number;
+  cols: number;
+  ignoreIndex: number;
+}
+
+/** dlogits = (exp(logits − lse) − onehot(target)) · scale on kept rows, 0 on ignored rows. */
+export interface CrossEntropyBackwardArgs extends CrossEntropyArgs {
+  dlogits: WasmBuffer;
+  scale: number;
+}
+
+/** y = x · rstd · gain per row, rstd = 1/√(mean(x²) + eps). */
+export interface RmsNormArgs {
+  x: WasmBuffer;
+  gain: WasmBuffer;
+  y: WasmBuffer;
+  rstd: WasmBuffer;
+  rows: number;
+  cols: number;
+  eps: number;
+}
+
+/** The gradients of rmsNorm: dx (rows × cols) and dgain (cols, summed over rows in float64). */
+export interface RmsNormBackwardArgs {
+  x: WasmBuffer;
+  gain: WasmBuffer;
+  rstd: WasmBuffer;
+  dy: WasmBuffer;
+  dx: WasmBuffer;
+  dgain: WasmBuffer;
+  rows: number;
+  cols: number;
+}
+
+/** One AdamW step over n floats (PyTorch semantics, as the cpu kernel); outputs may not overlap inputs. */
+export interface AdamWArgs {
+  p: WasmBuffer;
+  g: WasmBuffer;
+  m: WasmBuffer;
+  v: WasmBuffer;
+  pOut: WasmBuffer;
+  mOut: WasmBuffer;
+  vOut: WasmBuffer;
+  n: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1 − beta1^t, 1 − beta2^t. */
+  bc1: number;
+  bc2: number;
+}
+
 export interface WasmMatmulInfo {
   simd: 'relaxed' | 'plain';
   threads: number;
@@ -128,6 +247,8 @@ export interface WasmMatmulOptions {
   initialPages?: number;
   /** Calls below this many FLOPs run on the calling thread only (default PARALLEL_MIN_FLOPS). */
   parallelMinFlops?: number;
+  /** Row kernels (softmax) below this many elements run on the calling thread only (default PARALLEL_MIN_ELEMENTS). */
+  parallelMinElements?: number;
   /**
    * Shared memory (default: where SharedArrayBuffer exists). Threads need it; without it the unshared
    * builds run single-threaded, and growing the memory replaces its buffer (WasmBuffer.f32 follows).
@@ -149,6 +270,17 @@ export interface WasmMatmul {
   /** Row softmax (SIMD exp, ~2 ulp; inputs below −87.3, e.g. −∞ masks, give exactly 0). */
   softmax(args: SoftmaxArgs): void;
   softmaxBackward(args: SoftmaxBackwardArgs): void;
+  /** Elementwise binary op with strided (broadcast) inputs, f32x4. */
+  binary(args: BinaryArgs): void;
+  /** Elementwise unary map, f32x4 (exp and sigmoid through a SIMD exp, ~2 ulp). */
+  unary(args: UnaryArgs): void;
+  /** Dense copy through strides (4-byte elements of any type). */
+  stridedCopy(args: StridedCopyArgs): void;
+  crossEntropy(args: CrossEntropyArgs): void;
+  crossEntropyBackward(args: CrossEntropyBackwardArgs): void;
+  rmsNorm(args: RmsNormArgs): void;
+  rmsNormBackward(args: RmsNormBackwardArgs): void;
+  adamw(args: AdamWArgs): void;
   dispose(): Promise<void>;
 }
 
@@ -179,9 +311,16 @@ function overlaps(x: WasmBuffer, y: WasmBuffer): boolean {
   return x.length > 0 && y.length > 0 && x.ptr < y.ptr + y.length * 4 && y.ptr < x.ptr + x.length * 4;
 }
 
-const OPTION_KEYS = new Set(['threads', 'relaxed', 'warmup', 'initialPages', 'parallelMinFlops', 'sharedMemory', 'pool']);
+const OPTION_KEYS = new Set(['threads', 'relaxed', 'warmup', 'initialPages', 'parallelMinFlops', 'parallelMinElements', 'sharedMemory', 'pool']);
 
-export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Promise<WasmMatmul> {
+/** What options resolve to before anything is instantiated: the module bytes and the settings. */
+interface Resolved {
+  threads: number;
+  shared: boolean;
+  bytes: Uint8Array;
+}
+
+function resolveOptions(options: WasmMatmulOptions): Resolved {
   const wa = webAssembly();
   if (wa === undefined) throw new Error('wasm matmul: this host has no WebAssembly');
   for (const key of Object.keys(options)) {
@@ -202,7 +341,35 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     throw new Error('wasm matmul: relaxed SIMD requested but not supported here (Node 20: run with --experimental-wasm-relaxed-simd)');
   }
   const bytes = relaxedOk ? relaxedBytes : decodeBase64(shared ? plainSimdWasm : plainSimdUnsharedWasm);
-  const module = new wa.Module(bytes);
+  return { threads, shared, bytes };
+}
+
+/**
+ * Create the kernels (async: compiles with WebAssembly.compile, which browsers require for modules this size on
+ * the main thread, and starts the worker pool when threads > 1).
+ */
+export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Promise<WasmMatmul> {
+  const r = resolveOptions(options);
+  const module = await webAssembly()!.compile(r.bytes);
+  return instantiateCore(options, r, module, (ctx) => options.pool!(ctx));
+}
+
+/**
+ * Create the single-threaded kernels synchronously (Node, workers, or any host that allows synchronous
+ * compilation of a module this size; browsers' main threads do not — use createWasmMatmulCore there).
+ */
+export function createWasmMatmulCoreSync(options: Omit<WasmMatmulOptions, 'pool'> = {}): WasmMatmul {
+  if ((options.threads ?? 1) !== 1) throw new Error('wasm matmul: the synchronous constructor is single-threaded (threads: 1)');
+  const r = resolveOptions(options);
+  const module = new (webAssembly()!.Module)(r.bytes);
+  return instantiateCore(options, r, module, undefined);
+}
+
+function instantiateCore(options: WasmMatmulOptions, r: Resolved, module: WasmModule, makePool: PoolFactory | undefined): WasmMatmul;
+function instantiateCore(options: WasmMatmulOptions, r: Resolved, module: WasmModule, makePool: PoolFactory): Promise<WasmMatmul>;
+function instantiateCore(options: WasmMatmulOptions, r: Resolved, module: WasmModule, makePool: PoolFactory | undefined): WasmMatmul | Promise<WasmMatmul> {
+  const wa = webAssembly()!;
+  const { threads, shared } = r;
   const memory = new wa.Memory({ initial: options.initialPages ?? 64, maximum: MAX_PAGES, shared });
   const instance = new wa.Instance(module, {
     env: {
@@ -216,7 +383,6 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
   const heapStart = ex.heapBase();
   const heap = new WasmHeap(memory, heapStart);
   const ctrl = heap.allocBytes(CTRL_INTS * 4);
-  let ctl = new Int32Array(memory.buffer, ctrl, CTRL_INTS);
   const scratchBytes = ex.scratchBytes();
   const scratch: number[] = [];
   for (let t = 0; t < threads; t++) {
@@ -224,9 +390,30 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     new Uint8Array(memory.buffer, s, scratchBytes).fill(0); // commit the pages now, not in the first timed call
     scratch.push(s);
   }
+  const parts: CoreParts = { module, memory, ex, heap, heapStart, ctrl, scratch, threads };
+  if (threads > 1) {
+    return makePool!({ module, memory, ctrl, scratch: scratch.slice(1) }).then((pool) => finishCore(options, parts, pool));
+  }
+  return finishCore(options, parts, undefined);
+}
+
+interface CoreParts {
+  module: WasmModule;
+  memory: WasmMemory;
+  ex: KernelExports;
+  heap: WasmHeap;
+  heapStart: number;
+  ctrl: number;
+  scratch: number[];
+  threads: number;
+}
+
+function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPool | undefined): WasmMatmul {
+  const { memory, ex, heap, heapStart, ctrl, scratch, threads } = parts;
+  let ctl = new Int32Array(memory.buffer, ctrl, CTRL_INTS);
   const scratch0 = scratch[0]!;
-  const pool = threads > 1 ? await options.pool!({ module, memory, ctrl, scratch: scratch.slice(1) }) : undefined;
   const parallelMinFlops = options.parallelMinFlops ?? PARALLEL_MIN_FLOPS;
+  const parallelMinElements = options.parallelMinElements ?? PARALLEL_MIN_ELEMENTS;
   let disposed = false;
 
   /** The control block's view, renewed when growth replaced an unshared memory's buffer. */
@@ -316,7 +503,7 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     ctl[CTRL.B] = y.ptr;
     ctl[CTRL.M] = rows;
     ctl[CTRL.N] = cols;
-    launch(ctl, pool !== undefined && rows * cols >= PARALLEL_MIN_ELEMENTS && rows >= threads);
+    launch(ctl, pool !== undefined && rows * cols >= parallelMinElements && rows >= threads);
   };
 
   const softmaxBackward = (args: SoftmaxBackwardArgs): void => {
@@ -336,7 +523,212 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     ctl[CTRL.C] = dx.ptr;
     ctl[CTRL.M] = rows;
     ctl[CTRL.N] = cols;
-    launch(ctl, pool !== undefined && rows * cols >= PARALLEL_MIN_ELEMENTS && rows >= threads);
+    launch(ctl, pool !== undefined && rows * cols >= parallelMinElements && rows >= threads);
+  };
+
+  const binary = (args: BinaryArgs): void => {
+    const code = BINARY_CODES[args.op];
+    if (code === undefined) throw new Error(`binary: unknown op '${String(args.op)}'`);
+    elementwise(args, code);
+  };
+
+  const stridedCopy = (args: StridedCopyArgs): void => {
+    const { x, y, shape, strides } = args;
+    elementwise({ a: x, b: x, c: y, shape, aStrides: strides, bStrides: strides.map(() => 0) }, COPY_CODE);
+  };
+
+  const elementwise = (args: Omit<BinaryArgs, 'op'>, code: number): void => {
+    if (disposed) throw new Error('wasm binary: used after dispose()');
+    const { a, b, c, shape } = args;
+    const r = shape.length;
+    if (r < 1 || r > 3 || args.aStrides.length !== r || args.bStrides.length !== r) {
+      throw new RangeError(`binary: shape and strides need 1 to 3 dims each, got ${r}, ${args.aStrides.length}, ${args.bStrides.length}`);
+    }
+    const d = [1, 1, 1];
+    const sa = [0, 0, 0];
+    const sb = [0, 0, 0];
+    for (let i = 0; i < r; i++) {
+      d[3 - r + i] = shape[i]!;
+      sa[3 - r + i] = args.aStrides[i]!;
+      sb[3 - r + i] = args.bStrides[i]!;
+    }
+    for (let i = 0; i < 3; i++) {
+      checkDim('shape', d[i]!);
+      checkDim('strides', sa[i]!);
+      checkDim('strides', sb[i]!);
+    }
+    const total = d[0]! * d[1]! * d[2]!;
+    if (total === 0) return;
+    const reach = (s: number[]): number => 1 + (d[0]! - 1) * s[0]! + (d[1]! - 1) * s[1]! + (d[2]! - 1) * s[2]!;
+    checkBuffer('binary', 'a', a, reach(sa));
+    checkBuffer('binary', 'b', b, reach(sb));
+    checkBuffer('binary', 'c', c, total);
+    if ((c.ptr !== a.ptr && overlaps(c, a)) || (c.ptr !== b.ptr && overlaps(c, b))) throw new Error('binary: c must be a, b or overlap neither');
+    const ctl = control();
+    ctl[CTRL.OP] = OP_BINARY;
+    ctl[CTRL.A] = a.ptr;
+    ctl[CTRL.B] = b.ptr;
+    ctl[CTRL.C] = c.ptr;
+    ctl[E.OP] = code;
+    ctl[E.D0] = d[0]!;
+    ctl[E.D1] = d[1]!;
+    ctl[E.D2] = d[2]!;
+    ctl[E.SA0] = sa[0]!;
+    ctl[E.SA1] = sa[1]!;
+    ctl[E.SA2] = sa[2]!;
+    ctl[E.SB0] = sb[0]!;
+    ctl[E.SB1] = sb[1]!;
+    ctl[E.SB2] = sb[2]!;
+    launch(ctl, pool !== undefined && total >= 4 * parallelMinElements);
+  };
+
+  const unary = (args: UnaryArgs): void => {
+    if (disposed) throw new Error('wasm unary: used after dispose()');
+    const { x, y, n } = args;
+    const code = UNARY_CODES[args.op];
+    if (code === undefined) throw new Error(`unary: unknown op '${String(args.op)}'`);
+    checkDim('n', n);
+    if (n === 0) return;
+    checkBuffer('unary', 'x', x, n);
+    checkBuffer('unary', 'y', y, n);
+    if (x.ptr !== y.ptr && overlaps(x, y)) throw new Error('unary: y must be x or not overlap it');
+    const ctl = control();
+    ctl[CTRL.OP] = OP_UNARY;
+    ctl[CTRL.A] = x.ptr;
+    ctl[CTRL.C] = y.ptr;
+    ctl[E.OP] = code;
+    ctl[E.D2] = n;
+    launch(ctl, pool !== undefined && n >= 4 * parallelMinElements);
+  };
+
+  /** Common checks of the row kernels; false when there is nothing to do. */
+  const rowsCall = (op: string, rows: number, cols: number, bufs: [string, WasmBuffer, number][]): boolean => {
+    if (disposed) throw new Error(`wasm ${op}: used after dispose()`);
+    checkDim('rows', rows);
+    checkDim('cols', cols);
+    if (rows === 0 || cols === 0) return false;
+    for (const [name, buf, need] of bufs) checkBuffer(op, name, buf, need);
+    return true;
+  };
+  const rowsParallel = (rows: number, cols: number): boolean => pool !== undefined && rows * cols >= parallelMinElements && rows >= threads;
+
+  const crossEntropy = (args: CrossEntropyArgs): void => {
+    const { logits, targets, lse, rows, cols } = args;
+    if (!rowsCall('crossEntropy', rows, cols, [['logits', logits, rows * cols], ['targets', targets, rows], ['lse', lse, rows]])) return;
+    if (overlaps(lse, logits) || overlaps(lse, targets)) throw new Error('crossEntropy: lse must not overlap logits or targets');
+    const ctl = control();
+    ctl[CTRL.OP] = OP_CE_FORWARD;
+    ctl[CTRL.A] = logits.ptr;
+    ctl[CTRL.B] = targets.ptr;
+    ctl[CTRL.C] = lse.ptr;
+    ctl[CTRL.M] = rows;
+    ctl[CTRL.N] = cols;
+    ctl[P] = args.ignoreIndex | 0;
+    launch(ctl, rowsParallel(rows, cols));
+  };
+
+  const crossEntropyBackward = (args: CrossEntropyBackwardArgs): void => {
+    const { logits, targets, lse, dlogits, rows, cols } = args;
+    const bufs: [string, WasmBuffer, number][] = [['logits', logits, rows * cols], ['targets', targets, rows], ['lse', lse, rows], ['dlogits', dlogits, rows * cols]];
+    if (!rowsCall('crossEntropyBackward', rows, cols, bufs)) return;
+    if (overlaps(dlogits, logits) || overlaps(dlogits, targets) || overlaps(dlogits, lse)) throw new Error('crossEntropyBackward: dlogits must not overlap an input');
+    const ctl = control();
+    ctl[CTRL.OP] = OP_CE_BACKWARD;
+    ctl[CTRL.A] = logits.ptr;
+    ctl[CTRL.B] = targets.ptr;
+    ctl[CTRL.C] = lse.ptr;
+    ctl[CTRL.M] = rows;
+    ctl[CTRL.N] = cols;
+    ctl[P] = args.ignoreIndex | 0;
+    ctl[P + 1] = dlogits.ptr;
+    ctl[P + 2] = bitsOf(args.scale);
+    launch(ctl, rowsParallel(rows, cols));
+  };
+
+  const rmsNorm = (args: RmsNormArgs): void => {
+    const { x, gain, y, rstd, rows, cols } = args;
+    if (!rowsCall('rmsNorm', rows, cols, [['x', x, rows * cols], ['gain', gain, cols], ['y', y, rows * cols], ['rstd', rstd, rows]])) return;
+    if (overlaps(y, x) || overlaps(y, gain) || overlaps(rstd, x) || overlaps(rstd, y)) throw new Error('rmsNorm: outputs must not overlap inputs');
+    const ctl = control();
+    ctl[CTRL.OP] = OP_RMSNORM_FORWARD;
+    ctl[CTRL.A] = x.ptr;
+    ctl[CTRL.B] = gain.ptr;
+    ctl[CTRL.C] = y.ptr;
+    ctl[CTRL.M] = rows;
+    ctl[CTRL.N] = cols;
+    ctl[P] = rstd.ptr;
+    ctl[P + 1] = bitsOf(args.eps);
+    launch(ctl, rowsParallel(rows, cols));
+  };
+
+  const rmsNormBackward = (args: RmsNormBackwardArgs): void => {
+    const { x, gain, rstd, dy, dx, dgain, rows, cols } = args;
+    const bufs: [string, WasmBuffer, number][] = [['x', x, rows * cols], ['gain', gain, cols], ['rstd', rstd, rows], ['dy', dy, rows * cols], ['dx', dx, rows * cols], ['dgain', dgain, cols]];
+    if (!rowsCall('rmsNormBackward', rows, cols, bufs)) {
+      if (!disposed && cols > 0 && dgain.length >= cols) new Float32Array(memory.buffer, dgain.ptr, cols).fill(0);
+      return;
+    }
+    for (const out of [dx, dgain]) {
+      for (const inp of [x, gain, rstd, dy]) if (overlaps(out, inp)) throw new Error('rmsNormBackward: outputs must not overlap inputs');
+    }
+    if (overlaps(dx, dgain)) throw new Error('rmsNormBackward: dx and dgain overlap');
+    const par = rowsParallel(rows, cols);
+    const parts = par ? threads : 1;
+    // One float64 accumulator row of dgain per thread, summed here.
+    const acc = heap.allocBytes(parts * cols * 8);
+    try {
+      new Float64Array(memory.buffer, acc, parts * cols).fill(0);
+      const ctl = control();
+      ctl[CTRL.OP] = OP_RMSNORM_BACKWARD;
+      ctl[CTRL.A] = x.ptr;
+      ctl[CTRL.B] = gain.ptr;
+      ctl[CTRL.C] = dy.ptr;
+      ctl[CTRL.M] = rows;
+      ctl[CTRL.N] = cols;
+      ctl[P] = rstd.ptr;
+      ctl[P + 1] = dx.ptr;
+      ctl[P + 2] = acc;
+      launch(ctl, par);
+      const sums = new Float64Array(memory.buffer, acc, parts * cols);
+      const out = new Float32Array(memory.buffer, dgain.ptr, cols);
+      for (let j = 0; j < cols; j++) {
+        let s = 0;
+        for (let t = 0; t < parts; t++) s += sums[t * cols + j]!;
+        out[j] = s;
+      }
+    } finally {
+      heap.free(acc);
+    }
+  };
+
+  const adamw = (args: AdamWArgs): void => {
+    if (disposed) throw new Error('wasm adamw: used after dispose()');
+    const { p, g, m, v, pOut, mOut, vOut, n } = args;
+    checkDim('n', n);
+    if (n === 0) return;
+    for (const [name, buf] of [['p', p], ['g', g], ['m', m], ['v', v], ['pOut', pOut], ['mOut', mOut], ['vOut', vOut]] as const) checkBuffer('adamw', name, buf, n);
+    for (const out of [pOut, mOut, vOut]) {
+      for (const inp of [p, g, m, v]) if (overlaps(out, inp)) throw new Error('adamw: outputs must not overlap inputs');
+    }
+    const ctl = control();
+    ctl[CTRL.OP] = OP_ADAMW;
+    ctl[CTRL.A] = p.ptr;
+    ctl[CTRL.B] = g.ptr;
+    ctl[CTRL.C] = m.ptr;
+    ctl[CTRL.N] = n;
+    ctl[P] = v.ptr;
+    ctl[P + 1] = pOut.ptr;
+    ctl[P + 2] = mOut.ptr;
+    ctl[P + 3] = vOut.ptr;
+    ctl[P + 4] = bitsOf(args.beta1);
+    ctl[P + 5] = bitsOf(1 - args.beta1);
+    ctl[P + 6] = bitsOf(args.beta2);
+    ctl[P + 7] = bitsOf(1 - args.beta2);
+    ctl[P + 8] = bitsOf(1 - args.lr * args.weightDecay);
+    ctl[P + 9] = bitsOf(args.lr / args.bc1);
+    ctl[P + 10] = bitsOf(1 / Math.sqrt(args.bc2));
+    ctl[P + 11] = bitsOf(args.eps);
+    launch(ctl, pool !== undefined && n >= 4 * parallelMinElements);
   };
 
   const matmulArrays = (aIn: Float32Array, bIn: Float32Array, args: MatmulArrayArgs): Float32Array => {
@@ -359,11 +751,14 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     // The first call of a kernel runs in V8's baseline tier (~5× slower); warm every layout, inline and pooled.
     const s = 64;
     const wb = Math.max(threads * 2, 8); // 8·64² floats: large enough for the pooled softmax path too
-    const a = heap.alloc(wb * s * s);
-    const b = heap.alloc(wb * s * s);
-    const c = heap.alloc(wb * s * s);
-    a.f32.fill(0.5);
-    b.f32.fill(0.25);
+    const len = wb * s * s;
+    const [a, b, c, d, e, f, h] = Array.from({ length: 7 }, () => heap.alloc(len)) as [WasmBuffer, WasmBuffer, WasmBuffer, WasmBuffer, WasmBuffer, WasmBuffer, WasmBuffer];
+    const tg = heap.alloc(wb * s);
+    const fill = (buf: WasmBuffer, x: number): void => void new Float32Array(memory.buffer, buf.ptr, buf.length).fill(x);
+    fill(a, 0.5);
+    fill(b, 0.25);
+    fill(d, 0.25);
+    new Int32Array(memory.buffer, tg.ptr, tg.length).fill(1);
     for (let r = 0; r < 3; r++) {
       for (const [transA, transB] of [
         [false, false],
@@ -375,12 +770,19 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
       }
       softmax({ x: a, y: c, rows: wb * s, cols: s });
       softmax({ x: a, y: c, rows: 4, cols: s });
-      softmaxBackward({ y: c, dy: b, dx: a, rows: wb * s, cols: s });
-      softmaxBackward({ y: c, dy: b, dx: a, rows: 4, cols: s });
+      softmaxBackward({ y: c, dy: b, dx: e, rows: wb * s, cols: s });
+      softmaxBackward({ y: c, dy: b, dx: e, rows: 4, cols: s });
+      binary({ op: 'mul', a, b, c, shape: [len], aStrides: [1], bStrides: [1] });
+      binary({ op: 'add', a, b, c, shape: [wb * s, s], aStrides: [s, 1], bStrides: [0, 1] });
+      unary({ op: 'sigmoid', x: a, y: c, n: len });
+      unary({ op: 'neg', x: a, y: c, n: 64 });
+      crossEntropy({ logits: a, targets: tg, lse: c, rows: wb * s, cols: s, ignoreIndex: -100 });
+      crossEntropyBackward({ logits: a, targets: tg, lse: c, dlogits: e, rows: wb * s, cols: s, ignoreIndex: -100, scale: 1e-3 });
+      rmsNorm({ x: a, gain: b, y: c, rstd: e, rows: wb * s, cols: s, eps: 1e-5 });
+      rmsNormBackward({ x: a, gain: b, rstd: d, dy: b, dx: c, dgain: e, rows: wb * s, cols: s });
+      adamw({ p: a, g: b, m: c, v: d, pOut: e, mOut: f, vOut: h, n: len, lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, bc1: 1, bc2: 1 });
     }
-    heap.free(c);
-    heap.free(b);
-    heap.free(a);
+    for (const buf of [tg, h, f, e, d, c, b, a]) heap.free(buf);
   }
 
   return {
@@ -393,6 +795,14 @@ export async function createWasmMatmulCore(options: WasmMatmulOptions = {}): Pro
     matmulArrays,
     softmax,
     softmaxBackward,
+    binary,
+    unary,
+    stridedCopy,
+    crossEntropy,
+    crossEntropyBackward,
+    rmsNorm,
+    rmsNormBackward,
+    adamw,
     dispose: async () => {
       if (disposed) return;
       disposed = true;

@@ -68,6 +68,10 @@ export class WasmHeap {
       ptr = this.top;
       this.ensure(ptr + size);
       this.top = ptr + size;
+      // Touch the whole block now, size-class slack included: otherwise its pages enter the resident set only
+      // when a later, larger request of the same class reuses it, and RSS creeps up long after the heap has
+      // stopped growing. (Fresh memory is zero, so this changes no contents.)
+      new Uint8Array(this.memory.buffer, ptr, size).fill(0);
     }
     this.live.set(ptr, size);
     this.liveBytesCount += size;
@@ -105,6 +109,11 @@ export class WasmHeap {
   /** Bytes held by live blocks (size classes, not requested sizes). */
   get liveBytes(): number {
     return this.liveBytesCount;
+  }
+
+  /** Bytes below the bump pointer: every block ever carved out (live or on a free list); it never shrinks. */
+  get reservedBytes(): number {
+    return this.top;
   }
 
   /** Current size of the memory in bytes. */

@@ -1,0 +1,249 @@
+// Elementwise kernels in f32x4: binary ops with broadcasting (an output of up to 3 dims after the caller merged
+// what it could, each input read through its own strides, 0 on broadcast dims) and unary maps. The inner runs
+// take SIMD paths for the layouts a training step produces (both contiguous, one side a broadcast scalar);
+// other strides run a scalar loop. Results match the cpu kernels' JS arithmetic: +, −, ·, ÷ and √ of f32
+// operands are correctly rounded either way; exp and sigmoid use exp4 (~2 ulp).
+// Work is split across threads in chunks of the flattened output from the shared counter.
+import { C_A, C_B, C_C, C_D0, C_D1, C_D2, C_EOP, C_NEXT, C_SA0, C_SA1, C_SA2, C_SB0, C_SB1, C_SB2, C_THREADS } from './ctrl';
+import { exp4Full } from './simd';
+
+// Binary op codes (src/backends/wasm/matmul.ts BINARY_CODES).
+const ADD = 0;
+const SUB = 1;
+const MUL = 2;
+const DIV = 3;
+const MAXIMUM = 4;
+const MINIMUM = 5;
+const EQ = 6;
+const NE = 7;
+const LT = 8;
+const LE = 9;
+const GT = 10;
+const GE = 11;
+/** c = a (b unused): strided copies (permute, slice, broadcast). Loads and stores keep the bits. */
+const COPY = 12;
+
+// Unary op codes (UNARY_CODES).
+const NEG = 0;
+const EXP = 1;
+const ABS = 2;
+const RELU = 3;
+const STEP = 4;
+const SIGMOID = 5;
+const SQUARE = 6;
+const SQRT = 7;
+const RSQRT = 8;
+const RECIPROCAL = 9;
+
+/** Floats per chunk of work taken from the shared counter (64 KiB of output). */
+const CHUNK: i64 = 16384;
+
+// @ts-ignore: decorator
+@inline function one(m: v128): v128 {
+  return v128.and(m, f32x4.splat(1));
+}
+
+// @ts-ignore: decorator
+@inline function bin4(op: i32, x: v128, y: v128): v128 {
+  if (op == COPY) return x;
+  if (op == ADD) return f32x4.add(x, y);
+  if (op == SUB) return f32x4.sub(x, y);
+  if (op == MUL) return f32x4.mul(x, y);
+  if (op == DIV) return f32x4.div(x, y);
+  // maximum: a >= b ? a : b (a NaN gives b), as the cpu kernel.
+  if (op == MAXIMUM) return v128.bitselect(x, y, f32x4.ge(x, y));
+  if (op == MINIMUM) return v128.bitselect(x, y, f32x4.le(x, y));
+  if (op == EQ) return one(f32x4.eq(x, y));
+  if (op == NE) return one(f32x4.ne(x, y));
+  if (op == LT) return one(f32x4.lt(x, y));
+  if (op == LE) return one(f32x4.le(x, y));
+  if (op == GT) return one(f32x4.gt(x, y));
+  return one(f32x4.ge(x, y));
+}
+
+// @ts-ignore: decorator
+@inline function bin1(op: i32, x: f32, y: f32): f32 {
+  if (op == COPY) return x;
+  if (op == ADD) return x + y;
+  if (op == SUB) return x - y;
+  if (op == MUL) return x * y;
+  if (op == DIV) return x / y;
+  if (op == MAXIMUM) return x >= y ? x : y;
+  if (op == MINIMUM) return x <= y ? x : y;
+  if (op == EQ) return x == y ? 1 : 0;
+  if (op == NE) return x != y ? 1 : 0;
+  if (op == LT) return x < y ? 1 : 0;
+  if (op == LE) return x <= y ? 1 : 0;
+  if (op == GT) return x > y ? 1 : 0;
+  return x >= y ? 1 : 0;
+}
+
+// One inner run of `len` outputs: a and b advance by sa and sb floats per output (0 = broadcast).
+// @ts-ignore: decorator
+@inline function binRun(op: i32, a: usize, sa: i32, b: usize, sb: i32, c: usize, len: i32): void {
+  let i = 0;
+  if (sa == 1 && sb == 1) {
+    for (; i + 4 <= len; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(c + o, bin4(op, v128.load(a + o), v128.load(b + o)));
+    }
+    for (; i < len; i++) {
+      const o = <usize>i << 2;
+      store<f32>(c + o, bin1(op, load<f32>(a + o), load<f32>(b + o)));
+    }
+  } else if (sa == 1 && sb == 0) {
+    const y = load<f32>(b);
+    const yv = f32x4.splat(y);
+    for (; i + 4 <= len; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(c + o, bin4(op, v128.load(a + o), yv));
+    }
+    for (; i < len; i++) {
+      const o = <usize>i << 2;
+      store<f32>(c + o, bin1(op, load<f32>(a + o), y));
+    }
+  } else if (sa == 0 && sb == 1) {
+    const x = load<f32>(a);
+    const xv = f32x4.splat(x);
+    for (; i + 4 <= len; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(c + o, bin4(op, xv, v128.load(b + o)));
+    }
+    for (; i < len; i++) {
+      const o = <usize>i << 2;
+      store<f32>(c + o, bin1(op, x, load<f32>(b + o)));
+    }
+  } else {
+    const da = <isize>sa << 2;
+    const db = <isize>sb << 2;
+    let pa = <isize>a;
+    let pb = <isize>b;
+    for (; i < len; i++, pa += da, pb += db) store<f32>(c + (<usize>i << 2), bin1(op, load<f32>(<usize>pa), load<f32>(<usize>pb)));
+  }
+}
+
+function binRunDispatch(op: i32, a: usize, sa: i32, b: usize, sb: i32, c: usize, len: i32): void {
+  // A constant op per call site: each inlined binRun folds to one op's loops.
+  switch (op) {
+    case ADD: binRun(ADD, a, sa, b, sb, c, len); break;
+    case SUB: binRun(SUB, a, sa, b, sb, c, len); break;
+    case MUL: binRun(MUL, a, sa, b, sb, c, len); break;
+    case DIV: binRun(DIV, a, sa, b, sb, c, len); break;
+    case MAXIMUM: binRun(MAXIMUM, a, sa, b, sb, c, len); break;
+    case MINIMUM: binRun(MINIMUM, a, sa, b, sb, c, len); break;
+    case EQ: binRun(EQ, a, sa, b, sb, c, len); break;
+    case NE: binRun(NE, a, sa, b, sb, c, len); break;
+    case LT: binRun(LT, a, sa, b, sb, c, len); break;
+    case LE: binRun(LE, a, sa, b, sb, c, len); break;
+    case GT: binRun(GT, a, sa, b, sb, c, len); break;
+    case GE: binRun(GE, a, sa, b, sb, c, len); break;
+    default: binRun(COPY, a, sa, b, sb, c, len); break;
+  }
+}
+
+/** This thread's share of c = op(a, b) over an output (D0, D1, D2); a and b through strides (C_SA*, C_SB*). */
+export function binaryPart(ctrl: usize, t: i32): void {
+  const op = load<i32>(ctrl + C_EOP);
+  const d1 = <i64>load<i32>(ctrl + C_D1);
+  const d2 = <i64>load<i32>(ctrl + C_D2);
+  const total = <i64>load<i32>(ctrl + C_D0) * d1 * d2;
+  if (total <= 0) return;
+  const a = <usize>load<u32>(ctrl + C_A);
+  const b = <usize>load<u32>(ctrl + C_B);
+  const c = <usize>load<u32>(ctrl + C_C);
+  const sa0 = <i64>load<i32>(ctrl + C_SA0);
+  const sa1 = <i64>load<i32>(ctrl + C_SA1);
+  const sa2 = load<i32>(ctrl + C_SA2);
+  const sb0 = <i64>load<i32>(ctrl + C_SB0);
+  const sb1 = <i64>load<i32>(ctrl + C_SB1);
+  const sb2 = load<i32>(ctrl + C_SB2);
+  const threads = load<i32>(ctrl + C_THREADS);
+  const chunk = threads > 1 ? max(CHUNK, (total + <i64>threads * 4 - 1) / (<i64>threads * 4)) : total;
+  for (;;) {
+    let f: i64 = 0;
+    if (threads > 1) f = <i64>atomic.add<i32>(ctrl + C_NEXT, 1) * chunk;
+    else if (t > 0) return;
+    if (f >= total) return;
+    const end = min(total, f + chunk);
+    while (f < end) {
+      const i2 = f % d2;
+      const r = f / d2;
+      const i1 = r % d1;
+      const i0 = r / d1;
+      const len = <i32>min(d2 - i2, end - f);
+      const oa = <usize>(i0 * sa0 + i1 * sa1 + i2 * <i64>sa2) << 2;
+      const ob = <usize>(i0 * sb0 + i1 * sb1 + i2 * <i64>sb2) << 2;
+      binRunDispatch(op, a + oa, sa2, b + ob, sb2, c + (<usize>f << 2), len);
+      f += <i64>len;
+    }
+    if (threads == 1) return;
+  }
+}
+
+// @ts-ignore: decorator
+@inline function un4(op: i32, x: v128): v128 {
+  if (op == NEG) return f32x4.neg(x);
+  if (op == EXP) return exp4Full(x);
+  if (op == ABS) return f32x4.abs(x);
+  if (op == RELU) return v128.and(x, f32x4.gt(x, f32x4.splat(0)));
+  if (op == STEP) return one(f32x4.gt(x, f32x4.splat(0)));
+  if (op == SIGMOID) {
+    // e = exp(−|x|) ≤ 1: 1/(1+e) for x ≥ 0, e/(1+e) below (no overflow either way).
+    const e = exp4Full(f32x4.neg(f32x4.abs(x)));
+    const s = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), e));
+    return v128.bitselect(s, f32x4.mul(e, s), f32x4.ge(x, f32x4.splat(0)));
+  }
+  if (op == SQUARE) return f32x4.mul(x, x);
+  if (op == SQRT) return f32x4.sqrt(x);
+  if (op == RSQRT) return f32x4.div(f32x4.splat(1), f32x4.sqrt(x));
+  return f32x4.div(f32x4.splat(1), x);
+}
+
+// @ts-ignore: decorator
+@inline function unRun(op: i32, x: usize, y: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, un4(op, v128.load(x + o)));
+  }
+  // Tail through the same SIMD code on a splat, so that every element gets the same arithmetic.
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, f32x4.extract_lane(un4(op, f32x4.splat(load<f32>(x + o))), 0));
+  }
+}
+
+function unRunDispatch(op: i32, x: usize, y: usize, n: i32): void {
+  switch (op) {
+    case NEG: unRun(NEG, x, y, n); break;
+    case EXP: unRun(EXP, x, y, n); break;
+    case ABS: unRun(ABS, x, y, n); break;
+    case RELU: unRun(RELU, x, y, n); break;
+    case STEP: unRun(STEP, x, y, n); break;
+    case SIGMOID: unRun(SIGMOID, x, y, n); break;
+    case SQUARE: unRun(SQUARE, x, y, n); break;
+    case SQRT: unRun(SQRT, x, y, n); break;
+    case RSQRT: unRun(RSQRT, x, y, n); break;
+    default: unRun(RECIPROCAL, x, y, n); break;
+  }
+}
+
+/** This thread's share of y (at C_C) = op(x) (x at C_A), D2 elements, op code at C_EOP. */
+export function unaryPart(ctrl: usize, t: i32): void {
+  const op = load<i32>(ctrl + C_EOP);
+  const total = <i64>load<i32>(ctrl + C_D2);
+  if (total <= 0) return;
+  const x = <usize>load<u32>(ctrl + C_A);
+  const y = <usize>load<u32>(ctrl + C_C);
+  const threads = load<i32>(ctrl + C_THREADS);
+  const chunk = threads > 1 ? max(CHUNK, (total + <i64>threads * 4 - 1) / (<i64>threads * 4)) : total;
+  for (;;) {
+    let f: i64 = 0;
+    if (threads > 1) f = <i64>atomic.add<i32>(ctrl + C_NEXT, 1) * chunk;
+    else if (t > 0) return;
+    if (f >= total) return;
+    const end = min(total, f + chunk);
+    unRunDispatch(op, x + (<usize>f << 2), y + (<usize>f << 2), <i32>(end - f));
+    if (threads == 1) return;
+  }
+}

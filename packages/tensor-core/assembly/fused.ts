@@ -1,0 +1,297 @@
+// Fused kernels of a training step in f32x4, forward and backward side by side (llm.c style):
+// softmax cross-entropy (per-row log-sum-exp; the mean over rows is taken in JS in float64), RMSNorm
+// (Zhang & Sennrich 2019; the gain gradient accumulates in float64, one accumulator row per thread) and AdamW
+// (Loshchilov & Hutter 2019, PyTorch semantics). Rows or elements are split across threads in chunks from the
+// shared counter; the cpu kernels (src/backends/cpu/kernels) are the reference.
+import { C_A, C_B, C_C, C_M, C_N, C_NEXT, C_P0, C_P1, C_P2, C_P3, C_P4, C_P5, C_P6, C_P7, C_P8, C_P9, C_P10, C_P11, C_THREADS } from './ctrl';
+import { exp4, madd } from './simd';
+
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+// @ts-ignore: decorator
+@inline function hmax(v: v128): f32 {
+  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+/** Next chunk [r0, r1) of `rows` for thread t; r0 = -1 when none is left. Single-threaded: all rows to t = 0. */
+// @ts-ignore: decorator
+@inline function nextChunk(ctrl: usize, t: i32, rows: i32, chunk: i32, first: bool): i32 {
+  const threads = load<i32>(ctrl + C_THREADS);
+  if (threads == 1) return t == 0 && first ? 0 : -1;
+  const r0 = atomic.add<i32>(ctrl + C_NEXT, 1) * chunk;
+  return r0 < rows ? r0 : -1;
+}
+
+// @ts-ignore: decorator
+@inline function chunkOf(ctrl: usize, rows: i32, minChunk: i32): i32 {
+  const threads = load<i32>(ctrl + C_THREADS);
+  return threads > 1 ? max(minChunk, (rows + threads * 4 - 1) / (threads * 4)) : rows;
+}
+
+/**
+ * Cross-entropy forward: for each row r of logits (at C_A, rows C_M × cols C_N) with target targets[r] (i32 at
+ * C_B): lse[r] (at C_C) = log Σ exp(x), or 0 where the target is the ignore index (C_P0).
+ */
+export function ceForwardPart(ctrl: usize, t: i32): void {
+  const rows = load<i32>(ctrl + C_M);
+  const cols = load<i32>(ctrl + C_N);
+  if (rows <= 0 || cols <= 0) return;
+  const x0 = <usize>load<u32>(ctrl + C_A);
+  const tg = <usize>load<u32>(ctrl + C_B);
+  const lse = <usize>load<u32>(ctrl + C_C);
+  const ignore = load<i32>(ctrl + C_P0);
+  const chunk = chunkOf(ctrl, rows, 8);
+  const vec = cols & ~3;
+  let first = true;
+  for (;;) {
+    const r0 = nextChunk(ctrl, t, rows, chunk, first);
+    first = false;
+    if (r0 < 0) return;
+    const r1 = min(rows, r0 + chunk);
+    for (let r = r0; r < r1; r++) {
+      if (load<i32>(tg + (<usize>r << 2)) == ignore) {
+        store<f32>(lse + (<usize>r << 2), 0);
+        continue;
+      }
+      const x = x0 + ((<usize>r * <usize>cols) << 2);
+      let mv = f32x4.splat(-Infinity);
+      for (let j = 0; j < vec; j += 4) mv = f32x4.pmax(mv, v128.load(x + (<usize>j << 2)));
+      let m = hmax(mv);
+      for (let j = vec; j < cols; j++) m = max(m, load<f32>(x + (<usize>j << 2)));
+      const ms = f32x4.splat(m);
+      let sv = f32x4.splat(0);
+      for (let j = 0; j < vec; j += 4) sv = f32x4.add(sv, exp4(f32x4.sub(v128.load(x + (<usize>j << 2)), ms)));
+      let s = <f64>hsum(sv);
+      for (let j = vec; j < cols; j++) s += <f64>f32x4.extract_lane(exp4(f32x4.splat(load<f32>(x + (<usize>j << 2)) - m)), 0);
+      store<f32>(lse + (<usize>r << 2), <f32>(<f64>m + Math.log(s)));
+    }
+  }
+}
+
+/**
+ * Cross-entropy backward: dlogits (at C_P1) = (exp(x − lse) − onehot(target)) · scale (f32 at C_P2), zero rows
+ * where the target is the ignore index (C_P0). logits at C_A, targets at C_B, lse at C_C.
+ */
+export function ceBackwardPart(ctrl: usize, t: i32): void {
+  const rows = load<i32>(ctrl + C_M);
+  const cols = load<i32>(ctrl + C_N);
+  if (rows <= 0 || cols <= 0) return;
+  const x0 = <usize>load<u32>(ctrl + C_A);
+  const tg = <usize>load<u32>(ctrl + C_B);
+  const lse = <usize>load<u32>(ctrl + C_C);
+  const ignore = load<i32>(ctrl + C_P0);
+  const d0 = <usize>load<u32>(ctrl + C_P1);
+  const scale = load<f32>(ctrl + C_P2);
+  const sv = f32x4.splat(scale);
+  const chunk = chunkOf(ctrl, rows, 8);
+  const vec = cols & ~3;
+  let first = true;
+  for (;;) {
+    const r0 = nextChunk(ctrl, t, rows, chunk, first);
+    first = false;
+    if (r0 < 0) return;
+    const r1 = min(rows, r0 + chunk);
+    for (let r = r0; r < r1; r++) {
+      const off = (<usize>r * <usize>cols) << 2;
+      const x = x0 + off;
+      const d = d0 + off;
+      const tr = load<i32>(tg + (<usize>r << 2));
+      if (tr == ignore) {
+        memory.fill(d, 0, <usize>cols << 2);
+        continue;
+      }
+      const l = f32x4.splat(load<f32>(lse + (<usize>r << 2)));
+      for (let j = 0; j < vec; j += 4) {
+        const o = <usize>j << 2;
+        v128.store(d + o, f32x4.mul(exp4(f32x4.sub(v128.load(x + o), l)), sv));
+      }
+      for (let j = vec; j < cols; j++) {
+        const o = <usize>j << 2;
+        store<f32>(d + o, f32x4.extract_lane(f32x4.mul(exp4(f32x4.sub(f32x4.splat(load<f32>(x + o)), l)), sv), 0));
+      }
+      const o = <usize>tr << 2;
+      store<f32>(d + o, load<f32>(d + o) - scale);
+    }
+  }
+}
+
+/** RMSNorm forward: y (C_C) = x (C_A) · rstd · g (C_B) per row, rstd (at C_P0) = 1/√(mean(x²) + eps (f32 at C_P1)). */
+export function rmsNormForwardPart(ctrl: usize, t: i32): void {
+  const rows = load<i32>(ctrl + C_M);
+  const cols = load<i32>(ctrl + C_N);
+  if (rows <= 0 || cols <= 0) return;
+  const x0 = <usize>load<u32>(ctrl + C_A);
+  const g = <usize>load<u32>(ctrl + C_B);
+  const y0 = <usize>load<u32>(ctrl + C_C);
+  const rstd = <usize>load<u32>(ctrl + C_P0);
+  const eps = <f64>load<f32>(ctrl + C_P1);
+  const chunk = chunkOf(ctrl, rows, 8);
+  const vec = cols & ~3;
+  let first = true;
+  for (;;) {
+    const r0 = nextChunk(ctrl, t, rows, chunk, first);
+    first = false;
+    if (r0 < 0) return;
+    const r1 = min(rows, r0 + chunk);
+    for (let r = r0; r < r1; r++) {
+      const off = (<usize>r * <usize>cols) << 2;
+      const x = x0 + off;
+      const y = y0 + off;
+      let acc = f32x4.splat(0);
+      for (let j = 0; j < vec; j += 4) {
+        const v = v128.load(x + (<usize>j << 2));
+        acc = madd(v, v, acc);
+      }
+      let ss = <f64>hsum(acc);
+      for (let j = vec; j < cols; j++) {
+        const v = <f64>load<f32>(x + (<usize>j << 2));
+        ss += v * v;
+      }
+      const rs = <f32>(1 / Math.sqrt(ss / <f64>cols + eps));
+      store<f32>(rstd + (<usize>r << 2), rs);
+      const rv = f32x4.splat(rs);
+      for (let j = 0; j < vec; j += 4) {
+        const o = <usize>j << 2;
+        v128.store(y + o, f32x4.mul(f32x4.mul(v128.load(x + o), rv), v128.load(g + o)));
+      }
+      for (let j = vec; j < cols; j++) {
+        const o = <usize>j << 2;
+        store<f32>(y + o, load<f32>(x + o) * rs * load<f32>(g + o));
+      }
+    }
+  }
+}
+
+/**
+ * RMSNorm backward, with xhat = x · rstd: dx (C_P1) = rstd · (dy·g − xhat · mean(dy·g·xhat)) per row, and
+ * dgain partial sums Σ_rows dy·xhat into thread t's float64 row of `cols` at C_P2 + t·cols·8 (JS adds the rows).
+ * x at C_A, g at C_B, dy at C_C, rstd at C_P0.
+ */
+export function rmsNormBackwardPart(ctrl: usize, t: i32): void {
+  const rows = load<i32>(ctrl + C_M);
+  const cols = load<i32>(ctrl + C_N);
+  if (rows <= 0 || cols <= 0) return;
+  const x0 = <usize>load<u32>(ctrl + C_A);
+  const g = <usize>load<u32>(ctrl + C_B);
+  const dy0 = <usize>load<u32>(ctrl + C_C);
+  const rstd = <usize>load<u32>(ctrl + C_P0);
+  const dx0 = <usize>load<u32>(ctrl + C_P1);
+  const dg = <usize>load<u32>(ctrl + C_P2) + ((<usize>t * <usize>cols) << 3);
+  const chunk = chunkOf(ctrl, rows, 8);
+  const vec = cols & ~3;
+  const invN = f32x4.splat(<f32>(1 / <f64>cols));
+  let first = true;
+  for (;;) {
+    const r0 = nextChunk(ctrl, t, rows, chunk, first);
+    first = false;
+    if (r0 < 0) return;
+    const r1 = min(rows, r0 + chunk);
+    for (let r = r0; r < r1; r++) {
+      const off = (<usize>r * <usize>cols) << 2;
+      const x = x0 + off;
+      const dy = dy0 + off;
+      const dx = dx0 + off;
+      const rs = load<f32>(rstd + (<usize>r << 2));
+      const rv = f32x4.splat(rs);
+      let acc = f32x4.splat(0);
+      for (let j = 0; j < vec; j += 4) {
+        const o = <usize>j << 2;
+        const xh = f32x4.mul(v128.load(x + o), rv);
+        const dyv = v128.load(dy + o);
+        acc = madd(f32x4.mul(dyv, v128.load(g + o)), xh, acc);
+        // dg += dy · xhat in float64, two lanes at a time.
+        const p = f32x4.mul(dyv, xh);
+        const q = dg + (<usize>j << 3);
+        v128.store(q, f64x2.add(v128.load(q), f64x2.promote_low_f32x4(p)));
+        v128.store(q, f64x2.add(v128.load(q, 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(p, p, 2, 3, 0, 1))), 16);
+      }
+      let dot = hsum(acc);
+      for (let j = vec; j < cols; j++) {
+        const o = <usize>j << 2;
+        const xh = load<f32>(x + o) * rs;
+        const dyi = load<f32>(dy + o);
+        dot += dyi * load<f32>(g + o) * xh;
+        const q = dg + (<usize>j << 3);
+        store<f64>(q, load<f64>(q) + <f64>(dyi * xh));
+      }
+      const mean = f32x4.mul(f32x4.splat(dot), invN);
+      for (let j = 0; j < vec; j += 4) {
+        const o = <usize>j << 2;
+        const xh = f32x4.mul(v128.load(x + o), rv);
+        v128.store(dx + o, f32x4.mul(rv, f32x4.sub(f32x4.mul(v128.load(dy + o), v128.load(g + o)), f32x4.mul(xh, mean))));
+      }
+      const meanS = f32x4.extract_lane(mean, 0);
+      for (let j = vec; j < cols; j++) {
+        const o = <usize>j << 2;
+        store<f32>(dx + o, rs * (load<f32>(dy + o) * load<f32>(g + o) - load<f32>(x + o) * rs * meanS));
+      }
+    }
+  }
+}
+
+/**
+ * AdamW over n = C_N elements: p at C_A, g at C_B, m at C_C, v at C_P0 → p', m', v' at C_P1, C_P2, C_P3.
+ * f32 parameters: beta1 (C_P4), 1−beta1 (C_P5), beta2 (C_P6), 1−beta2 (C_P7), decay = 1 − lr·wd (C_P8),
+ * step = lr/bc1 (C_P9), 1/√bc2 (C_P10), eps (C_P11). p' = p·decay − step·m' / (√v' / √bc2 + eps).
+ */
+export function adamwPart(ctrl: usize, t: i32): void {
+  const n = load<i32>(ctrl + C_N);
+  if (n <= 0) return;
+  const p0 = <usize>load<u32>(ctrl + C_A);
+  const g0 = <usize>load<u32>(ctrl + C_B);
+  const m0 = <usize>load<u32>(ctrl + C_C);
+  const v0 = <usize>load<u32>(ctrl + C_P0);
+  const po = <usize>load<u32>(ctrl + C_P1);
+  const mo = <usize>load<u32>(ctrl + C_P2);
+  const vo = <usize>load<u32>(ctrl + C_P3);
+  const b1 = load<f32>(ctrl + C_P4);
+  const c1 = load<f32>(ctrl + C_P5);
+  const b2 = load<f32>(ctrl + C_P6);
+  const c2 = load<f32>(ctrl + C_P7);
+  const decay = load<f32>(ctrl + C_P8);
+  const step = load<f32>(ctrl + C_P9);
+  const ibc2 = load<f32>(ctrl + C_P10);
+  const eps = load<f32>(ctrl + C_P11);
+  const b1v = f32x4.splat(b1);
+  const c1v = f32x4.splat(c1);
+  const b2v = f32x4.splat(b2);
+  const c2v = f32x4.splat(c2);
+  const dv = f32x4.splat(decay);
+  const sv = f32x4.splat(step);
+  const iv = f32x4.splat(ibc2);
+  const ev = f32x4.splat(eps);
+  // Chunks of 4,096 elements (multiples of 4, so only the last chunk has a scalar tail).
+  const blocks = (n + 4095) >> 12;
+  const chunk = chunkOf(ctrl, blocks, 4);
+  let first = true;
+  for (;;) {
+    const k0 = nextChunk(ctrl, t, blocks, chunk, first);
+    first = false;
+    if (k0 < 0) return;
+    const i0 = k0 << 12;
+    const i1 = min(n, min(blocks, k0 + chunk) << 12);
+    let i = i0;
+    for (; i + 4 <= i1; i += 4) {
+      const o = <usize>i << 2;
+      const gv = v128.load(g0 + o);
+      const mv = f32x4.add(f32x4.mul(b1v, v128.load(m0 + o)), f32x4.mul(c1v, gv));
+      const vv = f32x4.add(f32x4.mul(b2v, v128.load(v0 + o)), f32x4.mul(c2v, f32x4.mul(gv, gv)));
+      v128.store(mo + o, mv);
+      v128.store(vo + o, vv);
+      const den = f32x4.add(f32x4.mul(f32x4.sqrt(vv), iv), ev);
+      v128.store(po + o, f32x4.sub(f32x4.mul(v128.load(p0 + o), dv), f32x4.div(f32x4.mul(sv, mv), den)));
+    }
+    for (; i < i1; i++) {
+      const o = <usize>i << 2;
+      const gi = load<f32>(g0 + o);
+      const mi = b1 * load<f32>(m0 + o) + c1 * gi;
+      const vi = b2 * load<f32>(v0 + o) + c2 * (gi * gi);
+      store<f32>(mo + o, mi);
+      store<f32>(vo + o, vi);
+      store<f32>(po + o, load<f32>(p0 + o) * decay - (step * mi) / (Mathf.sqrt(vi) * ibc2 + eps));
+    }
+  }
+}

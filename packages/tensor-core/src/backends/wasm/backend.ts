@@ -1,0 +1,559 @@
+// The `wasm` backend: every buffer lives in the WASM kernels' memory (the heap allocator of memory.ts), so the
+// SIMD kernels (matmul in every layout, row softmax) read and write tensors in place, with no copies; the other
+// kernels are the cpu backend's plain functions run on typed-array views of the same memory.
+// Views are made per kernel call, after the call's allocations: growing an unshared memory detaches its
+// buffer, so a view must never be kept across an allocation.
+import type { Backend, DataArray, DataId, DType, KernelName, Kernels, TensorInfo } from '../../backend.js';
+import { adamwF } from '../cpu/kernels/adamw.js';
+import { crossEntropyBackward, crossEntropyForward } from '../cpu/kernels/cross-entropy.js';
+import { rmsNormBackward, rmsNormForward } from '../cpu/kernels/rms-norm.js';
+import { broadcastStrides, fmtShape, sizeOf } from '../../shape.js';
+import { concatF } from '../cpu/kernels/copy.js';
+import { binaryF32, stridedCopyF, unaryF32, whereF32 } from '../cpu/kernels/elementwise.js';
+import { gatherF, scatterAddF } from '../cpu/kernels/gather.js';
+import { reduceF32 } from '../cpu/kernels/reduce.js';
+import { ropeF } from '../cpu/kernels/rope.js';
+import { logSoftmaxBackward, logSoftmaxForward } from '../cpu/kernels/softmax.js';
+import { BINARY_CODES, UNARY_CODES } from './matmul.js';
+import type { WasmBinaryOp, WasmBuffer, WasmMatmul, WasmUnaryOp } from './matmul.js';
+import type { WasmMemory } from './wasm-api.js';
+
+/** A tensor's buffer: `length` elements (float32 or int32, 4 bytes each) at byte offset `ptr` of the heap. */
+class WasmData implements WasmBuffer {
+  constructor(
+    readonly owner: WasmBackend,
+    readonly ptr: number,
+    readonly length: number,
+    readonly dtype: DType,
+  ) {}
+
+  /** A fresh float view (the core's WasmBuffer contract; the backend itself uses WasmBackend.view). */
+  get f32(): Float32Array {
+    return new Float32Array(this.owner.memory.buffer, this.ptr, this.length);
+  }
+}
+
+/** A window into a buffer (a batch slice of a matmul operand), for the core's pointer-and-length checks. */
+class SubBuffer implements WasmBuffer {
+  constructor(
+    private readonly memory: WasmMemory,
+    readonly ptr: number,
+    readonly length: number,
+  ) {}
+
+  get f32(): Float32Array {
+    return new Float32Array(this.memory.buffer, this.ptr, this.length);
+  }
+}
+
+export interface WasmBackendInfo {
+  /** 'relaxed': the FMA build (relaxed SIMD); 'plain': f32x4 mul + add. */
+  simd: 'relaxed' | 'plain';
+  /** Threads the kernels split across (the caller included). */
+  threads: number;
+  /** Size of the WASM memory in bytes (it grows on demand and never shrinks). */
+  memoryBytes: number;
+  /** Blocks and bytes the heap holds (tensors plus the kernels' control block and scratch). */
+  heapLiveBlocks: number;
+  heapLiveBytes: number;
+}
+
+/** The cpu-on-views fallbacks that can replace WASM kernels (WasmBackend's `cpuKernels` option). */
+export const WASM_FALLBACK_KERNELS: readonly KernelName[] = ['unary', 'binary', 'stridedCopy', 'crossEntropy', 'crossEntropyBackward', 'rmsNorm', 'rmsNormBackward', 'adamw'];
+
+/** Kernel names that run in WASM; the rest run the cpu kernels on views of WASM memory. */
+export const WASM_KERNELS: readonly string[] = [
+  'matmul',
+  'softmax',
+  'softmaxBackward',
+  'crossEntropy',
+  'crossEntropyBackward',
+  'rmsNorm',
+  'rmsNormBackward',
+  'adamw',
+  'stridedCopy',
+  `binary (${Object.keys(BINARY_CODES).join(' ')})`,
+  `unary (${Object.keys(UNARY_CODES).join(' ')})`,
+];
+
+export class WasmBackend implements Backend {
+  readonly kernels: Kernels;
+  readonly memory: WasmMemory;
+  private readonly live = new Set<WasmData>();
+
+  /**
+   * `core`: kernels and heap (createWasmMatmulCore / createWasmMatmul); the backend owns it from here on.
+   * `cpuKernels`: kernels to run as the cpu kernels on views of WASM memory instead of in WASM (for A/B
+   * measurements and tests; every kernel has such a fallback except matmul and softmax).
+   */
+  constructor(
+    readonly core: WasmMatmul,
+    readonly name = 'wasm',
+    options: { cpuKernels?: readonly KernelName[] } = {},
+  ) {
+    this.memory = core.memory;
+    const kernels = this.makeKernels();
+    const fallbacks = this.makeViewKernels();
+    for (const k of options.cpuKernels ?? []) {
+      const f = fallbacks[k];
+      if (f === undefined) throw new Error(`wasm backend: kernel '${k}' has no cpu fallback`);
+      (kernels as unknown as Record<string, unknown>)[k] = f;
+    }
+    this.kernels = kernels;
+  }
+
+  /** The cpu kernels on views of WASM memory, for the kernels that normally run in WASM. */
+  private makeViewKernels(): Partial<Kernels> {
+    const v = (t: TensorInfo | WasmData): Float32Array | Int32Array => this.view(t instanceof WasmData ? t : t.id);
+    const fl = (t: TensorInfo | WasmData): Float32Array => this.f32(t instanceof WasmData ? t : t.id);
+    const floatOut = (n: number): WasmData => this.alloc(n, 'float32');
+    const rowsOf = (shape: readonly number[]): [number, number] => {
+      const n = shape[shape.length - 1] ?? 1;
+      return [n === 0 ? 0 : sizeOf(shape) / n, n];
+    };
+    return {
+      unary: (x, op) => {
+        const out = floatOut(sizeOf(x.shape));
+        unaryF32(op, v(x), fl(out));
+        return out;
+      },
+      binary: (a, b, op, outShape) => {
+        const out = floatOut(sizeOf(outShape));
+        binaryF32(op, v(a), broadcastStrides(a.shape, outShape), v(b), broadcastStrides(b.shape, outShape), fl(out), outShape);
+        return out;
+      },
+      stridedCopy: (x, outShape, strides, offset) => {
+        const out = this.alloc(sizeOf(outShape), x.dtype);
+        stridedCopyF(v(x), offset, strides, v(out), outShape);
+        return out;
+      },
+      crossEntropy: (logits, targets, ignoreIndex) => {
+        const [rows, n] = rowsOf(logits.shape);
+        const lse = floatOut(rows);
+        const loss = floatOut(1);
+        const l = crossEntropyForward(v(logits), this.ints(targets, 'crossEntropy'), rows, n, ignoreIndex, fl(lse));
+        fl(loss)[0] = l;
+        return { loss, lse };
+      },
+      crossEntropyBackward: (logits, targets, lse, dloss, ignoreIndex) => {
+        const [rows, n] = rowsOf(logits.shape);
+        const out = floatOut(sizeOf(logits.shape));
+        crossEntropyBackward(v(logits), this.ints(targets, 'crossEntropyBackward'), v(lse), v(dloss)[0]!, rows, n, ignoreIndex, fl(out));
+        return out;
+      },
+      rmsNorm: (x, gain, eps) => {
+        const [rows, n] = rowsOf(x.shape);
+        const y = floatOut(sizeOf(x.shape));
+        const rstd = floatOut(rows);
+        rmsNormForward(v(x), v(gain), rows, n, eps, fl(y), fl(rstd));
+        return { y, rstd };
+      },
+      rmsNormBackward: (x, gain, rstd, dy) => {
+        const [rows, n] = rowsOf(x.shape);
+        const dx = floatOut(sizeOf(x.shape));
+        const dgain = floatOut(n);
+        rmsNormBackward(v(x), v(gain), v(rstd), v(dy), rows, n, fl(dx), fl(dgain));
+        return { dx, dgain };
+      },
+      adamw: (param, grad, m, vv, hyper) => {
+        const n = sizeOf(param.shape);
+        const p2 = floatOut(n);
+        const m2 = floatOut(n);
+        const v2 = floatOut(n);
+        adamwF(v(param), v(grad), v(m), v(vv), hyper, fl(p2), fl(m2), fl(v2));
+        return { param: p2, m: m2, v: v2 };
+      },
+    };
+  }
+
+  info(): WasmBackendInfo {
+    return {
+      simd: this.core.info.simd,
+      threads: this.core.info.threads,
+      memoryBytes: this.core.heap.memoryBytes,
+      heapLiveBlocks: this.core.heap.liveCount,
+      heapLiveBytes: this.core.heap.liveBytes,
+    };
+  }
+
+  /** End the worker threads (a no-op with 1 thread). Kernels on this backend throw afterwards. */
+  destroy(): Promise<void> {
+    return this.core.dispose();
+  }
+
+  private alloc(n: number, dtype: DType): WasmData {
+    const d = new WasmData(this, this.core.heap.allocBytes(n * 4), n, dtype);
+    this.live.add(d);
+    return d;
+  }
+
+  /** The buffer behind a handle. Throws on foreign or disposed handles. */
+  private data(id: DataId): WasmData {
+    if (!(id instanceof WasmData) || id.owner !== this || !this.live.has(id)) {
+      throw new Error(`backend '${this.name}': unknown or disposed buffer`);
+    }
+    return id;
+  }
+
+  /**
+   * A typed-array view of a buffer (Int32Array for int32). Make views only after the call's allocations: a
+   * growing unshared memory detaches the old buffer (a shared one keeps old views valid, but short).
+   */
+  view(id: DataId): Float32Array | Int32Array {
+    const d = this.data(id);
+    return d.dtype === 'int32' ? new Int32Array(this.memory.buffer, d.ptr, d.length) : new Float32Array(this.memory.buffer, d.ptr, d.length);
+  }
+
+  private f32(id: DataId): Float32Array {
+    const d = this.data(id);
+    return new Float32Array(this.memory.buffer, d.ptr, d.length);
+  }
+
+  private ints(info: TensorInfo, kernel: string): Int32Array {
+    const d = this.data(info.id);
+    if (d.dtype !== 'int32') throw new Error(`backend '${this.name}' kernel '${kernel}': indices must be int32`);
+    return new Int32Array(this.memory.buffer, d.ptr, d.length);
+  }
+
+  write(values: ArrayLike<number>, dtype: DType, shape: readonly number[]): DataId {
+    const n = sizeOf(shape);
+    if (values.length !== n) {
+      throw new Error(`write: ${values.length} values do not fill shape ${fmtShape(shape)} (${n} elements)`);
+    }
+    const d = this.alloc(n, dtype);
+    const v = this.view(d);
+    if (dtype === 'int32' && !(values instanceof Int32Array)) for (let i = 0; i < n; i++) v[i] = values[i]!;
+    else v.set(values);
+    return d;
+  }
+
+  read(id: DataId): Promise<DataArray> {
+    return Promise.resolve(this.readSync(id));
+  }
+
+  readSync(id: DataId): DataArray {
+    return this.view(id).slice();
+  }
+
+  dispose(id: DataId): void {
+    if (id instanceof WasmData && id.owner === this && this.live.delete(id)) this.core.heap.free(id.ptr);
+  }
+
+  numLiveBuffers(): number {
+    return this.live.size;
+  }
+
+  private makeKernels(): Kernels {
+    // Views of an input (TensorInfo) or of an output just allocated (WasmData).
+    const v = (t: TensorInfo | WasmData): Float32Array | Int32Array => this.view(t instanceof WasmData ? t : t.id);
+    const fl = (t: TensorInfo | WasmData): Float32Array => this.f32(t instanceof WasmData ? t : t.id);
+    const floatOut = (n: number): WasmData => this.alloc(n, 'float32');
+    const rowsOf = (shape: readonly number[]): [number, number] => {
+      const n = shape[shape.length - 1] ?? 1;
+      return [n === 0 ? 0 : sizeOf(shape) / n, n];
+    };
+    const core = this.core;
+    const mem = this.memory;
+    return {
+      unary: (x, op) => {
+        const n = sizeOf(x.shape);
+        const out = floatOut(n);
+        const X = this.data(x.id);
+        if (op in UNARY_CODES && X.dtype === 'float32') core.unary({ op: op as WasmUnaryOp, x: X, y: out, n });
+        else unaryF32(op, v(x), fl(out)); // log, tanh, sign; int32 input
+        return out;
+      },
+      binary: (a, b, op, outShape) => {
+        const out = floatOut(sizeOf(outShape));
+        const A = this.data(a.id);
+        const B = this.data(b.id);
+        const sa = broadcastStrides(a.shape, outShape);
+        const sb = broadcastStrides(b.shape, outShape);
+        if (!(op in BINARY_CODES) || A.dtype !== 'float32' || B.dtype !== 'float32') {
+          binaryF32(op, v(a), sa, v(b), sb, fl(out), outShape); // pow; int32 inputs
+          return out;
+        }
+        // Merge dims both inputs stride through alike; the kernel takes 3, more loop here.
+        forStrided3(mergeDims(outShape, sa, sb), (ao, bo, co, shape, aStrides, bStrides) =>
+          core.binary({
+            op: op as WasmBinaryOp,
+            a: ao === 0 ? A : new SubBuffer(mem, A.ptr + ao * 4, A.length - ao),
+            b: bo === 0 ? B : new SubBuffer(mem, B.ptr + bo * 4, B.length - bo),
+            c: co === 0 ? out : new SubBuffer(mem, out.ptr + co * 4, out.length - co),
+            shape,
+            aStrides,
+            bStrides,
+          }),
+        );
+        return out;
+      },
+      where: (c, a, b, outShape) => {
+        const out = floatOut(sizeOf(outShape));
+        whereF32(
+          v(c),
+          broadcastStrides(c.shape, outShape),
+          v(a),
+          broadcastStrides(a.shape, outShape),
+          v(b),
+          broadcastStrides(b.shape, outShape),
+          fl(out),
+          outShape,
+        );
+        return out;
+      },
+      reduce: (x, op, axes) => {
+        const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+        const out = floatOut(sizeOf(outShape));
+        reduceF32(op, v(x), x.shape, axes, fl(out));
+        return out;
+      },
+      matmul: (a, b, transA, transB, outShape) => {
+        const r = outShape.length;
+        const m = outShape[r - 2]!;
+        const n = outShape[r - 1]!;
+        const k = transA ? a.shape[a.shape.length - 2]! : a.shape[a.shape.length - 1]!;
+        const batchShape = outShape.slice(0, r - 2);
+        const batch = sizeOf(batchShape);
+        const out = floatOut(batch * m * n);
+        if (batch * m * n === 0) return out;
+        const A = this.data(a.id);
+        const B = this.data(b.id);
+        // The engine broadcasts batch dims NumPy-style; the core takes one batch with a stride per operand
+        // (0 broadcasts). Merge batch dims that the strides of both operands let through as one, run the
+        // innermost group as the core's batch and loop over the rest (attention with grouped kv heads:
+        // (B·Hkv) calls of batch G, kv stride 0).
+        const groups = mergeDims(batchShape, broadcastStrides(a.shape.slice(0, -2), batchShape), broadcastStrides(b.shape.slice(0, -2), batchShape));
+        const inner = groups[0] ?? { size: 1, sa: 0, sb: 0 };
+        const outer = groups.slice(1);
+        const mk = m * k;
+        const kn = k * n;
+        const mn = m * n;
+        const calls = outer.reduce((p, g) => p * g.size, 1);
+        const idx = new Array<number>(outer.length).fill(0);
+        for (let call = 0; call < calls; call++) {
+          let ao = 0;
+          let bo = 0;
+          for (let d = 0; d < outer.length; d++) {
+            ao += idx[d]! * outer[d]!.sa;
+            bo += idx[d]! * outer[d]!.sb;
+          }
+          const aOff = ao * mk;
+          const bOff = bo * kn;
+          const cOff = call * inner.size * mn;
+          core.matmul({
+            a: aOff === 0 ? A : new SubBuffer(mem, A.ptr + aOff * 4, A.length - aOff),
+            b: bOff === 0 ? B : new SubBuffer(mem, B.ptr + bOff * 4, B.length - bOff),
+            c: cOff === 0 ? out : new SubBuffer(mem, out.ptr + cOff * 4, out.length - cOff),
+            batch: inner.size,
+            m,
+            k,
+            n,
+            transA,
+            transB,
+            strideA: inner.sa * mk,
+            strideB: inner.sb * kn,
+          });
+          for (let d = 0; d < outer.length; d++) {
+            if (++idx[d]! < outer[d]!.size) break;
+            idx[d] = 0;
+          }
+        }
+        return out;
+      },
+      stridedCopy: (x, outShape, strides, offset) => {
+        const out = this.alloc(sizeOf(outShape), x.dtype);
+        if (out.length === 0) return out;
+        const X = this.data(x.id);
+        if (strides.some((st) => st < 0) || offset < 0) {
+          stridedCopyF(v(x), offset, strides, v(out), outShape);
+          return out;
+        }
+        // permute (B, T, H, D) -> (B, H, T, D) leaves 4 dims: the kernel copies 3, the outermost loops here.
+        forStrided3(mergeDims(outShape, strides, strides.map(() => 0)), (xo, _bo, yo, shape, xStrides) =>
+          core.stridedCopy({
+            x: new SubBuffer(mem, X.ptr + (offset + xo) * 4, X.length - offset - xo),
+            y: yo === 0 ? out : new SubBuffer(mem, out.ptr + yo * 4, out.length - yo),
+            shape,
+            strides: xStrides,
+          }),
+        );
+        return out;
+      },
+      concat: (xs, axis, outShape) => {
+        const dtype = xs[0]?.dtype ?? 'float32';
+        const out = this.alloc(sizeOf(outShape), dtype);
+        const outer = sizeOf(outShape.slice(0, axis));
+        const inner = sizeOf(outShape.slice(axis + 1));
+        concatF(
+          xs.map(v),
+          xs.map((x) => x.shape[axis]!),
+          outer,
+          inner,
+          v(out),
+        );
+        return out;
+      },
+      gather: (x, indices, axis) => {
+        const outer = sizeOf(x.shape.slice(0, axis));
+        const inner = sizeOf(x.shape.slice(axis + 1));
+        const out = this.alloc(outer * sizeOf(indices.shape) * inner, x.dtype);
+        gatherF(v(x), this.ints(indices, 'gather'), outer, x.shape[axis]!, inner, v(out));
+        return out;
+      },
+      scatterAdd: (upd, indices, axis, outShape) => {
+        const out = floatOut(sizeOf(outShape));
+        scatterAddF(v(upd), this.ints(indices, 'scatterAdd'), sizeOf(outShape.slice(0, axis)), outShape[axis]!, sizeOf(outShape.slice(axis + 1)), fl(out));
+        return out;
+      },
+      cast: (x, dtype) => {
+        const out = this.alloc(sizeOf(x.shape), dtype);
+        const src = v(x);
+        const dst = v(out);
+        const n = src.length;
+        if (dtype === 'int32') for (let i = 0; i < n; i++) dst[i] = Math.trunc(src[i]!);
+        else dst.set(src);
+        return out;
+      },
+      softmax: (x) => {
+        const [rows, n] = rowsOf(x.shape);
+        const out = floatOut(sizeOf(x.shape));
+        core.softmax({ x: this.data(x.id), y: out, rows, cols: n });
+        return out;
+      },
+      softmaxBackward: (y, dy) => {
+        const [rows, n] = rowsOf(y.shape);
+        const out = floatOut(sizeOf(y.shape));
+        core.softmaxBackward({ y: this.data(y.id), dy: this.data(dy.id), dx: out, rows, cols: n });
+        return out;
+      },
+      logSoftmax: (x) => {
+        const [rows, n] = rowsOf(x.shape);
+        const out = floatOut(sizeOf(x.shape));
+        logSoftmaxForward(v(x), rows, n, fl(out));
+        return out;
+      },
+      logSoftmaxBackward: (y, dy) => {
+        const [rows, n] = rowsOf(y.shape);
+        const out = floatOut(sizeOf(y.shape));
+        logSoftmaxBackward(v(y), v(dy), rows, n, fl(out));
+        return out;
+      },
+      crossEntropy: (logits, targets, ignoreIndex) => {
+        const [rows, n] = rowsOf(logits.shape);
+        const lse = floatOut(rows);
+        const loss = floatOut(1);
+        const T = this.data(targets.id);
+        if (T.dtype !== 'int32') throw new Error(`backend '${this.name}' kernel 'crossEntropy': indices must be int32`);
+        core.crossEntropy({ logits: this.data(logits.id), targets: T, lse, rows, cols: n, ignoreIndex });
+        // The mean over kept rows in float64: Σ (lse[r] − logits[r, t]).
+        const lv = fl(lse);
+        const xv = fl(logits);
+        const tv = this.ints(targets, 'crossEntropy');
+        let total = 0;
+        let count = 0;
+        for (let r = 0; r < rows; r++) {
+          const t = tv[r]!;
+          if (t === ignoreIndex) continue;
+          total += lv[r]! - xv[r * n + t]!;
+          count++;
+        }
+        fl(loss)[0] = count > 0 ? total / count : 0;
+        return { loss, lse };
+      },
+      crossEntropyBackward: (logits, targets, lse, dloss, ignoreIndex) => {
+        const [rows, n] = rowsOf(logits.shape);
+        const out = floatOut(sizeOf(logits.shape));
+        const tv = this.ints(targets, 'crossEntropyBackward');
+        let count = 0;
+        for (let r = 0; r < rows; r++) if (tv[r] !== ignoreIndex) count++;
+        const scale = count > 0 ? fl(dloss)[0]! / count : 0;
+        core.crossEntropyBackward({ logits: this.data(logits.id), targets: this.data(targets.id), lse: this.data(lse.id), dlogits: out, rows, cols: n, ignoreIndex, scale });
+        return out;
+      },
+      rmsNorm: (x, gain, eps) => {
+        const [rows, n] = rowsOf(x.shape);
+        const y = floatOut(sizeOf(x.shape));
+        const rstd = floatOut(rows);
+        core.rmsNorm({ x: this.data(x.id), gain: this.data(gain.id), y, rstd, rows, cols: n, eps });
+        return { y, rstd };
+      },
+      rmsNormBackward: (x, gain, rstd, dy) => {
+        const [rows, n] = rowsOf(x.shape);
+        const dx = floatOut(sizeOf(x.shape));
+        const dgain = floatOut(n);
+        core.rmsNormBackward({ x: this.data(x.id), gain: this.data(gain.id), rstd: this.data(rstd.id), dy: this.data(dy.id), dx, dgain, rows, cols: n });
+        return { dx, dgain };
+      },
+      rope: (x, cos, sin, inverse) => {
+        const r = x.shape.length;
+        const out = floatOut(sizeOf(x.shape));
+        ropeF(v(x), v(cos), v(sin), sizeOf(x.shape.slice(0, r - 2)), x.shape[r - 2]!, x.shape[r - 1]!, inverse, fl(out));
+        return out;
+      },
+      adamw: (param, grad, m, vv, hyper) => {
+        const n = sizeOf(param.shape);
+        const p2 = floatOut(n);
+        const m2 = floatOut(n);
+        const v2 = floatOut(n);
+        const d = (t: TensorInfo): WasmData => this.data(t.id);
+        core.adamw({ p: d(param), g: d(grad), m: d(m), v: d(vv), pOut: p2, mOut: m2, vOut: v2, n, ...hyper });
+        return { param: p2, m: m2, v: v2 };
+      },
+    };
+  }
+}
+
+/**
+ * Run a strided kernel over merged dim groups (innermost first, from mergeDims): the innermost 3 go to the kernel
+ * (shape and per-operand strides, outermost first), the rest loop here with element offsets (a, b, dense output).
+ */
+function forStrided3(
+  groups: DimGroup[],
+  call: (aOff: number, bOff: number, outOff: number, shape: number[], aStrides: number[], bStrides: number[]) => void,
+): void {
+  const inner = groups.slice(0, 3).reverse();
+  if (inner.length === 0) inner.push({ size: 1, sa: 0, sb: 0 });
+  const outer = groups.slice(3); // innermost first
+  const shape = inner.map((g) => g.size);
+  const aStrides = inner.map((g) => g.sa);
+  const bStrides = inner.map((g) => g.sb);
+  const per = sizeOf(shape);
+  const calls = sizeOf(outer.map((g) => g.size));
+  const idx = new Array<number>(outer.length).fill(0);
+  for (let c = 0; c < calls; c++) {
+    let ao = 0;
+    let bo = 0;
+    for (let d = 0; d < outer.length; d++) {
+      ao += idx[d]! * outer[d]!.sa;
+      bo += idx[d]! * outer[d]!.sb;
+    }
+    call(ao, bo, c * per, shape, aStrides, bStrides);
+    for (let d = 0; d < outer.length; d++) {
+      if (++idx[d]! < outer[d]!.size) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** A run of dims that both operands read at one stride each (elements, or matrices for matmul batches). */
+interface DimGroup {
+  size: number;
+  sa: number;
+  sb: number;
+}
+
+/**
+ * Merge the dims of an output (with each operand's per-dim stride, 0 where it broadcasts) into groups that one
+ * strided loop covers; innermost group first. Dims of size 1 are dropped (so a scalar gives no group).
+ */
+export function mergeDims(shape: readonly number[], sa: readonly number[], sb: readonly number[]): DimGroup[] {
+  const groups: DimGroup[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const size = shape[d]!;
+    if (size === 1) continue;
+    const g = groups[groups.length - 1];
+    if (g !== undefined && sa[d] === g.sa * g.size && sb[d] === g.sb * g.size) g.size *= size;
+    else groups.push({ size, sa: sa[d]!, sb: sb[d]! });
+  }
+  return groups;
+}
