@@ -3,7 +3,7 @@
 // kernels are the cpu backend's plain functions run on typed-array views of the same memory.
 // Views are made per kernel call, after the call's allocations: growing an unshared memory detaches its
 // buffer, so a view must never be kept across an allocation.
-import type { Backend, DataArray, DataId, DType, KernelName, Kernels, TensorInfo } from '../../backend.js';
+import type { Backend, DataArray, DataId, DType, BuiltinKernels, KernelName, TensorInfo } from '../../backend.js';
 import { adamwF } from '../cpu/kernels/adamw.js';
 import { crossEntropyBackward, crossEntropyForward } from '../cpu/kernels/cross-entropy.js';
 import { rmsNormBackward, rmsNormForward } from '../cpu/kernels/rms-norm.js';
@@ -77,7 +77,7 @@ export const WASM_KERNELS: readonly string[] = [
 ];
 
 export class WasmBackend implements Backend {
-  readonly kernels: Kernels;
+  readonly kernels: BuiltinKernels;
   readonly memory: WasmMemory;
   private readonly live = new Set<WasmData>();
 
@@ -95,7 +95,7 @@ export class WasmBackend implements Backend {
     const kernels = this.makeKernels();
     const fallbacks = this.makeViewKernels();
     for (const k of options.cpuKernels ?? []) {
-      const f = fallbacks[k];
+      const f = fallbacks[k as keyof BuiltinKernels];
       if (f === undefined) throw new Error(`wasm backend: kernel '${k}' has no cpu fallback`);
       (kernels as unknown as Record<string, unknown>)[k] = f;
     }
@@ -103,7 +103,7 @@ export class WasmBackend implements Backend {
   }
 
   /** The cpu kernels on views of WASM memory, for the kernels that normally run in WASM. */
-  private makeViewKernels(): Partial<Kernels> {
+  private makeViewKernels(): Partial<BuiltinKernels> {
     const v = (t: TensorInfo | WasmData): Float32Array | Int32Array => this.view(t instanceof WasmData ? t : t.id);
     const fl = (t: TensorInfo | WasmData): Float32Array => this.f32(t instanceof WasmData ? t : t.id);
     const floatOut = (n: number): WasmData => this.alloc(n, 'float32');
@@ -243,7 +243,7 @@ export class WasmBackend implements Backend {
     return this.live.size;
   }
 
-  private makeKernels(): Kernels {
+  private makeKernels(): BuiltinKernels {
     // Views of an input (TensorInfo) or of an output just allocated (WasmData).
     const v = (t: TensorInfo | WasmData): Float32Array | Int32Array => this.view(t instanceof WasmData ? t : t.id);
     const fl = (t: TensorInfo | WasmData): Float32Array => this.f32(t instanceof WasmData ? t : t.id);
