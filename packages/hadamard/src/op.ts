@@ -1,9 +1,10 @@
 // fwht as a differentiable tensor-core op: y = x H on the last axis (H orthonormal, symmetric, its own inverse),
 // or block-diagonal diag(H_b, ..., H_b) with a power-of-two block b. Backward: dx = dy H, the same transform.
-// Kernels are contributed to backends through tensor-core's registerKernel (cpu and cpu64 here).
-import { CpuBackend, checkFloat, checkInputs, getKernel, record, registerKernel } from '@bitskip/tensor-core';
-import type { Backend, DataId, KernelFactory, Tensor, TensorInfo } from '@bitskip/tensor-core';
-import { fwhtInPlace, isPowerOfTwo } from './fwht.js';
+// Kernels are contributed to backends through tensor-core's registerKernel (backends.ts: cpu, wasm, gpu.js).
+import { checkFloat, checkInputs, getKernel, record } from '@bitskip/tensor-core';
+import type { DataId, Tensor, TensorInfo } from '@bitskip/tensor-core';
+import { isPowerOfTwo } from './fwht.js';
+import { DEFAULT_BACKEND_NAMES, registerHadamardKernels } from './backends.js';
 
 declare module '@bitskip/tensor-core' {
   interface Kernels {
@@ -20,22 +21,8 @@ export interface FwhtOptions {
   block?: number;
 }
 
-/** The cpu (and cpu64) kernel: copy x into a new buffer of the backend, transform it in place. */
-export const cpuFwhtKernel: KernelFactory<'fwht'> = (backend: Backend) => {
-  if (!(backend instanceof CpuBackend)) {
-    throw new Error(`fwht: the cpu kernel needs a CpuBackend, got backend '${backend.name}'`);
-  }
-  return (x, block) => {
-    const out = backend.write(backend.values(x.id), 'float32', x.shape);
-    const v = backend.values(out);
-    if (v instanceof Int32Array) throw new Error('fwht: expected a float buffer');
-    fwhtInPlace(v, block);
-    return out;
-  };
-};
-
-registerKernel('cpu', 'fwht', cpuFwhtKernel);
-registerKernel('cpu64', 'fwht', cpuFwhtKernel);
+// Registered here, beside the op (a module the op's users import; the package is sideEffects: false).
+for (const name of DEFAULT_BACKEND_NAMES) registerHadamardKernels(name);
 
 /** The block size fwht would use for a last axis of size n, or an Error naming the size. */
 export function fwhtBlock(n: number, opts: FwhtOptions = {}): number {

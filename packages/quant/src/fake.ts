@@ -1,19 +1,15 @@
 // Fake quantization as tensor ops with straight-through gradients (SPEC §4: forward uses q(x), backward treats q
 // as the identity, i.e. x + stopgrad(q(x) − x); optionally clipped: zero gradient outside the clip range).
-// The forward kernels are contributed to tensor-core backends by name (registerKernel): cpu and cpu64 here.
-import { CpuBackend, checkFloat, checkInputs, customGrad, getKernel, mul, record, registerKernel } from '@bitskip/tensor-core';
-import type { Backend, DataId, KernelFactory, Tensor, TensorInfo } from '@bitskip/tensor-core';
+// The forward kernels are contributed to tensor-core backends by name (registerKernel; fake-kernels.ts: cpu, cpu64,
+// wasm and the gpu.js modes).
+import { checkFloat, checkInputs, customGrad, getKernel, mul, record } from '@bitskip/tensor-core';
+import type { DataId, Tensor, TensorInfo } from '@bitskip/tensor-core';
+import { DEFAULT_BACKEND_NAMES } from '@bitskip/hadamard';
+import { registerQuantKernels } from './fake-kernels.js';
 import type { SteMode, WeightScheme } from './config.js';
 import { STE_MODES } from './config.js';
 import type { ActivationQuantSpec } from './quantizers.js';
-import {
-  activationClipMaskRows,
-  checkActivationSpec,
-  checkWeightScheme,
-  fakeQuantActivationRows,
-  fakeQuantWeightsInto,
-  weightClipMaskInto,
-} from './quantizers.js';
+import { checkActivationSpec, checkWeightScheme } from './quantizers.js';
 
 /** What a fake-quant kernel computes: a weight tensor (per tensor) or activations (per row of the last axis). */
 export type FakeQuantSpec = { readonly target: 'weight'; readonly scheme: WeightScheme } | ({ readonly target: 'activation' } & ActivationQuantSpec);
@@ -27,30 +23,8 @@ declare module '@bitskip/tensor-core' {
   }
 }
 
-function cpuKernel(mask: boolean): KernelFactory<'fakeQuant'> {
-  return (backend: Backend) => {
-    if (!(backend instanceof CpuBackend)) throw new Error(`fakeQuant: the cpu kernel needs a CpuBackend, got '${backend.name}'`);
-    return (x, spec) => {
-      const src = backend.values(x.id);
-      const out = new Float64Array(src.length);
-      if (spec.target === 'weight') {
-        if (mask) weightClipMaskInto(src, spec.scheme, out);
-        else fakeQuantWeightsInto(src, spec.scheme, out);
-      } else {
-        const n = x.shape[x.shape.length - 1] ?? 1;
-        const rows = n === 0 ? 0 : src.length / n;
-        if (mask) activationClipMaskRows(src, rows, n, spec, out);
-        else fakeQuantActivationRows(src, rows, n, spec, out);
-      }
-      return backend.write(out, 'float32', x.shape);
-    };
-  };
-}
-
-for (const name of ['cpu', 'cpu64']) {
-  registerKernel(name, 'fakeQuant', cpuKernel(false));
-  registerKernel(name, 'fakeQuantMask', cpuKernel(true));
-}
+// Registered here, beside the ops (a module their users import; the package is sideEffects: false).
+for (const name of DEFAULT_BACKEND_NAMES) registerQuantKernels(name);
 
 function checkSte(ste: SteMode): void {
   if (!STE_MODES.includes(ste)) throw new Error(`straight-through estimator: ste must be one of 'identity', 'clipped'; got '${String(ste)}'`);

@@ -26,6 +26,7 @@ export {
 } from './quantizers.js';
 export type { ActivationQuantSpec, Int8Weights, TernaryWeights } from './quantizers.js';
 export { fakeQuant, quantizeActivations, quantizeWeights, straightThrough } from './fake.js';
+export { fakeQuantKernel, fakeQuantMaskKernel, registerQuantKernels } from './fake-kernels.js';
 export type { FakeQuantSpec } from './fake.js';
 export { BitLinear, HBitLinear, bitLinearFor } from './bitlinear.js';
 export type { BitLinearOptions, FreezeOptions } from './bitlinear.js';

@@ -619,6 +619,36 @@ export class GpujsBackend implements Backend {
 
   private readonly verified = new WeakSet<KernelFn>();
 
+  // ---- extension API: kernels that packages register for this backend (registerKernel) ----
+
+  /** Source helpers for `runKernel` bodies: `lit(x)` (a number literal) and `kahanAdd(term)` (see sources.ts). */
+  readonly source: { readonly lit: typeof lit; readonly kahanAdd: typeof kahanAdd } = { lit, kahanAdd };
+
+  /**
+   * Run a package-provided kernel through the backend's own machinery (the per-source-and-size kernel cache, the
+   * output texture/buffer pool, asynchronous chaining, the mode check) and return a new handle of `size` elements.
+   * The kernel is `function(<params>) { const i = this.thread.x; <body> }`: gpu.js JavaScript that returns the
+   * value of flat output element `i`. `params` name the `inputs` (flat 1D arrays of their elements) and then the
+   * `host` arrays (small Float32Array constants passed at run time, e.g. scales: no recompile when they change).
+   * Conventions, as for the built-in kernels: values are float32 on every mode (int32 tensors hold exact integer
+   * floats; pass `dtype: 'int32'` for an int output, read back rounded); shapes, sizes and strides go into the
+   * source as literals (`source.lit`), so one source compiles once per shape; index arithmetic must be float-safe
+   * (`Math.floor((i + 0.5) / d)`, not `Math.floor(i / d)`); long sums use `source.kahanAdd(term)` with
+   * `const o1 = one[0];` read once from a host array `one = [1]` (GL compilers fold the plain form away).
+   */
+  runKernel(
+    params: readonly string[],
+    body: string,
+    size: number,
+    inputs: readonly TensorInfo[],
+    options: { readonly host?: readonly Float32Array[]; readonly dtype?: DType } = {},
+  ): DataId {
+    if (params.length !== inputs.length + (options.host?.length ?? 0)) {
+      throw new Error(`backend '${this.name}' runKernel: ${params.length} params for ${inputs.length} inputs and ${options.host?.length ?? 0} host arrays`);
+    }
+    return this.launch(kernelSource(params, body), size, options.dtype ?? 'float32', inputs, options.host ?? []);
+  }
+
   private fill(n: number, value: number): GpujsData {
     return this.launch(kernelSource(['one'], `return ${lit(value)} * one[0];`), n, 'float32', [], [ONE]);
   }

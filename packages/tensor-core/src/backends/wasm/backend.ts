@@ -195,13 +195,26 @@ export class WasmBackend implements Backend {
     return id;
   }
 
+  // ---- extension API: kernels that packages register for this backend (registerKernel) ----
+
   /**
-   * A typed-array view of a buffer (Int32Array for int32). Make views only after the call's allocations: a
-   * growing unshared memory detaches the old buffer (a shared one keeps old views valid, but short).
+   * A fresh typed-array view of a buffer in WASM memory (Int32Array for int32, else Float32Array), no copy. Never
+   * keep a view across an allocation (`allocate`, `write`, any kernel): growing an unshared memory detaches its
+   * buffer, and the view reads as empty from then on. Allocate a kernel's outputs first, then take the views.
+   * Throws on a foreign or disposed handle.
    */
   view(id: DataId): Float32Array | Int32Array {
     const d = this.data(id);
     return d.dtype === 'int32' ? new Int32Array(this.memory.buffer, d.ptr, d.length) : new Float32Array(this.memory.buffer, d.ptr, d.length);
+  }
+
+  /**
+   * A new uninitialised buffer of `shape` and `dtype` for a registered kernel's output (contents unspecified:
+   * write every element, e.g. through `view(id)` taken after all of the call's allocations). Return the handle
+   * from the kernel; the engine owns it from there.
+   */
+  allocate(shape: readonly number[], dtype: DType = 'float32'): DataId {
+    return this.alloc(sizeOf(shape), dtype);
   }
 
   private f32(id: DataId): Float32Array {

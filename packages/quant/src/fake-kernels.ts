@@ -1,0 +1,195 @@
+// The fakeQuant and fakeQuantMask kernels on every backend family, picked per backend instance:
+// - cpu, cpu64 (CpuBackend) and wasm (WasmBackend): the typed-array quantizers of quantizers.ts, on the cpu
+//   backend's arrays or on views of WASM memory (no copies): identical results on both;
+// - gpu.js (any mode, through GpujsBackend.runKernel; gpu.js is never imported here): float32 kernels.
+//   Activations: one kernel for the per-row scale (absmax: max|x|, exact; absmean: Kahan mean|x|), one per element.
+//   Weights: the per-tensor scale in two passes (chunks of 1024, then the chunks), then one per element.
+//
+// Codes on gpu.js: c = round-half-even(x·Q/s) is decided without trusting the float32 division: v = x·Q/s gives
+// the candidates f = floor(v) and f + 1, and the sign of 2·x·Q − (2f + 1)·s picks one (a zero is a tie: the even
+// one). Where both products are exact in float32 (every tie of a float32 x and s is one: they are short) this is
+// the exact decision, so ties and everything not within ~1 float32 ulp of a half-integer get the cpu's code;
+// absmean uses β in float32 (Kahan), so its codes can differ from the cpu's (float64 β) only where x·√7/β is
+// within ~1e-7 relative of a half-integer.
+// The absmax clip mask reproduces the cpu's float64 quirk: there hi = Q·(s/Q) rounds to just below s for some s
+// (the cpu mask is then 0 at the row's max element; 0.3% of scales for Q = 127, 3% for Q = 7); which s do is a
+// property of the mantissa M of s (M ≥ 127·2^17 and M mod 127 ∈ [33, 63]; M ≥ 7·2^21 and M mod 7 = 5),
+// computed exactly in float32 per row.
+import { CpuBackend, WasmBackend, registerKernel } from '@bitskip/tensor-core';
+import type { Backend, DataArray, DataId, KernelFactory, TensorInfo } from '@bitskip/tensor-core';
+import { isGpujsBackend } from '@bitskip/hadamard';
+import type { GpujsKernelRunner } from '@bitskip/hadamard';
+import type { FakeQuantSpec } from './fake.js';
+import { activationClipMaskRows, activationRange, fakeQuantActivationRows, fakeQuantWeightsInto, weightClipMaskInto } from './quantizers.js';
+
+type FloatArray = Float32Array | Float64Array;
+
+/** The typed-array computation shared by the cpu and wasm kernels. */
+function quantInto(src: DataArray, shape: readonly number[], spec: FakeQuantSpec, mask: boolean, out: FloatArray): void {
+  if (spec.target === 'weight') {
+    if (mask) weightClipMaskInto(src, spec.scheme, out);
+    else fakeQuantWeightsInto(src, spec.scheme, out);
+  } else {
+    const n = shape[shape.length - 1] ?? 1;
+    const rows = n === 0 ? 0 : src.length / n;
+    if (mask) activationClipMaskRows(src, rows, n, spec, out);
+    else fakeQuantActivationRows(src, rows, n, spec, out);
+  }
+}
+
+function cpuKernel(backend: CpuBackend, mask: boolean): (x: TensorInfo, spec: FakeQuantSpec) => DataId {
+  return (x, spec) => {
+    const src = backend.values(x.id);
+    const out = new Float64Array(src.length);
+    quantInto(src, x.shape, spec, mask, out);
+    return backend.write(out, 'float32', x.shape);
+  };
+}
+
+function wasmKernel(backend: WasmBackend, mask: boolean): (x: TensorInfo, spec: FakeQuantSpec) => DataId {
+  return (x, spec) => {
+    const out = backend.allocate(x.shape, 'float32');
+    // Views after the allocation (it may grow the memory); the quantizers allocate only JS arrays.
+    quantInto(backend.view(x.id), x.shape, spec, mask, backend.view(out) as Float32Array);
+    return out;
+  };
+}
+
+const SQRT7 = Math.sqrt(7);
+const EPS = '0.00001';
+const CHUNK = 1024;
+
+/** Statements that set `c` to the clamped round-half-even code of xv·q/s (q a literal, s declared). */
+function codeOf(q: string, qmin: number, qmax: number): string {
+  return [
+    `const v = (xv * ${q}) / s;`,
+    'const f = Math.floor(v);',
+    `const a2 = 2 * xv * ${q};`,
+    'const b2 = (2 * f + 1) * s;',
+    'let c = f;',
+    'if (a2 > b2) { c = f + 1; }',
+    'if (a2 == b2) { if (Math.floor((f + 0.5) / 2) * 2 != f) { c = f + 1; } }',
+    `if (c > ${qmax}) { c = ${qmax}; }`,
+    `if (c < ${qmin}) { c = ${qmin}; }`,
+  ].join('\n');
+}
+
+/** Float32 literal text of a number (enough digits for gpu.js to parse it back). */
+const num = (x: number): string => (Number.isInteger(x) ? `${x}.0` : x.toPrecision(17));
+
+/**
+ * Statements that set `quirk` to 1 when the cpu's float64 hi = q·(s/q) is below s (s > 0 declared), else 0:
+ * the mantissa M of s (t scaled into [1, 2) by powers of two, exact), M mod q, and the rule above.
+ */
+function quirkOf(q: number): string {
+  const [minM, lo, hi] = q === 127 ? [16646144, 33, 63] : [14680064, 5, 5];
+  return [
+    'let t = s;',
+    'for (let k = 0; k < 8; k++) { if (t >= 65536) { t = t * 0.0000152587890625; } }',
+    'for (let k = 0; k < 8; k++) { if (t < 1) { t = t * 65536; } }',
+    'for (let k = 0; k < 16; k++) { if (t >= 2) { t = t * 0.5; } }',
+    'const mm = t * 8388608;',
+    `let rr = mm - Math.floor(mm / ${q}) * ${q};`,
+    `if (rr < 0) { rr = rr + ${q}; }`,
+    `if (rr >= ${q}) { rr = rr - ${q}; }`,
+    'let quirk = 0;',
+    `if (mm >= ${minM}) { if (rr >= ${lo}) { if (rr <= ${hi}) { quirk = 1; } } }`,
+  ].join('\n');
+}
+
+function gpujsKernel(backend: GpujsKernelRunner, mask: boolean): (x: TensorInfo, spec: FakeQuantSpec) => DataId {
+  const one = new Float32Array([1]);
+  const run = (params: string[], body: string, size: number, inputs: TensorInfo[], host: Float32Array[] = []): TensorInfo => ({
+    id: backend.runKernel(params, body, size, inputs, { host }),
+    shape: [size],
+    dtype: 'float32',
+  });
+  const kahanLoop = (count: number, term: string, guard?: string): string =>
+    `let s = 0;\nlet comp = 0;\nconst o1 = one[0];\nfor (let j = 0; j < ${count}; j++) { ${guard ? `if (${guard}) { ` : ''}const ky = (${term}) - comp; const kt = s * o1 + ky; comp = (kt - s) - ky; s = kt;${guard ? ' }' : ''} }`;
+  /** Per-tensor scale: sum or max of |x| over all `size` elements in two passes; returns a 1-element handle. */
+  const tensorStat = (x: TensorInfo, size: number, op: 'sum' | 'max'): TensorInfo => {
+    const chunks = Math.ceil(size / CHUNK);
+    const idx = `i * ${CHUNK} + j`;
+    const part =
+      op === 'sum'
+        ? run(['x', 'one'], `${kahanLoop(CHUNK, `Math.abs(x[${idx}])`, `${idx} < ${size}`)}\nreturn s;`, chunks, [x], [one])
+        : run(['x'], `let m = 0;\nfor (let j = 0; j < ${CHUNK}; j++) { if (${idx} < ${size}) { const a = Math.abs(x[${idx}]); if (a > m) { m = a; } } }\nreturn m;`, chunks, [x]);
+    const total =
+      op === 'sum'
+        ? run(['p', 'one'], `${kahanLoop(chunks, 'p[j]')}\nlet g = s / ${size};\nif (g < ${EPS}) { g = ${EPS}; }\nreturn g;`, 1, [part], [one])
+        : run(['p'], `let m = ${EPS};\nfor (let j = 0; j < ${chunks}; j++) { if (p[j] > m) { m = p[j]; } }\nreturn m;`, 1, [part]);
+    backend.dispose(part.id);
+    return total;
+  };
+
+  return (x, spec) => {
+    const size = x.shape.reduce((a, b) => a * b, 1);
+    if (spec.target === 'weight') {
+      if (size === 0) throw new Error('fakeQuant: the weight tensor is empty (0 elements)');
+      if (spec.scheme === 'int8' && mask) return backend.runKernel(['x'], 'return 1 + 0 * x[i];', size, [x]);
+      const st = tensorStat(x, size, spec.scheme === 'ternary' ? 'sum' : 'max');
+      let body: string;
+      if (spec.scheme === 'ternary') {
+        body = mask
+          ? 'const g = st[0];\nif (Math.abs(x[i]) <= g) { return 1; }\nreturn 0;'
+          : 'const g = st[0];\nconst xv = x[i];\nconst h = 0.5 * g;\nif (xv > h) { return g; }\nif (xv < -h) { return -g; }\nreturn 0;';
+      } else {
+        body = `const s = st[0];\nconst xv = x[i];\n${codeOf('127.0', -127, 127)}\nreturn (c * s) / 127.0;`;
+      }
+      const out = backend.runKernel(['x', 'st'], body, size, [x, st]);
+      backend.dispose(st.id);
+      return out;
+    }
+    const n = x.shape[x.shape.length - 1] ?? 1;
+    const rows = n === 0 ? 0 : size / n;
+    if (size === 0) return backend.runKernel(['x'], 'return 0;', 0, [x]);
+    const [qmin, qmax] = activationRange(spec);
+    const absmax = spec.scheme === 'absmax';
+    // Row statistic: absmax s = max(max|x|, eps) (negated where the cpu's mask quirk applies); absmean β.
+    const rowBody = absmax
+      ? `const base = i * ${n};\nlet s = ${EPS};\nfor (let j = 0; j < ${n}; j++) { const a = Math.abs(x[base + j]); if (a > s) { s = a; } }\n${mask ? `${quirkOf(qmax)}\nif (quirk > 0.5) { return -s; }\n` : ''}return s;`
+      : `const base = i * ${n};\n${kahanLoop(n, 'Math.abs(x[base + j])')}\nlet g = s / ${n};\nif (g < ${EPS}) { g = ${EPS}; }\nreturn g;`;
+    const st = run(['x', 'one'], rowBody, rows, [x], [one]);
+    const row = `const r = Math.floor((i + 0.5) / ${n});\nconst xv = x[i];`;
+    let body: string;
+    if (mask) {
+      body = absmax
+        ? `${row}\nconst sq = st[r];\nif (sq > 0) { return 1; }\nif (Math.abs(xv) < -sq) { return 1; }\nreturn 0;`
+        : `${row}\nconst step = st[r] / ${num(SQRT7)};\nif (xv >= ${qmin} * step) { if (xv <= ${qmax} * step) { return 1; } }\nreturn 0;`;
+    } else {
+      body = absmax
+        ? `${row}\nconst s = st[r];\n${codeOf(num(qmax), qmin, qmax)}\nreturn (c * s) / ${num(qmax)};`
+        : `${row}\nconst s = st[r];\n${codeOf(num(SQRT7), qmin, qmax)}\nreturn (s / ${num(SQRT7)}) * c;`;
+    }
+    const out = backend.runKernel(['x', 'st'], body, size, [x, st]);
+    backend.dispose(st.id);
+    return out;
+  };
+}
+
+function kernelFor(mask: boolean): KernelFactory<'fakeQuant'> {
+  const what = mask ? 'fakeQuantMask' : 'fakeQuant';
+  return (backend: Backend) => {
+    if (backend instanceof CpuBackend) return cpuKernel(backend, mask);
+    if (backend instanceof WasmBackend) return wasmKernel(backend, mask);
+    if (isGpujsBackend(backend)) return gpujsKernel(backend, mask);
+    throw new Error(`${what}: no kernel for backend '${backend.name}' (cpu, wasm and gpu.js backends are supported)`);
+  };
+}
+
+/** The fakeQuant kernel for whatever backend family the backend is (cpu, wasm or gpu.js). */
+export const fakeQuantKernel: KernelFactory<'fakeQuant'> = kernelFor(false);
+/** The fakeQuantMask kernel for whatever backend family the backend is (cpu, wasm or gpu.js). */
+const maskFactory = kernelFor(true);
+export const fakeQuantMaskKernel: KernelFactory<'fakeQuantMask'> = (backend) => maskFactory(backend);
+
+/**
+ * Register fakeQuant and fakeQuantMask for a backend registered under a name of your choosing (a cpu, wasm or
+ * gpu.js backend). The defaults (cpu, cpu64, wasm and gpujs-<mode>) are registered on import.
+ */
+export function registerQuantKernels(backendName: string): void {
+  registerKernel(backendName, 'fakeQuant', fakeQuantKernel);
+  registerKernel(backendName, 'fakeQuantMask', fakeQuantMaskKernel);
+}
+
+

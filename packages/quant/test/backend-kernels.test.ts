@@ -1,0 +1,173 @@
+// "All backends agree" for the fake-quant kernels: fakeQuant and fakeQuantMask (activations: int8 and int4 absmax,
+// int4 absmean, exact ties; weights: ternary and int8) on wasm and the gpu.js modes against the cpu backend —
+// the integer codes identical (recovered from the values with the reference scale and compared with
+// quantizeActivationRows), values within 1e-5 relative (wasm: bit for bit), masks identical — and a BitLinear and
+// an HBitLinear forward and backward on wasm equal to cpu.
+import './helpers/wasm.js';
+import { describe, expect, it } from 'vitest';
+import { Rng, findBackend, getKernel, grad, mul, setBackend, sum, tensor, tidy } from '@bitskip/tensor-core';
+import type { Tensor } from '@bitskip/tensor-core';
+import { BitLinear, HBitLinear, QUANT_EPS, activationClipMaskRows, quantizeActivationRows, quantizeInt8Absmax, quantizeTernaryAbsmean, registerQuantKernels } from '../src/index.js';
+import type { ActivationQuantSpec, FakeQuantSpec } from '../src/index.js';
+import { relErr, testBackends } from './helpers/backends.js';
+
+const { names, custom } = testBackends();
+custom.forEach(registerQuantKernels);
+const TOL = 1e-5;
+
+const normals = (n: number, seed: number, scale = 1): number[] => {
+  const r = new Rng(seed);
+  return Array.from({ length: n }, () => scale * r.normal());
+};
+
+/** Rows whose codes are exact ties (x·Q/s = k + 1/2 in float32 and in float64) for absmax with q = 127 or 7. */
+function tieRows(q: number): number[][] {
+  const halves = [0.5, 1.5, 2.5, 3.5, -0.5, -1.5, -2.5, -3.5, q - 0.5, -(q - 0.5)];
+  // s = q: x·q/s = x; s = 2q: x·q/s = x/2 (x = 2·half); s = q/4 (x = half/4).
+  return [
+    [q, ...halves, 0],
+    [-2 * q, ...halves.map((h) => 2 * h), 1],
+    [q / 4, ...halves.map((h) => h / 4), -0.25],
+  ];
+}
+
+interface Case {
+  name: string;
+  spec: FakeQuantSpec;
+  shape: number[];
+  values: number[];
+}
+
+function cases(): Case[] {
+  const act = (bits: 8 | 4, scheme: 'absmax' | 'absmean'): FakeQuantSpec => ({ target: 'activation', bits, scheme });
+  const out: Case[] = [];
+  for (const [bits, scheme] of [[8, 'absmax'], [4, 'absmax'], [4, 'absmean']] as const) {
+    out.push({ name: `${scheme} int${bits}, 48 rows of 64`, spec: act(bits, scheme), shape: [6, 8, 64], values: normals(48 * 64, bits * 10 + scheme.length, 3) });
+    out.push({ name: `${scheme} int${bits}, 3 rows of 1024`, spec: act(bits, scheme), shape: [3, 1024], values: normals(3 * 1024, bits + scheme.length) });
+    out.push({ name: `${scheme} int${bits}, zeros and tiny rows (eps)`, spec: act(bits, scheme), shape: [2, 4], values: [0, 0, 0, 0, 1e-7, -2e-7, 0, 3e-8] });
+  }
+  for (const q of [127, 7]) {
+    const rows = tieRows(q);
+    out.push({ name: `absmax exact ties, q = ${q}`, spec: act(q === 127 ? 8 : 4, 'absmax'), shape: [rows.length, rows[0]!.length], values: rows.flat() });
+  }
+  // Scales whose float64 Q·(s/Q) < s on cpu (its clip mask is then 0 at the row max): mantissas chosen by the rule.
+  const quirky = (q: number, m: number): number[] => [m / 2 ** 23, 0.3, -0.7, 0.1];
+  out.push({ name: 'absmax int8, scales with the cpu mask quirk', spec: act(8, 'absmax'), shape: [2, 4], values: [...quirky(127, 16646144 + 40), ...quirky(127, 16646144 + 127 * 3 + 33)] });
+  out.push({ name: 'absmax int4, scales with the cpu mask quirk', spec: act(4, 'absmax'), shape: [2, 4], values: [...quirky(7, 14680064 + 5), ...quirky(7, 14680064 + 7 * 1000 + 5)] });
+  for (const scheme of ['ternary', 'int8'] as const) {
+    out.push({ name: `weights ${scheme}, 40 × 70`, spec: { target: 'weight', scheme }, shape: [40, 70], values: normals(2800, scheme.length, 0.05) });
+    out.push({ name: `weights ${scheme}, 3000 (chunked scale)`, spec: { target: 'weight', scheme }, shape: [3000], values: normals(3000, 7 + scheme.length, 0.02) });
+  }
+  return out;
+}
+
+async function kernelValues(bn: string, c: Case, mask: boolean): Promise<number[]> {
+  const b = findBackend(bn);
+  const x = tensor(c.values, c.shape, 'float32', b);
+  const id = getKernel(b, mask ? 'fakeQuantMask' : 'fakeQuant')(x, c.spec);
+  const v = Array.from(await b.read(id));
+  b.dispose(id);
+  x.dispose();
+  return v;
+}
+
+/** The integer codes behind fake-quantized values, from the reference (float64) scales of the input. */
+function codesOf(c: Case, q: ArrayLike<number>): number[] {
+  const xs = Array.from(Float32Array.from(c.values));
+  if (c.spec.target === 'weight') {
+    const scale = c.spec.scheme === 'ternary' ? quantizeTernaryAbsmean(xs).scale : quantizeInt8Absmax(xs).scale / 127;
+    return Array.from(q, (v) => Math.round(v / scale) + 0);
+  }
+  const n = c.shape[c.shape.length - 1]!;
+  const out: number[] = [];
+  for (let r = 0; r < xs.length / n; r++) {
+    const row = xs.slice(r * n, (r + 1) * n);
+    const step =
+      c.spec.scheme === 'absmax'
+        ? Math.max(Math.max(...row.map(Math.abs)), QUANT_EPS) / (c.spec.bits === 8 ? 127 : 7)
+        : Math.max(row.reduce((a, v) => a + Math.abs(v), 0) / n, QUANT_EPS) / Math.sqrt(7);
+    for (let i = 0; i < n; i++) out.push(Math.round(q[r * n + i]! / step) + 0); // + 0: -0 -> 0
+  }
+  return out;
+}
+
+/** The reference codes: quantizeActivationRows / the weight quantizers on the float32 input. */
+function referenceCodes(c: Case): number[] {
+  const xs = Float32Array.from(c.values);
+  if (c.spec.target === 'weight') return Array.from(c.spec.scheme === 'ternary' ? quantizeTernaryAbsmean(xs).codes : quantizeInt8Absmax(xs).codes);
+  const n = c.shape[c.shape.length - 1]!;
+  const codes = new Int8Array(xs.length);
+  quantizeActivationRows(xs, xs.length / n, n, c.spec, codes, new Float64Array(xs.length / n));
+  return Array.from(codes);
+}
+
+describe('fake-quant kernels on every backend agree with cpu', () => {
+  const all = cases();
+  it('the cases cover exact ties and the cpu mask quirk', () => {
+    const tie = all.find((c) => c.name === 'absmax exact ties, q = 127')!;
+    const mask = new Float64Array(tie.values.length);
+    activationClipMaskRows(Float32Array.from(tie.values), 3, tie.values.length / 3, tie.spec as ActivationQuantSpec, mask);
+    expect(referenceCodes(tie).slice(1, 5)).toEqual([0, 2, 2, 4]); // round half to even
+    for (const name of ['absmax int8, scales with the cpu mask quirk', 'absmax int4, scales with the cpu mask quirk']) {
+      const c = all.find((k) => k.name === name)!;
+      const m = new Float64Array(8);
+      activationClipMaskRows(Float32Array.from(c.values), 2, 4, c.spec as ActivationQuantSpec, m);
+      expect([m[0], m[4]]).toEqual([0, 0]);
+    }
+  });
+  for (const bn of names) {
+    describe(bn, () => {
+      for (const c of all) {
+        it(c.name, async () => {
+          const live = findBackend(bn).numLiveBuffers();
+          const [q, qRef, m, mRef] = [await kernelValues(bn, c, false), await kernelValues('cpu', c, false), await kernelValues(bn, c, true), await kernelValues('cpu', c, true)];
+          const ref = referenceCodes(c);
+          expect(codesOf(c, qRef)).toEqual(ref);
+          expect(codesOf(c, q)).toEqual(ref);
+          if (bn === 'wasm') expect(q).toEqual(qRef);
+          expect(relErr(q, qRef)).toBeLessThanOrEqual(TOL);
+          for (let i = 0; i < q.length; i++) if (qRef[i] !== 0) expect(Math.abs(q[i]! - qRef[i]!) / Math.abs(qRef[i]!)).toBeLessThanOrEqual(TOL);
+          expect(m).toEqual(mRef);
+          expect(findBackend(bn).numLiveBuffers()).toBe(live);
+        });
+      }
+    });
+  }
+});
+
+describe('BitLinear and HBitLinear on wasm equal cpu, forward and backward', () => {
+  // The output and the gradients of sum(w ⊙ layer(x)) with respect to x and every parameter, on backend bn.
+  const run = (bn: string, make: (rng: Rng) => BitLinear): number[][] => {
+    setBackend(bn);
+    try {
+      return tidy(() => {
+        const layer = make(new Rng(11));
+        const b = findBackend(bn);
+        const x = tensor(normals(5 * 64, 12), [5, 64], 'float32', b);
+        const w = tensor(normals(5 * 48, 13), [5, 48], 'float32', b);
+        const params = [x, ...layer.parameters()];
+        const y = layer.forward(x);
+        // The parameters are the layer's own tensors: grad differentiates the closure with respect to them.
+        const gs = grad((xx: Tensor) => sum(mul(w, layer.forward(xx))), params);
+        return [Array.from(y.dataSync()), ...gs.map((g) => Array.from(g.dataSync()))];
+      });
+    } finally {
+      setBackend('cpu');
+    }
+  };
+  const makers: [string, (rng: Rng) => BitLinear][] = [
+    ['BitLinear (ternary, int8 absmax)', (rng) => new BitLinear(64, 48, rng)],
+    ['BitLinear (int8 weights, int4 absmean, clipped STE, inner norm)', (rng) => new BitLinear(64, 48, rng, { config: { weightScheme: 'int8', activationBits: 4, activationScheme: 'absmean', ste: 'clipped', innerNorm: true } })],
+    ['HBitLinear (ternary, int8 absmax)', (rng) => new HBitLinear(64, 48, rng, { config: { hadamard: true } })],
+    ['HBitLinear (block 16, int4 absmax, clipped STE)', (rng) => new HBitLinear(64, 48, rng, { config: { hadamard: true, hadamardBlock: 16, activationBits: 4, ste: 'clipped' } })],
+  ];
+  for (const [name, make] of makers) {
+    it(name, () => {
+      const got = run('wasm', make);
+      const want = run('cpu', make);
+      expect(got.length).toBe(want.length);
+      expect(got.length).toBeGreaterThanOrEqual(3); // y, dx, dW (and the norm gain)
+      got.forEach((g, i) => expect(relErr(g, want[i]!)).toBeLessThanOrEqual(1e-5));
+    });
+  }
+});
