@@ -1,4 +1,4 @@
-// `pnpm --filter @bitskip/tensor-core test:gl`: the gpu.js headlessgl conformance run. Uses `xvfb-run -a` when
+// `pnpm --filter @bitskip/tensor-core test:gl`: the gpu.js headlessgl conformance run (and the hadamard/quant gpu.js kernels). Uses `xvfb-run -a` when
 // available (or an existing DISPLAY); first asserts that GL works (gl-check.mjs), then runs test/gpujs-gl.test.ts
 // with BITSKIP_GL=1. In CI (CI=true) a missing xvfb-run or a broken GL is a failure; elsewhere, without xvfb-run
 // and without a display, it says so and skips.
@@ -28,3 +28,5 @@ const run = (cmd) => {
 };
 run(['node', join(pkg, 'scripts', 'gl-check.mjs')]);
 run([join(root, 'node_modules', '.bin', 'vitest'), 'run', '--root', root, '--project', 'tensor-core', 'test/gpujs-gl.test.ts']);
+// The packages that contribute gpu.js kernels (hadamard's FWHT, quant's fake quantization) check them on headlessgl too.
+run([join(root, 'node_modules', '.bin', 'vitest'), 'run', '--root', root, '--project', 'hadamard', '--project', 'quant', 'test/backends.test.ts', 'test/backend-kernels.test.ts']);
