@@ -71,12 +71,14 @@ def act_quant(x, bits, scheme, clipped):
         Q = 127 if bits == 8 else 7
         s = x.abs().amax(dim=-1, keepdim=True).clamp(min=EPS)
         q = (x * Q / s).round().clamp(-Q, Q) * s / Q
-        lo, hi = -Q * (s / Q), Q * (s / Q)
+        # [-Q*step, Q*step] is exactly [-s, s] (no rounded Q*(s/Q), which falls below s for some s)
+        inside = (x >= -s) & (x <= s)
     else:
         b = x.abs().mean(dim=-1, keepdim=True).clamp(min=EPS)
         q = (b / SQRT7) * (x * SQRT7 / b).round().clamp(-8, 7)
-        lo, hi = -8 * (b / SQRT7), 7 * (b / SQRT7)
-    mask = ((x >= lo) & (x <= hi)).to(x.dtype).detach() if clipped else None
+        # [-8*step, 7*step] with step = b/sqrt7, compared as -8b <= x*sqrt7 <= 7b
+        inside = (x * SQRT7 >= -8 * b) & (x * SQRT7 <= 7 * b)
+    mask = inside.to(x.dtype).detach() if clipped else None
     return ste(x, q.detach(), mask)
 
 

@@ -11,10 +11,11 @@
 // the exact decision, so ties and everything not within ~1 float32 ulp of a half-integer get the cpu's code;
 // absmean uses β in float32 (Kahan), so its codes can differ from the cpu's (float64 β) only where x·√7/β is
 // within ~1e-7 relative of a half-integer.
-// The absmax clip mask reproduces the cpu's float64 quirk: there hi = Q·(s/Q) rounds to just below s for some s
-// (the cpu mask is then 0 at the row's max element; 0.3% of scales for Q = 127, 3% for Q = 7); which s do is a
-// property of the mantissa M of s (M ≥ 127·2^17 and M mod 127 ∈ [33, 63]; M ≥ 7·2^21 and M mod 7 = 5),
-// computed exactly in float32 per row.
+// Clip masks on gpu.js decide with no rounded step, as the cpu does: absmax compares x with −s and s (the range
+// [−Q·Δ, Q·Δ] is exactly [−s, s]; s = max|x| is exact in float32, so the mask is the cpu's bit for bit: 1 at
+// every finite x); absmean compares the product x·√7 with −8·β and 7·β, the cpu's form, but with β the Kahan
+// float32 mean (and float32 arithmetic on GL), so it can differ from the cpu's (float64) only where x·√7 is within
+// ~1 float32 ulp (~1e-7 relative) of −8β or 7β.
 import { CpuBackend, WasmBackend, registerKernel } from '@bitskip/tensor-core';
 import type { Backend, DataArray, DataId, KernelFactory, TensorInfo } from '@bitskip/tensor-core';
 import { isGpujsBackend } from '@bitskip/hadamard';
@@ -77,26 +78,6 @@ function codeOf(q: string, qmin: number, qmax: number): string {
 /** Float32 literal text of a number (enough digits for gpu.js to parse it back). */
 const num = (x: number): string => (Number.isInteger(x) ? `${x}.0` : x.toPrecision(17));
 
-/**
- * Statements that set `quirk` to 1 when the cpu's float64 hi = q·(s/q) is below s (s > 0 declared), else 0:
- * the mantissa M of s (t scaled into [1, 2) by powers of two, exact), M mod q, and the rule above.
- */
-function quirkOf(q: number): string {
-  const [minM, lo, hi] = q === 127 ? [16646144, 33, 63] : [14680064, 5, 5];
-  return [
-    'let t = s;',
-    'for (let k = 0; k < 8; k++) { if (t >= 65536) { t = t * 0.0000152587890625; } }',
-    'for (let k = 0; k < 8; k++) { if (t < 1) { t = t * 65536; } }',
-    'for (let k = 0; k < 16; k++) { if (t >= 2) { t = t * 0.5; } }',
-    'const mm = t * 8388608;',
-    `let rr = mm - Math.floor(mm / ${q}) * ${q};`,
-    `if (rr < 0) { rr = rr + ${q}; }`,
-    `if (rr >= ${q}) { rr = rr - ${q}; }`,
-    'let quirk = 0;',
-    `if (mm >= ${minM}) { if (rr >= ${lo}) { if (rr <= ${hi}) { quirk = 1; } } }`,
-  ].join('\n');
-}
-
 function gpujsKernel(backend: GpujsKernelRunner, mask: boolean): (x: TensorInfo, spec: FakeQuantSpec) => DataId {
   const one = new Float32Array([1]);
   const run = (params: string[], body: string, size: number, inputs: TensorInfo[], host: Float32Array[] = []): TensorInfo => ({
@@ -145,17 +126,17 @@ function gpujsKernel(backend: GpujsKernelRunner, mask: boolean): (x: TensorInfo,
     if (size === 0) return backend.runKernel(['x'], 'return 0;', 0, [x]);
     const [qmin, qmax] = activationRange(spec);
     const absmax = spec.scheme === 'absmax';
-    // Row statistic: absmax s = max(max|x|, eps) (negated where the cpu's mask quirk applies); absmean β.
+    // Row statistic: absmax s = max(max|x|, eps); absmean β.
     const rowBody = absmax
-      ? `const base = i * ${n};\nlet s = ${EPS};\nfor (let j = 0; j < ${n}; j++) { const a = Math.abs(x[base + j]); if (a > s) { s = a; } }\n${mask ? `${quirkOf(qmax)}\nif (quirk > 0.5) { return -s; }\n` : ''}return s;`
+      ? `const base = i * ${n};\nlet s = ${EPS};\nfor (let j = 0; j < ${n}; j++) { const a = Math.abs(x[base + j]); if (a > s) { s = a; } }\nreturn s;`
       : `const base = i * ${n};\n${kahanLoop(n, 'Math.abs(x[base + j])')}\nlet g = s / ${n};\nif (g < ${EPS}) { g = ${EPS}; }\nreturn g;`;
     const st = run(['x', 'one'], rowBody, rows, [x], [one]);
     const row = `const r = Math.floor((i + 0.5) / ${n});\nconst xv = x[i];`;
     let body: string;
     if (mask) {
       body = absmax
-        ? `${row}\nconst sq = st[r];\nif (sq > 0) { return 1; }\nif (Math.abs(xv) < -sq) { return 1; }\nreturn 0;`
-        : `${row}\nconst step = st[r] / ${num(SQRT7)};\nif (xv >= ${qmin} * step) { if (xv <= ${qmax} * step) { return 1; } }\nreturn 0;`;
+        ? `${row}\nconst s = st[r];\nif (xv >= -s) { if (xv <= s) { return 1; } }\nreturn 0;`
+        : `${row}\nconst g = st[r];\nconst a = xv * ${num(SQRT7)};\nif (a >= ${num(qmin)} * g) { if (a <= ${num(qmax)} * g) { return 1; } }\nreturn 0;`;
     } else {
       body = absmax
         ? `${row}\nconst s = st[r];\n${codeOf(num(qmax), qmin, qmax)}\nreturn (c * s) / ${num(qmax)};`

@@ -100,16 +100,38 @@ export function fakeQuantActivationRows(x: ArrayLike<number>, rows: number, n: n
   }
 }
 
-/** 1 where the clipped STE passes gradient (x within [qmin·Δ, qmax·Δ] of its token), else 0. */
+/**
+ * 1 where the clipped STE passes gradient (x within [qmin·Δ, qmax·Δ] of its token), else 0 (NaN: 0). Decided
+ * without a rounded step Δ (Q·(s/Q) rounds below s for some s, which would drop the row's max element):
+ * - absmax: the range is symmetric (qmin = −Q), so [qmin·Δ, qmax·Δ] = [−s, s] exactly, with the quantizer's s
+ *   (every finite x of the row is inside);
+ * - absmean: x·√7 (the quantizer's own product) against qmin·β and qmax·β (float64; qmin·β = −8β is exact).
+ */
 export function activationClipMaskRows(x: ArrayLike<number>, rows: number, n: number, spec: ActivationQuantSpec, out: FloatArray): void {
-  const codes = new Int8Array(rows * n);
-  const steps = new Float64Array(rows);
-  quantizeActivationRows(x, rows, n, spec, codes, steps);
+  checkActivationSpec(spec);
   const [qmin, qmax] = activationRange(spec);
   for (let r = 0; r < rows; r++) {
-    const lo = qmin * steps[r]!;
-    const hi = qmax * steps[r]!;
-    for (let i = r * n; i < (r + 1) * n; i++) out[i] = x[i]! >= lo && x[i]! <= hi ? 1 : 0;
+    const o = r * n;
+    if (spec.scheme === 'absmax') {
+      let acc = 0;
+      for (let i = 0; i < n; i++) {
+        const a = Math.abs(x[o + i]!);
+        if (a > acc) acc = a;
+      }
+      // s as quantizeActivationRows computes it; −s is exact, so this is |x| ≤ s·(|qmin|/qmax) with no rounding.
+      const s = acc > QUANT_EPS ? acc : QUANT_EPS;
+      for (let i = o; i < o + n; i++) out[i] = x[i]! >= -s && x[i]! <= s ? 1 : 0;
+    } else {
+      let acc = 0;
+      for (let i = 0; i < n; i++) acc += Math.abs(x[o + i]!);
+      const beta = Math.max(acc / n, QUANT_EPS);
+      const lo = qmin * beta;
+      const hi = qmax * beta;
+      for (let i = o; i < o + n; i++) {
+        const a = x[i]! * SQRT7;
+        out[i] = a >= lo && a <= hi ? 1 : 0;
+      }
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 // "All backends agree" for the fake-quant kernels: fakeQuant and fakeQuantMask (activations: int8 and int4 absmax,
 // int4 absmean, exact ties; weights: ternary and int8) on wasm and the gpu.js modes against the cpu backend —
 // the integer codes identical (recovered from the values with the reference scale and compared with
-// quantizeActivationRows), values within 1e-5 relative (wasm: bit for bit), masks identical — and a BitLinear and
+// quantizeActivationRows), values within 1e-5 relative (wasm: bit for bit), masks identical; the absmax clip mask 1
+// at every row max over 10,000 random scales on every backend — and a BitLinear and
 // an HBitLinear forward and backward on wasm equal to cpu.
 import './helpers/wasm.js';
 import { describe, expect, it } from 'vitest';
@@ -50,10 +51,10 @@ function cases(): Case[] {
     const rows = tieRows(q);
     out.push({ name: `absmax exact ties, q = ${q}`, spec: act(q === 127 ? 8 : 4, 'absmax'), shape: [rows.length, rows[0]!.length], values: rows.flat() });
   }
-  // Scales whose float64 Q·(s/Q) < s on cpu (its clip mask is then 0 at the row max): mantissas chosen by the rule.
-  const quirky = (q: number, m: number): number[] => [m / 2 ** 23, 0.3, -0.7, 0.1];
-  out.push({ name: 'absmax int8, scales with the cpu mask quirk', spec: act(8, 'absmax'), shape: [2, 4], values: [...quirky(127, 16646144 + 40), ...quirky(127, 16646144 + 127 * 3 + 33)] });
-  out.push({ name: 'absmax int4, scales with the cpu mask quirk', spec: act(4, 'absmax'), shape: [2, 4], values: [...quirky(7, 14680064 + 5), ...quirky(7, 14680064 + 7 * 1000 + 5)] });
+  // Scales s (mantissa m / 2^23) where float64 Q·(s/Q) rounds below s: a mask built on that product dropped the row max.
+  const rounded = (m: number): number[] => [m / 2 ** 23, 0.3, -0.7, 0.1];
+  out.push({ name: 'absmax int8, scales where 127·(s/127) < s', spec: act(8, 'absmax'), shape: [2, 4], values: [...rounded(16646144 + 40), ...rounded(16646144 + 127 * 3 + 33)] });
+  out.push({ name: 'absmax int4, scales where 7·(s/7) < s', spec: act(4, 'absmax'), shape: [2, 4], values: [...rounded(14680064 + 5), ...rounded(14680064 + 7 * 1000 + 5)] });
   for (const scheme of ['ternary', 'int8'] as const) {
     out.push({ name: `weights ${scheme}, 40 × 70`, spec: { target: 'weight', scheme }, shape: [40, 70], values: normals(2800, scheme.length, 0.05) });
     out.push({ name: `weights ${scheme}, 3000 (chunked scale)`, spec: { target: 'weight', scheme }, shape: [3000], values: normals(3000, 7 + scheme.length, 0.02) });
@@ -103,16 +104,16 @@ function referenceCodes(c: Case): number[] {
 
 describe('fake-quant kernels on every backend agree with cpu', () => {
   const all = cases();
-  it('the cases cover exact ties and the cpu mask quirk', () => {
+  it('the cases cover exact ties and scales where Q·(s/Q) < s (the mask is 1 at the row max there)', () => {
     const tie = all.find((c) => c.name === 'absmax exact ties, q = 127')!;
-    const mask = new Float64Array(tie.values.length);
-    activationClipMaskRows(Float32Array.from(tie.values), 3, tie.values.length / 3, tie.spec as ActivationQuantSpec, mask);
     expect(referenceCodes(tie).slice(1, 5)).toEqual([0, 2, 2, 4]); // round half to even
-    for (const name of ['absmax int8, scales with the cpu mask quirk', 'absmax int4, scales with the cpu mask quirk']) {
+    for (const [name, q] of [['absmax int8, scales where 127·(s/127) < s', 127], ['absmax int4, scales where 7·(s/7) < s', 7]] as const) {
       const c = all.find((k) => k.name === name)!;
+      const xs = Float32Array.from(c.values);
+      for (const s of [xs[0]!, xs[4]!]) expect(q * (s / q)).toBeLessThan(s);
       const m = new Float64Array(8);
-      activationClipMaskRows(Float32Array.from(c.values), 2, 4, c.spec as ActivationQuantSpec, m);
-      expect([m[0], m[4]]).toEqual([0, 0]);
+      activationClipMaskRows(xs, 2, 4, c.spec as ActivationQuantSpec, m);
+      expect(Array.from(m)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
     }
   });
   for (const bn of names) {
@@ -132,6 +133,41 @@ describe('fake-quant kernels on every backend agree with cpu', () => {
         });
       }
     });
+  }
+});
+
+describe('absmax clip mask: 1 at every row max, for many random scales, on every backend', () => {
+  // 10,000 rows of 8: s = m·2^e (m uniform in [1, 2), e in [−16, 20]) at a random position and sign, the other
+  // elements inside (−s, s). The range [−Q·Δ, Q·Δ] is [−s, s], so the mask is 1 everywhere, the max included.
+  const ROWS = 10_000;
+  const N = 8;
+  const rng = new Rng(2024);
+  const values: number[] = [];
+  const maxAt: number[] = [];
+  for (let r = 0; r < ROWS; r++) {
+    const s = Math.fround((1 + rng.next()) * 2 ** (rng.int(37) - 16));
+    const j = rng.int(N);
+    for (let i = 0; i < N; i++) values.push(i === j ? (rng.next() < 0.5 ? -s : s) : Math.fround(s * (2 * rng.next() - 1)));
+    maxAt.push(r * N + j);
+  }
+  const xs = Float32Array.from(values);
+  for (const bits of [8, 4] as const) {
+    const spec: FakeQuantSpec = { target: 'activation', bits, scheme: 'absmax' };
+    const q = bits === 8 ? 127 : 7;
+    const cpuMask = new Float64Array(xs.length);
+    activationClipMaskRows(xs, ROWS, N, spec, cpuMask);
+    it(`int${bits}: activationClipMaskRows is 1 at every element (a rounded Q·(s/Q) would drop some row maxima)`, () => {
+      const below = maxAt.filter((k) => q * (Math.abs(xs[k]!) / q) < Math.abs(xs[k]!)).length;
+      expect(below).toBeGreaterThan(bits === 8 ? 5 : 100); // ≈0.3% and ≈3% of the scales
+      expect(maxAt.every((k) => cpuMask[k] === 1)).toBe(true);
+      expect(cpuMask.every((v) => v === 1)).toBe(true);
+    });
+    const c: Case = { name: `absmax int${bits}, ${ROWS} random scales`, spec, shape: [ROWS, N], values };
+    for (const bn of ['cpu', 'cpu64', ...names]) {
+      it(`int${bits}: the ${bn} fakeQuantMask kernel gives cpu's mask`, async () => {
+        expect(await kernelValues(bn, c, true)).toEqual(Array.from(cpuMask));
+      });
+    }
   }
 });
 

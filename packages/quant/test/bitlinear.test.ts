@@ -39,15 +39,15 @@ describe('straight-through estimator', () => {
       const b = findBackend('cpu64');
       const x = randn([4, 32], new Rng(3), 1, 0, b);
       const xv = vals(x);
-      // absmean int4 clips at [−8β/√7, 7β/√7] per token
+      // absmean int4 clips at [−8β/√7, 7β/√7] per token, i.e. −8β ≤ x·√7 ≤ 7β
       const [g] = grad((xx) => sum(quantizeActivations(xx, { bits: 4, scheme: 'absmean' }, 'clipped')), [x]);
       const gv = vals(g!);
       let zeros = 0;
       for (let r = 0; r < 4; r++) {
         const row = xv.slice(r * 32, (r + 1) * 32);
-        const step = row.reduce((a, v) => a + Math.abs(v), 0) / 32 / Math.sqrt(7);
+        const beta = row.reduce((a, v) => a + Math.abs(v), 0) / 32;
         row.forEach((v, i) => {
-          const inside = v >= -8 * step && v <= 7 * step;
+          const inside = v * Math.sqrt(7) >= -8 * beta && v * Math.sqrt(7) <= 7 * beta;
           expect(gv[r * 32 + i]).toBe(inside ? 1 : 0);
           if (!inside) zeros++;
         });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@bitskip/tensor-core';
 import {
+  activationClipMaskRows,
   activationRange,
   fakeQuantActivationRows,
   fakeQuantWeightsInto,
@@ -70,6 +71,33 @@ describe('activation quantizers (per token)', () => {
     quantizeActivationRows(x, 1, n, { bits: 4, scheme: 'absmean' }, codes, new Float64Array(1));
     const expected = xs.map((v) => Math.min(7, Math.max(-8, roundHalfEven(v * scale))));
     expect(Array.from(codes)).toEqual(expected);
+  });
+
+  it('clip mask: absmax passes every x of the row (range [−s, s], no rounded Q·(s/Q)); absmean is −8β ≤ x·√7 ≤ 7β', () => {
+    for (const x of [rows(50, 16, 5), Float32Array.from(rows(50, 16, 6))]) {
+      for (const spec of SPECS) {
+        const mask = new Float64Array(x.length);
+        activationClipMaskRows(x, 50, 16, spec, mask);
+        if (spec.scheme === 'absmax') {
+          expect(mask.every((v) => v === 1)).toBe(true);
+          continue;
+        }
+        let zeros = 0;
+        for (let r = 0; r < 50; r++) {
+          const row = Array.from(x.subarray(r * 16, (r + 1) * 16));
+          const beta = row.reduce((a, v) => a + Math.abs(v), 0) / 16;
+          row.forEach((v, i) => {
+            const inside = v * Math.sqrt(7) >= -8 * beta && v * Math.sqrt(7) <= 7 * beta;
+            expect(mask[r * 16 + i]).toBe(inside ? 1 : 0);
+            if (!inside) zeros++;
+          });
+        }
+        expect(zeros).toBeGreaterThan(0);
+      }
+    }
+    const withNan = new Float64Array(4);
+    activationClipMaskRows([1, Number.NaN, -2, 0.5], 1, 4, { bits: 8, scheme: 'absmax' }, withNan);
+    expect(Array.from(withNan)).toEqual([1, 0, 1, 1]);
   });
 
   it('all-zero rows clamp the scale at 1e-5 and quantize to 0', () => {
