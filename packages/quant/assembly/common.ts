@@ -1,65 +1,6 @@
-// Kernels shared by the plain and relaxed builds: the fp32 baseline matmul and the plain-SIMD ternary × int8
-// kernel. Pointer-style AssemblyScript (raw loads, pointer bumping, do/while), no allocation: the JS side owns
-// all memory above 64 KiB. See packages/quant/README.md for the layouts.
-
-/**
- * fp32 BASELINE (for the bench, not for training): y[m, n] = sum_k x[m, k] * w[n, k], w row-major (N, K),
- * x (M, K), y (M, N); K a multiple of 4. A straightforward f32x4 kernel, two rows per pass, four accumulators.
- */
-export function matmulF32(w: usize, x: usize, y: usize, M: i32, K: i32, N: i32): void {
-  const rowBytes = <usize>K << 2;
-  const k16 = K >> 4;
-  const kRest = (K & 15) >> 2;
-  for (let n = 0; n < N; n += 2) {
-    const two = n + 1 < N;
-    const w0 = w + <usize>n * rowBytes;
-    const w1 = two ? w0 + rowBytes : w0;
-    for (let m = 0; m < M; m++) {
-      let xp = x + <usize>m * rowBytes;
-      let p0 = w0;
-      let p1 = w1;
-      let a0 = f32x4.splat(0);
-      let a1 = f32x4.splat(0);
-      let b0 = f32x4.splat(0);
-      let b1 = f32x4.splat(0);
-      let k = k16;
-      if (k > 0) {
-        do {
-          const x0 = v128.load(xp);
-          const x1 = v128.load(xp, 16);
-          const x2 = v128.load(xp, 32);
-          const x3 = v128.load(xp, 48);
-          a0 = f32x4.add(a0, f32x4.mul(x0, v128.load(p0)));
-          a1 = f32x4.add(a1, f32x4.mul(x1, v128.load(p0, 16)));
-          a0 = f32x4.add(a0, f32x4.mul(x2, v128.load(p0, 32)));
-          a1 = f32x4.add(a1, f32x4.mul(x3, v128.load(p0, 48)));
-          b0 = f32x4.add(b0, f32x4.mul(x0, v128.load(p1)));
-          b1 = f32x4.add(b1, f32x4.mul(x1, v128.load(p1, 16)));
-          b0 = f32x4.add(b0, f32x4.mul(x2, v128.load(p1, 32)));
-          b1 = f32x4.add(b1, f32x4.mul(x3, v128.load(p1, 48)));
-          xp += 64;
-          p0 += 64;
-          p1 += 64;
-        } while (--k);
-      }
-      for (let r = 0; r < kRest; r++) {
-        const x0 = v128.load(xp);
-        a0 = f32x4.add(a0, f32x4.mul(x0, v128.load(p0)));
-        b0 = f32x4.add(b0, f32x4.mul(x0, v128.load(p1)));
-        xp += 16;
-        p0 += 16;
-        p1 += 16;
-      }
-      a0 = f32x4.add(a0, a1);
-      b0 = f32x4.add(b0, b1);
-      const yp = y + ((<usize>m * <usize>N + <usize>n) << 2);
-      store<f32>(yp, f32x4.extract_lane(a0, 0) + f32x4.extract_lane(a0, 1) + f32x4.extract_lane(a0, 2) + f32x4.extract_lane(a0, 3));
-      if (two) {
-        store<f32>(yp, f32x4.extract_lane(b0, 0) + f32x4.extract_lane(b0, 1) + f32x4.extract_lane(b0, 2) + f32x4.extract_lane(b0, 3), 4);
-      }
-    }
-  }
-}
+// Kernels shared by the plain and relaxed builds: the plain-SIMD ternary × int8 kernel and the activation
+// quantizer (the fp32 baseline is in f32.ts). Pointer-style AssemblyScript (raw loads, pointer bumping,
+// do/while), no allocation: the JS side owns all memory above 64 KiB. See packages/quant/README.md for the layouts.
 
 // @ts-ignore: decorator
 @inline

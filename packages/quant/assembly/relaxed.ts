@@ -1,5 +1,6 @@
 // The relaxed-SIMD build: everything in the plain build plus the relaxed-dot ternary kernel.
-export { matmulF32, quantizeAbsmaxRows, ternaryPlain } from './common';
+export { quantizeAbsmaxRows, ternaryPlain } from './common';
+export { matmulF32 } from './f32';
 
 /**
  * Ternary × int8, relaxed SIMD, 4-row panels. Weights: per panel, per 64-weight block, 16 bytes per row, byte j

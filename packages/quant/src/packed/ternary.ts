@@ -210,42 +210,94 @@ export function referenceTernaryMatmul(wCodes: Int8Array, N: number, K: number, 
 }
 
 /**
- * fp32 BASELINE for the bench: a straightforward WASM SIMD f32x4 matmul y (M, N) = x (M, K) · Wᵀ with W (N, K)
- * row-major, K a multiple of 4. Not a tuned GEMM (tensor-core's WASM backend has that); at decode it is
- * memory-bound like any fp32 matvec.
+ * fp32 BASELINE for the bench: y (M, N) = x (M, K) · Wᵀ with W (N, K) row-major, in WASM SIMD (assembly/f32.ts).
+ * The weights are repacked once into 8-row panels (K padded to a multiple of 8, N to a multiple of 8) so that
+ * decode streams the matrix front to back once: a bandwidth-bound f32x4 GEMV, 8 rows per pass. M ≥ 2 runs token
+ * pairs over each panel while it is in cache. The relaxed-SIMD instance uses FMA (`f32x4.relaxed_madd`), the plain
+ * one mul + add. Not a tuned large-M GEMM: tensor-core's WASM backend has that.
  */
 export class F32WasmLinear {
   private ptr: number;
   private readonly wk: WasmKernels;
+  /** Bytes of the packed (padded) fp32 weights. */
   readonly bytes: number;
+  /** K and N padded to multiples of 8. */
+  readonly paddedIn: number;
+  readonly paddedOut: number;
+  /** 'relaxed' when this instance's fp32 kernel uses FMA. */
+  readonly kernel: TernaryKernelKind;
 
+  /** `kernel` defaults to relaxed where it validates; `instance` (tests) uses a given kernel instance. */
   constructor(
     weights: Float32Array,
     readonly outFeatures: number,
     readonly inFeatures: number,
+    kernel?: TernaryKernelKind,
+    instance?: WasmKernels,
   ) {
-    if (inFeatures % 4 !== 0) throw new Error(`F32WasmLinear: inFeatures must be a multiple of 4, got ${inFeatures}`);
+    if (!Number.isInteger(outFeatures) || !Number.isInteger(inFeatures) || outFeatures < 1 || inFeatures < 1) {
+      throw new Error(`F32WasmLinear: sizes must be positive integers, got (${outFeatures}, ${inFeatures})`);
+    }
     if (weights.length !== outFeatures * inFeatures) throw new Error(`F32WasmLinear: ${weights.length} weights do not fill (${outFeatures}, ${inFeatures})`);
-    this.wk = wasmKernels();
-    this.bytes = weights.length * 4;
+    this.wk = instance ?? wasmKernels(kernel);
+    this.kernel = this.wk.kind;
+    const K = inFeatures;
+    const Kp = (this.paddedIn = Math.ceil(K / 8) * 8);
+    const Np = (this.paddedOut = Math.ceil(outFeatures / 8) * 8);
+    this.bytes = Np * Kp * 4;
     this.ptr = this.wk.alloc(this.bytes);
-    new Float32Array(this.wk.buffer, this.ptr, weights.length).set(weights);
+    const out = new Float32Array(this.wk.buffer, this.ptr, Np * Kp);
+    out.fill(0);
+    // Panel p = n >> 3, chunk c = k >> 3: 64 floats, row r = n & 7 at 8r, then k & 7.
+    for (let n = 0; n < outFeatures; n++) {
+      const base = (n >> 3) * Kp * 8 + (n & 7) * 8;
+      const src = n * K;
+      for (let k0 = 0; k0 < K; k0 += 8) {
+        const dst = base + k0 * 8;
+        const end = Math.min(8, K - k0);
+        for (let j = 0; j < end; j++) out[dst + j] = weights[src + k0 + j]!;
+      }
+    }
   }
 
   /** y (M, N) for x (M, K). */
   matmul(x: Float32Array, M: number): Float32Array {
     if (this.ptr < 0) throw new Error('F32WasmLinear: disposed');
+    const K = this.inFeatures;
+    const N = this.outFeatures;
+    if (x.length !== M * K) throw new Error(`F32WasmLinear: x has ${x.length} values, expected ${M} × ${K}`);
+    const Kp = this.paddedIn;
+    const Np = this.paddedOut;
     const wk = this.wk;
-    const xPtr = wk.alloc(x.length * 4);
-    const yPtr = wk.alloc(M * this.outFeatures * 4);
+    const xPtr = wk.alloc(M * Kp * 4);
+    const yPtr = wk.alloc(M * Np * 4);
     try {
-      new Float32Array(wk.buffer, xPtr, x.length).set(x);
-      wk.api.matmulF32(this.ptr, xPtr, yPtr, M, this.inFeatures, this.outFeatures);
-      return new Float32Array(wk.buffer, yPtr, M * this.outFeatures).slice();
+      const xs = new Float32Array(wk.buffer, xPtr, M * Kp);
+      if (Kp === K) xs.set(x);
+      else {
+        xs.fill(0);
+        for (let m = 0; m < M; m++) xs.set(x.subarray(m * K, (m + 1) * K), m * Kp);
+      }
+      wk.api.matmulF32(this.ptr, xPtr, yPtr, M, Kp, Np);
+      const ys = new Float32Array(wk.buffer, yPtr, M * Np);
+      if (Np === N) return ys.slice();
+      const y = new Float32Array(M * N);
+      for (let m = 0; m < M; m++) y.set(ys.subarray(m * Np, m * Np + N), m * N);
+      return y;
     } finally {
       wk.release(yPtr);
       wk.release(xPtr);
     }
+  }
+
+  /** A copy of the packed weights in new WASM memory (same instance), e.g. to benchmark with weights out of cache. */
+  clone(): F32WasmLinear {
+    if (this.ptr < 0) throw new Error('F32WasmLinear.clone: disposed');
+    const c = Object.create(F32WasmLinear.prototype) as F32WasmLinear;
+    Object.assign(c, this, { ptr: this.wk.alloc(this.bytes) });
+    const buf = this.wk.buffer;
+    new Uint8Array(buf, c.ptr, this.bytes).set(new Uint8Array(buf, this.ptr, this.bytes));
+    return c;
   }
 
   dispose(): void {
