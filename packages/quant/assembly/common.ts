@@ -16,7 +16,7 @@ function hsum(a: v128): i32 {
  * `scratch`: 256 * nBlocks bytes, used when M >= 2.
  */
 export function ternaryPlain(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32, scratch: usize): void {
-  if (M >= 2) ternaryPlainPairs(w, x, sumx, scale, y, M, nBlocks, N, scratch);
+  if (M >= 2) ternaryPlainPanels(w, x, sumx, scale, y, M, nBlocks, N, scratch);
   if (M & 1) ternaryPlainTokens(w, x, sumx, scale, y, M - 1, M, nBlocks, N);
 }
 
@@ -73,136 +73,149 @@ function ternaryPlainTokens(w: usize, x: usize, sumx: usize, scale: usize, y: us
 }
 
 /**
- * Two tokens at a time (prefill). Each 2-row panel's codes are first unpacked once into `scratch` (256 bytes per
- * block, u as i16 in the activation layout's order), then every token pair reads them: the unpack is amortised over
- * the tokens. Same layouts and result as the one-token path.
+ * Prefill (M ≥ 2). Each 2-row panel's codes are first unpacked once into `scratch` (256 bytes per block, u as i16
+ * in the activation layout's order: 8 steps of [row 0, row 1] × 8 weights), then every group of FOUR tokens (then a
+ * pair) runs `i32x4.dot_i16x8_s` on them with no per-weight conversion: per 8 weights, 2 u loads + 4 x loads feed 8
+ * dots into 8 accumulators. The loop body is deliberately ONE 8-weight step: TurboFan hoists every load of a loop
+ * body to its top, so a body unrolled over a whole block (as before) kept 16+ vectors live and spilled most of
+ * them to the stack. The odd last token is left to the one-token path.
  */
-function ternaryPlainPairs(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32, scratch: usize): void {
+function ternaryPlainPanels(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32, scratch: usize): void {
   const panelBytes = <usize>nBlocks << 5;
   const tokBytes = <usize>nBlocks << 7;
+  const yRow = <usize>N << 2;
   const m3 = i16x8.splat(3);
   for (let n = 0; n < N; n += 2) {
+    const two = n + 1 < N;
     let wp = w + <usize>(n >> 1) * panelBytes;
     let up = scratch;
     let b = nBlocks;
     do {
       const w0 = v128.load(wp);
       const w1 = v128.load(wp, 16);
-        v128.store(up, v128.and(w0, m3), 0);
-        v128.store(up, v128.and(w1, m3), 16);
-        v128.store(up, v128.and(i16x8.shr_u(w0, 8), m3), 32);
-        v128.store(up, v128.and(i16x8.shr_u(w1, 8), m3), 48);
-        v128.store(up, v128.and(i16x8.shr_u(w0, 2), m3), 64);
-        v128.store(up, v128.and(i16x8.shr_u(w1, 2), m3), 80);
-        v128.store(up, v128.and(i16x8.shr_u(w0, 10), m3), 96);
-        v128.store(up, v128.and(i16x8.shr_u(w1, 10), m3), 112);
-        v128.store(up, v128.and(i16x8.shr_u(w0, 4), m3), 128);
-        v128.store(up, v128.and(i16x8.shr_u(w1, 4), m3), 144);
-        v128.store(up, v128.and(i16x8.shr_u(w0, 12), m3), 160);
-        v128.store(up, v128.and(i16x8.shr_u(w1, 12), m3), 176);
-        v128.store(up, v128.and(i16x8.shr_u(w0, 6), m3), 192);
-        v128.store(up, v128.and(i16x8.shr_u(w1, 6), m3), 208);
-        v128.store(up, i16x8.shr_u(w0, 14), 224);
-        v128.store(up, i16x8.shr_u(w1, 14), 240);
+      v128.store(up, v128.and(w0, m3), 0);
+      v128.store(up, v128.and(w1, m3), 16);
+      v128.store(up, v128.and(i16x8.shr_u(w0, 8), m3), 32);
+      v128.store(up, v128.and(i16x8.shr_u(w1, 8), m3), 48);
+      v128.store(up, v128.and(i16x8.shr_u(w0, 2), m3), 64);
+      v128.store(up, v128.and(i16x8.shr_u(w1, 2), m3), 80);
+      v128.store(up, v128.and(i16x8.shr_u(w0, 10), m3), 96);
+      v128.store(up, v128.and(i16x8.shr_u(w1, 10), m3), 112);
+      v128.store(up, v128.and(i16x8.shr_u(w0, 4), m3), 128);
+      v128.store(up, v128.and(i16x8.shr_u(w1, 4), m3), 144);
+      v128.store(up, v128.and(i16x8.shr_u(w0, 12), m3), 160);
+      v128.store(up, v128.and(i16x8.shr_u(w1, 12), m3), 176);
+      v128.store(up, v128.and(i16x8.shr_u(w0, 6), m3), 192);
+      v128.store(up, v128.and(i16x8.shr_u(w1, 6), m3), 208);
+      v128.store(up, i16x8.shr_u(w0, 14), 224);
+      v128.store(up, i16x8.shr_u(w1, 14), 240);
       wp += 32;
       up += 256;
     } while (--b);
-    for (let m = 0; m + 1 < M; m += 2) {
-      let xp = x + <usize>m * tokBytes;
-      let xq = xp + tokBytes;
-      up = scratch;
-      let a00 = i32x4.splat(0);
-      let a01 = i32x4.splat(0);
-      let a10 = i32x4.splat(0);
-      let a11 = i32x4.splat(0);
-      let u0: v128;
-      let u1: v128;
-      let xa: v128;
-      let xb: v128;
-      b = nBlocks;
-      do {
-          u0 = v128.load(up, 0);
-          u1 = v128.load(up, 16);
-          xa = v128.load(xp, 0);
-          xb = v128.load(xq, 0);
-          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
-          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
-          a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
-          a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
-          u0 = v128.load(up, 32);
-          u1 = v128.load(up, 48);
-          xa = v128.load(xp, 16);
-          xb = v128.load(xq, 16);
-          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
-          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
-          a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
-          a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
-          u0 = v128.load(up, 64);
-          u1 = v128.load(up, 80);
-          xa = v128.load(xp, 32);
-          xb = v128.load(xq, 32);
-          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
-          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
-          a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
-          a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
-          u0 = v128.load(up, 96);
-          u1 = v128.load(up, 112);
-          xa = v128.load(xp, 48);
-          xb = v128.load(xq, 48);
-          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
-          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
-          a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
-          a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
-          u0 = v128.load(up, 128);
-          u1 = v128.load(up, 144);
-          xa = v128.load(xp, 64);
-          xb = v128.load(xq, 64);
-          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
-          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
-          a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
-          a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
-          u0 = v128.load(up, 160);
-          u1 = v128.load(up, 176);
-          xa = v128.load(xp, 80);
-          xb = v128.load(xq, 80);
-          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
-          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
-          a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
-          a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
-          u0 = v128.load(up, 192);
-          u1 = v128.load(up, 208);
-          xa = v128.load(xp, 96);
-          xb = v128.load(xq, 96);
-          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
-          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
-          a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
-          a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
-          u0 = v128.load(up, 224);
-          u1 = v128.load(up, 240);
-          xa = v128.load(xp, 112);
-          xb = v128.load(xq, 112);
-          a00 = i32x4.add(a00, i32x4.dot_i16x8_s(xa, u0));
-          a10 = i32x4.add(a10, i32x4.dot_i16x8_s(xa, u1));
-          a01 = i32x4.add(a01, i32x4.dot_i16x8_s(xb, u0));
-          a11 = i32x4.add(a11, i32x4.dot_i16x8_s(xb, u1));
-        up += 256;
-        xp += 128;
-        xq += 128;
-      } while (--b);
-      const s0 = load<i32>(sumx + (<usize>m << 2));
-      const s1 = load<i32>(sumx + (<usize>m << 2), 4);
-      const c0 = load<f64>(scale + (<usize>m << 3));
-      const c1 = load<f64>(scale + (<usize>m << 3), 8);
-      const y0 = y + ((<usize>m * <usize>N + <usize>n) << 2);
-      const y1 = y0 + (<usize>N << 2);
-      store<f32>(y0, <f32>(<f64>(hsum(a00) - s0) * c0));
-      store<f32>(y1, <f32>(<f64>(hsum(a01) - s1) * c1));
-      if (n + 1 < N) {
-        store<f32>(y0, <f32>(<f64>(hsum(a10) - s0) * c0), 4);
-        store<f32>(y1, <f32>(<f64>(hsum(a11) - s1) * c1), 4);
-      }
+    let m = 0;
+    for (; m + 4 <= M; m += 4) {
+      const o = <usize>m;
+      plainQuad(scratch, x + o * tokBytes, tokBytes, sumx + (o << 2), scale + (o << 3), y + o * yRow + (<usize>n << 2), yRow, two, nBlocks);
+    }
+    if (m + 2 <= M) {
+      const o = <usize>m;
+      plainPair(scratch, x + o * tokBytes, tokBytes, sumx + (o << 2), scale + (o << 3), y + o * yRow + (<usize>n << 2), yRow, two, nBlocks);
     }
   }
+}
+
+/** Four tokens × the unpacked 2-row panel at `up`; y points at (token 0, row 0), tokens `yRow` bytes apart. */
+function plainQuad(up: usize, x: usize, tokBytes: usize, sumx: usize, scale: usize, y: usize, yRow: usize, two: bool, nBlocks: i32): void {
+  let x0 = x;
+  let x1 = x + <usize>1 * tokBytes;
+  let x2 = x + <usize>2 * tokBytes;
+  let x3 = x + <usize>3 * tokBytes;
+  let a00 = i32x4.splat(0);
+  let a01 = i32x4.splat(0);
+  let a10 = i32x4.splat(0);
+  let a11 = i32x4.splat(0);
+  let a20 = i32x4.splat(0);
+  let a21 = i32x4.splat(0);
+  let a30 = i32x4.splat(0);
+  let a31 = i32x4.splat(0);
+  let k = nBlocks << 3;
+  do {
+    const u00 = v128.load(up, 0);
+    const u10 = v128.load(up, 16);
+    const x00 = v128.load(x0, 0);
+    a00 = i32x4.add(a00, i32x4.dot_i16x8_s(x00, u00));
+    a01 = i32x4.add(a01, i32x4.dot_i16x8_s(x00, u10));
+    const x10 = v128.load(x1, 0);
+    a10 = i32x4.add(a10, i32x4.dot_i16x8_s(x10, u00));
+    a11 = i32x4.add(a11, i32x4.dot_i16x8_s(x10, u10));
+    const x20 = v128.load(x2, 0);
+    a20 = i32x4.add(a20, i32x4.dot_i16x8_s(x20, u00));
+    a21 = i32x4.add(a21, i32x4.dot_i16x8_s(x20, u10));
+    const x30 = v128.load(x3, 0);
+    a30 = i32x4.add(a30, i32x4.dot_i16x8_s(x30, u00));
+    a31 = i32x4.add(a31, i32x4.dot_i16x8_s(x30, u10));
+    up += 32;
+    x0 += 16; x1 += 16; x2 += 16; x3 += 16;
+  } while (--k);
+  const s0 = load<i32>(sumx, 0);
+  const c0 = load<f64>(scale, 0);
+  store<f32>(y, <f32>(<f64>(hsum(a00) - s0) * c0));
+  if (two) store<f32>(y, <f32>(<f64>(hsum(a01) - s0) * c0), 4);
+  y += yRow;
+  const s1 = load<i32>(sumx, 4);
+  const c1 = load<f64>(scale, 8);
+  store<f32>(y, <f32>(<f64>(hsum(a10) - s1) * c1));
+  if (two) store<f32>(y, <f32>(<f64>(hsum(a11) - s1) * c1), 4);
+  y += yRow;
+  const s2 = load<i32>(sumx, 8);
+  const c2 = load<f64>(scale, 16);
+  store<f32>(y, <f32>(<f64>(hsum(a20) - s2) * c2));
+  if (two) store<f32>(y, <f32>(<f64>(hsum(a21) - s2) * c2), 4);
+  y += yRow;
+  const s3 = load<i32>(sumx, 12);
+  const c3 = load<f64>(scale, 24);
+  store<f32>(y, <f32>(<f64>(hsum(a30) - s3) * c3));
+  if (two) store<f32>(y, <f32>(<f64>(hsum(a31) - s3) * c3), 4);
+}
+
+/** Two tokens × the unpacked 2-row panel (the remainder of the quads), two steps per iteration. */
+function plainPair(up: usize, x: usize, tokBytes: usize, sumx: usize, scale: usize, y: usize, yRow: usize, two: bool, nBlocks: i32): void {
+  let x0 = x;
+  let x1 = x + <usize>1 * tokBytes;
+  let a00 = i32x4.splat(0);
+  let a01 = i32x4.splat(0);
+  let a10 = i32x4.splat(0);
+  let a11 = i32x4.splat(0);
+  let k = nBlocks << 2;
+  do {
+    const u00 = v128.load(up, 0);
+    const u10 = v128.load(up, 16);
+    const x00 = v128.load(x0, 0);
+    a00 = i32x4.add(a00, i32x4.dot_i16x8_s(x00, u00));
+    a01 = i32x4.add(a01, i32x4.dot_i16x8_s(x00, u10));
+    const x10 = v128.load(x1, 0);
+    a10 = i32x4.add(a10, i32x4.dot_i16x8_s(x10, u00));
+    a11 = i32x4.add(a11, i32x4.dot_i16x8_s(x10, u10));
+    const u01 = v128.load(up, 32);
+    const u11 = v128.load(up, 48);
+    const x01 = v128.load(x0, 16);
+    a00 = i32x4.add(a00, i32x4.dot_i16x8_s(x01, u01));
+    a01 = i32x4.add(a01, i32x4.dot_i16x8_s(x01, u11));
+    const x11 = v128.load(x1, 16);
+    a10 = i32x4.add(a10, i32x4.dot_i16x8_s(x11, u01));
+    a11 = i32x4.add(a11, i32x4.dot_i16x8_s(x11, u11));
+    up += 64;
+    x0 += 32; x1 += 32;
+  } while (--k);
+  const s0 = load<i32>(sumx, 0);
+  const c0 = load<f64>(scale, 0);
+  store<f32>(y, <f32>(<f64>(hsum(a00) - s0) * c0));
+  if (two) store<f32>(y, <f32>(<f64>(hsum(a01) - s0) * c0), 4);
+  y += yRow;
+  const s1 = load<i32>(sumx, 4);
+  const c1 = load<f64>(scale, 8);
+  store<f32>(y, <f32>(<f64>(hsum(a10) - s1) * c1));
+  if (two) store<f32>(y, <f32>(<f64>(hsum(a11) - s1) * c1), 4);
 }
 
 /**

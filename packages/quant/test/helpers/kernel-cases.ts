@@ -15,7 +15,10 @@ function lcg(seed: number): () => number {
 
 export const SHAPES: readonly [number, number, number][] = [
   [1, 2048, 37], // first call: decode-shaped, K a multiple of 64, N not a multiple of 4
+  [8, 256, 5], // first call of the prefill path (fresh instance): two 4-token groups, odd N
   [1, 1, 1],
+  [6, 130, 3], // one 4-token group + a pair
+  [9, 64, 4], // two 4-token groups + the odd token
   [3, 63, 5],
   [2, 65, 2],
   [7, 100, 17],
@@ -24,7 +27,7 @@ export const SHAPES: readonly [number, number, number][] = [
   [5, 1024 + 64 * 17 + 3, 6], // crosses the relaxed kernel's 1,024-weight widening point unevenly
 ];
 
-/** Run every shape on `kind`; the first shape on a FRESH instance (its first call). Returns mismatch reports. */
+/** Run every shape on `kind`; the first two shapes each on a FRESH instance (first calls). Returns mismatch reports. */
 export function runKernelCases(kind: TernaryKernelKind, seed = 1): string[] {
   const rnd = lcg(seed);
   const bad: string[] = [];
@@ -34,7 +37,7 @@ export function runKernelCases(kind: TernaryKernelKind, seed = 1): string[] {
       // Heavy-tailed activations, and an extreme row of all-max codes in the last token.
       const x = Float32Array.from({ length: M * K }, (_, j) => (j >= (M - 1) * K && i % 2 === 1 ? 5 : (rnd() - 0.5) / (rnd() + 0.05)));
       const gamma = 0.01 + rnd();
-      const packed = PackedTernaryMatrix.pack(w, N, K, gamma, kind, i === 0 ? instantiateKernels(kind) : undefined);
+      const packed = PackedTernaryMatrix.pack(w, N, K, gamma, kind, i < 2 ? instantiateKernels(kind) : undefined);
       const y = packed.matmul(x, M, spec);
       packed.dispose();
       const codes = new Int8Array(M * K);
