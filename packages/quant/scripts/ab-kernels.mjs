@@ -44,16 +44,20 @@ const compile = async (read) => {
 };
 const mods = { before: await compile(readRef), after: await compile(readNow) };
 if (!relaxedOk) mods.before = await compile(readRef); // both plain
+// A seeded LCG (no Math.random: reproducible inputs).
+let seed = 1;
+const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+const code = () => (rnd() * 3) | 0; // u = t + 1 in {0, 1, 2}
 const K = 2048;
 const N = 2048;
 const nb = K / 64;
 const M = 64;
-const wf = new Float32Array(N * K).map(() => Math.random() - 0.5);
+const wf = new Float32Array(N * K).map(() => rnd() - 0.5);
 const panel = new Float32Array(N * K);
 for (let n = 0, i = 0; n < N; n += 8) for (let k = 0; k < K; k += 8) for (let r = 0; r < 8; r++) for (let j = 0; j < 8; j++) panel[i++] = wf[(n + r) * K + k + j];
-const codes = new Uint8Array(N * nb * 16).map(() => [0, 1, 2][(Math.random() * 3) | 0] | ([0, 1, 2][(Math.random() * 3) | 0] << 2) | ([0, 1, 2][(Math.random() * 3) | 0] << 4) | ([0, 1, 2][(Math.random() * 3) | 0] << 6));
-const xq = new Int16Array(M * nb * 64).map(() => ((Math.random() * 255) | 0) - 127);
-const xf = new Float32Array(M * K).map(() => Math.random() - 0.5);
+const codes = new Uint8Array(N * nb * 16).map(() => code() | (code() << 2) | (code() << 4) | (code() << 6));
+const xq = new Int16Array(M * nb * 64).map(() => ((rnd() * 255) | 0) - 127);
+const xf = new Float32Array(M * K).map(() => rnd() - 0.5);
 const fBytes = N * K * 4;
 const copies = Math.ceil((96 * 2 ** 20) / fBytes) + 1;
 
