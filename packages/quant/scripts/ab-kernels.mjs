@@ -2,7 +2,8 @@
 // Before/after of the WASM kernels in ONE process with interleaved rounds: assembly/ at a git ref (default
 // 7e70444, before quant-kernels-2) against the working tree, 1 thread, K = N = 2048, same random inputs.
 //   fp32 baseline (matmulF32): decode from DRAM (cycling > 96 MB of copies) and hot, and 64 tokens hot;
-//   plain-SIMD ternary (ternaryPlain): 64-token prefill and decode, hot (kernel only, activations pre-laid-out).
+//   ternary (ternaryPlain, and ternaryRelaxed where it validates): 64-token prefill and decode, hot (kernel only,
+//   activations pre-laid-out).
 // Run: node --experimental-wasm-relaxed-simd packages/quant/scripts/ab-kernels.mjs [ref] [rounds]
 // The before build's fp32 kernel takes W row-major (matmulF32(w, x, y, M, K, N)); the after build (assembly/f32.ts)
 // takes 8-row panels (matmulF32(w, x, y, M, Kp, Np)); detected by whether the ref has assembly/f32.ts.
@@ -81,6 +82,13 @@ function setup(mod, panels) {
     'fp32 64×2048² hot': { flops: 2 * M * K * N, reps: 3, fn: () => e.matmulF32(fw[0], x, y, M, K, N) },
     'plain ternary 64×2048² hot': { flops: 2 * M * K * N, reps: 3, fn: () => e.ternaryPlain(w, xt, sx, sc, y, M, nb, N, scr) },
     'plain ternary 1×2048² hot': { flops: 2 * K * N, reps: 200, fn: () => e.ternaryPlain(w, xt, sx, sc, y, 1, nb, N, scr) },
+    // The relaxed kernel's 4-row panels take the same bytes; the before build ignores the scratch argument.
+    ...(relaxedOk
+      ? {
+          'relaxed ternary 64×2048² hot': { flops: 2 * M * K * N, reps: 3, fn: () => e.ternaryRelaxed(w, xt, sx, sc, y, M, nb, N, scr) },
+          'relaxed ternary 1×2048² hot': { flops: 2 * K * N, reps: 200, fn: () => e.ternaryRelaxed(w, xt, sx, sc, y, 1, nb, N, scr) },
+        }
+      : {}),
   };
 }
 const variants = { before: setup(mods.before, refPanels), after: setup(mods.after, true) };

@@ -112,11 +112,11 @@ export class PackedTernaryMatrix {
     const sumPtr = wk.alloc(M * 4);
     const scPtr = wk.alloc(M * 8);
     const yPtr = wk.alloc(M * N * 4);
-    const scratch = !relaxed && M >= 2 ? wk.alloc(nb * 256) : 0;
+    const scratch = M >= 2 ? wk.alloc(nb * 256) : 0;
     try {
       new Float32Array(wk.buffer, xfPtr, M * K).set(x);
       wk.api.quantizeAbsmaxRows(xfPtr, M, K, Q, xPtr, relaxed ? 1 : 0, nb, sumPtr, scPtr, this.scale);
-      if (relaxed) wk.api.ternaryRelaxed!(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N);
+      if (relaxed) wk.api.ternaryRelaxed!(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
       else wk.api.ternaryPlain(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
       return new Float32Array(wk.buffer, yPtr, M * N).slice();
     } finally {
@@ -142,7 +142,7 @@ export class PackedTernaryMatrix {
     const sumPtr = wk.alloc(M * 4);
     const scPtr = wk.alloc(M * 8);
     const yPtr = wk.alloc(M * N * 4);
-    const scratch = !relaxed && M >= 2 ? wk.alloc(nb * 256) : 0;
+    const scratch = M >= 2 ? wk.alloc(nb * 256) : 0;
     try {
       const buf = wk.buffer;
       const sums = new Int32Array(buf, sumPtr, M);
@@ -172,7 +172,7 @@ export class PackedTernaryMatrix {
         sums[m] = s;
         sc[m] = steps[m]! * this.scale;
       }
-      if (relaxed) wk.api.ternaryRelaxed!(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N);
+      if (relaxed) wk.api.ternaryRelaxed!(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
       else wk.api.ternaryPlain(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
       return new Float32Array(wk.buffer, yPtr, M * N).slice();
     } finally {
