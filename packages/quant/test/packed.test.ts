@@ -50,6 +50,7 @@ describe('packed ternary kernels', () => {
     expect(() => p.matmul(new Float32Array(512), 1)).toThrow(/disposed/);
     expect(() => PackedTernaryMatrix.pack(Int8Array.from([2]), 1, 1, 1, 'plain')).toThrow(/code 2 at \(0, 0\) is not in \{-1, 0, 1\}/);
     expect(() => PackedTernaryMatrix.pack(new Int8Array(3), 2, 2, 1, 'plain')).toThrow(/3 codes do not fill \(2, 2\)/);
+    expect(() => PackedTernaryMatrix.pack(new Int8Array(131073), 1, 131073, 1, 'plain')).toThrow(/inFeatures must be at most 131072/);
     const q = PackedTernaryMatrix.pack(new Int8Array(4), 2, 2, 1, 'plain');
     expect(() => q.matmul(new Float32Array(4), 1)).toThrow(/x has 4 values, expected 1 × 2/);
     expect(() => q.matmul(new Float32Array(2), 1, { bits: 2 as 8, scheme: 'absmax' })).toThrow(/bits must be one of 8, 4; got 2/);

@@ -10,6 +10,9 @@ import type { TernaryKernelKind, WasmKernels } from './wasm.js';
 /** Weights per packing block (one v128 of codes per row). */
 export const PACK_BLOCK = 64;
 
+/** The plain kernel sums 64·u·c (u ≤ 2, |c| ≤ 127) in i32: exact for K ≤ 2^17. */
+const MAX_IN_FEATURES = 131072;
+
 const INT8_ABSMAX: ActivationQuantSpec = { bits: 8, scheme: 'absmax' };
 
 /** Ternary weights (N, K) packed for one kernel kind, living in WASM memory until dispose(). */
@@ -48,6 +51,9 @@ export class PackedTernaryMatrix {
   ): PackedTernaryMatrix {
     if (!Number.isInteger(outFeatures) || !Number.isInteger(inFeatures) || outFeatures < 1 || inFeatures < 1) {
       throw new Error(`packTernary: sizes must be positive integers, got (${outFeatures}, ${inFeatures})`);
+    }
+    if (inFeatures > MAX_IN_FEATURES) {
+      throw new Error(`packTernary: inFeatures must be at most ${MAX_IN_FEATURES} (exact i32 sums of 64·u·c), got ${inFeatures}`);
     }
     if (codes.length !== outFeatures * inFeatures) {
       throw new Error(`packTernary: ${codes.length} codes do not fill (${outFeatures}, ${inFeatures})`);
@@ -158,11 +164,13 @@ export class PackedTernaryMatrix {
           const base = (m * tokBytes) >> 1;
           const src = m * K;
           // Weight k = 16g + j (g = 4b + s): byte lane j of slot s; even j -> the low i16 stream, odd -> the high one.
-          // In i16 units the 16 codes of group g go to base + 16g + [0..7] (even j) and + [8..15] (odd j).
+          // In i16 units the 16 codes of group g go to base + 16g + [0..7] (even j) and + [8..15] (odd j), each
+          // pre-scaled by 4^(3 - (s & 1)): the kernel masks 2-bit fields in place (u or 4u) instead of shifting them.
           for (let k0 = 0; k0 < K; k0 += 16) {
             const dst = base + k0;
             const end = Math.min(16, K - k0);
-            for (let j = 0; j < end; j++) xs[dst + (j & 1) * 8 + (j >> 1)] = codes[src + k0 + j]!;
+            const pre = (k0 & 16) === 0 ? 64 : 16;
+            for (let j = 0; j < end; j++) xs[dst + (j & 1) * 8 + (j >> 1)] = codes[src + k0 + j]! * pre;
           }
         }
       }
