@@ -220,8 +220,8 @@ export function referenceTernaryMatmul(wCodes: Int8Array, N: number, K: number, 
 /**
  * fp32 BASELINE for the bench: y (M, N) = x (M, K) · Wᵀ with W (N, K) row-major, in WASM SIMD (assembly/f32.ts).
  * The weights are repacked once into 8-row panels (K padded to a multiple of 8, N to a multiple of 8) so that
- * decode streams the matrix front to back once: a bandwidth-bound f32x4 GEMV, 8 rows per pass. M ≥ 2 runs token
- * pairs over each panel while it is in cache. The relaxed-SIMD instance uses FMA (`f32x4.relaxed_madd`), the plain
+ * decode streams the matrix front to back once: a bandwidth-bound f32x4 GEMV, 8 rows per pass (per token, panel by
+ * panel, up to M = 4). Larger M runs token pairs over each panel while it is in cache. The relaxed-SIMD instance uses FMA (`f32x4.relaxed_madd`), the plain
  * one mul + add. Not a tuned large-M GEMM: tensor-core's WASM backend has that.
  */
 export class F32WasmLinear {
