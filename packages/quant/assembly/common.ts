@@ -261,15 +261,42 @@ export function quantizeAbsmaxRows(x: usize, M: i32, K: i32, Q: i32, out: usize,
     const o = out + <usize>m * tokBytes;
     memory.fill(o, 0, tokBytes);
     let sum = 0;
+    // 16 codes per step in f64x2 lanes: the same IEEE operations as the scalar loop (f64 mul, f64 div, nearest),
+    // so the same codes; then narrowed (|c| <= 127: exact) and stored in the layout. The tail runs scalar.
+    const qv = f64x2.splat(q);
+    const sv = f64x2.splat(s);
+    const K16 = K & ~15;
+    let sum4 = i32x4.splat(0);
+    for (let k = 0; k < K16; k += 16) {
+      const p = xr + (<usize>k << 2);
+      const c0 = codes4(v128.load(p), qv, sv);
+      const c1 = codes4(v128.load(p, 16), qv, sv);
+      const c2 = codes4(v128.load(p, 32), qv, sv);
+      const c3 = codes4(v128.load(p, 48), qv, sv);
+      sum4 = i32x4.add(sum4, i32x4.add(i32x4.add(c0, c1), i32x4.add(c2, c3)));
+      const lo = i16x8.narrow_i32x4_s(c0, c1);
+      const hi = i16x8.narrow_i32x4_s(c2, c3);
+      if (layout == 0) {
+        // Even-indexed codes then odd-indexed ones, pre-scaled by 64 (even 16-groups) or 16 (odd ones).
+        const sh = 6 - ((k & 16) >> 3);
+        const ev = v128.shuffle<i16>(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14);
+        const od = v128.shuffle<i16>(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15);
+        v128.store(o + (<usize>k << 1), i16x8.shl(ev, sh));
+        v128.store(o + (<usize>k << 1), i16x8.shl(od, sh), 16);
+      } else {
+        v128.store(o + <usize>k, i8x16.narrow_i16x8_s(lo, hi));
+      }
+    }
+    sum = i32x4.extract_lane(sum4, 0) + i32x4.extract_lane(sum4, 1) + i32x4.extract_lane(sum4, 2) + i32x4.extract_lane(sum4, 3);
     if (layout == 0) {
-      for (let k = 0; k < K; k++) {
+      for (let k = K16; k < K; k++) {
         const c = <i32>nearest((<f64>load<f32>(xr + (<usize>k << 2)) * q) / s);
         sum += c;
         const j = k & 15;
         store<i16>(o + ((<usize>((k & ~15) + ((j & 1) << 3) + (j >> 1))) << 1), <i16>(c << (6 - ((k & 16) >> 3))));
       }
     } else {
-      for (let k = 0; k < K; k++) {
+      for (let k = K16; k < K; k++) {
         const c = <i32>nearest((<f64>load<f32>(xr + (<usize>k << 2)) * q) / s);
         sum += c;
         store<i8>(o + <usize>k, <i8>c);
@@ -278,4 +305,13 @@ export function quantizeAbsmaxRows(x: usize, M: i32, K: i32, Q: i32, out: usize,
     store<i32>(sumx + (<usize>m << 2), sum);
     store<f64>(scale + (<usize>m << 3), (s / q) * gamma);
   }
+}
+
+/** Codes of 4 f32 activations: nearest((f64(x) * q) / s) per lane, as i32x4 (|c| <= Q). */
+// @ts-ignore: decorator
+@inline
+function codes4(v: v128, qv: v128, sv: v128): v128 {
+  const a = f64x2.nearest(f64x2.div(f64x2.mul(f64x2.promote_low_f32x4(v), qv), sv));
+  const b = f64x2.nearest(f64x2.div(f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 0, 1)), qv), sv));
+  return v128.shuffle<i32>(i32x4.trunc_sat_f64x2_s_zero(a), i32x4.trunc_sat_f64x2_s_zero(b), 0, 1, 4, 5);
 }

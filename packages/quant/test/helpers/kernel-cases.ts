@@ -25,6 +25,7 @@ export const SHAPES: readonly [number, number, number][] = [
   [4, 1000, 9],
   [1, 1500, 3],
   [5, 1024 + 64 * 17 + 3, 6], // crosses the relaxed kernel's 1,024-weight widening point unevenly
+  [3, 96 + 5, 4], // LAST: exact ties (x = n + 0.5, absmax s = Q) in the SIMD quantizer's 16-wide steps and its tail
 ];
 
 /** Run every shape on `kind`; the first two shapes each on a FRESH instance (first calls). Returns mismatch reports. */
@@ -35,7 +36,12 @@ export function runKernelCases(kind: TernaryKernelKind, seed = 1): string[] {
     for (const spec of [{ bits: 8, scheme: 'absmax' }, { bits: 4, scheme: 'absmax' }, { bits: 4, scheme: 'absmean' }] as const) {
       const w = Int8Array.from({ length: N * K }, () => Math.floor(rnd() * 3) - 1);
       // Heavy-tailed activations, and an extreme row of all-max codes in the last token.
-      const x = Float32Array.from({ length: M * K }, (_, j) => (j >= (M - 1) * K && i % 2 === 1 ? 5 : (rnd() - 0.5) / (rnd() + 0.05)));
+      const Q = spec.bits === 8 ? 127 : 7;
+      const ties = i === SHAPES.length - 1;
+      const x = Float32Array.from({ length: M * K }, (_, j) => {
+        if (ties) return j % K === 0 ? Q : Math.floor(rnd() * (2 * Q - 2)) - Q + 1 + 0.5; // x·Q/s = x: ties to even
+        return j >= (M - 1) * K && i % 2 === 1 ? 5 : (rnd() - 0.5) / (rnd() + 0.05);
+      });
       const gamma = 0.01 + rnd();
       const packed = PackedTernaryMatrix.pack(w, N, K, gamma, kind, i < 2 ? instantiateKernels(kind) : undefined);
       const y = packed.matmul(x, M, spec);
