@@ -1,5 +1,5 @@
 // quant suite: packed ternary × int8 (WASM SIMD, plain and relaxed) vs an fp32 WASM SIMD baseline, decode
-// (batch 1, K = N) and prefill (64 × K × N), weights out of cache (cycling through > 64 MB of copies) and hot;
+// (batch 1, K = N) and prefill (64 × K × N), weights out of cache (cycling through > 96 MB of copies) and hot;
 // FWHT throughput on the cpu backend; the Hadamard overhead of H-BitLinear forward + backward vs BitLinear.
 // Two fp32 baselines, timed in the same rounds: quant's F32WasmLinear (a bandwidth-bound f32x4 GEMV at decode: 8-row
 // panels streamed once, FMA under relaxed SIMD; its GB/s and GFLOP/s are printed so a reader can see decode is
