@@ -121,7 +121,8 @@ export class PackedTernaryMatrix {
     const scratch = M >= 2 ? wk.alloc(nb * 256) : 0;
     try {
       new Float32Array(wk.buffer, xfPtr, M * K).set(x);
-      wk.api.quantizeAbsmaxRows(xfPtr, M, K, Q, xPtr, relaxed ? 1 : 0, nb, sumPtr, scPtr, this.scale);
+      // Layout 1: relaxed; 2: plain prefill (token quads interleaved); 0: plain decode.
+      wk.api.quantizeAbsmaxRows(xfPtr, M, K, Q, xPtr, relaxed ? 1 : M >= 2 ? 2 : 0, nb, sumPtr, scPtr, this.scale);
       if (relaxed) wk.api.ternaryRelaxed!(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
       else wk.api.ternaryPlain(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
       return new Float32Array(wk.buffer, yPtr, M * N).slice();
@@ -160,17 +161,21 @@ export class PackedTernaryMatrix {
       } else {
         const xs = new Int16Array(buf, xPtr, (M * tokBytes) >> 1);
         xs.fill(0);
+        // Prefill (M >= 2): the first M & ~3 tokens interleaved by 4 per 8-weight step (layout 2, see plainQuad).
+        const Mq = M >= 2 ? M & ~3 : 0;
         for (let m = 0; m < M; m++) {
-          const base = (m * tokBytes) >> 1;
+          const il = m < Mq;
+          const base = il ? ((m & ~3) * tokBytes + (m & 3) * 16) >> 1 : (m * tokBytes) >> 1;
+          const stride = il ? 32 : 8; // i16 units between 8-weight steps
           const src = m * K;
           // Weight k = 16g + j (g = 4b + s): byte lane j of slot s; even j -> the low i16 stream, odd -> the high one.
-          // In i16 units the 16 codes of group g go to base + 16g + [0..7] (even j) and + [8..15] (odd j), each
-          // pre-scaled by 4^(3 - (s & 1)): the kernel masks 2-bit fields in place (u or 4u) instead of shifting them.
+          // The 16 codes of group g are steps 2g (even j) and 2g + 1 (odd j), lane j >> 1, each pre-scaled by
+          // 4^(3 - (s & 1)): the kernel masks 2-bit fields in place (u or 4u) instead of shifting them.
           for (let k0 = 0; k0 < K; k0 += 16) {
-            const dst = base + k0;
+            const step = k0 >> 3;
             const end = Math.min(16, K - k0);
             const pre = (k0 & 16) === 0 ? 64 : 16;
-            for (let j = 0; j < end; j++) xs[dst + (j & 1) * 8 + (j >> 1)] = codes[src + k0 + j]! * pre;
+            for (let j = 0; j < end; j++) xs[base + (step + (j & 1)) * stride + (j >> 1)] = codes[src + k0 + j]! * pre;
           }
         }
       }
