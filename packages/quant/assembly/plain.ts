@@ -1,2 +1,3 @@
 // The plain-SIMD build (runs wherever WebAssembly SIMD does): fp32 baseline + ternary plain kernel.
-export { matmulF32, quantizeAbsmaxRows, ternaryPlain } from './common';
+export { quantizeAbsmaxRows, ternaryPlain } from './common';
+export { matmulF32 } from './f32';

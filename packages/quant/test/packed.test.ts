@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { F32WasmLinear, PackedTernaryMatrix, relaxedSimdSupported } from '../src/index.js';
-import { runKernelCases } from './helpers/kernel-cases.js';
+import { runF32Cases, runKernelCases } from './helpers/kernel-cases.js';
 
 const root = join(import.meta.dirname, '../../..');
 
@@ -15,7 +15,7 @@ describe('packed ternary kernels', () => {
     expect(runKernelCases('plain', 2)).toEqual([]);
   });
 
-  it('relaxed SIMD (child Node with --experimental-wasm-relaxed-simd): bit-for-bit, first call included', () => {
+  it('relaxed SIMD (child Node with --experimental-wasm-relaxed-simd): bit-for-bit, first call included; FMA fp32 baseline', () => {
     const out = execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', join(import.meta.dirname, 'helpers/relaxed-child.ts')], {
       cwd: root,
       encoding: 'utf8',
@@ -50,24 +50,23 @@ describe('packed ternary kernels', () => {
     expect(() => p.matmul(new Float32Array(512), 1)).toThrow(/disposed/);
     expect(() => PackedTernaryMatrix.pack(Int8Array.from([2]), 1, 1, 1, 'plain')).toThrow(/code 2 at \(0, 0\) is not in \{-1, 0, 1\}/);
     expect(() => PackedTernaryMatrix.pack(new Int8Array(3), 2, 2, 1, 'plain')).toThrow(/3 codes do not fill \(2, 2\)/);
+    expect(() => PackedTernaryMatrix.pack(new Int8Array(131073), 1, 131073, 1, 'plain')).toThrow(/inFeatures must be at most 131072/);
     const q = PackedTernaryMatrix.pack(new Int8Array(4), 2, 2, 1, 'plain');
     expect(() => q.matmul(new Float32Array(4), 1)).toThrow(/x has 4 values, expected 1 × 2/);
     expect(() => q.matmul(new Float32Array(2), 1, { bits: 2 as 8, scheme: 'absmax' })).toThrow(/bits must be one of 8, 4; got 2/);
     q.dispose();
   });
 
-  it('the fp32 baseline computes x·Wᵀ', () => {
-    const w = Float32Array.from({ length: 3 * 8 }, (_, i) => (i % 5) - 2);
-    const x = Float32Array.from({ length: 2 * 8 }, (_, i) => i / 4);
-    const f = new F32WasmLinear(w, 3, 8);
-    const y = f.matmul(x, 2);
-    for (let m = 0; m < 2; m++) {
-      for (let n = 0; n < 3; n++) {
-        let r = 0;
-        for (let k = 0; k < 8; k++) r += x[m * 8 + k]! * w[n * 8 + k]!;
-        expect(y[m * 3 + n]).toBeCloseTo(r, 5);
-      }
-    }
+  it('the fp32 baseline (plain mul + add) matches a float64 reference to 1e-5 · Σ|w·x|, first call included', () => {
+    expect(runF32Cases('plain', 1)).toEqual([]);
+    expect(runF32Cases('plain', 2)).toEqual([]);
+    const f = new F32WasmLinear(new Float32Array(6), 2, 3, 'plain');
+    expect(() => f.matmul(new Float32Array(5), 2)).toThrow(/x has 5 values, expected 2 × 3/);
+    expect(() => new F32WasmLinear(new Float32Array(5), 2, 3)).toThrow(/5 weights do not fill \(2, 3\)/);
+    const g = f.clone();
     f.dispose();
+    expect(() => f.matmul(new Float32Array(6), 2)).toThrow(/disposed/);
+    expect(Array.from(g.matmul(Float32Array.from([1, 2, 3]), 1))).toEqual([0, 0]);
+    g.dispose();
   });
 });

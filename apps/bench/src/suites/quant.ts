@@ -1,8 +1,10 @@
 // quant suite: packed ternary × int8 (WASM SIMD, plain and relaxed) vs an fp32 WASM SIMD baseline, decode
-// (batch 1, K = N) and prefill (64 × K × N), weights out of cache (cycling through > 64 MB of copies) and hot;
+// (batch 1, K = N) and prefill (64 × K × N), weights out of cache (cycling through > 96 MB of copies) and hot;
 // FWHT throughput on the cpu backend; the Hadamard overhead of H-BitLinear forward + backward vs BitLinear.
-// Two fp32 baselines, timed in the same rounds: quant's straightforward f32x4 matvec/matmul (F32WasmLinear) and
-// tensor-core's packed-panel WASM GEMM (1 thread, the fp32 `wasm` kernel); speed-ups are against the faster one.
+// Two fp32 baselines, timed in the same rounds: quant's F32WasmLinear (a bandwidth-bound f32x4 GEMV at decode: 8-row
+// panels streamed once, FMA under relaxed SIMD; its GB/s and GFLOP/s are printed so a reader can see decode is
+// memory-bound) and tensor-core's packed-panel WASM GEMM (1 thread, the fp32 `wasm` kernel); speed-ups are against
+// the faster one.
 import { fwht } from '@bitskip/hadamard';
 import { BitLinear, F32WasmLinear, HBitLinear, PackedTernaryMatrix, relaxedSimdSupported } from '@bitskip/quant';
 import type { TernaryKernelKind } from '@bitskip/quant';
@@ -31,6 +33,9 @@ interface MatmulRow {
   copies: { fp32: number; ternary: number };
   /** quant's F32WasmLinear. */
   fp32: Stats;
+  /** F32WasmLinear's weight bytes (padded panels) per median call, GB/s; and its GFLOP/s (2·M·K·N per call). */
+  fp32GBs: number;
+  fp32Gflops: number;
   /** tensor-core's WASM GEMM (packing included), 1 thread. */
   fp32Gemm: Stats;
   /** Speed-ups are against the faster of the two fp32 baselines. */
@@ -61,7 +66,8 @@ function benchMatmul(M: number, K: number, N: number, kernels: TernaryKernelKind
   const codes = randomTernary(N * K, rng);
   const x = Float32Array.from({ length: M * K }, () => rng.normal());
   const nF = cold ? Math.max(2, Math.ceil(coldBytes / (N * K * 4))) : 1;
-  const f32 = Array.from({ length: nF }, () => new F32WasmLinear(wf, N, K));
+  const f32first = new F32WasmLinear(wf, N, K);
+  const f32 = [f32first, ...Array.from({ length: nF - 1 }, () => f32first.clone())];
   // tensor-core GEMM: y (M, N) = x (M, K) · Wᵀ, W (N, K) read transposed (NT), nF copies of W in its memory.
   const gx = gemm.alloc(M * K);
   gx.f32.set(x);
@@ -110,7 +116,9 @@ function benchMatmul(M: number, K: number, N: number, kernels: TernaryKernelKind
   for (const f of f32) f.dispose();
   for (const b of [gx, gy, ...gw]) gemm.free(b);
   for (const list of packed.values()) for (const p of list) p.dispose();
-  return { shape: `${M}×${K}×${N}`, cache: cold ? 'cold' : 'hot', copies: { fp32: nF, ternary: nT }, fp32, fp32Gemm, ternary };
+  const fp32GBs = f32first.bytes / fp32.median / 1e9;
+  const fp32Gflops = (2 * M * K * N) / fp32.median / 1e9;
+  return { shape: `${M}×${K}×${N}`, cache: cold ? 'cold' : 'hot', copies: { fp32: nF, ternary: nT }, fp32, fp32GBs, fp32Gflops, fp32Gemm, ternary };
 }
 
 async function run(options: SuiteOptions): Promise<void> {
@@ -142,15 +150,17 @@ async function run(options: SuiteOptions): Promise<void> {
   } finally {
     await gemm.dispose();
   }
-  const mmHeaders = ['shape M×K×N', 'weights', 'fp32 ms', 'fp32 GEMM ms', ...config.kernels.flatMap((k) => [`${k} ms`, `${k} ×`])];
+  const mmHeaders = ['shape M×K×N', 'weights', 'fp32 ms', 'fp32 GB/s', 'fp32 GFLOP/s', 'fp32 GEMM ms', ...config.kernels.flatMap((k) => [`${k} ms`, `${k} ×`])];
   const mmRows = matmul.map((r) => [
     r.shape,
     r.cache === 'cold' ? `DRAM (${r.copies.fp32}/${r.copies.ternary} copies)` : 'hot',
     r.fp32.median * 1e3,
+    r.fp32GBs,
+    r.fp32Gflops,
     r.fp32Gemm.median * 1e3,
     ...config.kernels.flatMap((k) => [r.ternary[k]!.median * 1e3, r.ternary[k]!.speedup]),
   ]);
-  process.stdout.write(`\nternary × int8 (packed, 2 bits/weight) vs the faster fp32 WASM SIMD baseline (quant's f32x4 kernel, tensor-core's GEMM), median per call\n${table(mmHeaders, mmRows)}\n`);
+  process.stdout.write(`\nternary × int8 (packed, 2 bits/weight) vs the faster fp32 WASM SIMD baseline (quant's f32x4 GEMV kernel, tensor-core's GEMM), median per call; fp32 GB/s, GFLOP/s: quant's kernel (weights read once per call)\n${table(mmHeaders, mmRows)}\n`);
 
   // FWHT on the cpu backend through the tensor op (allocation included).
   const fwhtRows: { n: number; rows: number; stats: Stats; melemPerS: number }[] = [];

@@ -10,6 +10,9 @@ import type { TernaryKernelKind, WasmKernels } from './wasm.js';
 /** Weights per packing block (one v128 of codes per row). */
 export const PACK_BLOCK = 64;
 
+/** The plain kernel sums 64·u·c (u ≤ 2, |c| ≤ 127) in i32: exact for K ≤ 2^17. */
+const MAX_IN_FEATURES = 131072;
+
 const INT8_ABSMAX: ActivationQuantSpec = { bits: 8, scheme: 'absmax' };
 
 /** Ternary weights (N, K) packed for one kernel kind, living in WASM memory until dispose(). */
@@ -48,6 +51,9 @@ export class PackedTernaryMatrix {
   ): PackedTernaryMatrix {
     if (!Number.isInteger(outFeatures) || !Number.isInteger(inFeatures) || outFeatures < 1 || inFeatures < 1) {
       throw new Error(`packTernary: sizes must be positive integers, got (${outFeatures}, ${inFeatures})`);
+    }
+    if (inFeatures > MAX_IN_FEATURES) {
+      throw new Error(`packTernary: inFeatures must be at most ${MAX_IN_FEATURES} (exact i32 sums of 64·u·c), got ${inFeatures}`);
     }
     if (codes.length !== outFeatures * inFeatures) {
       throw new Error(`packTernary: ${codes.length} codes do not fill (${outFeatures}, ${inFeatures})`);
@@ -112,11 +118,12 @@ export class PackedTernaryMatrix {
     const sumPtr = wk.alloc(M * 4);
     const scPtr = wk.alloc(M * 8);
     const yPtr = wk.alloc(M * N * 4);
-    const scratch = !relaxed && M >= 2 ? wk.alloc(nb * 256) : 0;
+    const scratch = M >= 2 ? wk.alloc(nb * 256) : 0;
     try {
       new Float32Array(wk.buffer, xfPtr, M * K).set(x);
-      wk.api.quantizeAbsmaxRows(xfPtr, M, K, Q, xPtr, relaxed ? 1 : 0, nb, sumPtr, scPtr, this.scale);
-      if (relaxed) wk.api.ternaryRelaxed!(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N);
+      // Layout 1: relaxed; 2: plain prefill (token quads interleaved); 0: plain decode.
+      wk.api.quantizeAbsmaxRows(xfPtr, M, K, Q, xPtr, relaxed ? 1 : M >= 2 ? 2 : 0, nb, sumPtr, scPtr, this.scale);
+      if (relaxed) wk.api.ternaryRelaxed!(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
       else wk.api.ternaryPlain(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
       return new Float32Array(wk.buffer, yPtr, M * N).slice();
     } finally {
@@ -142,7 +149,7 @@ export class PackedTernaryMatrix {
     const sumPtr = wk.alloc(M * 4);
     const scPtr = wk.alloc(M * 8);
     const yPtr = wk.alloc(M * N * 4);
-    const scratch = !relaxed && M >= 2 ? wk.alloc(nb * 256) : 0;
+    const scratch = M >= 2 ? wk.alloc(nb * 256) : 0;
     try {
       const buf = wk.buffer;
       const sums = new Int32Array(buf, sumPtr, M);
@@ -154,15 +161,21 @@ export class PackedTernaryMatrix {
       } else {
         const xs = new Int16Array(buf, xPtr, (M * tokBytes) >> 1);
         xs.fill(0);
+        // Prefill (M >= 2): the first M & ~3 tokens interleaved by 4 per 8-weight step (layout 2, see plainQuad).
+        const Mq = M >= 2 ? M & ~3 : 0;
         for (let m = 0; m < M; m++) {
-          const base = (m * tokBytes) >> 1;
+          const il = m < Mq;
+          const base = il ? ((m & ~3) * tokBytes + (m & 3) * 16) >> 1 : (m * tokBytes) >> 1;
+          const stride = il ? 32 : 8; // i16 units between 8-weight steps
           const src = m * K;
           // Weight k = 16g + j (g = 4b + s): byte lane j of slot s; even j -> the low i16 stream, odd -> the high one.
-          // In i16 units the 16 codes of group g go to base + 16g + [0..7] (even j) and + [8..15] (odd j).
+          // The 16 codes of group g are steps 2g (even j) and 2g + 1 (odd j), lane j >> 1, each pre-scaled by
+          // 4^(3 - (s & 1)): the kernel masks 2-bit fields in place (u or 4u) instead of shifting them.
           for (let k0 = 0; k0 < K; k0 += 16) {
-            const dst = base + k0;
+            const step = k0 >> 3;
             const end = Math.min(16, K - k0);
-            for (let j = 0; j < end; j++) xs[dst + (j & 1) * 8 + (j >> 1)] = codes[src + k0 + j]!;
+            const pre = (k0 & 16) === 0 ? 64 : 16;
+            for (let j = 0; j < end; j++) xs[base + (step + (j & 1)) * stride + (j >> 1)] = codes[src + k0 + j]! * pre;
           }
         }
       }
@@ -172,7 +185,7 @@ export class PackedTernaryMatrix {
         sums[m] = s;
         sc[m] = steps[m]! * this.scale;
       }
-      if (relaxed) wk.api.ternaryRelaxed!(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N);
+      if (relaxed) wk.api.ternaryRelaxed!(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
       else wk.api.ternaryPlain(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
       return new Float32Array(wk.buffer, yPtr, M * N).slice();
     } finally {
@@ -210,42 +223,94 @@ export function referenceTernaryMatmul(wCodes: Int8Array, N: number, K: number, 
 }
 
 /**
- * fp32 BASELINE for the bench: a straightforward WASM SIMD f32x4 matmul y (M, N) = x (M, K) · Wᵀ with W (N, K)
- * row-major, K a multiple of 4. Not a tuned GEMM (tensor-core's WASM backend has that); at decode it is
- * memory-bound like any fp32 matvec.
+ * fp32 BASELINE for the bench: y (M, N) = x (M, K) · Wᵀ with W (N, K) row-major, in WASM SIMD (assembly/f32.ts).
+ * The weights are repacked once into 8-row panels (K padded to a multiple of 8, N to a multiple of 8) so that
+ * decode streams the matrix front to back once: a bandwidth-bound f32x4 GEMV, 8 rows per pass (per token, panel by
+ * panel, up to M = 4). Larger M runs token pairs over each panel while it is in cache. The relaxed-SIMD instance uses FMA (`f32x4.relaxed_madd`), the plain
+ * one mul + add. Not a tuned large-M GEMM: tensor-core's WASM backend has that.
  */
 export class F32WasmLinear {
   private ptr: number;
   private readonly wk: WasmKernels;
+  /** Bytes of the packed (padded) fp32 weights. */
   readonly bytes: number;
+  /** K and N padded to multiples of 8. */
+  readonly paddedIn: number;
+  readonly paddedOut: number;
+  /** 'relaxed' when this instance's fp32 kernel uses FMA. */
+  readonly kernel: TernaryKernelKind;
 
+  /** `kernel` defaults to relaxed where it validates; `instance` (tests) uses a given kernel instance. */
   constructor(
     weights: Float32Array,
     readonly outFeatures: number,
     readonly inFeatures: number,
+    kernel?: TernaryKernelKind,
+    instance?: WasmKernels,
   ) {
-    if (inFeatures % 4 !== 0) throw new Error(`F32WasmLinear: inFeatures must be a multiple of 4, got ${inFeatures}`);
+    if (!Number.isInteger(outFeatures) || !Number.isInteger(inFeatures) || outFeatures < 1 || inFeatures < 1) {
+      throw new Error(`F32WasmLinear: sizes must be positive integers, got (${outFeatures}, ${inFeatures})`);
+    }
     if (weights.length !== outFeatures * inFeatures) throw new Error(`F32WasmLinear: ${weights.length} weights do not fill (${outFeatures}, ${inFeatures})`);
-    this.wk = wasmKernels();
-    this.bytes = weights.length * 4;
+    this.wk = instance ?? wasmKernels(kernel);
+    this.kernel = this.wk.kind;
+    const K = inFeatures;
+    const Kp = (this.paddedIn = Math.ceil(K / 8) * 8);
+    const Np = (this.paddedOut = Math.ceil(outFeatures / 8) * 8);
+    this.bytes = Np * Kp * 4;
     this.ptr = this.wk.alloc(this.bytes);
-    new Float32Array(this.wk.buffer, this.ptr, weights.length).set(weights);
+    const out = new Float32Array(this.wk.buffer, this.ptr, Np * Kp);
+    out.fill(0);
+    // Panel p = n >> 3, chunk c = k >> 3: 64 floats, row r = n & 7 at 8r, then k & 7.
+    for (let n = 0; n < outFeatures; n++) {
+      const base = (n >> 3) * Kp * 8 + (n & 7) * 8;
+      const src = n * K;
+      for (let k0 = 0; k0 < K; k0 += 8) {
+        const dst = base + k0 * 8;
+        const end = Math.min(8, K - k0);
+        for (let j = 0; j < end; j++) out[dst + j] = weights[src + k0 + j]!;
+      }
+    }
   }
 
   /** y (M, N) for x (M, K). */
   matmul(x: Float32Array, M: number): Float32Array {
     if (this.ptr < 0) throw new Error('F32WasmLinear: disposed');
+    const K = this.inFeatures;
+    const N = this.outFeatures;
+    if (x.length !== M * K) throw new Error(`F32WasmLinear: x has ${x.length} values, expected ${M} × ${K}`);
+    const Kp = this.paddedIn;
+    const Np = this.paddedOut;
     const wk = this.wk;
-    const xPtr = wk.alloc(x.length * 4);
-    const yPtr = wk.alloc(M * this.outFeatures * 4);
+    const xPtr = wk.alloc(M * Kp * 4);
+    const yPtr = wk.alloc(M * Np * 4);
     try {
-      new Float32Array(wk.buffer, xPtr, x.length).set(x);
-      wk.api.matmulF32(this.ptr, xPtr, yPtr, M, this.inFeatures, this.outFeatures);
-      return new Float32Array(wk.buffer, yPtr, M * this.outFeatures).slice();
+      const xs = new Float32Array(wk.buffer, xPtr, M * Kp);
+      if (Kp === K) xs.set(x);
+      else {
+        xs.fill(0);
+        for (let m = 0; m < M; m++) xs.set(x.subarray(m * K, (m + 1) * K), m * Kp);
+      }
+      wk.api.matmulF32(this.ptr, xPtr, yPtr, M, Kp, Np);
+      const ys = new Float32Array(wk.buffer, yPtr, M * Np);
+      if (Np === N) return ys.slice();
+      const y = new Float32Array(M * N);
+      for (let m = 0; m < M; m++) y.set(ys.subarray(m * Np, m * Np + N), m * N);
+      return y;
     } finally {
       wk.release(yPtr);
       wk.release(xPtr);
     }
+  }
+
+  /** A copy of the packed weights in new WASM memory (same instance), e.g. to benchmark with weights out of cache. */
+  clone(): F32WasmLinear {
+    if (this.ptr < 0) throw new Error('F32WasmLinear.clone: disposed');
+    const c = Object.create(F32WasmLinear.prototype) as F32WasmLinear;
+    Object.assign(c, this, { ptr: this.wk.alloc(this.bytes) });
+    const buf = this.wk.buffer;
+    new Uint8Array(buf, c.ptr, this.bytes).set(new Uint8Array(buf, this.ptr, this.bytes));
+    return c;
   }
 
   dispose(): void {

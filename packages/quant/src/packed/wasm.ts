@@ -11,7 +11,7 @@ interface WasmApi {
   matmulF32(w: number, x: number, y: number, m: number, k: number, n: number): void;
   ternaryPlain(w: number, x: number, sumx: number, scale: number, y: number, m: number, nBlocks: number, n: number, scratch: number): void;
   quantizeAbsmaxRows(x: number, m: number, k: number, q: number, out: number, layout: number, nBlocks: number, sumx: number, scale: number, gamma: number): void;
-  ternaryRelaxed?(w: number, x: number, sumx: number, scale: number, y: number, m: number, nBlocks: number, n: number): void;
+  ternaryRelaxed?(w: number, x: number, sumx: number, scale: number, y: number, m: number, nBlocks: number, n: number, scratch: number): void;
 }
 
 // Minimal structural view of the WebAssembly global (the package builds without DOM or Node typings).
