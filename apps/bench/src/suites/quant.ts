@@ -8,8 +8,8 @@
 import { fwht } from '@bitskip/hadamard';
 import { BitLinear, F32WasmLinear, HBitLinear, PackedTernaryMatrix, relaxedSimdSupported } from '@bitskip/quant';
 import type { TernaryKernelKind } from '@bitskip/quant';
-import { Rng, createWasmMatmulCore, randn, sum, tidy } from '@bitskip/tensor-core';
-import type { WasmMatmul } from '@bitskip/tensor-core';
+import { Rng, createWasmMatmulCore, findBackend, randn, registerWasmBackend, sum, tensor, tidy } from '@bitskip/tensor-core';
+import type { Backend, WasmMatmul } from '@bitskip/tensor-core';
 import { interleavedRounds, stats, table, writeResult, type Stats } from '../result.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 
@@ -162,20 +162,49 @@ async function run(options: SuiteOptions): Promise<void> {
   ]);
   process.stdout.write(`\nternary × int8 (packed, 2 bits/weight) vs the faster fp32 WASM SIMD baseline (quant's f32x4 GEMV kernel, tensor-core's GEMM), median per call; fp32 GB/s, GFLOP/s: quant's kernel (weights read once per call)\n${table(mmHeaders, mmRows)}\n`);
 
-  // FWHT on the cpu backend through the tensor op (allocation included).
-  const fwhtRows: { n: number; rows: number; stats: Stats; melemPerS: number }[] = [];
-  for (const n of config.fwhtSizes) {
-    const rows = config.fwhtElements / n;
-    const x = randn([rows, n], rng);
-    const t = interleavedRounds([{ name: 'fwht', fn: () => fwht(x).dispose() }], rounds).get('fwht')!;
-    x.dispose();
-    const s = stats(t);
-    fwhtRows.push({ n, rows, stats: s, melemPerS: config.fwhtElements / s.median / 1e6 });
+  // FWHT through the tensor op (output allocation included) on each backend: cpu, wasm (1 thread), and gpu.js's
+  // cpu and webasm modes (readback included there: gpu.js work is only finished when read).
+  const fwhtBackends: { name: string; backend: Backend; sync: boolean; destroy?: () => void }[] = [
+    { name: 'cpu', backend: findBackend('cpu'), sync: true },
+    { name: 'wasm', backend: findBackend(registerWasmBackend({ threads: 1 })), sync: true },
+  ];
+  try {
+    const gj = await import('@bitskip/tensor-core/gpujs');
+    for (const mode of ['cpu', 'webasm'] as const) {
+      const b = gj.createGpujsBackend({ mode });
+      fwhtBackends.push({ name: `gpujs-${mode}`, backend: b, sync: false, destroy: () => b.destroy() });
+    }
+  } catch (e) {
+    process.stderr.write(`quant: gpu.js backends skipped (${(e as Error).message})\n`);
+  }
+  const fwhtRows: { backend: string; n: number; rows: number; stats: Stats; melemPerS: number }[] = [];
+  for (const fb of fwhtBackends) {
+    // gpu.js kernels run at ~1 GFLOP/s here: a quarter of the elements and 3 rounds.
+    const elements = fb.sync ? config.fwhtElements : config.fwhtElements / 4;
+    for (const n of config.fwhtSizes) {
+      const rows = elements / n;
+      const x0 = randn([rows, n], rng);
+      const x = tensor(x0.dataSync(), [rows, n], 'float32', fb.backend);
+      x0.dispose();
+      const secs: number[] = [];
+      for (let r = 0; r < (fb.sync ? rounds : 3); r++) {
+        const t0 = process.hrtime.bigint();
+        const y = fwht(x);
+        if (fb.sync) y.dataSync();
+        else await y.data();
+        y.dispose();
+        secs.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      }
+      x.dispose();
+      const st = stats(secs);
+      fwhtRows.push({ backend: fb.name, n, rows, stats: st, melemPerS: elements / st.median / 1e6 });
+    }
+    fb.destroy?.();
   }
   process.stdout.write(
-    `\nFWHT (cpu backend, orthonormal, last axis)\n${table(
-      ['rows × n', 'ms', 'Melem/s'],
-      fwhtRows.map((r) => [`${r.rows} × ${r.n}`, r.stats.median * 1e3, r.melemPerS]),
+    `\nFWHT (orthonormal, last axis) per backend\n${table(
+      ['backend', 'rows × n', 'ms', 'Melem/s'],
+      fwhtRows.map((r) => [r.backend, `${r.rows} × ${r.n}`, r.stats.median * 1e3, r.melemPerS]),
     )}\n`,
   );
 
