@@ -16,10 +16,14 @@ Regenerate from the repository root (Debian: apt-get install python3-torch):
 import json
 import math
 import os
+import sys
 import struct
 
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tensor-core", "scripts"))
+from make_fixtures import write_safetensors as write_safetensors_tc  # noqa: E402
 
 torch.set_num_threads(1)
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "bitlinear.safetensors")
@@ -28,21 +32,8 @@ SQRT7 = math.sqrt(7)
 
 
 def write_safetensors(path, tensors, metadata):
-    header = {"__metadata__": {str(k): str(v) for k, v in metadata.items()}}
-    chunks, offset = [], 0
-    for name, arr in tensors:
-        arr = np.array(arr, dtype=np.float64, order="C")
-        raw = arr.astype("<f8").tobytes()
-        header[name] = {"dtype": "F64", "shape": list(arr.shape), "data_offsets": [offset, offset + len(raw)]}
-        chunks.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * ((8 - (8 + len(text)) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for c in chunks:
-            f.write(c)
+    """All tensors as F64, through tensor-core's hand-written safetensors writer (one writer for both packages)."""
+    write_safetensors_tc(path, [(name, np.array(arr, dtype=np.float64, order="C")) for name, arr in tensors], metadata)
 
 
 def ste(x, q, mask=None):

@@ -1,6 +1,6 @@
 // The backends the "all backends agree" tests compare with cpu: wasm (1 thread), gpu.js cpu, webasm and webasm
 // with asynchronous kernels (a user-chosen name, registered with registerHadamardKernels), and gpu.js headlessgl
-// when BITSKIP_GL=1 (run under xvfb-run: `xvfb-run -a env BITSKIP_GL=1 pnpm exec vitest run --project hadamard`).
+// when BITSKIP_GL=1 (run under xvfb-run: `xvfb-run -a env BITSKIP_GL=1 pnpm exec vitest run --project hadamard --project quant`; quant imports this file too).
 import { registerWasmBackend } from '@bitskip/tensor-core';
 import { registerGpujsBackend } from '@bitskip/tensor-core/gpujs';
 import type { GpujsMode } from '@bitskip/tensor-core/gpujs';
