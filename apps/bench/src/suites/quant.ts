@@ -3,18 +3,25 @@
 // FWHT throughput on the cpu backend; the Hadamard overhead of H-BitLinear forward + backward vs BitLinear.
 // Two fp32 baselines, timed in the same rounds: quant's F32WasmLinear (a bandwidth-bound f32x4 GEMV at decode: 8-row
 // panels streamed once, FMA under relaxed SIMD; its GB/s and GFLOP/s are printed so a reader can see decode is
-// memory-bound) and tensor-core's packed-panel WASM GEMM (1 thread, the fp32 `wasm` kernel); speed-ups are against
-// the faster one.
+// memory-bound) and tensor-core's packed-panel WASM GEMM (the fp32 `wasm` kernel); speed-ups are against the faster
+// one at the same thread count. `--threads 1,2` (default): each shape is timed at every listed thread count in the
+// same interleaved rounds; more than one thread runs quant's kernels through @bitskip/quant/threads (output rows
+// split over the threads) and tensor-core's GEMM through its worker pool (which may keep small shapes on 1 thread).
 import { fwht } from '@bitskip/hadamard';
 import { BitLinear, F32WasmLinear, HBitLinear, PackedTernaryMatrix, relaxedSimdSupported } from '@bitskip/quant';
 import type { TernaryKernelKind } from '@bitskip/quant';
+import { createQuantThreads } from '@bitskip/quant/threads';
+import type { QuantThreads, WasmKernels } from '@bitskip/quant/threads';
 import { Rng, createWasmMatmulCore, findBackend, randn, registerWasmBackend, sum, tensor, tidy } from '@bitskip/tensor-core';
 import type { Backend, WasmMatmul } from '@bitskip/tensor-core';
+import { createWasmMatmul } from '@bitskip/tensor-core/wasm';
 import { interleavedRounds, stats, table, writeResult, type Stats } from '../result.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 
 interface QuantBenchConfig {
   rounds: number;
+  /** Thread counts timed per shape (1: the single-threaded instances). */
+  threads: number[];
   coldBytes: number;
   decodeSizes: number[];
   prefillTokens: number;
@@ -30,43 +37,72 @@ interface QuantBenchConfig {
 interface MatmulRow {
   shape: string;
   cache: 'cold' | 'hot';
+  threads: number;
   copies: { fp32: number; ternary: number };
   /** quant's F32WasmLinear. */
   fp32: Stats;
   /** F32WasmLinear's weight bytes (padded panels) per median call, GB/s; and its GFLOP/s (2·M·K·N per call). */
   fp32GBs: number;
   fp32Gflops: number;
-  /** tensor-core's WASM GEMM (packing included), 1 thread. */
+  /** tensor-core's WASM GEMM (packing included), `threads` threads. */
   fp32Gemm: Stats;
-  /** Speed-ups are against the faster of the two fp32 baselines. */
+  /** Speed-ups are against the faster of the two fp32 baselines at the same thread count. */
   ternary: Record<string, Stats & { speedup: number }>;
 }
 
-function parse(args: string[]): { rounds: number; quick: boolean } {
+export function parseQuantArgs(args: string[]): { rounds: number; quick: boolean; threads: number[] } {
   let rounds = 9;
   let quick = false;
+  let threads = [1, 2];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--rounds') {
       const v = Number(args[++i]);
       if (!Number.isInteger(v) || v < 1) throw new Error('quant: --rounds needs a positive integer');
       rounds = v;
+    } else if (args[i] === '--threads') {
+      const v = String(args[++i] ?? '')
+        .split(',')
+        .map(Number);
+      if (v.length === 0 || v.some((t) => !Number.isInteger(t) || t < 1 || t > 64)) throw new Error('quant: --threads needs a comma-separated list of thread counts, e.g. 1,2');
+      threads = [...new Set(v)].sort((a, b) => a - b);
     } else if (args[i] === '--quick') quick = true;
-    else throw new Error(`quant: unknown option ${args[i]} (options: --rounds N, --quick)`);
+    else throw new Error(`quant: unknown option ${args[i]} (options: --rounds N, --quick, --threads 1,2)`);
   }
-  return { rounds, quick };
+  return { rounds, quick, threads };
+}
+
+/** The instances one thread count runs on: quant's (undefined: the default single-threaded one) and the GEMM. */
+interface ThreadContext {
+  threads: number;
+  kernels: WasmKernels | undefined;
+  gemm: WasmMatmul;
 }
 
 function randomTernary(n: number, rng: Rng): Int8Array {
   return Int8Array.from({ length: n }, () => Math.floor(rng.next() * 3) - 1);
 }
 
-/** One matmul shape: fp32 baseline vs each ternary kernel, cycling through copies so that weights come from DRAM. */
-function benchMatmul(M: number, K: number, N: number, kernels: TernaryKernelKind[], cold: boolean, coldBytes: number, rounds: number, rng: Rng, gemm: WasmMatmul): MatmulRow {
+/**
+ * One matmul shape: fp32 baselines vs each ternary kernel at every thread count, all in the same interleaved rounds,
+ * cycling through copies so that weights come from DRAM.
+ */
+function benchMatmul(M: number, K: number, N: number, kernels: TernaryKernelKind[], cold: boolean, coldBytes: number, rounds: number, rng: Rng, contexts: ThreadContext[]): MatmulRow[] {
   const wf = Float32Array.from({ length: N * K }, () => rng.normal() * 0.02);
   const codes = randomTernary(N * K, rng);
   const x = Float32Array.from({ length: M * K }, () => rng.normal());
+  const setups = contexts.map((ctx) => setupMatmul(M, K, N, wf, codes, x, kernels, cold, coldBytes, ctx));
+  const calls = Math.max(...setups.map((s) => s.calls));
+  const variants = setups.flatMap((s) => s.variants.map((v) => ({ name: `${v.name}@${s.threads}`, fn: v.fn })));
+  // Warm-up: the first calls run in V8's baseline tier.
+  for (const v of variants) for (let i = 0; i < 3; i++) v.fn();
+  const times = interleavedRounds(variants, rounds, calls);
+  return setups.map((s) => s.finish((name) => times.get(`${name}@${s.threads}`)!));
+}
+
+function setupMatmul(M: number, K: number, N: number, wf: Float32Array, codes: Int8Array, x: Float32Array, kernels: TernaryKernelKind[], cold: boolean, coldBytes: number, ctx: ThreadContext) {
+  const { gemm, threads } = ctx;
   const nF = cold ? Math.max(2, Math.ceil(coldBytes / (N * K * 4))) : 1;
-  const f32first = new F32WasmLinear(wf, N, K);
+  const f32first = new F32WasmLinear(wf, N, K, undefined, ctx.kernels);
   const f32 = [f32first, ...Array.from({ length: nF - 1 }, () => f32first.clone())];
   // tensor-core GEMM: y (M, N) = x (M, K) · Wᵀ, W (N, K) read transposed (NT), nF copies of W in its memory.
   const gx = gemm.alloc(M * K);
@@ -81,7 +117,7 @@ function benchMatmul(M: number, K: number, N: number, kernels: TernaryKernelKind
   const packed = new Map<TernaryKernelKind, PackedTernaryMatrix[]>();
   let nT = 1;
   for (const kind of kernels) {
-    const first = PackedTernaryMatrix.pack(codes, N, K, 0.02, kind);
+    const first = PackedTernaryMatrix.pack(codes, N, K, 0.02, kind, ctx.kernels);
     nT = cold ? Math.max(2, Math.ceil(coldBytes / first.bytes)) : 1;
     packed.set(kind, [first, ...Array.from({ length: nT - 1 }, () => first.clone())]);
   }
@@ -102,30 +138,31 @@ function benchMatmul(M: number, K: number, N: number, kernels: TernaryKernelKind
       },
     })),
   ];
-  // Warm-up: the first calls run in V8's baseline tier.
-  for (const v of variants) for (let i = 0; i < 3; i++) v.fn();
-  const times = interleavedRounds(variants, rounds, calls);
-  const fp32 = stats(times.get('fp32')!);
-  const fp32Gemm = stats(times.get('fp32Gemm')!);
-  const best = Math.min(fp32.median, fp32Gemm.median);
-  const ternary: MatmulRow['ternary'] = {};
-  for (const kind of kernels) {
-    const s = stats(times.get(kind)!);
-    ternary[kind] = { ...s, speedup: best / s.median };
-  }
-  for (const f of f32) f.dispose();
-  for (const b of [gx, gy, ...gw]) gemm.free(b);
-  for (const list of packed.values()) for (const p of list) p.dispose();
-  const fp32GBs = f32first.bytes / fp32.median / 1e9;
-  const fp32Gflops = (2 * M * K * N) / fp32.median / 1e9;
-  return { shape: `${M}×${K}×${N}`, cache: cold ? 'cold' : 'hot', copies: { fp32: nF, ternary: nT }, fp32, fp32GBs, fp32Gflops, fp32Gemm, ternary };
+  const finish = (time: (name: string) => number[]): MatmulRow => {
+    const fp32 = stats(time('fp32'));
+    const fp32Gemm = stats(time('fp32Gemm'));
+    const best = Math.min(fp32.median, fp32Gemm.median);
+    const ternary: MatmulRow['ternary'] = {};
+    for (const kind of kernels) {
+      const s = stats(time(kind));
+      ternary[kind] = { ...s, speedup: best / s.median };
+    }
+    for (const f of f32) f.dispose();
+    for (const b of [gx, gy, ...gw]) gemm.free(b);
+    for (const list of packed.values()) for (const p of list) p.dispose();
+    const fp32GBs = f32first.bytes / fp32.median / 1e9;
+    const fp32Gflops = (2 * M * K * N) / fp32.median / 1e9;
+    return { shape: `${M}×${K}×${N}`, cache: cold ? 'cold' : 'hot', threads, copies: { fp32: nF, ternary: nT }, fp32, fp32GBs, fp32Gflops, fp32Gemm, ternary };
+  };
+  return { threads, calls, variants, finish };
 }
 
 async function run(options: SuiteOptions): Promise<void> {
-  const { rounds, quick } = parse(options.args);
+  const { rounds, quick, threads } = parseQuantArgs(options.args);
   const relaxed = relaxedSimdSupported();
   const config: QuantBenchConfig = {
     rounds,
+    threads,
     coldBytes: 96 * 2 ** 20,
     decodeSizes: quick ? [512, 2048] : [512, 2048, 4096],
     prefillTokens: 64,
@@ -138,21 +175,34 @@ async function run(options: SuiteOptions): Promise<void> {
     hadamardShape: { tokens: 256, inFeatures: 1024, outFeatures: 1024 },
   };
   const rng = new Rng(1);
-  process.stdout.write(`quant bench: 1 thread, relaxed SIMD ${relaxed ? 'validates' : 'does NOT validate (start Node with --experimental-wasm-relaxed-simd)'}\n`);
+  process.stdout.write(`quant bench: ${threads.join(', ')} thread${threads.length === 1 && threads[0] === 1 ? '' : 's'}, relaxed SIMD ${relaxed ? 'validates' : 'does NOT validate (start Node with --experimental-wasm-relaxed-simd)'}\n`);
 
-  const gemm = await createWasmMatmulCore({ threads: 1, relaxed: 'auto', initialPages: 2048 });
+  const contexts: ThreadContext[] = [];
+  const pools: QuantThreads[] = [];
   const matmul: MatmulRow[] = [];
   try {
+    for (const t of threads) {
+      if (t === 1) {
+        contexts.push({ threads: 1, kernels: undefined, gemm: await createWasmMatmulCore({ threads: 1, relaxed: 'auto', initialPages: 2048 }) });
+        continue;
+      }
+      const pool = await createQuantThreads({ threads: t });
+      pools.push(pool);
+      contexts.push({ threads: t, kernels: pool.kernels, gemm: await createWasmMatmul({ threads: t, relaxed: 'auto', initialPages: 2048 }) });
+    }
     for (const cold of [true, false]) {
-      for (const s of config.decodeSizes) matmul.push(benchMatmul(1, s, s, config.kernels, cold, config.coldBytes, rounds, rng, gemm));
-      for (const s of config.prefillSizes) matmul.push(benchMatmul(config.prefillTokens, s, s, config.kernels, cold, config.coldBytes, rounds, rng, gemm));
+      for (const s of config.decodeSizes) matmul.push(...benchMatmul(1, s, s, config.kernels, cold, config.coldBytes, rounds, rng, contexts));
+      for (const s of config.prefillSizes) matmul.push(...benchMatmul(config.prefillTokens, s, s, config.kernels, cold, config.coldBytes, rounds, rng, contexts));
     }
   } finally {
-    await gemm.dispose();
+    for (const c of contexts) await c.gemm.dispose();
+    for (const p of pools) await p.dispose();
   }
-  const mmHeaders = ['shape M×K×N', 'weights', 'fp32 ms', 'fp32 GB/s', 'fp32 GFLOP/s', 'fp32 GEMM ms', ...config.kernels.flatMap((k) => [`${k} ms`, `${k} ×`])];
+  const showThreads = !(threads.length === 1 && threads[0] === 1);
+  const mmHeaders = ['shape M×K×N', ...(showThreads ? ['threads'] : []), 'weights', 'fp32 ms', 'fp32 GB/s', 'fp32 GFLOP/s', 'fp32 GEMM ms', ...config.kernels.flatMap((k) => [`${k} ms`, `${k} ×`])];
   const mmRows = matmul.map((r) => [
     r.shape,
+    ...(showThreads ? [r.threads] : []),
     r.cache === 'cold' ? `DRAM (${r.copies.fp32}/${r.copies.ternary} copies)` : 'hot',
     r.fp32.median * 1e3,
     r.fp32GBs,
@@ -160,7 +210,7 @@ async function run(options: SuiteOptions): Promise<void> {
     r.fp32Gemm.median * 1e3,
     ...config.kernels.flatMap((k) => [r.ternary[k]!.median * 1e3, r.ternary[k]!.speedup]),
   ]);
-  process.stdout.write(`\nternary × int8 (packed, 2 bits/weight) vs the faster fp32 WASM SIMD baseline (quant's f32x4 GEMV kernel, tensor-core's GEMM), median per call; fp32 GB/s, GFLOP/s: quant's kernel (weights read once per call)\n${table(mmHeaders, mmRows)}\n`);
+  process.stdout.write(`\nternary × int8 (packed, 2 bits/weight) vs the faster fp32 WASM SIMD baseline (quant's f32x4 GEMV kernel, tensor-core's GEMM), median per call${showThreads ? ', at the same thread count' : ''}; fp32 GB/s, GFLOP/s: quant's kernel (weights read once per call)\n${table(mmHeaders, mmRows)}\n`);
 
   // FWHT through the tensor op (output allocation included) on each backend: cpu, wasm (1 thread), and gpu.js's
   // cpu and webasm modes (readback included there: gpu.js work is only finished when read).

@@ -109,7 +109,6 @@ export class PackedTernaryMatrix {
   private matmulF32Absmax(x: Float32Array, M: number, Q: number): Float32Array {
     if (this.ptr < 0) throw new Error('packed matmul: the packed weights were disposed');
     const K = this.inFeatures;
-    const N = this.outFeatures;
     const nb = this.nBlocks;
     const relaxed = this.kernel === 'relaxed';
     const wk = this.wk;
@@ -117,18 +116,12 @@ export class PackedTernaryMatrix {
     const xPtr = wk.alloc(M * nb * (relaxed ? 64 : 128));
     const sumPtr = wk.alloc(M * 4);
     const scPtr = wk.alloc(M * 8);
-    const yPtr = wk.alloc(M * N * 4);
-    const scratch = M >= 2 ? wk.alloc(nb * 256) : 0;
     try {
       new Float32Array(wk.buffer, xfPtr, M * K).set(x);
       // Layout 1: relaxed; 2: plain prefill (token quads interleaved); 0: plain decode.
       wk.api.quantizeAbsmaxRows(xfPtr, M, K, Q, xPtr, relaxed ? 1 : M >= 2 ? 2 : 0, nb, sumPtr, scPtr, this.scale);
-      if (relaxed) wk.api.ternaryRelaxed!(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
-      else wk.api.ternaryPlain(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
-      return new Float32Array(wk.buffer, yPtr, M * N).slice();
+      return this.runTernary(xPtr, sumPtr, scPtr, M);
     } finally {
-      if (scratch !== 0) wk.release(scratch);
-      wk.release(yPtr);
       wk.release(scPtr);
       wk.release(sumPtr);
       wk.release(xPtr);
@@ -140,7 +133,6 @@ export class PackedTernaryMatrix {
   matmulCodes(codes: Int8Array, steps: Float64Array, M: number): Float32Array {
     if (this.ptr < 0) throw new Error('packed matmul: the packed weights were disposed');
     const K = this.inFeatures;
-    const N = this.outFeatures;
     const nb = this.nBlocks;
     const relaxed = this.kernel === 'relaxed';
     const tokBytes = nb * (relaxed ? 64 : 128);
@@ -148,8 +140,6 @@ export class PackedTernaryMatrix {
     const xPtr = wk.alloc(M * tokBytes);
     const sumPtr = wk.alloc(M * 4);
     const scPtr = wk.alloc(M * 8);
-    const yPtr = wk.alloc(M * N * 4);
-    const scratch = M >= 2 ? wk.alloc(nb * 256) : 0;
     try {
       const buf = wk.buffer;
       const sums = new Int32Array(buf, sumPtr, M);
@@ -185,15 +175,39 @@ export class PackedTernaryMatrix {
         sums[m] = s;
         sc[m] = steps[m]! * this.scale;
       }
-      if (relaxed) wk.api.ternaryRelaxed!(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
-      else wk.api.ternaryPlain(this.ptr, xPtr, sumPtr, scPtr, yPtr, M, nb, N, scratch);
-      return new Float32Array(wk.buffer, yPtr, M * N).slice();
+      return this.runTernary(xPtr, sumPtr, scPtr, M);
     } finally {
-      if (scratch !== 0) wk.release(scratch);
-      wk.release(yPtr);
       wk.release(scPtr);
       wk.release(sumPtr);
       wk.release(xPtr);
+    }
+  }
+
+  /**
+   * The kernel on prepared activations: one call, or with the instance's threads one call per part of the output
+   * rows, split on panel boundaries (each part its own panels, y and scratch: the same sums, bit for bit).
+   */
+  private runTernary(xPtr: number, sumPtr: number, scPtr: number, M: number): Float32Array {
+    const wk = this.wk;
+    const N = this.outFeatures;
+    const nb = this.nBlocks;
+    const R = this.panelRows;
+    const op = this.kernel === 'relaxed' ? 'ternaryRelaxed' : 'ternaryPlain';
+    const parts = splitPanels(Math.ceil(N / R), wk.threads).map(([p0, p1]) => [p0 * R, Math.min(N, p1 * R)] as const);
+    const ptrs: number[] = [];
+    try {
+      const calls = parts.map(([n0, n1]) => {
+        const yPtr = wk.alloc(M * (n1 - n0) * 4);
+        ptrs.push(yPtr);
+        const scratch = M >= 2 ? wk.alloc(nb * 256) : 0;
+        if (scratch !== 0) ptrs.push(scratch);
+        const w = this.ptr + (n0 / R) * nb * R * 16;
+        return { op, args: [w, xPtr, sumPtr, scPtr, yPtr, M, nb, n1 - n0, scratch] } as const;
+      });
+      wk.runCalls(calls);
+      return gatherColumns(wk.buffer, parts, calls.map((c) => c.args[4]), M, N);
+    } finally {
+      for (const p of ptrs) wk.release(p);
     }
   }
 
@@ -203,6 +217,27 @@ export class PackedTernaryMatrix {
     this.wk.release(this.ptr);
     this.ptr = -1;
   }
+}
+
+/** Panels [p0, p1) per thread: contiguous, as even as whole panels allow; fewer parts than threads when short. */
+function splitPanels(panels: number, threads: number): [number, number][] {
+  const t = Math.max(1, Math.min(threads, panels));
+  const out: [number, number][] = [];
+  for (let i = 0; i < t; i++) out.push([Math.floor((i * panels) / t), Math.floor(((i + 1) * panels) / t)]);
+  return out;
+}
+
+/** y (M, N) from per-part outputs: part i's (M, n1 − n0) at yPtrs[i], row-major (parts padded to `stride` columns). */
+function gatherColumns(buf: ArrayBuffer, parts: readonly (readonly [number, number])[], yPtrs: readonly number[], M: number, N: number, strides?: readonly number[]): Float32Array {
+  if (parts.length === 1 && strides === undefined) return new Float32Array(buf, yPtrs[0], M * N).slice();
+  const y = new Float32Array(M * N);
+  parts.forEach(([n0, n1], i) => {
+    const w = n1 - n0;
+    const s = strides?.[i] ?? w;
+    const src = new Float32Array(buf, yPtrs[i], M * s);
+    for (let m = 0; m < M; m++) y.set(src.subarray(m * s, m * s + w), m * N + n0);
+  });
+  return y;
 }
 
 /**
@@ -283,7 +318,9 @@ export class F32WasmLinear {
     const Np = this.paddedOut;
     const wk = this.wk;
     const xPtr = wk.alloc(M * Kp * 4);
-    const yPtr = wk.alloc(M * Np * 4);
+    // Row parts on 8-row panel boundaries, one per thread; each writes its own (M, padded part width) output.
+    const parts = splitPanels(Np / 8, wk.threads).map(([p0, p1]) => [p0 * 8, p1 * 8] as const);
+    const yPtrs = parts.map(([n0, n1]) => wk.alloc(M * (n1 - n0) * 4));
     try {
       const xs = new Float32Array(wk.buffer, xPtr, M * Kp);
       if (Kp === K) xs.set(x);
@@ -291,14 +328,12 @@ export class F32WasmLinear {
         xs.fill(0);
         for (let m = 0; m < M; m++) xs.set(x.subarray(m * K, (m + 1) * K), m * Kp);
       }
-      wk.api.matmulF32(this.ptr, xPtr, yPtr, M, Kp, Np);
-      const ys = new Float32Array(wk.buffer, yPtr, M * Np);
-      if (Np === N) return ys.slice();
-      const y = new Float32Array(M * N);
-      for (let m = 0; m < M; m++) y.set(ys.subarray(m * Np, m * Np + N), m * N);
-      return y;
+      wk.runCalls(parts.map(([n0, n1], i) => ({ op: 'matmulF32', args: [this.ptr + n0 * Kp * 4, xPtr, yPtrs[i]!, M, Kp, n1 - n0] })));
+      // Every part holds at least one real row (only the last panel is padded).
+      const cols = parts.map(([n0, n1]) => [n0, Math.min(N, n1)] as const);
+      return gatherColumns(wk.buffer, cols, yPtrs, M, N, Np === N ? undefined : parts.map(([n0, n1]) => n1 - n0));
     } finally {
-      wk.release(yPtr);
+      for (const p of yPtrs) wk.release(p);
       wk.release(xPtr);
     }
   }

@@ -6,7 +6,23 @@ import { PLAIN_WASM_BASE64, RELAXED_WASM_BASE64 } from '../generated/wasm.js';
 /** Which ternary kernel runs: 'plain' SIMD (2-row panels) or 'relaxed' SIMD (4-row panels). */
 export type TernaryKernelKind = 'plain' | 'relaxed';
 
-interface WasmApi {
+/** One call of a kernel export with its (i32) arguments: a part of a row split (see KernelRunner). */
+export interface KernelCall {
+  readonly op: 'ternaryPlain' | 'ternaryRelaxed' | 'matmulF32';
+  readonly args: readonly number[];
+}
+
+/**
+ * Runs the calls of a row split at once, one per thread, on threads that share this instance's memory; returns
+ * when all are done. Installed by `@bitskip/quant/threads` (Node); the main entry only calls it.
+ */
+export interface KernelRunner {
+  readonly threads: number;
+  run(calls: readonly KernelCall[]): void;
+}
+
+/** @internal */
+export interface WasmApi {
   readonly memory: { buffer: ArrayBuffer; grow(pages: number): number };
   matmulF32(w: number, x: number, y: number, m: number, k: number, n: number): void;
   ternaryPlain(w: number, x: number, sumx: number, scale: number, y: number, m: number, nBlocks: number, n: number, scratch: number): void;
@@ -23,7 +39,8 @@ interface WasmGlobal {
 const WA = (globalThis as unknown as { WebAssembly?: WasmGlobal }).WebAssembly;
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-function decodeBase64(s: string): Uint8Array {
+/** @internal */
+export function decodeBase64(s: string): Uint8Array {
   const lut = new Int16Array(128).fill(-1);
   for (let i = 0; i < 64; i++) lut[B64.charCodeAt(i)] = i;
   const clean = s.replace(/=+$/, '');
@@ -52,6 +69,8 @@ export class WasmKernels {
   private free: { ptr: number; size: number }[] = [];
   private top = HEAP_BASE;
   private readonly sizes = new Map<number, number>();
+  /** Threads for the packed and fp32 kernels (null: the calling thread only). */
+  runner: KernelRunner | null = null;
 
   constructor(
     readonly api: WasmApi,
@@ -60,6 +79,20 @@ export class WasmKernels {
 
   get buffer(): ArrayBuffer {
     return this.api.memory.buffer;
+  }
+
+  /** Threads the kernels of this instance run on (1 unless a runner is installed). */
+  get threads(): number {
+    return this.runner?.threads ?? 1;
+  }
+
+  /** Runs one call per part: on the runner when there are several, else here. */
+  runCalls(calls: readonly KernelCall[]): void {
+    if (calls.length > 1 && this.runner !== null) {
+      this.runner.run(calls);
+      return;
+    }
+    for (const c of calls) callKernel(this.api, c);
   }
 
   /** Bytes currently allocated. */
@@ -122,6 +155,17 @@ export class WasmKernels {
         this.free.splice(i + 1, 1);
       } else i++;
     }
+  }
+}
+
+/** Calls one kernel export (the same dispatch runs in the worker threads). */
+export function callKernel(api: WasmApi, c: KernelCall): void {
+  const a = c.args;
+  if (c.op === 'matmulF32') api.matmulF32(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!);
+  else if (c.op === 'ternaryPlain') api.ternaryPlain(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!);
+  else {
+    if (api.ternaryRelaxed === undefined) throw new Error('quant wasm: this instance has no ternaryRelaxed');
+    api.ternaryRelaxed(a[0]!, a[1]!, a[2]!, a[3]!, a[4]!, a[5]!, a[6]!, a[7]!, a[8]!);
   }
 }
 

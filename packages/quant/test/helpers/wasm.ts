@@ -1,11 +1,11 @@
-// Import first in every test file that reaches the packed kernels: builds src/generated/wasm.ts (gitignored) from
+// Import first in every test file that reaches the packed kernels: builds src/generated/wasm{,-shared}.ts (gitignored) from
 // assembly/ when it is missing, so `vitest run` works on a fresh clone; fails with a clear message otherwise.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const pkg = join(import.meta.dirname, '../..');
-if (!existsSync(join(pkg, 'src/generated/wasm.ts'))) {
+if (!existsSync(join(pkg, 'src/generated/wasm.ts')) || !existsSync(join(pkg, 'src/generated/wasm-shared.ts'))) {
   try {
     execFileSync(process.execPath, [join(pkg, 'scripts/build-wasm.mjs')], { stdio: 'inherit' });
   } catch (e) {
