@@ -4,16 +4,8 @@
 // Views are made per kernel call, after the call's allocations: growing an unshared memory detaches its
 // buffer, so a view must never be kept across an allocation.
 import type { Backend, DataArray, DataId, DType, BuiltinKernels, KernelName, TensorInfo } from '../../backend.js';
-import { adamwF } from '../cpu/kernels/adamw.js';
-import { crossEntropyBackward, crossEntropyForward } from '../cpu/kernels/cross-entropy.js';
-import { rmsNormBackward, rmsNormForward } from '../cpu/kernels/rms-norm.js';
 import { broadcastStrides, fmtShape, sizeOf } from '../../shape.js';
-import { concatF } from '../cpu/kernels/copy.js';
-import { binaryF32, stridedCopyF, unaryF32, whereF32 } from '../cpu/kernels/elementwise.js';
-import { gatherF, scatterAddF } from '../cpu/kernels/gather.js';
-import { reduceF32 } from '../cpu/kernels/reduce.js';
-import { ropeF } from '../cpu/kernels/rope.js';
-import { logSoftmaxBackward, logSoftmaxForward } from '../cpu/kernels/softmax.js';
+import { typedArrayKernels } from '../cpu/table.js';
 import { BINARY_CODES, UNARY_CODES } from './matmul.js';
 import type { WasmBinaryOp, WasmBuffer, WasmMatmul, WasmUnaryOp } from './matmul.js';
 import type { WasmMemory } from './wasm-api.js';
@@ -95,75 +87,16 @@ export class WasmBackend implements Backend {
     const kernels = this.makeKernels();
     const fallbacks = this.makeViewKernels();
     for (const k of options.cpuKernels ?? []) {
-      const f = fallbacks[k as keyof BuiltinKernels];
+      const f = (fallbacks as Partial<Record<KernelName, unknown>>)[k];
       if (f === undefined) throw new Error(`wasm backend: kernel '${k}' has no cpu fallback`);
       (kernels as unknown as Record<string, unknown>)[k] = f;
     }
     this.kernels = kernels;
   }
 
-  /** The cpu kernels on views of WASM memory, for the kernels that normally run in WASM. */
-  private makeViewKernels(): Partial<BuiltinKernels> {
-    const v = (t: TensorInfo | WasmData): Float32Array | Int32Array => this.view(t instanceof WasmData ? t : t.id);
-    const fl = (t: TensorInfo | WasmData): Float32Array => this.f32(t instanceof WasmData ? t : t.id);
-    const floatOut = (n: number): WasmData => this.alloc(n, 'float32');
-    const rowsOf = (shape: readonly number[]): [number, number] => {
-      const n = shape[shape.length - 1] ?? 1;
-      return [n === 0 ? 0 : sizeOf(shape) / n, n];
-    };
-    return {
-      unary: (x, op) => {
-        const out = floatOut(sizeOf(x.shape));
-        unaryF32(op, v(x), fl(out));
-        return out;
-      },
-      binary: (a, b, op, outShape) => {
-        const out = floatOut(sizeOf(outShape));
-        binaryF32(op, v(a), broadcastStrides(a.shape, outShape), v(b), broadcastStrides(b.shape, outShape), fl(out), outShape);
-        return out;
-      },
-      stridedCopy: (x, outShape, strides, offset) => {
-        const out = this.alloc(sizeOf(outShape), x.dtype);
-        stridedCopyF(v(x), offset, strides, v(out), outShape);
-        return out;
-      },
-      crossEntropy: (logits, targets, ignoreIndex) => {
-        const [rows, n] = rowsOf(logits.shape);
-        const lse = floatOut(rows);
-        const loss = floatOut(1);
-        const l = crossEntropyForward(v(logits), this.ints(targets, 'crossEntropy'), rows, n, ignoreIndex, fl(lse));
-        fl(loss)[0] = l;
-        return { loss, lse };
-      },
-      crossEntropyBackward: (logits, targets, lse, dloss, ignoreIndex) => {
-        const [rows, n] = rowsOf(logits.shape);
-        const out = floatOut(sizeOf(logits.shape));
-        crossEntropyBackward(v(logits), this.ints(targets, 'crossEntropyBackward'), v(lse), v(dloss)[0]!, rows, n, ignoreIndex, fl(out));
-        return out;
-      },
-      rmsNorm: (x, gain, eps) => {
-        const [rows, n] = rowsOf(x.shape);
-        const y = floatOut(sizeOf(x.shape));
-        const rstd = floatOut(rows);
-        rmsNormForward(v(x), v(gain), rows, n, eps, fl(y), fl(rstd));
-        return { y, rstd };
-      },
-      rmsNormBackward: (x, gain, rstd, dy) => {
-        const [rows, n] = rowsOf(x.shape);
-        const dx = floatOut(sizeOf(x.shape));
-        const dgain = floatOut(n);
-        rmsNormBackward(v(x), v(gain), v(rstd), v(dy), rows, n, fl(dx), fl(dgain));
-        return { dx, dgain };
-      },
-      adamw: (param, grad, m, vv, hyper) => {
-        const n = sizeOf(param.shape);
-        const p2 = floatOut(n);
-        const m2 = floatOut(n);
-        const v2 = floatOut(n);
-        adamwF(v(param), v(grad), v(m), v(vv), hyper, fl(p2), fl(m2), fl(v2));
-        return { param: p2, m: m2, v: v2 };
-      },
-    };
+  /** The cpu kernels on views of WASM memory (the whole table; WASM kernels override most of it). */
+  private makeViewKernels(): BuiltinKernels {
+    return typedArrayKernels({ name: this.name, alloc: (n, dtype) => this.alloc(n, dtype), array: (id) => this.view(id) });
   }
 
   info(): WasmBackendInfo {
@@ -257,8 +190,7 @@ export class WasmBackend implements Backend {
   }
 
   private makeKernels(): BuiltinKernels {
-    // Views of an input (TensorInfo) or of an output just allocated (WasmData).
-    const v = (t: TensorInfo | WasmData): Float32Array | Int32Array => this.view(t instanceof WasmData ? t : t.id);
+    // A float view of an input (TensorInfo) or of an output just allocated (WasmData).
     const fl = (t: TensorInfo | WasmData): Float32Array => this.f32(t instanceof WasmData ? t : t.id);
     const floatOut = (n: number): WasmData => this.alloc(n, 'float32');
     const rowsOf = (shape: readonly number[]): [number, number] => {
@@ -267,25 +199,26 @@ export class WasmBackend implements Backend {
     };
     const core = this.core;
     const mem = this.memory;
+    // Start from the cpu kernels on views (where, reduce, concat, gather, scatterAdd, cast, log-softmax, rope
+    // and the fallbacks below run there) and override with the WASM kernels.
+    const views = this.makeViewKernels();
     return {
+      ...views,
       unary: (x, op) => {
+        const X = this.data(x.id);
+        if (!(op in UNARY_CODES) || X.dtype !== 'float32') return views.unary(x, op); // log, tanh, sign; int32 input
         const n = sizeOf(x.shape);
         const out = floatOut(n);
-        const X = this.data(x.id);
-        if (op in UNARY_CODES && X.dtype === 'float32') core.unary({ op: op as WasmUnaryOp, x: X, y: out, n });
-        else unaryF32(op, v(x), fl(out)); // log, tanh, sign; int32 input
+        core.unary({ op: op as WasmUnaryOp, x: X, y: out, n });
         return out;
       },
       binary: (a, b, op, outShape) => {
-        const out = floatOut(sizeOf(outShape));
         const A = this.data(a.id);
         const B = this.data(b.id);
+        if (!(op in BINARY_CODES) || A.dtype !== 'float32' || B.dtype !== 'float32') return views.binary(a, b, op, outShape); // pow; int32 inputs
+        const out = floatOut(sizeOf(outShape));
         const sa = broadcastStrides(a.shape, outShape);
         const sb = broadcastStrides(b.shape, outShape);
-        if (!(op in BINARY_CODES) || A.dtype !== 'float32' || B.dtype !== 'float32') {
-          binaryF32(op, v(a), sa, v(b), sb, fl(out), outShape); // pow; int32 inputs
-          return out;
-        }
         // Merge dims both inputs stride through alike; the kernel takes 3, more loop here.
         forStrided3(mergeDims(outShape, sa, sb), (ao, bo, co, shape, aStrides, bStrides) =>
           core.binary({
@@ -298,26 +231,6 @@ export class WasmBackend implements Backend {
             bStrides,
           }),
         );
-        return out;
-      },
-      where: (c, a, b, outShape) => {
-        const out = floatOut(sizeOf(outShape));
-        whereF32(
-          v(c),
-          broadcastStrides(c.shape, outShape),
-          v(a),
-          broadcastStrides(a.shape, outShape),
-          v(b),
-          broadcastStrides(b.shape, outShape),
-          fl(out),
-          outShape,
-        );
-        return out;
-      },
-      reduce: (x, op, axes) => {
-        const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-        const out = floatOut(sizeOf(outShape));
-        reduceF32(op, v(x), x.shape, axes, fl(out));
         return out;
       },
       matmul: (a, b, transA, transB, outShape) => {
@@ -374,13 +287,10 @@ export class WasmBackend implements Backend {
         return out;
       },
       stridedCopy: (x, outShape, strides, offset) => {
+        if (strides.some((st) => st < 0) || offset < 0) return views.stridedCopy(x, outShape, strides, offset);
         const out = this.alloc(sizeOf(outShape), x.dtype);
         if (out.length === 0) return out;
         const X = this.data(x.id);
-        if (strides.some((st) => st < 0) || offset < 0) {
-          stridedCopyF(v(x), offset, strides, v(out), outShape);
-          return out;
-        }
         // permute (B, T, H, D) -> (B, H, T, D) leaves 4 dims: the kernel copies 3, the outermost loops here.
         forStrided3(mergeDims(outShape, strides, strides.map(() => 0)), (xo, _bo, yo, shape, xStrides) =>
           core.stridedCopy({
@@ -390,41 +300,6 @@ export class WasmBackend implements Backend {
             strides: xStrides,
           }),
         );
-        return out;
-      },
-      concat: (xs, axis, outShape) => {
-        const dtype = xs[0]?.dtype ?? 'float32';
-        const out = this.alloc(sizeOf(outShape), dtype);
-        const outer = sizeOf(outShape.slice(0, axis));
-        const inner = sizeOf(outShape.slice(axis + 1));
-        concatF(
-          xs.map(v),
-          xs.map((x) => x.shape[axis]!),
-          outer,
-          inner,
-          v(out),
-        );
-        return out;
-      },
-      gather: (x, indices, axis) => {
-        const outer = sizeOf(x.shape.slice(0, axis));
-        const inner = sizeOf(x.shape.slice(axis + 1));
-        const out = this.alloc(outer * sizeOf(indices.shape) * inner, x.dtype);
-        gatherF(v(x), this.ints(indices, 'gather'), outer, x.shape[axis]!, inner, v(out));
-        return out;
-      },
-      scatterAdd: (upd, indices, axis, outShape) => {
-        const out = floatOut(sizeOf(outShape));
-        scatterAddF(v(upd), this.ints(indices, 'scatterAdd'), sizeOf(outShape.slice(0, axis)), outShape[axis]!, sizeOf(outShape.slice(axis + 1)), fl(out));
-        return out;
-      },
-      cast: (x, dtype) => {
-        const out = this.alloc(sizeOf(x.shape), dtype);
-        const src = v(x);
-        const dst = v(out);
-        const n = src.length;
-        if (dtype === 'int32') for (let i = 0; i < n; i++) dst[i] = Math.trunc(src[i]!);
-        else dst.set(src);
         return out;
       },
       softmax: (x) => {
@@ -437,18 +312,6 @@ export class WasmBackend implements Backend {
         const [rows, n] = rowsOf(y.shape);
         const out = floatOut(sizeOf(y.shape));
         core.softmaxBackward({ y: this.data(y.id), dy: this.data(dy.id), dx: out, rows, cols: n });
-        return out;
-      },
-      logSoftmax: (x) => {
-        const [rows, n] = rowsOf(x.shape);
-        const out = floatOut(sizeOf(x.shape));
-        logSoftmaxForward(v(x), rows, n, fl(out));
-        return out;
-      },
-      logSoftmaxBackward: (y, dy) => {
-        const [rows, n] = rowsOf(y.shape);
-        const out = floatOut(sizeOf(y.shape));
-        logSoftmaxBackward(v(y), v(dy), rows, n, fl(out));
         return out;
       },
       crossEntropy: (logits, targets, ignoreIndex) => {
@@ -496,12 +359,6 @@ export class WasmBackend implements Backend {
         const dgain = floatOut(n);
         core.rmsNormBackward({ x: this.data(x.id), gain: this.data(gain.id), rstd: this.data(rstd.id), dy: this.data(dy.id), dx, dgain, rows, cols: n });
         return { dx, dgain };
-      },
-      rope: (x, cos, sin, inverse) => {
-        const r = x.shape.length;
-        const out = floatOut(sizeOf(x.shape));
-        ropeF(v(x), v(cos), v(sin), sizeOf(x.shape.slice(0, r - 2)), x.shape[r - 2]!, x.shape[r - 1]!, inverse, fl(out));
-        return out;
       },
       adamw: (param, grad, m, vv, hyper) => {
         const n = sizeOf(param.shape);
