@@ -6,14 +6,14 @@
 # When DAWN_BACKEND=vulkan gives no adapter, it probes Dawn's OpenGL ES backend (EGL_PLATFORM=surfaceless) and, if
 # that answers, runs the bench there (marked FALLBACK). Knobs (environment): DAWN_BACKEND (vulkan), BENCH_ARGS (the kernels suite options after the fixed ones),
 # NODE_BIN (where node is unpacked: /tmp/node), SKIP_GL_DEBS=1 (do not unpack ../.gl/*.deb into /),
-# PROBE_TIMEOUT (45), BENCH_TIMEOUT (150) seconds.
+# PROBE_TIMEOUT (30), BENCH_TIMEOUT (150) seconds.
 D=$(cd "$(dirname "$0")" && pwd)
 : "${OUT:=$(mktemp -d)}"
 mkdir -p "$OUT"
 : "${DAWN_BACKEND:=vulkan}"
 : "${BENCH_ARGS:=--threads 1,16 --rounds 5 --shapes 1,2,3}"
 : "${NODE_BIN:=/tmp/node}"
-: "${PROBE_TIMEOUT:=45}"
+: "${PROBE_TIMEOUT:=30}"
 : "${BENCH_TIMEOUT:=150}"
 step() { echo; echo "===== $* ($(date -u +%H:%M:%S)) ====="; }
 
@@ -115,7 +115,7 @@ if [ "$rc" != 0 ] && [ "$rc" != 124 ]; then
   for s in $(echo "$shapes" | tr , ' '); do
     step "bench retry: shape $s alone"
     # shellcheck disable=SC2086
-    BENCH_TIMEOUT=40 bench $others --shapes "$s"
+    BENCH_TIMEOUT=35 bench $others --shapes "$s"
     echo "bench shape $s exit: $?"
   done
 fi
