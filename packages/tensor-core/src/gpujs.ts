@@ -47,15 +47,32 @@ interface WebGpuLike {
   requestAdapter(options?: Record<string, unknown>): Promise<WebGpuAdapterLike | null>;
 }
 
+/** Dawn backends setupNodeWebGPU can ask for through BITSKIP_DAWN_BACKEND. */
+const DAWN_BACKENDS = ['opengles', 'vulkan'] as const;
+type DawnBackend = (typeof DAWN_BACKENDS)[number];
+
+/** BITSKIP_DAWN_BACKEND, checked: unset or empty means `opengles`; any value not in DAWN_BACKENDS throws. */
+function dawnBackendFromEnv(): DawnBackend {
+  const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.BITSKIP_DAWN_BACKEND;
+  if (v === undefined || v === '') return 'opengles';
+  if ((DAWN_BACKENDS as readonly string[]).includes(v)) return v as DawnBackend;
+  throw new Error(`BITSKIP_DAWN_BACKEND="${v}" is not a Dawn backend setupNodeWebGPU supports; allowed: ${DAWN_BACKENDS.join(', ')} (unset: opengles)`);
+}
+
 /**
  * Make WebGPU reachable for gpu.js in Node through the `webgpu` npm package (Dawn): installs its globals and
- * `navigator.gpu` with the OpenGL ES backend and compatibility-level adapters (the combination that gets an
- * adapter on headless Linux with Mesa; set EGL_PLATFORM=surfaceless). Resolves to the adapter description, or
- * null when the package is missing or no adapter answers. In a browser, navigator.gpu is used as it is.
+ * `navigator.gpu`. Dawn's backend comes from the environment variable BITSKIP_DAWN_BACKEND:
+ * - `opengles` (the default, also when unset or empty): the OpenGL ES backend with compatibility-level adapters,
+ *   the combination that gets an adapter on headless Linux with Mesa (set EGL_PLATFORM=surfaceless);
+ * - `vulkan`: the Vulkan backend with core adapters, high-performance preferred (a real GPU with its Vulkan
+ *   driver and loader, e.g. NVIDIA).
+ * Any other value throws, before `webgpu` is loaded. Resolves to the adapter description, or null when the
+ * package is missing or no adapter answers. In a browser, navigator.gpu is used as it is (the variable is not read).
  */
 export async function setupNodeWebGPU(): Promise<string | null> {
   const g = globalThis as { navigator?: { gpu?: WebGpuLike } };
   if (g.navigator?.gpu === undefined) {
+    const backend = dawnBackendFromEnv();
     let mod: { create(flags: string[]): WebGpuLike; globals: Record<string, unknown> };
     try {
       // A runtime specifier: `webgpu` is an optional extra, so neither the types nor bundlers should need it.
@@ -65,9 +82,10 @@ export async function setupNodeWebGPU(): Promise<string | null> {
       return null;
     }
     Object.assign(globalThis, mod.globals);
-    const gpu = mod.create(['backend=opengles']);
+    const gpu = mod.create([`backend=${backend}`]);
+    const adapterDefaults: Record<string, unknown> = backend === 'opengles' ? { featureLevel: 'compatibility' } : { powerPreference: 'high-performance' };
     const wrapped: WebGpuLike = {
-      requestAdapter: (options) => gpu.requestAdapter({ featureLevel: 'compatibility', ...options }),
+      requestAdapter: (options) => gpu.requestAdapter({ ...adapterDefaults, ...options }),
     };
     // Keep the rest of the GPU object (getPreferredCanvasFormat, wgslLanguageFeatures) reachable.
     Object.setPrototypeOf(wrapped, gpu);

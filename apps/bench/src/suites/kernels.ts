@@ -156,8 +156,9 @@ async function gpujsEngines(requested: GpujsModeName[] | null): Promise<GpujsEng
   }
   const out: GpujsEngine[] = [];
   for (const mode of requested ?? GPUJS_MODES) {
-    if (mode === 'webgpu' && (await mod.setupNodeWebGPU()) === null) {
-      if (requested !== null) throw new Error('kernels: --gpujs webgpu: no WebGPU adapter (set EGL_PLATFORM=surfaceless)');
+    const adapter = mode === 'webgpu' ? await mod.setupNodeWebGPU() : null;
+    if (mode === 'webgpu' && adapter === null) {
+      if (requested !== null) throw new Error('kernels: --gpujs webgpu: no WebGPU adapter (Dawn backend: BITSKIP_DAWN_BACKEND, default opengles, which needs EGL_PLATFORM=surfaceless headless)');
       continue;
     }
     if (requested === null && mode !== 'webgpu' && !mod.gpujsModeAvailable(mode)) {
@@ -165,6 +166,8 @@ async function gpujsEngines(requested: GpujsModeName[] | null): Promise<GpujsEng
       continue;
     }
     const backend = mod.createGpujsBackend({ mode });
+    // The adapter description is the WebGPU backend's renderer (in the table's log and the result's config).
+    if (adapter !== null) backend.setAdapterInfo(adapter);
     const info = backend.info();
     out.push({ mode, backend, renderer: info.renderer ?? '-', destroy: () => backend.destroy() });
   }
