@@ -1,5 +1,5 @@
 // Memory stability of a training loop on the wasm backend: trains a small Llama-style transformer
-// (test/helpers/tiny-model.ts) with AdamW and reports the process RSS, the WASM memory size, the heap's live
+// (TinyLM, src/tiny-lm.ts) with AdamW and reports the process RSS, the WASM memory size, the heap's live
 // blocks and the backend's live buffers after step 20 and after the last step (default 200). Exits 1 when RSS
 // grew by more than --max-growth percent (default 5) or a buffer count changed.
 // Usage: node --expose-gc --experimental-wasm-relaxed-simd --import tsx scripts/rss-probe.ts
@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { AdamW, Rng, crossEntropy, setBackend, tensor, tidy } from '../src/index.js';
 import type { Backend } from '../src/index.js';
 import { initWasmBackend, WasmBackend } from '../src/wasm.js';
-import { TinyLM } from '../test/helpers/tiny-model.js';
+import { TinyLM } from '../src/testing.js';
 
 interface Options {
   steps: number;
