@@ -14,6 +14,7 @@
 // difference (the new-space column, two semi-spaces, shows the doubling: 16 → 32 MiB). --expose-gc lets the child
 // collect before sampling.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -157,6 +158,8 @@ export function memoryTable(samples: readonly MemorySample[]): string {
 /** Run the child, forwarding its stderr (progress) and collecting its JSON lines. */
 async function runChild(flags: string[], childArgs: string[]): Promise<ChildLine[]> {
   const script = join(import.meta.dirname, 'memory-child.ts');
+  // The child runs from the source tree (tsx); a bundled bench (scripts/device-bundle.mjs) has no memory-child.ts.
+  if (!existsSync(script)) throw new Error(`memory: ${script} not found (the memory suite runs from the bench app's source tree)`);
   const child = spawn(process.execPath, [...flags, script, ...childArgs], { cwd: join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: ChildLine[] = [];
   const rl = createInterface({ input: child.stdout });
