@@ -1,17 +1,19 @@
 // bench: runs a benchmark suite, prints a table and writes a schema-versioned result JSON.
 // Suites register in SUITES below; each is added with the issue that builds what it measures.
 import { join } from 'node:path';
+import { UsageError } from './suite.js';
 import type { Suite } from './suite.js';
 import { dataSuite } from './suites/data.js';
 import { kernelsSuite } from './suites/kernels.js';
+import { memorySuite } from './suites/memory.js';
 import { quantSuite } from './suites/quant.js';
 
-const SUITES: Suite[] = [kernelsSuite, dataSuite, quantSuite];
+const SUITES: Suite[] = [kernelsSuite, dataSuite, quantSuite, memorySuite];
 
 const workspaceRoot = join(import.meta.dirname, '../../..');
 
 function help(): string {
-  const list = SUITES.length > 0 ? SUITES.map((s) => `  ${s.name.padEnd(10)} ${s.description}`).join('\n') : '  (none yet: kernels, data and quant are planned)';
+  const list = SUITES.length > 0 ? SUITES.map((s) => [`  ${s.name.padEnd(10)} ${s.description}`, ...(s.options ?? []).map((o) => `${' '.repeat(13)}${o}`)].join('\n')).join('\n') : '  (none yet: kernels, data and quant are planned)';
   return `Usage: pnpm --filter bench start -- <suite> [--out DIR] [suite options]
 
 Runs a benchmark suite, prints a table and writes a schema-versioned result JSON
@@ -50,8 +52,13 @@ async function main(argv: string[]): Promise<number> {
       outDir = v;
     } else suiteArgs.push(rest[i]!);
   }
-  await suite.run({ outDir, args: suiteArgs });
-  return 0;
+  try {
+    return (await suite.run({ outDir, args: suiteArgs })) ?? 0;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`bench: ${e.message}\n`);
+    return 2;
+  }
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -10,5 +10,13 @@ export interface SuiteOptions {
 export interface Suite {
   name: string;
   description: string;
-  run(options: SuiteOptions): Promise<void>;
+  /** Its options, one per line, for --help (optional). */
+  options?: string[];
+  /** Resolves to the exit status (e.g. 1 when a suite's check fails, the result written all the same), or nothing for 0. */
+  run(options: SuiteOptions): Promise<void | number>;
+}
+
+/** A bad command line: main prints the message (one line, no stack trace) and exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
 }

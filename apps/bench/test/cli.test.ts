@@ -10,5 +10,12 @@ describe('bench CLI', () => {
     const r = run('--help');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/Usage: pnpm --filter bench start/);
+    expect(r.stdout).toMatch(/memory .*\n +--steps N/);
+  });
+
+  it('rejects an unknown suite option with one line and status 2, no stack trace', () => {
+    const r = run('memory', '--bogus');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^bench: memory: unknown option --bogus \(known: --steps N .*\)\n$/);
   });
 });

@@ -1,7 +1,8 @@
-// Training-step profile: a small Llama-style transformer (test/helpers/tiny-model.ts: RMSNorm, attention with
-// RoPE, SwiGLU) trained with AdamW on several backends side by side, steps interleaved in rounds (each round runs
-// one step per backend, in rotated order) so that a noisy neighbour slows all backends alike. Every kernel call is
-// timed (kernels are synchronous); "engine" is the step time outside kernels (autograd, shape checks, tidy).
+// Training-step profile: a small Llama-style transformer (TinyLM, src/tiny-lm.ts, exported by the testing subpath:
+// RMSNorm, attention with RoPE, SwiGLU) trained with AdamW on several backends side by side, steps interleaved in
+// rounds (each round runs one step per backend, in rotated order) so that a noisy neighbour slows all backends
+// alike. Every kernel call is timed (kernels are synchronous); "engine" is the step time outside kernels (autograd,
+// shape checks, tidy).
 // Usage: node --experimental-wasm-relaxed-simd --import tsx scripts/profile-train.ts
 //          [--backends cpu,wasm:1,wasm:2] (wasm-base:N: only matmul and softmax in WASM) [--steps 6] [--warmup 2] [--layers 4] [--dim 128] [--heads 4]
 //          [--kv-heads 4] [--hidden 344] [--vocab 512] [--seq 128] [--batch 8] [--json FILE]
@@ -11,7 +12,7 @@ import { AdamW, Rng, WASM_FALLBACK_KERNELS, crossEntropy, findBackend, registerW
 import type { Backend } from '../src/index.js';
 import { initWasmBackend } from '../src/wasm.js';
 import type { WasmBackend } from '../src/wasm.js';
-import { TinyLM } from '../test/helpers/tiny-model.js';
+import { TinyLM } from '../src/testing.js';
 
 interface Options {
   backends: string[];

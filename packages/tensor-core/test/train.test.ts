@@ -2,7 +2,7 @@
 // and the same seed gives the same losses.
 import { describe, expect, it } from 'vitest';
 import { AdamW, Rng, clipGradNorm, crossEntropy, getBackend, tensor, tidy } from '../src/index.js';
-import { TinyLM } from './helpers/tiny-model.js';
+import { TinyLM } from '../src/testing.js';
 
 const cfg = { vocab: 11, dim: 16, heads: 4, kvHeads: 2, hidden: 24, layers: 2, dropout: 0.1 };
 

@@ -21,10 +21,9 @@ import {
 } from '../src/index.js';
 import type { Backend, DataId, Tensor, TensorInfo } from '../src/index.js';
 import { mergeDims } from '../src/backends/wasm/backend.js';
-import { assertClose, conformanceCases } from '../src/testing.js';
+import { TinyLM, assertClose, conformanceCases } from '../src/testing.js';
 import { initWasmBackend, WasmBackend } from '../src/wasm.js';
 import { useDefaultBackend } from '../src/node.js';
-import { TinyLM } from './helpers/tiny-model.js';
 
 const TOL = { rtol: 2e-4, atol: 2e-5 };
 const B1 = 'wasm-1t';

@@ -6,8 +6,7 @@ import { assertClose } from '../../src/testing.js';
 import type { Backend } from '../../src/index.js';
 import { GpujsBackend, createGpujsBackend, registerGpujsBackend } from '../../src/gpujs.js';
 import type { GpujsBackendOptions } from '../../src/gpujs.js';
-import { conformanceCases } from '../../src/testing.js';
-import { TinyLM } from './tiny-model.js';
+import { TinyLM, conformanceCases } from '../../src/testing.js';
 
 export const GPUJS_TOL = { rtol: 1e-5, atol: 1e-5 };
 

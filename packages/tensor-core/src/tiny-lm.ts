@@ -1,22 +1,19 @@
-// A tiny 2-layer Llama-style model (embedding, RMSNorm, GQA attention with RoPE, SwiGLU, head) for tests.
-import {
-  Embedding,
-  Linear,
-  Module,
-  RMSNorm,
-  add,
-  attention,
-  dropout,
-  mul,
-  permute,
-  reshape,
-  rope,
-  silu,
-  type Rng,
-  type Tensor,
-} from '../../src/index.js';
+// TinyLM: a tiny Llama-style language model (token embedding, RMSNorm, GQA attention with RoPE, SwiGLU MLP, LM
+// head) built from the package's own layers and ops, exported through the testing subpath
+// (@bitskip/tensor-core/testing) for tests, probes and benchmarks that need a real training step: the package's own
+// tests compare its losses and gradients across backends, and the bench app's `memory` suite trains it.
+import { Embedding, Linear, RMSNorm } from './nn/layers.js';
+import { Module } from './nn/module.js';
+import { attention } from './ops/attention.js';
+import { dropout } from './ops/dropout.js';
+import { add, mul, silu } from './ops/elementwise.js';
+import { permute, reshape } from './ops/layout.js';
+import { rope } from './ops/rope.js';
+import type { Rng } from './rng.js';
+import type { Tensor } from './tensor.js';
 
-export interface TinyConfig {
+/** The shape of a TinyLM: `heads` query heads, `kvHeads` key/value heads (GQA), SwiGLU width `hidden`. */
+export interface TinyLMConfig {
   vocab: number;
   dim: number;
   heads: number;
@@ -38,7 +35,7 @@ class Block extends Module {
   readonly down: Linear;
 
   constructor(
-    private readonly c: TinyConfig,
+    private readonly c: TinyLMConfig,
     rng: Rng,
   ) {
     super();
@@ -71,13 +68,18 @@ class Block extends Module {
   }
 }
 
+/**
+ * A tiny Llama-style model: `new TinyLM(config, rng)` draws its weights from `rng`; `forward(ids, rng)` maps int32
+ * ids (B, T) to logits (B, T, vocab), `rng` drawing the dropout masks (dropout after the attention projection while
+ * `training`).
+ */
 export class TinyLM extends Module {
   readonly embed: Embedding;
   readonly layers: Block[];
   readonly norm: RMSNorm;
   readonly head: Linear;
 
-  constructor(c: TinyConfig, rng: Rng) {
+  constructor(c: TinyLMConfig, rng: Rng) {
     super();
     this.embed = new Embedding(c.vocab, c.dim, rng, 0.5);
     this.layers = Array.from({ length: c.layers }, () => new Block(c, rng));
