@@ -1,6 +1,6 @@
 // bench: runs a benchmark suite, prints a table and writes a schema-versioned result JSON.
 // Suites register in SUITES below; each is added with the issue that builds what it measures.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UsageError } from './suite.js';
 import type { Suite } from './suite.js';
 import { dataSuite } from './suites/data.js';
@@ -23,7 +23,8 @@ Suites:
 ${list}
 
 Options:
-  --out DIR     where to write the result JSON (default: results/bench)
+  --out DIR     where to write the result JSON (default: results/bench; relative to the directory
+                the command was run from)
   -h, --help    show this help
 `;
 }
@@ -49,7 +50,8 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write('bench: --out needs a directory\n');
         return 2;
       }
-      outDir = v;
+      // Relative to where the command was typed: pnpm --filter runs the script in apps/bench (INIT_CWD keeps the original).
+      outDir = resolve(process.env.INIT_CWD ?? process.cwd(), v);
     } else suiteArgs.push(rest[i]!);
   }
   try {

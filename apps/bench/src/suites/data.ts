@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchSampler, BpeTokenizer, gpt2Tokenizer, splitStories, trainBpe } from '@bitskip/data-tinystories';
 import { interleavedRounds, stats, table, writeResult, type Stats } from '../result.js';
+import { UsageError } from '../suite.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 
 const workspaceRoot = join(import.meta.dirname, '../../../..');
@@ -24,9 +25,9 @@ function parse(args: string[]): { rounds: number } {
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--rounds') {
       const v = Number(args[++i]);
-      if (!Number.isInteger(v) || v < 1) throw new Error('data: --rounds needs a positive integer');
+      if (!Number.isInteger(v) || v < 1) throw new UsageError('data: --rounds needs a positive integer');
       rounds = v;
-    } else throw new Error(`data: unknown option ${args[i]} (options: --rounds N)`);
+    } else throw new UsageError(`data: unknown option ${args[i]} (options: --rounds N)`);
   }
   return { rounds };
 }
@@ -35,7 +36,7 @@ function run(options: SuiteOptions): Promise<void> {
   const { rounds } = parse(options.args);
   const dataDir = process.env.BITSKIP_DATA_DIR || join(workspaceRoot, '../shared/data/tinystories');
   const trainFile = join(dataDir, 'train.txt');
-  if (!existsSync(trainFile)) throw new Error(`data: ${trainFile} not found (set BITSKIP_DATA_DIR to the TinyStories sample)`);
+  if (!existsSync(trainFile)) throw new UsageError(`data: ${trainFile} not found (set BITSKIP_DATA_DIR to the TinyStories sample)`);
   const text = readFileSync(trainFile, 'utf8');
   const stories = splitStories(text);
   const bytes = stories.reduce((n, s) => n + Buffer.byteLength(s), 0);

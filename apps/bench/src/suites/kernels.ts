@@ -8,6 +8,7 @@ import type * as GpujsModule from '@bitskip/tensor-core/gpujs';
 import type { WasmMatmul } from '@bitskip/tensor-core/wasm';
 import { interleavedRounds, stats, table, writeResult } from '../result.js';
 import type { Stats } from '../result.js';
+import { UsageError } from '../suite.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 
 interface Shape {
@@ -125,15 +126,15 @@ function parseArgs(args: string[]): Options {
       const v = args[++i] ?? '';
       gpujs = v === 'none' ? [] : (v.split(',') as GpujsModeName[]);
       const bad = gpujs.filter((m) => !GPUJS_MODES.includes(m));
-      if (bad.length > 0) throw new Error(`kernels: --gpujs: unknown mode ${bad.join(', ')}; allowed: ${GPUJS_MODES.join(', ')}, none`);
+      if (bad.length > 0) throw new UsageError(`kernels: --gpujs: unknown mode ${bad.join(', ')}; allowed: ${GPUJS_MODES.join(', ')}, none`);
     } else if (a === '--gpujs-all-shapes') gpujsAllShapes = true;
     else if (a === '--shapes') {
       const names = (args[++i] ?? '').split(',');
       shapes = SHAPES.filter((s) => names.includes(s.name) || names.includes(String(SHAPES.indexOf(s))));
-    } else throw new Error(`kernels: unknown option ${a} (known: --threads 1,2 --rounds N --no-cpu --no-softmax --shapes 0,1,2,3 --gpujs cpu,webasm,headlessgl,webgpu|none --gpujs-all-shapes)`);
+    } else throw new UsageError(`kernels: unknown option ${a} (known: --threads 1,2 --rounds N --no-cpu --no-softmax --shapes 0,1,2,3 --gpujs cpu,webasm,headlessgl,webgpu|none --gpujs-all-shapes)`);
   }
-  if (threads.some((t) => !Number.isInteger(t) || t < 1)) throw new Error('kernels: --threads takes positive integers, e.g. 1,2');
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('kernels: --rounds takes a positive integer');
+  if (threads.some((t) => !Number.isInteger(t) || t < 1)) throw new UsageError('kernels: --threads takes positive integers, e.g. 1,2');
+  if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError('kernels: --rounds takes a positive integer');
   return { threads, rounds, cpu, softmax, shapes, gpujs, gpujsAllShapes };
 }
 

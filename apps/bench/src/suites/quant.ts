@@ -16,6 +16,7 @@ import { Rng, createWasmMatmulCore, findBackend, randn, registerWasmBackend, sum
 import type { Backend, WasmMatmul } from '@bitskip/tensor-core';
 import { createWasmMatmul } from '@bitskip/tensor-core/wasm';
 import { interleavedRounds, stats, table, writeResult, type Stats } from '../result.js';
+import { UsageError } from '../suite.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 
 interface QuantBenchConfig {
@@ -57,16 +58,16 @@ export function parseQuantArgs(args: string[]): { rounds: number; quick: boolean
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--rounds') {
       const v = Number(args[++i]);
-      if (!Number.isInteger(v) || v < 1) throw new Error('quant: --rounds needs a positive integer');
+      if (!Number.isInteger(v) || v < 1) throw new UsageError('quant: --rounds needs a positive integer');
       rounds = v;
     } else if (args[i] === '--threads') {
       const v = String(args[++i] ?? '')
         .split(',')
         .map(Number);
-      if (v.length === 0 || v.some((t) => !Number.isInteger(t) || t < 1 || t > 64)) throw new Error('quant: --threads needs a comma-separated list of thread counts, e.g. 1,2');
+      if (v.length === 0 || v.some((t) => !Number.isInteger(t) || t < 1 || t > 64)) throw new UsageError('quant: --threads needs a comma-separated list of thread counts, e.g. 1,2');
       threads = [...new Set(v)].sort((a, b) => a - b);
     } else if (args[i] === '--quick') quick = true;
-    else throw new Error(`quant: unknown option ${args[i]} (options: --rounds N, --quick, --threads 1,2)`);
+    else throw new UsageError(`quant: unknown option ${args[i]} (options: --rounds N, --quick, --threads 1,2)`);
   }
   return { rounds, quick, threads };
 }
