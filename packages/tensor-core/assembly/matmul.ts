@@ -102,7 +102,28 @@ export function matmulScratchBytes(): i32 {
 // panel p holds kc groups of 4 floats (rows 4p..4p+3), zero-padded past the last row.
 // transA = 0: A is m×k row-major (element (i,k) at i*k + k); 1: A is stored k×m (at k*m + i).
 function packA(a: usize, dst: usize, m: i32, k: i32, i0: i32, mc: i32, k0: i32, kc: i32, transA: i32): void {
-  for (let i = 0; i < mc; i += MR) {
+  let i = 0;
+  if (transA) {
+    // A stored k×m: copy 16 consecutive rows (one 64-byte line per k) into four panels at once, so that each
+    // line fetched from the strided source is used whole, not once per panel.
+    const lda = <usize>m << 2;
+    const panel = <usize>kc << 4;
+    for (; i + 4 * MR <= mc; i += 4 * MR) {
+      let src = a + ((<usize>k0 * <usize>m + <usize>(i0 + i)) << 2);
+      let d = dst;
+      let kx = kc;
+      do {
+        v128.store(d, v128.load(src));
+        v128.store(d + panel, v128.load(src, 16));
+        v128.store(d + 2 * panel, v128.load(src, 32));
+        v128.store(d + 3 * panel, v128.load(src, 48));
+        src += lda;
+        d += 16;
+      } while (--kx);
+      dst += 4 * panel;
+    }
+  }
+  for (; i < mc; i += MR) {
     const rows = min(MR, mc - i);
     const row = i0 + i;
     if (transA) {
@@ -155,7 +176,27 @@ function packA(a: usize, dst: usize, m: i32, k: i32, i0: i32, mc: i32, k0: i32, 
 // panel p holds kc groups of 8 floats (columns 8p..8p+7), zero-padded past the last column.
 // transB = 0: B is k×n row-major; 1: B is stored n×k (element (k,j) at j*k + k).
 function packB(b: usize, dst: usize, k: i32, n: i32, k0: i32, kc: i32, j0: i32, nc: i32, transB: i32): void {
-  for (let j = 0; j < nc; j += NR) {
+  let j = 0;
+  if (!transB) {
+    // B row-major: copy 16 consecutive columns (one 64-byte line per k) into two panels at once.
+    const ldb = <usize>n << 2;
+    const panel = <usize>kc << 5;
+    for (; j + 2 * NR <= nc; j += 2 * NR) {
+      let src = b + ((<usize>k0 * <usize>n + <usize>(j0 + j)) << 2);
+      let d = dst;
+      let kx = kc;
+      do {
+        v128.store(d, v128.load(src));
+        v128.store(d, v128.load(src, 16), 16);
+        v128.store(d + panel, v128.load(src, 32));
+        v128.store(d + panel, v128.load(src, 48), 16);
+        src += ldb;
+        d += 32;
+      } while (--kx);
+      dst += 2 * panel;
+    }
+  }
+  for (; j < nc; j += NR) {
     const cols = min(NR, nc - j);
     const col = j0 + j;
     if (transB) {

@@ -253,3 +253,34 @@ describe('single-threaded core (no Node API)', () => {
     await expect(createWasmMatmulCore({ relaxed: 'yes' } as never)).rejects.toThrow(/option "relaxed"/);
   });
 });
+
+describe('2 threads give the bits of 1 thread (each element summed in the same order, whoever computes it)', () => {
+  // Several depth blocks (k > 256), a column block edge (n > 1024), B broadcast over a batch, odd edges.
+  const cases: Case[] = [
+    { batch: 1, m: 133, k: 600, n: 1030 },
+    { batch: 1, m: 257, k: 257, n: 23 },
+    { batch: 4, m: 61, k: 300, n: 150, strideB: 0 },
+  ];
+  it.each([false, ...(relaxedOk ? [true] : [])])('relaxed=%s', async (relaxed) => {
+    const one = await createWasmMatmul({ threads: 1, relaxed });
+    const two = await createWasmMatmul({ threads: 2, relaxed, parallelMinFlops: 0 });
+    try {
+      const rng = new Rng(41);
+      for (const p of cases) {
+        for (const { name, transA, transB } of LAYOUTS) {
+          const q = { ...p, transA, transB };
+          const a = randomArray(rng, p.batch * p.m * p.k);
+          const b = randomArray(rng, p.strideB === 0 ? p.k * p.n : p.batch * p.k * p.n);
+          const want = one.matmulArrays(a, b, q);
+          const got = two.matmulArrays(a, b, q);
+          let first = -1;
+          for (let i = 0; i < want.length && first < 0; i++) if (!Object.is(got[i], want[i])) first = i;
+          expect(first, `${name} ${JSON.stringify(p)}: first differing element ${first} (${got[first]} vs ${want[first]})`).toBe(-1);
+        }
+      }
+    } finally {
+      await one.dispose();
+      await two.dispose();
+    }
+  });
+});
