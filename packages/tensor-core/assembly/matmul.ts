@@ -31,7 +31,9 @@ export function matmulScratchBytes(): i32 {
   let c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0);
   let c31 = f32x4.splat(0);
-  let k = kc;
+  // Loop on the B pointer rather than a counter: one register fewer, so that V8 keeps every loop variable in
+  // a register (with a counter it spilled and reloaded one per unrolled group).
+  const bend = bp + (<usize>kc << 5);
   do {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
@@ -49,7 +51,7 @@ export function matmulScratchBytes(): i32 {
     c31 = madd(a, b1, c31);
     ap += 16;
     bp += 32;
-  } while (--k);
+  } while (bp != bend);
   if (add) {
     c00 = f32x4.add(c00, v128.load(cp));
     c01 = f32x4.add(c01, v128.load(cp, 16));
