@@ -317,16 +317,15 @@ export function matmulPart(ctrl: usize, t: i32, scratch: usize): void {
   if (m <= 0 || n <= 0 || k <= 0 || batch <= 0) return;
   // Work units: 4-row panels of every batch item, numbered batch-major. One thread takes them all;
   // several take chunks of consecutive units from a shared counter (dynamic, so a thread slowed by
-  // another process does less). Each chunk packs all of B again, which costs about 0.7% of its time per
-  // 512 rows at k = n = 512 (packing alone timed at 88 µs of the 6.1 ms of a 512³ call): chunks of ≥ 64 panels
-  // (256 rows; or an even share, when smaller) keep that near 1.5%; about 4 chunks a thread on large problems.
+  // another process does less). Chunks of ≥ 32 panels (or an even share, when smaller) keep repacking
+  // B per chunk cheap; about 4 chunks a thread on large problems.
   const panels = (m + MR - 1) / MR;
   const total = <i64>batch * <i64>panels;
   const sc = (<usize>m * <usize>n) << 2;
   let chunk = total;
   if (threads > 1) {
     const even = (total + <i64>threads - 1) / <i64>threads;
-    chunk = max(min(<i64>64, even), (total + <i64>(threads * 4) - 1) / <i64>(threads * 4));
+    chunk = max(min(<i64>32, even), (total + <i64>(threads * 4) - 1) / <i64>(threads * 4));
   }
   for (;;) {
     let u: i64 = 0;
