@@ -7,12 +7,14 @@
 import { C_A, C_ACC, C_B, C_BATCH, C_C, C_K, C_M, C_N, C_NEXT, C_SA, C_SB, C_TA, C_TB, C_THREADS } from './ctrl';
 import { madd } from './simd';
 
-// Cache blocking. KC: depth of a packed block (a B micro-panel, KC×8 floats = 8 KiB, stays in L1);
-// MC: rows of A per packed block (MC×KC floats = 128 KiB, in L2); NC: columns of B per packed block.
+// Cache blocking. KC: depth of a packed block (a B micro-panel, KC×8 floats = 16 KiB, stays in L1 beside the
+// 8 KiB A micro-panel it meets); MC: rows of A per packed block (MC×KC floats = 128 KiB, in L2); NC: columns of B
+// per packed block. KC = 512 covers k ≤ 512 in one pass (no second read-add-write of C at 512³); measured against
+// KC 256 / MC 128 side by side: +0.3–1% at 512³ on 1 thread, equal at 4096×256×1024.
 const MR: i32 = 4;
 const NR: i32 = 8;
-const KC: i32 = 256;
-const MC: i32 = 128;
+const KC: i32 = 512;
+const MC: i32 = 64;
 const NC: i32 = 1024;
 
 /** Bytes of scratch one thread needs for its packed panels and an edge tile. */

@@ -130,9 +130,9 @@ describe.each(configs)('wasm matmul ($name)', ({ relaxed, threads }) => {
     for (const m of sizes) for (const k of sizes) for (const n of sizes) runCase(mm, rng, { batch: 1, m, k, n, transA, transB }, 'edge');
   });
 
-  it.each(LAYOUTS)('$name across cache blocks and threads (133×300×1030, 100×300×70)', ({ transA, transB }) => {
+  it.each(LAYOUTS)('$name across cache blocks and threads (133×600×1030, 100×300×70)', ({ transA, transB }) => {
     const rng = new Rng(12);
-    runCase(mm, rng, { batch: 1, m: 133, k: 300, n: 1030, transA, transB }, 'blocks');
+    runCase(mm, rng, { batch: 1, m: 133, k: 600, n: 1030, transA, transB }, 'blocks'); // k > KC (512), n > NC (1024)
     runCase(mm, rng, { batch: 1, m: 100, k: 300, n: 70, transA, transB }, 'rows split');
     runCase(mm, rng, { batch: 1, m: 256, k: 64, n: 129, transA, transB }, 'rows split');
   });
@@ -148,7 +148,7 @@ describe.each(configs)('wasm matmul ($name)', ({ relaxed, threads }) => {
   it.each(LAYOUTS)('$name accumulates into C', ({ transA, transB }) => {
     const rng = new Rng(14);
     runAccumulate(mm, rng, { batch: 1, m: 9, k: 7, n: 13, transA, transB }, 'small');
-    runAccumulate(mm, rng, { batch: 2, m: 70, k: 300, n: 40, transA, transB }, 'k > one block');
+    runAccumulate(mm, rng, { batch: 2, m: 70, k: 530, n: 40, transA, transB }, 'k > one block');
   });
 
   it('k = 0 gives zeros, or leaves C as it is when accumulating', () => {
@@ -255,10 +255,10 @@ describe('single-threaded core (no Node API)', () => {
 });
 
 describe('2 threads give the bits of 1 thread (each element summed in the same order, whoever computes it)', () => {
-  // Several depth blocks (k > 256), a column block edge (n > 1024), B broadcast over a batch, odd edges.
+  // Several depth blocks (k > 512), a column block edge (n > 1024), B broadcast over a batch, odd edges.
   const cases: Case[] = [
     { batch: 1, m: 133, k: 600, n: 1030 },
-    { batch: 1, m: 257, k: 257, n: 23 },
+    { batch: 1, m: 257, k: 520, n: 23 },
     { batch: 4, m: 61, k: 300, n: 150, strideB: 0 },
   ];
   it.each([false, ...(relaxedOk ? [true] : [])])('relaxed=%s', async (relaxed) => {
