@@ -26,6 +26,40 @@ export interface ArrayStore {
   array(id: DataId): NumArray;
 }
 
+/** A row kernel's rows × cols over the last axis of `shape` (a scalar: one row of one). */
+export function rowsOf(shape: readonly number[]): [number, number] {
+  const n = shape[shape.length - 1] ?? 1;
+  return [n === 0 ? 0 : sizeOf(shape) / n, n];
+}
+
+/** A batched matmul's sizes: op(A) (m, k), op(B) (k, n), its batch dims and each operand's batch strides (in matrices). */
+export interface MatmulDims {
+  m: number;
+  k: number;
+  n: number;
+  batchShape: number[];
+  batch: number;
+  /** Per batch dim of the output, A's and B's strides in matrices (0 where the operand broadcasts). */
+  aStrides: number[];
+  bStrides: number[];
+}
+
+/** The sizes of matmul(a, b) → outShape (…batch, m, n); k from A, which is (…, k, m) when transA. */
+export function matmulDims(a: TensorInfo, b: TensorInfo, transA: boolean, outShape: readonly number[]): MatmulDims {
+  const r = outShape.length;
+  const k = transA ? a.shape[a.shape.length - 2]! : a.shape[a.shape.length - 1]!;
+  const batchShape = outShape.slice(0, r - 2);
+  return {
+    m: outShape[r - 2]!,
+    k,
+    n: outShape[r - 1]!,
+    batchShape,
+    batch: sizeOf(batchShape),
+    aStrides: broadcastStrides(a.shape.slice(0, -2), batchShape),
+    bStrides: broadcastStrides(b.shape.slice(0, -2), batchShape),
+  };
+}
+
 export function typedArrayKernels(s: ArrayStore): BuiltinKernels {
   const v = (t: TensorInfo): NumArray => s.array(t.id);
   const fl = (id: DataId): FloatArray => s.array(id) as FloatArray;
@@ -34,10 +68,6 @@ export function typedArrayKernels(s: ArrayStore): BuiltinKernels {
     const a = s.array(t.id);
     if (!(a instanceof Int32Array)) throw new Error(`backend '${s.name}' kernel '${kernel}': indices must be int32`);
     return a;
-  };
-  const rowsOf = (shape: readonly number[]): [number, number] => {
-    const n = shape[shape.length - 1] ?? 1;
-    return [n === 0 ? 0 : sizeOf(shape) / n, n];
   };
   return {
     unary: (x, op) => {
@@ -71,15 +101,8 @@ export function typedArrayKernels(s: ArrayStore): BuiltinKernels {
       return out;
     },
     matmul: (a, b, transA, transB, outShape) => {
-      const r = outShape.length;
-      const m = outShape[r - 2]!;
-      const n = outShape[r - 1]!;
-      const k = transA ? a.shape[a.shape.length - 2]! : a.shape[a.shape.length - 1]!;
-      const batchShape = outShape.slice(0, r - 2);
-      const batch = sizeOf(batchShape);
+      const { m, k, n, batchShape, batch, aStrides: aSt, bStrides: bSt } = matmulDims(a, b, transA, outShape);
       // Per-batch matrix offsets for broadcast batch dims.
-      const aSt = broadcastStrides(a.shape.slice(0, -2), batchShape);
-      const bSt = broadcastStrides(b.shape.slice(0, -2), batchShape);
       const aOff = new Float64Array(batch);
       const bOff = new Float64Array(batch);
       const idx = new Array<number>(batchShape.length).fill(0);
