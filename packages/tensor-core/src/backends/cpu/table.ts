@@ -69,6 +69,24 @@ export function typedArrayKernels(s: ArrayStore): BuiltinKernels {
     if (!(a instanceof Int32Array)) throw new Error(`backend '${s.name}' kernel '${kernel}': indices must be int32`);
     return a;
   };
+  /** A row kernel y = f(x) over the last axis, as a table entry. */
+  const rowMap =
+    (f: (x: NumArray, rows: number, n: number, y: FloatArray) => void) =>
+    (x: TensorInfo): DataId => {
+      const [rows, n] = rowsOf(x.shape);
+      const out = floatOut(sizeOf(x.shape));
+      f(v(x), rows, n, fl(out));
+      return out;
+    };
+  /** Its backward dx = f(y, dy), as a table entry. */
+  const rowGrad =
+    (f: (y: NumArray, dy: NumArray, rows: number, n: number, dx: FloatArray) => void) =>
+    (y: TensorInfo, dy: TensorInfo): DataId => {
+      const [rows, n] = rowsOf(y.shape);
+      const out = floatOut(sizeOf(y.shape));
+      f(v(y), v(dy), rows, n, fl(out));
+      return out;
+    };
   return {
     unary: (x, op) => {
       const out = floatOut(sizeOf(x.shape));
@@ -163,30 +181,10 @@ export function typedArrayKernels(s: ArrayStore): BuiltinKernels {
       for (let i = 0; i < n; i++) dst[i] = dtype === 'int32' ? Math.trunc(src[i]!) : src[i]!;
       return out;
     },
-    softmax: (x) => {
-      const [rows, n] = rowsOf(x.shape);
-      const out = floatOut(sizeOf(x.shape));
-      softmaxForward(v(x), rows, n, fl(out));
-      return out;
-    },
-    softmaxBackward: (y, dy) => {
-      const [rows, n] = rowsOf(y.shape);
-      const out = floatOut(sizeOf(y.shape));
-      softmaxBackward(v(y), v(dy), rows, n, fl(out));
-      return out;
-    },
-    logSoftmax: (x) => {
-      const [rows, n] = rowsOf(x.shape);
-      const out = floatOut(sizeOf(x.shape));
-      logSoftmaxForward(v(x), rows, n, fl(out));
-      return out;
-    },
-    logSoftmaxBackward: (y, dy) => {
-      const [rows, n] = rowsOf(y.shape);
-      const out = floatOut(sizeOf(y.shape));
-      logSoftmaxBackward(v(y), v(dy), rows, n, fl(out));
-      return out;
-    },
+    softmax: rowMap(softmaxForward),
+    softmaxBackward: rowGrad(softmaxBackward),
+    logSoftmax: rowMap(logSoftmaxForward),
+    logSoftmaxBackward: rowGrad(logSoftmaxBackward),
     crossEntropy: (logits, targets, ignoreIndex) => {
       const [rows, n] = rowsOf(logits.shape);
       const lse = floatOut(rows);
