@@ -316,9 +316,6 @@ function overlapsAny(x: WasmBuffer, a: WasmBuffer, b?: WasmBuffer, c?: WasmBuffe
   return overlaps(x, a) || (b !== undefined && overlaps(x, b)) || (c !== undefined && overlaps(x, c)) || (d !== undefined && overlaps(x, d));
 }
 
-/** AdamW's buffer arguments, in the order checked (each n floats). */
-const ADAMW_BUFFERS = ['p', 'g', 'm', 'v', 'pOut', 'mOut', 'vOut'] as const;
-
 const OPTION_KEYS = new Set(['threads', 'relaxed', 'warmup', 'initialPages', 'parallelMinFlops', 'parallelMinElements', 'sharedMemory', 'pool']);
 
 /** What options resolve to before anything is instantiated: the module bytes and the settings. */
@@ -694,7 +691,13 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     const { p, g, m, v, pOut, mOut, vOut, n } = args;
     checkDim('n', n);
     if (n === 0) return;
-    for (const name of ADAMW_BUFFERS) checkBuffer('adamw', name, args[name], n);
+    checkBuffer('adamw', 'p', p, n);
+    checkBuffer('adamw', 'g', g, n);
+    checkBuffer('adamw', 'm', m, n);
+    checkBuffer('adamw', 'v', v, n);
+    checkBuffer('adamw', 'pOut', pOut, n);
+    checkBuffer('adamw', 'mOut', mOut, n);
+    checkBuffer('adamw', 'vOut', vOut, n);
     if (overlapsAny(pOut, p, g, m, v) || overlapsAny(mOut, p, g, m, v) || overlapsAny(vOut, p, g, m, v)) throw new Error('adamw: outputs must not overlap inputs');
     const ctl = job(OP_ADAMW, p, g, m, 1, n); // n floats at N (M unused)
     ctl[P] = v.ptr;
