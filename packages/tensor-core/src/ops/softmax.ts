@@ -13,37 +13,39 @@ function lastAxis(op: string, x: Tensor, axis: number, f: (t: Tensor) => Tensor)
   return permute(f(permute(x, perm)), perm);
 }
 
-/** softmax along `axis` (default last). */
-export function softmax(x: Tensor, axis = -1): Tensor {
-  return lastAxis('softmax', x, axis, (t) => {
-    const b = checkInputs('softmax', [t]);
-    checkFloat('softmax', [t]);
-    return record('softmax', [t], getKernel(b, 'softmax')(t), t.shape, 'float32', {
+/** A row op over the last axis (softmax, logSoftmax) along `axis`; its gradient is the matching backward op. */
+function rowOp(op: 'softmax' | 'logSoftmax', backward: (y: Tensor, dy: Tensor) => Tensor, x: Tensor, axis: number): Tensor {
+  return lastAxis(op, x, axis, (t) => {
+    const b = checkInputs(op, [t]);
+    checkFloat(op, [t]);
+    return record(op, [t], getKernel(b, op)(t), t.shape, 'float32', {
       saveOutput: true,
-      backward: (dy, [y]) => [softmaxBackward(y!, dy)],
+      backward: (dy, [y]) => [backward(y!, dy)],
     });
   });
+}
+
+/** A row op's backward kernel as an op. */
+function rowBackward(op: 'softmaxBackward' | 'logSoftmaxBackward', y: Tensor, dy: Tensor): Tensor {
+  const b = checkInputs(op, [y, dy]);
+  return record(op, [y, dy], getKernel(b, op)(y, dy), y.shape, 'float32');
+}
+
+/** softmax along `axis` (default last). */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  return rowOp('softmax', softmaxBackward, x, axis);
 }
 
 /** log(softmax(x)) along `axis` (default last), computed stably. */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
-  return lastAxis('logSoftmax', x, axis, (t) => {
-    const b = checkInputs('logSoftmax', [t]);
-    checkFloat('logSoftmax', [t]);
-    return record('logSoftmax', [t], getKernel(b, 'logSoftmax')(t), t.shape, 'float32', {
-      saveOutput: true,
-      backward: (dy, [y]) => [logSoftmaxBackward(y!, dy)],
-    });
-  });
+  return rowOp('logSoftmax', logSoftmaxBackward, x, axis);
 }
 
 /** The backward kernels as ops (no second-order gradient). */
 export function softmaxBackward(y: Tensor, dy: Tensor): Tensor {
-  const b = checkInputs('softmaxBackward', [y, dy]);
-  return record('softmaxBackward', [y, dy], getKernel(b, 'softmaxBackward')(y, dy), y.shape, 'float32');
+  return rowBackward('softmaxBackward', y, dy);
 }
 
 export function logSoftmaxBackward(y: Tensor, dy: Tensor): Tensor {
-  const b = checkInputs('logSoftmaxBackward', [y, dy]);
-  return record('logSoftmaxBackward', [y, dy], getKernel(b, 'logSoftmaxBackward')(y, dy), y.shape, 'float32');
+  return rowBackward('logSoftmaxBackward', y, dy);
 }

@@ -26,6 +26,40 @@ export interface ArrayStore {
   array(id: DataId): NumArray;
 }
 
+/** A row kernel's rows × cols over the last axis of `shape` (a scalar: one row of one). */
+export function rowsOf(shape: readonly number[]): [number, number] {
+  const n = shape[shape.length - 1] ?? 1;
+  return [n === 0 ? 0 : sizeOf(shape) / n, n];
+}
+
+/** A batched matmul's sizes: op(A) (m, k), op(B) (k, n), its batch dims and each operand's batch strides (in matrices). */
+export interface MatmulDims {
+  m: number;
+  k: number;
+  n: number;
+  batchShape: number[];
+  batch: number;
+  /** Per batch dim of the output, A's and B's strides in matrices (0 where the operand broadcasts). */
+  aStrides: number[];
+  bStrides: number[];
+}
+
+/** The sizes of matmul(a, b) → outShape (…batch, m, n); k from A, which is (…, k, m) when transA. */
+export function matmulDims(a: TensorInfo, b: TensorInfo, transA: boolean, outShape: readonly number[]): MatmulDims {
+  const r = outShape.length;
+  const k = transA ? a.shape[a.shape.length - 2]! : a.shape[a.shape.length - 1]!;
+  const batchShape = outShape.slice(0, r - 2);
+  return {
+    m: outShape[r - 2]!,
+    k,
+    n: outShape[r - 1]!,
+    batchShape,
+    batch: sizeOf(batchShape),
+    aStrides: broadcastStrides(a.shape.slice(0, -2), batchShape),
+    bStrides: broadcastStrides(b.shape.slice(0, -2), batchShape),
+  };
+}
+
 export function typedArrayKernels(s: ArrayStore): BuiltinKernels {
   const v = (t: TensorInfo): NumArray => s.array(t.id);
   const fl = (id: DataId): FloatArray => s.array(id) as FloatArray;
@@ -35,10 +69,24 @@ export function typedArrayKernels(s: ArrayStore): BuiltinKernels {
     if (!(a instanceof Int32Array)) throw new Error(`backend '${s.name}' kernel '${kernel}': indices must be int32`);
     return a;
   };
-  const rowsOf = (shape: readonly number[]): [number, number] => {
-    const n = shape[shape.length - 1] ?? 1;
-    return [n === 0 ? 0 : sizeOf(shape) / n, n];
-  };
+  /** A row kernel y = f(x) over the last axis, as a table entry. */
+  const rowMap =
+    (f: (x: NumArray, rows: number, n: number, y: FloatArray) => void) =>
+    (x: TensorInfo): DataId => {
+      const [rows, n] = rowsOf(x.shape);
+      const out = floatOut(sizeOf(x.shape));
+      f(v(x), rows, n, fl(out));
+      return out;
+    };
+  /** Its backward dx = f(y, dy), as a table entry. */
+  const rowGrad =
+    (f: (y: NumArray, dy: NumArray, rows: number, n: number, dx: FloatArray) => void) =>
+    (y: TensorInfo, dy: TensorInfo): DataId => {
+      const [rows, n] = rowsOf(y.shape);
+      const out = floatOut(sizeOf(y.shape));
+      f(v(y), v(dy), rows, n, fl(out));
+      return out;
+    };
   return {
     unary: (x, op) => {
       const out = floatOut(sizeOf(x.shape));
@@ -71,15 +119,8 @@ export function typedArrayKernels(s: ArrayStore): BuiltinKernels {
       return out;
     },
     matmul: (a, b, transA, transB, outShape) => {
-      const r = outShape.length;
-      const m = outShape[r - 2]!;
-      const n = outShape[r - 1]!;
-      const k = transA ? a.shape[a.shape.length - 2]! : a.shape[a.shape.length - 1]!;
-      const batchShape = outShape.slice(0, r - 2);
-      const batch = sizeOf(batchShape);
+      const { m, k, n, batchShape, batch, aStrides: aSt, bStrides: bSt } = matmulDims(a, b, transA, outShape);
       // Per-batch matrix offsets for broadcast batch dims.
-      const aSt = broadcastStrides(a.shape.slice(0, -2), batchShape);
-      const bSt = broadcastStrides(b.shape.slice(0, -2), batchShape);
       const aOff = new Float64Array(batch);
       const bOff = new Float64Array(batch);
       const idx = new Array<number>(batchShape.length).fill(0);
@@ -140,30 +181,10 @@ export function typedArrayKernels(s: ArrayStore): BuiltinKernels {
       for (let i = 0; i < n; i++) dst[i] = dtype === 'int32' ? Math.trunc(src[i]!) : src[i]!;
       return out;
     },
-    softmax: (x) => {
-      const [rows, n] = rowsOf(x.shape);
-      const out = floatOut(sizeOf(x.shape));
-      softmaxForward(v(x), rows, n, fl(out));
-      return out;
-    },
-    softmaxBackward: (y, dy) => {
-      const [rows, n] = rowsOf(y.shape);
-      const out = floatOut(sizeOf(y.shape));
-      softmaxBackward(v(y), v(dy), rows, n, fl(out));
-      return out;
-    },
-    logSoftmax: (x) => {
-      const [rows, n] = rowsOf(x.shape);
-      const out = floatOut(sizeOf(x.shape));
-      logSoftmaxForward(v(x), rows, n, fl(out));
-      return out;
-    },
-    logSoftmaxBackward: (y, dy) => {
-      const [rows, n] = rowsOf(y.shape);
-      const out = floatOut(sizeOf(y.shape));
-      logSoftmaxBackward(v(y), v(dy), rows, n, fl(out));
-      return out;
-    },
+    softmax: rowMap(softmaxForward),
+    softmaxBackward: rowGrad(softmaxBackward),
+    logSoftmax: rowMap(logSoftmaxForward),
+    logSoftmaxBackward: rowGrad(logSoftmaxBackward),
     crossEntropy: (logits, targets, ignoreIndex) => {
       const [rows, n] = rowsOf(logits.shape);
       const lse = floatOut(rows);

@@ -5,7 +5,7 @@
 // buffer, so a view must never be kept across an allocation.
 import type { Backend, DataArray, DataId, DType, BuiltinKernels, KernelName, TensorInfo } from '../../backend.js';
 import { broadcastStrides, fmtShape, sizeOf } from '../../shape.js';
-import { typedArrayKernels } from '../cpu/table.js';
+import { matmulDims, rowsOf, typedArrayKernels } from '../cpu/table.js';
 import { BINARY_CODES, UNARY_CODES } from './matmul.js';
 import type { WasmBinaryOp, WasmBuffer, WasmMatmul, WasmUnaryOp } from './matmul.js';
 import type { WasmMemory } from './wasm-api.js';
@@ -193,10 +193,6 @@ export class WasmBackend implements Backend {
     // A float view of an input (TensorInfo) or of an output just allocated (WasmData).
     const fl = (t: TensorInfo | WasmData): Float32Array => this.f32(t instanceof WasmData ? t : t.id);
     const floatOut = (n: number): WasmData => this.alloc(n, 'float32');
-    const rowsOf = (shape: readonly number[]): [number, number] => {
-      const n = shape[shape.length - 1] ?? 1;
-      return [n === 0 ? 0 : sizeOf(shape) / n, n];
-    };
     const core = this.core;
     const mem = this.memory;
     // Start from the cpu kernels on views (where, reduce, concat, gather, scatterAdd, cast, log-softmax, rope
@@ -234,12 +230,7 @@ export class WasmBackend implements Backend {
         return out;
       },
       matmul: (a, b, transA, transB, outShape) => {
-        const r = outShape.length;
-        const m = outShape[r - 2]!;
-        const n = outShape[r - 1]!;
-        const k = transA ? a.shape[a.shape.length - 2]! : a.shape[a.shape.length - 1]!;
-        const batchShape = outShape.slice(0, r - 2);
-        const batch = sizeOf(batchShape);
+        const { m, k, n, batchShape, batch, aStrides, bStrides } = matmulDims(a, b, transA, outShape);
         const out = floatOut(batch * m * n);
         if (batch * m * n === 0) return out;
         const A = this.data(a.id);
@@ -248,23 +239,16 @@ export class WasmBackend implements Backend {
         // (0 broadcasts). Merge batch dims that the strides of both operands let through as one, run the
         // innermost group as the core's batch and loop over the rest (attention with grouped kv heads:
         // (B·Hkv) calls of batch G, kv stride 0).
-        const groups = mergeDims(batchShape, broadcastStrides(a.shape.slice(0, -2), batchShape), broadcastStrides(b.shape.slice(0, -2), batchShape));
+        const groups = mergeDims(batchShape, aStrides, bStrides);
         const inner = groups[0] ?? { size: 1, sa: 0, sb: 0 };
         const outer = groups.slice(1);
         const mk = m * k;
         const kn = k * n;
         const mn = m * n;
-        const calls = outer.reduce((p, g) => p * g.size, 1);
-        const idx = new Array<number>(outer.length).fill(0);
+        const calls = callsOf(outer);
         for (let call = 0; call < calls; call++) {
-          let ao = 0;
-          let bo = 0;
-          for (let d = 0; d < outer.length; d++) {
-            ao += idx[d]! * outer[d]!.sa;
-            bo += idx[d]! * outer[d]!.sb;
-          }
-          const aOff = ao * mk;
-          const bOff = bo * kn;
+          const aOff = outerOffset(outer, call, false) * mk;
+          const bOff = outerOffset(outer, call, true) * kn;
           const cOff = call * inner.size * mn;
           core.matmul({
             a: aOff === 0 ? A : new SubBuffer(mem, A.ptr + aOff * 4, A.length - aOff),
@@ -279,10 +263,6 @@ export class WasmBackend implements Backend {
             strideA: inner.sa * mk,
             strideB: inner.sb * kn,
           });
-          for (let d = 0; d < outer.length; d++) {
-            if (++idx[d]! < outer[d]!.size) break;
-            idx[d] = 0;
-          }
         }
         return out;
       },
@@ -388,21 +368,27 @@ function forStrided3(
   const aStrides = inner.map((g) => g.sa);
   const bStrides = inner.map((g) => g.sb);
   const per = sizeOf(shape);
-  const calls = sizeOf(outer.map((g) => g.size));
-  const idx = new Array<number>(outer.length).fill(0);
-  for (let c = 0; c < calls; c++) {
-    let ao = 0;
-    let bo = 0;
-    for (let d = 0; d < outer.length; d++) {
-      ao += idx[d]! * outer[d]!.sa;
-      bo += idx[d]! * outer[d]!.sb;
-    }
-    call(ao, bo, c * per, shape, aStrides, bStrides);
-    for (let d = 0; d < outer.length; d++) {
-      if (++idx[d]! < outer[d]!.size) break;
-      idx[d] = 0;
-    }
+  const calls = callsOf(outer);
+  for (let c = 0; c < calls; c++) call(outerOffset(outer, c, false), outerOffset(outer, c, true), c * per, shape, aStrides, bStrides);
+}
+
+/** How many calls a loop over the outer dim groups makes. */
+function callsOf(outer: readonly DimGroup[]): number {
+  let calls = 1;
+  for (const g of outer) calls *= g.size;
+  return calls;
+}
+
+/** The element offset into a (b: into b) of call c of a loop over the outer dim groups, innermost group fastest. */
+function outerOffset(outer: readonly DimGroup[], c: number, b: boolean): number {
+  let off = 0;
+  for (let d = 0; d < outer.length; d++) {
+    const g = outer[d]!;
+    const i = c % g.size;
+    off += i * (b ? g.sb : g.sa);
+    c = (c - i) / g.size;
   }
+  return off;
 }
 
 /** A run of dims that both operands read at one stride each (elements, or matrices for matmul batches). */

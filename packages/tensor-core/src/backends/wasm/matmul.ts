@@ -311,6 +311,11 @@ function overlaps(x: WasmBuffer, y: WasmBuffer): boolean {
   return x.length > 0 && y.length > 0 && x.ptr < y.ptr + y.length * 4 && y.ptr < x.ptr + x.length * 4;
 }
 
+/** Whether x overlaps any of the others. */
+function overlapsAny(x: WasmBuffer, a: WasmBuffer, b?: WasmBuffer, c?: WasmBuffer, d?: WasmBuffer): boolean {
+  return overlaps(x, a) || (b !== undefined && overlaps(x, b)) || (c !== undefined && overlaps(x, c)) || (d !== undefined && overlaps(x, d));
+}
+
 const OPTION_KEYS = new Set(['threads', 'relaxed', 'warmup', 'initialPages', 'parallelMinFlops', 'parallelMinElements', 'sharedMemory', 'pool']);
 
 /** What options resolve to before anything is instantiated: the module bytes and the settings. */
@@ -445,8 +450,38 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     }
   };
 
+  const checkLive = (family: string): void => {
+    if (disposed) throw new Error(`wasm ${family}: used after dispose()`);
+  };
+
+  /** The row kernels' common checks (live, rows and cols); false when there is nothing to do. */
+  const rowsReady = (family: string, rows: number, cols: number): boolean => {
+    checkLive(family);
+    checkDim('rows', rows);
+    checkDim('cols', cols);
+    return rows !== 0 && cols !== 0;
+  };
+
+  /**
+   * Write a call's kernel, its three pointers and its rows × cols to the control block (a kernel ignores the
+   * slots it has no use for); returns the block for the kernel's other slots.
+   */
+  const job = (op: number, a: WasmBuffer, b: WasmBuffer, c: WasmBuffer, rows: number, cols: number): Int32Array => {
+    const ctl = control();
+    ctl[CTRL.OP] = op;
+    ctl[CTRL.A] = a.ptr;
+    ctl[CTRL.B] = b.ptr;
+    ctl[CTRL.C] = c.ptr;
+    ctl[CTRL.M] = rows;
+    ctl[CTRL.N] = cols;
+    return ctl;
+  };
+  const rowsParallel = (rows: number, cols: number): boolean => pool !== undefined && rows * cols >= parallelMinElements && rows >= threads;
+  /** Whether an elementwise call over n floats splits across the pool. */
+  const flatParallel = (n: number): boolean => pool !== undefined && n >= 4 * parallelMinElements;
+
   const matmul = (args: MatmulArgs): void => {
-    if (disposed) throw new Error('wasm matmul: used after dispose()');
+    checkLive('matmul');
     const { a, b, c, m, k, n } = args;
     const batch = args.batch ?? 1;
     const sa = args.strideA ?? m * k;
@@ -458,28 +493,20 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     checkDim('strideA', sa);
     checkDim('strideB', sb);
     if (batch === 0 || m === 0 || n === 0) return;
-    const needA = (batch - 1) * sa + m * k;
-    const needB = (batch - 1) * sb + k * n;
     const needC = batch * m * n;
-    checkBuffer('matmul', 'a', a, needA);
-    checkBuffer('matmul', 'b', b, needB);
+    checkBuffer('matmul', 'a', a, (batch - 1) * sa + m * k);
+    checkBuffer('matmul', 'b', b, (batch - 1) * sb + k * n);
     checkBuffer('matmul', 'c', c, needC);
-    if (overlaps(c, a) || overlaps(c, b)) throw new Error('matmul: c must not overlap a or b');
+    if (overlapsAny(c, a, b)) throw new Error('matmul: c must not overlap a or b');
     if (k === 0) {
       if (args.accumulate !== true) new Float32Array(memory.buffer, c.ptr, needC).fill(0);
       return;
     }
     const flops = 2 * batch * m * n * k;
     const par = pool !== undefined && flops >= parallelMinFlops && batch * Math.ceil(m / 4) >= threads;
-    const ctl = control();
-    ctl[CTRL.OP] = OP_MATMUL;
-    ctl[CTRL.A] = a.ptr;
-    ctl[CTRL.B] = b.ptr;
-    ctl[CTRL.C] = c.ptr;
+    const ctl = job(OP_MATMUL, a, b, c, m, n);
     ctl[CTRL.BATCH] = batch;
-    ctl[CTRL.M] = m;
     ctl[CTRL.K] = k;
-    ctl[CTRL.N] = n;
     ctl[CTRL.SA] = sa;
     ctl[CTRL.SB] = sb;
     ctl[CTRL.TA] = args.transA === true ? 1 : 0;
@@ -489,101 +516,84 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
   };
 
   const softmax = (args: SoftmaxArgs): void => {
-    if (disposed) throw new Error('wasm softmax: used after dispose()');
     const { x, y, rows, cols } = args;
-    checkDim('rows', rows);
-    checkDim('cols', cols);
-    if (rows === 0 || cols === 0) return;
+    if (!rowsReady('softmax', rows, cols)) return;
     checkBuffer('softmax', 'x', x, rows * cols);
     checkBuffer('softmax', 'y', y, rows * cols);
     if (x.ptr !== y.ptr && overlaps(x, y)) throw new Error('softmax: y must be x or not overlap it');
-    const ctl = control();
-    ctl[CTRL.OP] = OP_SOFTMAX;
-    ctl[CTRL.A] = x.ptr;
-    ctl[CTRL.B] = y.ptr;
-    ctl[CTRL.M] = rows;
-    ctl[CTRL.N] = cols;
-    launch(ctl, pool !== undefined && rows * cols >= parallelMinElements && rows >= threads);
+    launch(job(OP_SOFTMAX, x, y, y, rows, cols), rowsParallel(rows, cols)); // C: unused by the forward kernel
   };
 
   const softmaxBackward = (args: SoftmaxBackwardArgs): void => {
-    if (disposed) throw new Error('wasm softmax: used after dispose()');
     const { y, dy, dx, rows, cols } = args;
-    checkDim('rows', rows);
-    checkDim('cols', cols);
-    if (rows === 0 || cols === 0) return;
+    if (!rowsReady('softmax', rows, cols)) return;
     checkBuffer('softmaxBackward', 'y', y, rows * cols);
     checkBuffer('softmaxBackward', 'dy', dy, rows * cols);
     checkBuffer('softmaxBackward', 'dx', dx, rows * cols);
     if (overlaps(dx, y) || (dx.ptr !== dy.ptr && overlaps(dx, dy))) throw new Error('softmaxBackward: dx must be dy or overlap neither y nor dy');
-    const ctl = control();
-    ctl[CTRL.OP] = OP_SOFTMAX_BACKWARD;
-    ctl[CTRL.A] = y.ptr;
-    ctl[CTRL.B] = dy.ptr;
-    ctl[CTRL.C] = dx.ptr;
-    ctl[CTRL.M] = rows;
-    ctl[CTRL.N] = cols;
-    launch(ctl, pool !== undefined && rows * cols >= parallelMinElements && rows >= threads);
+    launch(job(OP_SOFTMAX_BACKWARD, y, dy, dx, rows, cols), rowsParallel(rows, cols));
   };
 
   const binary = (args: BinaryArgs): void => {
     const code = BINARY_CODES[args.op];
     if (code === undefined) throw new Error(`binary: unknown op '${String(args.op)}'`);
-    elementwise(args, code);
+    elementwise(code, args.a, args.b, args.c, args.shape, args.aStrides, args.bStrides);
   };
 
   const stridedCopy = (args: StridedCopyArgs): void => {
-    const { x, y, shape, strides } = args;
-    elementwise({ a: x, b: x, c: y, shape, aStrides: strides, bStrides: strides.map(() => 0) }, COPY_CODE);
+    elementwise(COPY_CODE, args.x, args.x, args.y, args.shape, args.strides, null);
   };
 
-  const elementwise = (args: Omit<BinaryArgs, 'op'>, code: number): void => {
-    if (disposed) throw new Error('wasm binary: used after dispose()');
-    const { a, b, c, shape } = args;
+  /**
+   * c = op(a, b) over `shape` (1 to 3 dims, right-aligned in the kernel's 3: the missing outer dims are 1 with
+   * stride 0); bStrides null: b is read at stride 0 everywhere (a strided copy reads a only).
+   */
+  const elementwise = (
+    code: number,
+    a: WasmBuffer,
+    b: WasmBuffer,
+    c: WasmBuffer,
+    shape: readonly number[],
+    aStrides: readonly number[],
+    bStrides: readonly number[] | null,
+  ): void => {
+    checkLive('binary');
     const r = shape.length;
-    if (r < 1 || r > 3 || args.aStrides.length !== r || args.bStrides.length !== r) {
-      throw new RangeError(`binary: shape and strides need 1 to 3 dims each, got ${r}, ${args.aStrides.length}, ${args.bStrides.length}`);
+    const rb = bStrides === null ? aStrides.length : bStrides.length;
+    if (r < 1 || r > 3 || aStrides.length !== r || rb !== r) {
+      throw new RangeError(`binary: shape and strides need 1 to 3 dims each, got ${r}, ${aStrides.length}, ${rb}`);
     }
-    const d = [1, 1, 1];
-    const sa = [0, 0, 0];
-    const sb = [0, 0, 0];
+    // The padded dims (1, stride 0) pass every check and add nothing to a reach.
+    let total = 1;
+    let reachA = 1;
+    let reachB = 1;
     for (let i = 0; i < r; i++) {
-      d[3 - r + i] = shape[i]!;
-      sa[3 - r + i] = args.aStrides[i]!;
-      sb[3 - r + i] = args.bStrides[i]!;
+      const d = shape[i]!;
+      checkDim('shape', d);
+      checkDim('strides', aStrides[i]!);
+      if (bStrides !== null) checkDim('strides', bStrides[i]!);
+      total *= d;
+      reachA += (d - 1) * aStrides[i]!;
+      if (bStrides !== null) reachB += (d - 1) * bStrides[i]!;
     }
-    for (let i = 0; i < 3; i++) {
-      checkDim('shape', d[i]!);
-      checkDim('strides', sa[i]!);
-      checkDim('strides', sb[i]!);
-    }
-    const total = d[0]! * d[1]! * d[2]!;
     if (total === 0) return;
-    const reach = (s: number[]): number => 1 + (d[0]! - 1) * s[0]! + (d[1]! - 1) * s[1]! + (d[2]! - 1) * s[2]!;
-    checkBuffer('binary', 'a', a, reach(sa));
-    checkBuffer('binary', 'b', b, reach(sb));
+    checkBuffer('binary', 'a', a, reachA);
+    checkBuffer('binary', 'b', b, reachB);
     checkBuffer('binary', 'c', c, total);
     if ((c.ptr !== a.ptr && overlaps(c, a)) || (c.ptr !== b.ptr && overlaps(c, b))) throw new Error('binary: c must be a, b or overlap neither');
-    const ctl = control();
-    ctl[CTRL.OP] = OP_BINARY;
-    ctl[CTRL.A] = a.ptr;
-    ctl[CTRL.B] = b.ptr;
-    ctl[CTRL.C] = c.ptr;
+    const ctl = job(OP_BINARY, a, b, c, 0, 0); // shape and strides in the E slots (M, N unused)
     ctl[E.OP] = code;
-    ctl[E.D0] = d[0]!;
-    ctl[E.D1] = d[1]!;
-    ctl[E.D2] = d[2]!;
-    ctl[E.SA0] = sa[0]!;
-    ctl[E.SA1] = sa[1]!;
-    ctl[E.SA2] = sa[2]!;
-    ctl[E.SB0] = sb[0]!;
-    ctl[E.SB1] = sb[1]!;
-    ctl[E.SB2] = sb[2]!;
-    launch(ctl, pool !== undefined && total >= 4 * parallelMinElements);
+    for (let i = 0; i < 3; i++) {
+      const j = i - (3 - r); // the dim of `shape` in kernel dim i; < 0: a padded outer dim
+      ctl[E.D0 + i] = j < 0 ? 1 : shape[j]!;
+      ctl[E.SA0 + i] = j < 0 ? 0 : aStrides[j]!;
+      ctl[E.SB0 + i] = j < 0 || bStrides === null ? 0 : bStrides[j]!;
+    }
+    launch(ctl, flatParallel(total));
   };
 
   const unary = (args: UnaryArgs): void => {
-    if (disposed) throw new Error('wasm unary: used after dispose()');
+    checkLive('unary');
     const { x, y, n } = args;
     const code = UNARY_CODES[args.op];
     if (code === undefined) throw new Error(`unary: unknown op '${String(args.op)}'`);
@@ -592,53 +602,33 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     checkBuffer('unary', 'x', x, n);
     checkBuffer('unary', 'y', y, n);
     if (x.ptr !== y.ptr && overlaps(x, y)) throw new Error('unary: y must be x or not overlap it');
-    const ctl = control();
-    ctl[CTRL.OP] = OP_UNARY;
-    ctl[CTRL.A] = x.ptr;
-    ctl[CTRL.C] = y.ptr;
+    const ctl = job(OP_UNARY, x, x, y, 0, 0); // x at A, y at C (B, M, N unused)
     ctl[E.OP] = code;
     ctl[E.D2] = n;
-    launch(ctl, pool !== undefined && n >= 4 * parallelMinElements);
+    launch(ctl, flatParallel(n));
   };
-
-  /** Common checks of the row kernels; false when there is nothing to do. */
-  const rowsCall = (op: string, rows: number, cols: number, bufs: [string, WasmBuffer, number][]): boolean => {
-    if (disposed) throw new Error(`wasm ${op}: used after dispose()`);
-    checkDim('rows', rows);
-    checkDim('cols', cols);
-    if (rows === 0 || cols === 0) return false;
-    for (const [name, buf, need] of bufs) checkBuffer(op, name, buf, need);
-    return true;
-  };
-  const rowsParallel = (rows: number, cols: number): boolean => pool !== undefined && rows * cols >= parallelMinElements && rows >= threads;
 
   const crossEntropy = (args: CrossEntropyArgs): void => {
     const { logits, targets, lse, rows, cols } = args;
-    if (!rowsCall('crossEntropy', rows, cols, [['logits', logits, rows * cols], ['targets', targets, rows], ['lse', lse, rows]])) return;
-    if (overlaps(lse, logits) || overlaps(lse, targets)) throw new Error('crossEntropy: lse must not overlap logits or targets');
-    const ctl = control();
-    ctl[CTRL.OP] = OP_CE_FORWARD;
-    ctl[CTRL.A] = logits.ptr;
-    ctl[CTRL.B] = targets.ptr;
-    ctl[CTRL.C] = lse.ptr;
-    ctl[CTRL.M] = rows;
-    ctl[CTRL.N] = cols;
+    if (!rowsReady('crossEntropy', rows, cols)) return;
+    checkBuffer('crossEntropy', 'logits', logits, rows * cols);
+    checkBuffer('crossEntropy', 'targets', targets, rows);
+    checkBuffer('crossEntropy', 'lse', lse, rows);
+    if (overlapsAny(lse, logits, targets)) throw new Error('crossEntropy: lse must not overlap logits or targets');
+    const ctl = job(OP_CE_FORWARD, logits, targets, lse, rows, cols);
     ctl[P] = args.ignoreIndex | 0;
     launch(ctl, rowsParallel(rows, cols));
   };
 
   const crossEntropyBackward = (args: CrossEntropyBackwardArgs): void => {
     const { logits, targets, lse, dlogits, rows, cols } = args;
-    const bufs: [string, WasmBuffer, number][] = [['logits', logits, rows * cols], ['targets', targets, rows], ['lse', lse, rows], ['dlogits', dlogits, rows * cols]];
-    if (!rowsCall('crossEntropyBackward', rows, cols, bufs)) return;
-    if (overlaps(dlogits, logits) || overlaps(dlogits, targets) || overlaps(dlogits, lse)) throw new Error('crossEntropyBackward: dlogits must not overlap an input');
-    const ctl = control();
-    ctl[CTRL.OP] = OP_CE_BACKWARD;
-    ctl[CTRL.A] = logits.ptr;
-    ctl[CTRL.B] = targets.ptr;
-    ctl[CTRL.C] = lse.ptr;
-    ctl[CTRL.M] = rows;
-    ctl[CTRL.N] = cols;
+    if (!rowsReady('crossEntropyBackward', rows, cols)) return;
+    checkBuffer('crossEntropyBackward', 'logits', logits, rows * cols);
+    checkBuffer('crossEntropyBackward', 'targets', targets, rows);
+    checkBuffer('crossEntropyBackward', 'lse', lse, rows);
+    checkBuffer('crossEntropyBackward', 'dlogits', dlogits, rows * cols);
+    if (overlapsAny(dlogits, logits, targets, lse)) throw new Error('crossEntropyBackward: dlogits must not overlap an input');
+    const ctl = job(OP_CE_BACKWARD, logits, targets, lse, rows, cols);
     ctl[P] = args.ignoreIndex | 0;
     ctl[P + 1] = dlogits.ptr;
     ctl[P + 2] = bitsOf(args.scale);
@@ -647,15 +637,13 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
 
   const rmsNorm = (args: RmsNormArgs): void => {
     const { x, gain, y, rstd, rows, cols } = args;
-    if (!rowsCall('rmsNorm', rows, cols, [['x', x, rows * cols], ['gain', gain, cols], ['y', y, rows * cols], ['rstd', rstd, rows]])) return;
-    if (overlaps(y, x) || overlaps(y, gain) || overlaps(rstd, x) || overlaps(rstd, y)) throw new Error('rmsNorm: outputs must not overlap inputs');
-    const ctl = control();
-    ctl[CTRL.OP] = OP_RMSNORM_FORWARD;
-    ctl[CTRL.A] = x.ptr;
-    ctl[CTRL.B] = gain.ptr;
-    ctl[CTRL.C] = y.ptr;
-    ctl[CTRL.M] = rows;
-    ctl[CTRL.N] = cols;
+    if (!rowsReady('rmsNorm', rows, cols)) return;
+    checkBuffer('rmsNorm', 'x', x, rows * cols);
+    checkBuffer('rmsNorm', 'gain', gain, cols);
+    checkBuffer('rmsNorm', 'y', y, rows * cols);
+    checkBuffer('rmsNorm', 'rstd', rstd, rows);
+    if (overlapsAny(y, x, gain) || overlapsAny(rstd, x, y)) throw new Error('rmsNorm: outputs must not overlap inputs');
+    const ctl = job(OP_RMSNORM_FORWARD, x, gain, y, rows, cols);
     ctl[P] = rstd.ptr;
     ctl[P + 1] = bitsOf(args.eps);
     launch(ctl, rowsParallel(rows, cols));
@@ -663,14 +651,17 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
 
   const rmsNormBackward = (args: RmsNormBackwardArgs): void => {
     const { x, gain, rstd, dy, dx, dgain, rows, cols } = args;
-    const bufs: [string, WasmBuffer, number][] = [['x', x, rows * cols], ['gain', gain, cols], ['rstd', rstd, rows], ['dy', dy, rows * cols], ['dx', dx, rows * cols], ['dgain', dgain, cols]];
-    if (!rowsCall('rmsNormBackward', rows, cols, bufs)) {
-      if (!disposed && cols > 0 && dgain.length >= cols) new Float32Array(memory.buffer, dgain.ptr, cols).fill(0);
+    if (!rowsReady('rmsNormBackward', rows, cols)) {
+      if (cols > 0 && dgain.length >= cols) new Float32Array(memory.buffer, dgain.ptr, cols).fill(0);
       return;
     }
-    for (const out of [dx, dgain]) {
-      for (const inp of [x, gain, rstd, dy]) if (overlaps(out, inp)) throw new Error('rmsNormBackward: outputs must not overlap inputs');
-    }
+    checkBuffer('rmsNormBackward', 'x', x, rows * cols);
+    checkBuffer('rmsNormBackward', 'gain', gain, cols);
+    checkBuffer('rmsNormBackward', 'rstd', rstd, rows);
+    checkBuffer('rmsNormBackward', 'dy', dy, rows * cols);
+    checkBuffer('rmsNormBackward', 'dx', dx, rows * cols);
+    checkBuffer('rmsNormBackward', 'dgain', dgain, cols);
+    if (overlapsAny(dx, x, gain, rstd, dy) || overlapsAny(dgain, x, gain, rstd, dy)) throw new Error('rmsNormBackward: outputs must not overlap inputs');
     if (overlaps(dx, dgain)) throw new Error('rmsNormBackward: dx and dgain overlap');
     const par = rowsParallel(rows, cols);
     const parts = par ? threads : 1;
@@ -678,13 +669,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     const acc = heap.allocBytes(parts * cols * 8);
     try {
       new Float64Array(memory.buffer, acc, parts * cols).fill(0);
-      const ctl = control();
-      ctl[CTRL.OP] = OP_RMSNORM_BACKWARD;
-      ctl[CTRL.A] = x.ptr;
-      ctl[CTRL.B] = gain.ptr;
-      ctl[CTRL.C] = dy.ptr;
-      ctl[CTRL.M] = rows;
-      ctl[CTRL.N] = cols;
+      const ctl = job(OP_RMSNORM_BACKWARD, x, gain, dy, rows, cols);
       ctl[P] = rstd.ptr;
       ctl[P + 1] = dx.ptr;
       ctl[P + 2] = acc;
@@ -702,20 +687,19 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
   };
 
   const adamw = (args: AdamWArgs): void => {
-    if (disposed) throw new Error('wasm adamw: used after dispose()');
+    checkLive('adamw');
     const { p, g, m, v, pOut, mOut, vOut, n } = args;
     checkDim('n', n);
     if (n === 0) return;
-    for (const [name, buf] of [['p', p], ['g', g], ['m', m], ['v', v], ['pOut', pOut], ['mOut', mOut], ['vOut', vOut]] as const) checkBuffer('adamw', name, buf, n);
-    for (const out of [pOut, mOut, vOut]) {
-      for (const inp of [p, g, m, v]) if (overlaps(out, inp)) throw new Error('adamw: outputs must not overlap inputs');
-    }
-    const ctl = control();
-    ctl[CTRL.OP] = OP_ADAMW;
-    ctl[CTRL.A] = p.ptr;
-    ctl[CTRL.B] = g.ptr;
-    ctl[CTRL.C] = m.ptr;
-    ctl[CTRL.N] = n;
+    checkBuffer('adamw', 'p', p, n);
+    checkBuffer('adamw', 'g', g, n);
+    checkBuffer('adamw', 'm', m, n);
+    checkBuffer('adamw', 'v', v, n);
+    checkBuffer('adamw', 'pOut', pOut, n);
+    checkBuffer('adamw', 'mOut', mOut, n);
+    checkBuffer('adamw', 'vOut', vOut, n);
+    if (overlapsAny(pOut, p, g, m, v) || overlapsAny(mOut, p, g, m, v) || overlapsAny(vOut, p, g, m, v)) throw new Error('adamw: outputs must not overlap inputs');
+    const ctl = job(OP_ADAMW, p, g, m, 1, n); // n floats at N (M unused)
     ctl[P] = v.ptr;
     ctl[P + 1] = pOut.ptr;
     ctl[P + 2] = mOut.ptr;
@@ -728,7 +712,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     ctl[P + 9] = bitsOf(args.lr / args.bc1);
     ctl[P + 10] = bitsOf(1 / Math.sqrt(args.bc2));
     ctl[P + 11] = bitsOf(args.eps);
-    launch(ctl, pool !== undefined && n >= 4 * parallelMinElements);
+    launch(ctl, flatParallel(n));
   };
 
   const matmulArrays = (aIn: Float32Array, bIn: Float32Array, args: MatmulArrayArgs): Float32Array => {

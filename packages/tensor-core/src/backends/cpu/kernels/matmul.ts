@@ -36,24 +36,13 @@ export function matmulF32(
   for (let bi = 0; bi < batch; bi++) {
     const aOff = aOffsets ? aOffsets[bi]! : bi * m * k;
     const bOff = bOffsets ? bOffsets[bi]! : bi * k * n;
-    // Pack A into row panels: pa[(ip*k + p)*4 + r] = A(ip*4 + r, p), zero padded.
+    // A into row panels (A(i, p) at a[aOff + i*sAi + p*sAp]), B into column panels (B(p, j) at b[bOff + p*sBp + j*sBj]).
     if (aOff !== lastAOff) {
-      pa.fill(0);
-      for (let i = 0; i < m; i++) {
-        const base = (i >> 2) * k * 4 + (i & 3);
-        let src = aOff + i * sAi;
-        for (let p = 0; p < k; p++, src += sAp) pa[base + p * 4] = a[src]!;
-      }
+      packPanels(pa, a, aOff, m, k, sAi, sAp);
       lastAOff = aOff;
     }
-    // Pack B into column panels: pb[(jp*k + p)*4 + c] = B(p, jp*4 + c), zero padded.
     if (bOff !== lastBOff) {
-      pb.fill(0);
-      for (let j = 0; j < n; j++) {
-        const base = (j >> 2) * k * 4 + (j & 3);
-        let src = bOff + j * sBj;
-        for (let p = 0; p < k; p++, src += sBp) pb[base + p * 4] = b[src]!;
-      }
+      packPanels(pb, b, bOff, n, k, sBj, sBp);
       lastBOff = bOff;
     }
     const oOff = bi * m * n;
@@ -93,6 +82,19 @@ export function matmulF32(
         }
       }
     }
+  }
+}
+
+/**
+ * Pack `count` lines of length k (rows of op(A) or columns of op(B); element p of line i at src[off + i*sLine +
+ * p*sP]) into panels of 4 lines: dst[((i >> 2)*k + p)*4 + (i & 3)], zero padded to a multiple of 4 lines.
+ */
+function packPanels(dst: FloatArray, src: NumArray, off: number, count: number, k: number, sLine: number, sP: number): void {
+  dst.fill(0);
+  for (let i = 0; i < count; i++) {
+    const base = (i >> 2) * k * 4 + (i & 3);
+    let s = off + i * sLine;
+    for (let p = 0; p < k; p++, s += sP) dst[base + p * 4] = src[s]!;
   }
 }
 
