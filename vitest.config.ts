@@ -10,6 +10,10 @@ const dirs = ['packages', 'apps', 'tooling'].flatMap((group) =>
     .filter((d) => d.isDirectory() && existsSync(join(root, group, d.name, 'package.json')))
     .map((d) => `${group}/${d.name}`),
 );
+// The published packages (packages/*); tooling/* packages (private, TypeScript sources) resolve through their
+// package.json exports like any dependency.
+const packageNames = dirs.filter((d) => d.startsWith('packages/')).map((d) => d.slice('packages/'.length));
+const packageGroup = `(${packageNames.join('|')})`;
 // Node 20 (V8 11.3) validates relaxed-SIMD WASM only behind a flag; later versions ship it.
 const nodeFlags = process.versions.node.startsWith('20.') ? ['--experimental-wasm-relaxed-simd'] : [];
 
@@ -17,8 +21,8 @@ export default defineConfig({
   resolve: {
     alias: [
       // @bitskip/<pkg> and @bitskip/<pkg>/<subpath> -> packages/<pkg>/src/index.ts and src/<subpath>.ts
-      { find: /^@bitskip\/([a-z0-9-]+)$/, replacement: join(root, 'packages/$1/src/index.ts') },
-      { find: /^@bitskip\/([a-z0-9-]+)\/([a-z0-9-]+)$/, replacement: join(root, 'packages/$1/src/$2.ts') },
+      { find: new RegExp(`^@bitskip/${packageGroup}$`), replacement: join(root, 'packages/$1/src/index.ts') },
+      { find: new RegExp(`^@bitskip/${packageGroup}/([a-z0-9-]+)$`), replacement: join(root, 'packages/$1/src/$2.ts') },
     ],
   },
   test: {

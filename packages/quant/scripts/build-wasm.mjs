@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds packages/quant/assembly/{plain,relaxed}.ts with AssemblyScript into src/generated/wasm.ts, a gitignored
-// TS module holding both binaries as base64, and the same two builds on an imported shared memory (for
-// @bitskip/quant/threads) into src/generated/wasm-shared.ts, kept apart so the main entry does not carry them (so the kernels load from src/ under vitest, from dist/ and in
+// TS module holding both binaries as base64, and the same two builds on an imported shared memory plus the workers'
+// entry (assembly/part.ts, for @bitskip/quant/threads) into src/generated/wasm-shared.ts, kept apart so the main entry does not carry them (so the kernels load from src/ under vitest, from dist/ and in
 // browsers, with no file reads). Runs before build, typecheck and lint; tests build it lazily when missing.
 import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,10 +24,11 @@ if (existsSync(out) && existsSync(outShared) && process.argv[2] !== '--force') {
 const SHARED_MAX_PAGES = 16384;
 const SHARED = ['--importMemory', '--sharedMemory', '--noExportMemory', '--maximumMemory', String(SHARED_MAX_PAGES), '--enable', 'threads'];
 
-async function compile(entry, features, extra = []) {
+async function compile(entries, features, extra = []) {
   const files = {};
+  const entry = entries.join(' + ');
   const { error, stderr } = await asc.main(
-    [join(asmDir, entry), '-O3', '--noAssert', '--runtime', 'stub', '--initialMemory', '2', '--outFile', 'out.wasm', ...features.flatMap((f) => ['--enable', f]), ...extra],
+    [...entries.map((e) => join(asmDir, e)), '-O3', '--noAssert', '--runtime', 'stub', '--initialMemory', '2', '--outFile', 'out.wasm', ...features.flatMap((f) => ['--enable', f]), ...extra],
     {
       readFile: (name, baseDir) => {
         const p = join(baseDir, name);
@@ -46,10 +47,11 @@ async function compile(entry, features, extra = []) {
   return Buffer.from(wasm).toString('base64');
 }
 
-const plain = await compile('plain.ts', ['simd']);
-const relaxed = await compile('relaxed.ts', ['simd', 'relaxed-simd']);
-const plainShared = await compile('plain.ts', ['simd'], SHARED);
-const relaxedShared = await compile('relaxed.ts', ['simd', 'relaxed-simd'], SHARED);
+// The shared builds add part.ts: runPart, the export the workers of @bitskip/quant/threads run.
+const plain = await compile(['plain.ts'], ['simd']);
+const relaxed = await compile(['relaxed.ts'], ['simd', 'relaxed-simd']);
+const plainShared = await compile(['plain.ts', 'part.ts'], ['simd'], SHARED);
+const relaxedShared = await compile(['relaxed.ts', 'part.ts'], ['simd', 'relaxed-simd'], SHARED);
 mkdirSync(dirname(out), { recursive: true });
 // Write then rename: test workers that build concurrently never read a half-written module.
 function write(file, prefix, a, b) {

@@ -1,13 +1,14 @@
-// @bitskip/quant/threads (Node only): the packed ternary × int8 kernels and the fp32 baseline on several threads.
-// Same design as tensor-core's WASM pool (src/backends/wasm/pool-node.ts), reduced to a static split: the kernels
-// are built a second time on an imported shared WebAssembly.Memory (scripts/build-wasm.mjs); each worker_threads
-// worker instantiates that module (compiled once, passed in workerData) on the same memory and sleeps in
-// Atomics.wait on a control block's generation slot. A call splits the output rows N on panel boundaries: the
-// caller writes one part's kernel arguments per worker into the control block, bumps GEN and notifies, runs
-// part 0 itself, then (after a short spin) waits until every worker has counted itself DONE. No messages per call, no allocation in
-// the kernels (the JS allocator owns everything above 64 KiB, the control block included). Workers are unref()ed:
-// an idle pool does not keep Node alive.
-import { Worker } from 'node:worker_threads';
+// @bitskip/quant/threads (Node only): the packed ternary × int8 kernels and the fp32 baseline on several threads,
+// on tensor-core's WASM worker pool (createWasmWorkerPool from @bitskip/tensor-core/wasm) with a static split: the
+// kernels are built a second time on an imported shared WebAssembly.Memory with the workers' entry runPart
+// (scripts/build-wasm.mjs, assembly/part.ts); each worker_threads worker instantiates that module (compiled once) on
+// the same memory and sleeps in Atomics.wait on a control block's generation slot. A call splits the output rows N
+// on panel boundaries: the caller writes one part's kernel call per worker into the control block, wakes the
+// workers, runs part 0 itself, then (after a short spin) waits until every worker has counted itself DONE. No
+// messages per call, no allocation in the kernels (the JS allocator owns everything above 64 KiB, the control block
+// included). Workers are unref()ed: an idle pool does not keep Node alive.
+import { createWasmWorkerPool } from '@bitskip/tensor-core/wasm';
+import type { ThreadPool, WasmModule } from '@bitskip/tensor-core/wasm';
 import { SHARED_PLAIN_WASM_BASE64, SHARED_RELAXED_WASM_BASE64 } from './generated/wasm-shared.js';
 import { WasmKernels, callKernel, decodeBase64, relaxedSimdSupported } from './packed/wasm.js';
 import type { KernelCall, KernelRunner, TernaryKernelKind, WasmApi } from './packed/wasm.js';
@@ -21,66 +22,29 @@ interface WasmMemory {
 }
 interface WasmGlobal {
   Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: unknown };
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
 
 /** Must equal SHARED_MAX_PAGES in scripts/build-wasm.mjs (1 GiB). */
 const SHARED_MAX_PAGES = 16384;
 
-// Control block (i32 slots): header, then per worker one op code and 9 arguments.
+// Control block (i32 slots): header, then per worker one call slot: an op code (OPS index, −1: none) and 9 arguments.
 const GEN = 0;
 const CMD = 1;
 const DONE = 2;
 const ERR = 3;
 const HEADER = 4;
 const SLOT = 10;
-const CMD_RUN = 1;
-const CMD_EXIT = 2;
 /**
  * Loads of DONE before the caller sleeps on it (tens of µs). Measured on a 2-core VM, 2 threads, decode: 2048²
  * relaxed 108 → 61 µs per call, 512² 57 → 23 µs. Workers do not spin (as in tensor-core's pool: on a busy machine
  * a spinning worker takes the core another thread needs); their futex wake-up stays in every call.
  */
 const SPIN = 20000;
+/** Op codes of the call slots, as assembly/part.ts reads them. */
 const OPS: readonly KernelCall['op'][] = ['ternaryPlain', 'ternaryRelaxed', 'matmulF32'];
-
-const WORKER_SOURCE = `
-'use strict';
-const { workerData, parentPort } = process.getBuiltinModule('node:worker_threads');
-(function main() {
-  const { module, memory, ctrl, slot } = workerData;
-  let ex;
-  try {
-    ex = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('quant wasm: abort'); } } }).exports;
-  } catch (e) {
-    parentPort.postMessage({ error: String((e && e.stack) || e) });
-    return;
-  }
-  const ctl = new Int32Array(memory.buffer, ctrl, ${HEADER} + slot + ${SLOT});
-  const a = slot + ${HEADER};
-  let gen = Atomics.load(ctl, ${GEN});
-  parentPort.postMessage({ ready: true });
-  for (;;) {
-    Atomics.wait(ctl, ${GEN}, gen);
-    const g = Atomics.load(ctl, ${GEN});
-    if (g === gen) continue;
-    gen = g;
-    if (Atomics.load(ctl, ${CMD}) === ${CMD_EXIT}) break;
-    try {
-      const op = ctl[a];
-      if (op === 0) ex.ternaryPlain(ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7], ctl[a + 8], ctl[a + 9]);
-      else if (op === 1) ex.ternaryRelaxed(ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6], ctl[a + 7], ctl[a + 8], ctl[a + 9]);
-      else if (op === 2) ex.matmulF32(ctl[a + 1], ctl[a + 2], ctl[a + 3], ctl[a + 4], ctl[a + 5], ctl[a + 6]);
-    } catch (e) {
-      Atomics.store(ctl, ${ERR}, 1);
-    }
-    Atomics.add(ctl, ${DONE}, 1);
-    Atomics.notify(ctl, ${DONE});
-  }
-})();
-`;
 
 export interface QuantThreadsOptions {
   /** Threads, the caller's included (default 2). 1: the shared-memory instance, no workers. */
@@ -132,33 +96,22 @@ export async function createQuantThreads(options: QuantThreadsOptions = {}): Pro
   const ctrl = kernels.alloc(ints * 4);
   const ctl = new Int32Array(memory.buffer, ctrl, ints); // a shared buffer's views survive growth
   ctl.fill(0);
-  const workers = Array.from(
-    { length: threads - 1 },
-    (_, i) => new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, ctrl, slot: i * SLOT } }),
-  );
+  let pool: ThreadPool;
   try {
-    await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<void>((resolve, reject) => {
-            w.once('message', (msg: { ready?: boolean; error?: string }) => {
-              if (msg.ready === true) resolve();
-              else reject(new Error(`quant threads: a worker failed to start: ${msg.error}`));
-            });
-            w.once('error', reject);
-            w.once('exit', (code) => reject(new Error(`quant threads: a worker exited (${code}) during start-up`)));
-          }),
-      ),
-    );
+    pool = await createWasmWorkerPool({
+      module,
+      memory,
+      ctrl,
+      // No JOIN slot: a static split, every worker runs its own part and the caller waits for all of them.
+      slots: { gen: GEN, cmd: CMD, done: DONE, err: ERR },
+      entry: 'runPart',
+      args: Array.from({ length: threads - 1 }, (_, i) => ctrl + (HEADER + i * SLOT) * 4),
+      spin: SPIN,
+      label: 'quant threads',
+    });
   } catch (e) {
-    await Promise.all(workers.map((w) => w.terminate()));
     kernels.release(ctrl);
     throw e;
-  }
-  for (const w of workers) {
-    w.removeAllListeners();
-    w.on('error', () => {}); // a failed call is reported through the ERR slot
-    w.unref();
   }
 
   const runner: KernelRunner = {
@@ -171,24 +124,13 @@ export async function createQuantThreads(options: QuantThreadsOptions = {}): Pro
         ctl[a] = c === undefined ? -1 : OPS.indexOf(c.op);
         if (c !== undefined) for (let j = 0; j < c.args.length; j++) ctl[a + 1 + j] = c.args[j]!;
       }
-      Atomics.store(ctl, ERR, 0);
-      Atomics.store(ctl, DONE, 0);
-      Atomics.store(ctl, CMD, CMD_RUN);
-      Atomics.add(ctl, GEN, 1);
-      Atomics.notify(ctl, GEN);
+      pool.begin();
       try {
         if (calls[0] !== undefined) callKernel(api, calls[0]);
       } finally {
-        // Always wait: the caller releases the parts' buffers afterwards. Spin a little first (the caller has
-        // nothing else to do; a futex wake-up of the caller would add its latency to every call).
-        for (let i = 0; i < SPIN && Atomics.load(ctl, DONE) < threads - 1; i++);
-        for (;;) {
-          const d = Atomics.load(ctl, DONE);
-          if (d >= threads - 1) break;
-          Atomics.wait(ctl, DONE, d);
-        }
+        // Always wait: the caller releases the parts' buffers afterwards.
+        pool.end();
       }
-      if (Atomics.load(ctl, ERR) !== 0) throw new Error('quant threads: a worker failed (out-of-bounds access?)');
     },
   };
   kernels.runner = runner;
@@ -200,18 +142,7 @@ export async function createQuantThreads(options: QuantThreadsOptions = {}): Pro
     dispose(): Promise<void> {
       disposed ??= (async () => {
         kernels.runner = null;
-        // Referenced again while we wait, or an awaiting top-level caller would see an empty event loop.
-        const exited = workers.map((w) => {
-          w.ref();
-          return new Promise<void>((resolve) => w.once('exit', () => resolve()));
-        });
-        Atomics.store(ctl, CMD, CMD_EXIT);
-        Atomics.add(ctl, GEN, 1);
-        Atomics.notify(ctl, GEN);
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([Promise.all(exited), new Promise((r) => (timer = setTimeout(r, 1000)))]);
-        clearTimeout(timer);
-        await Promise.all(workers.map((w) => w.terminate()));
+        await pool.dispose();
         kernels.release(ctrl);
       })();
       return disposed;

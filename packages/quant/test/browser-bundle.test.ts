@@ -2,46 +2,18 @@
 // platform 'browser' and fail if anything imports a Node built-in; then run the bundle's packed kernel in Node.
 import './helpers/wasm.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { bundleForBrowser } from '@bitskip/test-utils';
 import { describe, expect, it } from 'vitest';
 import type * as Quant from '../src/index.js';
 
-const builtins = new Set(builtinModules);
-const packages = join(import.meta.dirname, '../..');
-
 describe('browser bundle', () => {
   it('src/index.ts (with hadamard and tensor-core) imports no Node built-in', async () => {
-    const offenders: string[] = [];
-    const result = await build({
-      entryPoints: [join(import.meta.dirname, '../src/index.ts')],
-      bundle: true,
-      write: false,
-      platform: 'browser',
-      format: 'esm',
-      logLevel: 'silent',
-      plugins: [
-        {
-          name: 'workspace-src-and-no-node-builtins',
-          setup(b) {
-            b.onResolve({ filter: /^@bitskip\/[a-z0-9-]+$/ }, (args) => ({ path: join(packages, args.path.slice('@bitskip/'.length), 'src/index.ts') }));
-            b.onResolve({ filter: /.*/ }, (args) => {
-              if (args.path.startsWith('node:') || builtins.has(args.path.split('/')[0]!)) {
-                offenders.push(`${args.path} (from ${args.importer})`);
-                return { path: args.path, external: true };
-              }
-              return undefined;
-            });
-          },
-        },
-      ],
-    });
-    expect(result.errors).toEqual([]);
-    expect(offenders).toEqual([]);
-    const text = result.outputFiles[0]!.text;
+    const { errors, nodeImports, text } = await bundleForBrowser(join(import.meta.dirname, '../src/index.ts'), { workspaceSrc: join(import.meta.dirname, '../..') });
+    expect(errors).toEqual([]);
+    expect(nodeImports).toEqual([]);
     expect(text).toContain('PLAIN_WASM_BASE64');
     // The bundle runs on its own: pack and multiply through the inlined wasm.
     const file = join(mkdtempSync(join(tmpdir(), 'quant-bundle-')), 'quant.mjs');

@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Rng, findBackend, mul, parseSafetensors, sum, tensor, tidy } from '@bitskip/tensor-core';
+import { expectClose } from '@bitskip/test-utils';
 import type { Backend, SafetensorsFile } from '@bitskip/tensor-core';
 import { BitLinear, HBitLinear } from '../src/index.js';
 import type { QuantConfig } from '../src/index.js';
-import { expectClose } from './helpers/check.js';
 
 const file: SafetensorsFile = parseSafetensors(new Uint8Array(readFileSync(join(import.meta.dirname, '../fixtures/bitlinear.safetensors'))));
 

@@ -1,5 +1,6 @@
 // @bitskip/tensor-core/wasm: the WASM SIMD matmul with worker_threads (Node). The main entry stays free of
-// node: imports so that it bundles for the browser; this subpath adds the thread pool.
+// node: imports so that it bundles for the browser; this subpath adds the thread pool (also usable on its own:
+// createWasmWorkerPool runs any module's export on worker_threads over a shared memory).
 import { availableParallelism } from 'node:os';
 import { createWasmMatmulCore } from './backends/wasm/matmul.js';
 import type { WasmMatmul, WasmMatmulOptions } from './backends/wasm/matmul.js';
@@ -13,8 +14,11 @@ export type { WasmBackendInfo } from './backends/wasm/backend.js';
 export type { WasmBackendOptions } from './backends/wasm/register.js';
 
 export { relaxedSimdSupported, wasmSimdSupported, PARALLEL_MIN_FLOPS, PARALLEL_MIN_ELEMENTS } from './backends/wasm/matmul.js';
-export type { MatmulArgs, MatmulArrayArgs, SoftmaxArgs, SoftmaxBackwardArgs, WasmBuffer, WasmMatmul, WasmMatmulInfo, WasmMatmulOptions, WasmMemory } from './backends/wasm/matmul.js';
+export type { MatmulArgs, MatmulArrayArgs, SoftmaxArgs, SoftmaxBackwardArgs, ThreadPool, WasmBuffer, WasmMatmul, WasmMatmulInfo, WasmMatmulOptions, WasmMemory, WasmModule } from './backends/wasm/matmul.js';
 export { WasmHeap, sizeClass, MAX_PAGES } from './backends/wasm/memory.js';
+/** The worker_threads pool of these kernels, for other WASM modules on a shared memory (@bitskip/quant/threads). */
+export { createWasmWorkerPool } from './backends/wasm/pool-node.js';
+export type { WasmWorkerPoolOptions, WasmWorkerPoolSlots } from './backends/wasm/pool-node.js';
 
 /**
  * Create a WASM SIMD matmul: `threads` (default: all cores; 1 runs inline with no workers),

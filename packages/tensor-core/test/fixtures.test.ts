@@ -3,6 +3,7 @@
 // formulas (fixtures/README.md) against PyTorch's numbers.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expectClose } from '@bitskip/test-utils';
 import { describe, expect, it } from 'vitest';
 import { parseSafetensors, type SafetensorsFile, type SafetensorsTensor } from '../src/index.js';
 
@@ -14,18 +15,6 @@ function f64(file: SafetensorsFile, name: string): Float64Array {
   if (t === undefined) throw new Error(`fixture has no tensor '${name}'`);
   if (t.dtype !== 'F64') throw new Error(`tensor '${name}' is ${t.dtype}, expected F64`);
   return t.data;
-}
-
-/** llm.c-style check_tensor: max |a - b| / (atol + rtol |b|) <= 1, printing the first mismatches. */
-function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, what: string, rtol = 1e-12, atol = 1e-14): void {
-  expect(a.length, `${what}: length`).toBe(b.length);
-  const bad: string[] = [];
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (!(Math.abs(x - y) <= atol + rtol * Math.abs(y)) && bad.length < 5) bad.push(`[${i}] ours ${x} ref ${y}`);
-  }
-  expect(bad, `${what}: first mismatches`).toEqual([]);
 }
 
 function same32(f32file: SafetensorsFile, f64file: SafetensorsFile): void {

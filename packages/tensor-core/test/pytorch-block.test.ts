@@ -3,6 +3,7 @@
 // float32 tolerance) and cpu64 (float64 inputs, tight tolerance).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expectClose } from '@bitskip/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   AdamW,
@@ -37,18 +38,6 @@ function values(f: Map<string, SafetensorsTensor>, name: string): { data: ArrayL
   if (t === undefined) throw new Error(`fixture tensor ${name} missing`);
   if (t.dtype === 'I64' || t.dtype === 'U64') return { data: Array.from(t.data as BigInt64Array, Number), shape: [...t.shape] };
   return { data: t.data, shape: [...t.shape] };
-}
-
-/** Max |a-b| / (atol + rtol*|b|) must be <= 1; on failure report the first offending element. */
-function expectClose(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number): void {
-  expect(actual.length, `${name}: length`).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!;
-    const e = expected[i]!;
-    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
-      throw new Error(`${name}: element ${i} is ${a}, PyTorch has ${e} (rtol ${rtol}, atol ${atol})`);
-    }
-  }
 }
 
 const WEIGHTS = ['attn_norm.weight', 'wq', 'wk', 'wv', 'wo', 'ffn_norm.weight', 'w_gate', 'w_up', 'w_down'] as const;
@@ -99,10 +88,10 @@ describe.each([
         },
         [x, ...ws],
       );
-      expectClose('out', out!.dataSync(), values(ref, 'out').data, rtol, atol);
-      expectClose('loss', value.dataSync(), values(ref, 'loss').data, rtol, atol * 10);
-      expectClose('grad.x', grads[0]!.dataSync(), values(ref, 'grad.x').data, rtol, atol);
-      WEIGHTS.forEach((n, i) => expectClose(`grad.${n}`, grads[i + 1]!.dataSync(), values(ref, `grad.${n}`).data, rtol, atol));
+      expectClose(out!.dataSync(), values(ref, 'out').data, 'out', rtol, atol);
+      expectClose(value.dataSync(), values(ref, 'loss').data, 'loss', rtol, atol * 10);
+      expectClose(grads[0]!.dataSync(), values(ref, 'grad.x').data, 'grad.x', rtol, atol);
+      WEIGHTS.forEach((n, i) => expectClose(grads[i + 1]!.dataSync(), values(ref, `grad.${n}`).data, `grad.${n}`, rtol, atol));
     });
     expect(backend.numLiveBuffers()).toBe(live);
   });
@@ -116,8 +105,8 @@ describe.each([
       const tg = values(ce, 'targets_i32');
       const targets = tensor(tg.data, tg.shape, 'int32', backend);
       const { value, grads } = valueAndGrad((l) => crossEntropy(l, targets, { ignoreIndex: -100 }), [logits]);
-      expectClose('loss', value.dataSync(), values(ceRef, 'loss').data, rtol, atol);
-      expectClose('dlogits', grads[0]!.dataSync(), values(ceRef, 'dlogits').data, rtol, atol);
+      expectClose(value.dataSync(), values(ceRef, 'loss').data, 'loss', rtol, atol);
+      expectClose(grads[0]!.dataSync(), values(ceRef, 'dlogits').data, 'dlogits', rtol, atol);
     });
   });
 
@@ -132,7 +121,7 @@ describe.each([
       const g = values(ad, `grad${step}`);
       p.grad = tensor(g.data, g.shape, 'float32', backend);
       opt.step();
-      expectClose(`param${step}`, p.dataSync(), values(adRef, `param${step}`).data, rtol, atol);
+      expectClose(p.dataSync(), values(adRef, `param${step}`).data, `param${step}`, rtol, atol);
       opt.zeroGrad();
     }
     p.dispose();

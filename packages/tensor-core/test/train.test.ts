@@ -1,22 +1,12 @@
 // Training steps of a tiny 2-layer model: no buffer leaks after the first step, loss goes down,
 // and the same seed gives the same losses.
 import { describe, expect, it } from 'vitest';
-import { AdamW, Rng, clipGradNorm, crossEntropy, getBackend, tensor, tidy } from '../src/index.js';
+import { Rng, clipGradNorm, crossEntropy, getBackend, tidy } from '../src/index.js';
 import { TinyLM } from '../src/testing.js';
-
-const cfg = { vocab: 11, dim: 16, heads: 4, kvHeads: 2, hidden: 24, layers: 2, dropout: 0.1 };
+import { TINY_CFG, tinyTraining } from './helpers/tiny-training.js';
 
 function train(seed: number, steps: number): { losses: number[]; live: number[]; norms: number[] } {
-  const rng = new Rng(seed);
-  const model = new TinyLM(cfg, rng.split());
-  const opt = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0.1 });
-  const dataRng = rng.split();
-  const B = 2;
-  const T = 7;
-  const ids = Array.from({ length: B * T }, () => dataRng.int(cfg.vocab));
-  const targets = ids.map((t, i) => (i % T === T - 1 ? -100 : (t + 1) % cfg.vocab));
-  const x = tensor(ids, [B, T], 'int32');
-  const y = tensor(targets, [B, T], 'int32');
+  const { rng, model, opt, x, y, dispose } = tinyTraining(seed, { dropout: 0.1 });
   const dropRng = rng.split();
   const losses: number[] = [];
   const live: number[] = [];
@@ -32,10 +22,7 @@ function train(seed: number, steps: number): { losses: number[]; live: number[];
     });
     live.push(getBackend().numLiveBuffers());
   }
-  model.dispose();
-  opt.dispose();
-  x.dispose();
-  y.dispose();
+  dispose();
   return { losses, live, norms };
 }
 
@@ -58,7 +45,7 @@ describe('training a tiny transformer', () => {
   });
 
   it('names parameters with dotted paths', () => {
-    const m = new TinyLM(cfg, new Rng(0));
+    const m = new TinyLM(TINY_CFG, new Rng(0));
     const names = m.namedParameters().map(([n]) => n);
     expect(names).toContain('layers.0.q.weight');
     expect(names).toContain('layers.1.down.weight');

@@ -3,7 +3,6 @@
 // under live tensors, a training step (losses, gradients and buffer counts vs cpu), registration and options.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AdamW,
   Rng,
   WASM_FALLBACK_KERNELS,
   broadcastShapes,
@@ -21,9 +20,10 @@ import {
 } from '../src/index.js';
 import type { Backend, DataId, Tensor, TensorInfo } from '../src/index.js';
 import { mergeDims } from '../src/backends/wasm/backend.js';
-import { TinyLM, assertClose, conformanceCases } from '../src/testing.js';
+import { assertClose, conformanceCases } from '../src/testing.js';
 import { initWasmBackend, WasmBackend } from '../src/wasm.js';
 import { useDefaultBackend } from '../src/node.js';
+import { tinyTraining } from './helpers/tiny-training.js';
 
 const TOL = { rtol: 2e-4, atol: 2e-5 };
 const B1 = 'wasm-1t';
@@ -314,21 +314,11 @@ interface TrainResult {
   grads: number[][];
 }
 
-const cfg = { vocab: 11, dim: 16, heads: 4, kvHeads: 2, hidden: 24, layers: 2, dropout: 0 };
-
 /** Gradients of the first step, then `steps` AdamW steps of a tiny GQA transformer on a backend. */
 async function train(bn: string, steps: number): Promise<TrainResult> {
   const b: Backend = setBackend(bn);
   try {
-    const rng = new Rng(3);
-    const model = new TinyLM(cfg, rng.split());
-    const opt = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0.1 });
-    const dataRng = rng.split();
-    const [B, T] = [2, 7];
-    const ids = Array.from({ length: B * T }, () => dataRng.int(cfg.vocab));
-    const targets = ids.map((t, i) => (i % T === T - 1 ? -100 : (t + 1) % cfg.vocab));
-    const x = tensor(ids, [B, T], 'int32');
-    const y = tensor(targets, [B, T], 'int32');
+    const { rng, model, opt, x, y, dispose } = tinyTraining(3);
     const res: TrainResult = { losses: [], live: [], heap: [], grads: [] };
     for (let s = 0; s < steps; s++) {
       const loss = tidy(() => {
@@ -344,10 +334,7 @@ async function train(bn: string, steps: number): Promise<TrainResult> {
       res.live.push(b.numLiveBuffers());
       res.heap.push(b instanceof WasmBackend ? b.info().heapLiveBlocks : 0);
     }
-    model.dispose();
-    opt.dispose();
-    x.dispose();
-    y.dispose();
+    dispose();
     return res;
   } finally {
     setBackend('cpu');

@@ -1,12 +1,13 @@
 // The conformance suite (forward and every gradient) on a gpu.js backend against the cpu reference, plus a
 // tiny training step compared with cpu: same loss, unchanged buffer/texture counts, only the loss read back.
 import { describe, expect, it } from 'vitest';
-import { AdamW, Rng, crossEntropy, exp, findBackend, matmul, permute, setBackend, softmax, sum, tensor, tidy } from '../../src/index.js';
+import { Rng, crossEntropy, exp, findBackend, matmul, permute, setBackend, softmax, sum, tensor, tidy } from '../../src/index.js';
 import { assertClose } from '../../src/testing.js';
 import type { Backend } from '../../src/index.js';
 import { GpujsBackend, createGpujsBackend, registerGpujsBackend } from '../../src/gpujs.js';
 import type { GpujsBackendOptions } from '../../src/gpujs.js';
-import { TinyLM, conformanceCases } from '../../src/testing.js';
+import { conformanceCases } from '../../src/testing.js';
+import { tinyTraining } from './tiny-training.js';
 
 export const GPUJS_TOL = { rtol: 1e-5, atol: 1e-5 };
 
@@ -120,23 +121,12 @@ interface TrainResult {
   misses: number[];
 }
 
-const cfg = { vocab: 11, dim: 16, heads: 4, kvHeads: 2, hidden: 24, layers: 2, dropout: 0 };
-
 /** A few AdamW steps of a tiny transformer on backend b, counting reads (values read back) per step. */
 async function trainSteps(backendName: string, steps: number): Promise<TrainResult> {
   const b: Backend = setBackend(backendName);
   const readbacks = (): number => (b instanceof GpujsBackend ? b.numReadbackValues() : 0);
   try {
-    const rng = new Rng(3);
-    const model = new TinyLM(cfg, rng.split());
-    const opt = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0.1 });
-    const dataRng = rng.split();
-    const B = 2;
-    const T = 7;
-    const ids = Array.from({ length: B * T }, () => dataRng.int(cfg.vocab));
-    const targets = ids.map((t, i) => (i % T === T - 1 ? -100 : (t + 1) % cfg.vocab));
-    const x = tensor(ids, [B, T], 'int32', b);
-    const y = tensor(targets, [B, T], 'int32', b);
+    const { rng, model, opt, x, y, dispose } = tinyTraining(3, { backend: b });
     const res: TrainResult = { losses: [], live: [], textures: [], reads: [], hits: [], misses: [] };
     const pool = (): { hits: number; misses: number } => (b instanceof GpujsBackend ? b.poolStats() : null) ?? { hits: 0, misses: 0 };
     for (let s = 0; s < steps; s++) {
@@ -159,10 +149,7 @@ async function trainSteps(backendName: string, steps: number): Promise<TrainResu
       res.hits.push(p1.hits - p0.hits);
       res.misses.push(p1.misses - p0.misses);
     }
-    model.dispose();
-    opt.dispose();
-    x.dispose();
-    y.dispose();
+    dispose();
     return res;
   } finally {
     setBackend('cpu');

@@ -220,7 +220,10 @@ export interface ThreadPool {
   readonly threads: number;
   /** Wake the workers on the job just written to the control block. */
   begin(): void;
-  /** Call after part 0: wait until every worker that joined has finished; throws if one failed. */
+  /**
+   * Call after part 0 (also when it threw): wait until every worker that joined has finished (every worker, without
+   * a JOIN slot); throws if one failed.
+   */
   end(): void;
   dispose(): Promise<void>;
 }
