@@ -41,6 +41,11 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`bench: unknown suite "${name}"; available: ${SUITES.map((s) => s.name).join(', ') || '(none yet)'}\n`);
     return 2;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    const opts = (suite.options ?? []).map((o) => `  ${o}`).join('\n');
+    process.stdout.write(`Usage: pnpm --filter bench start -- ${suite.name} [--out DIR] [options]\n\n${suite.description}\n${opts === '' ? '' : `\nOptions:\n${opts}\n`}`);
+    return 0;
+  }
   let outDir = join(workspaceRoot, 'results/bench');
   const suiteArgs: string[] = [];
   for (let i = 0; i < rest.length; i++) {

@@ -18,4 +18,23 @@ describe('bench CLI', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^bench: memory: unknown option --bogus \(known: --steps N .*\)\n$/);
   });
+
+  it('prints a suite\'s own usage for <suite> --help and exits 0', () => {
+    const r = run('kernels', '--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: pnpm --filter bench start -- kernels /);
+    expect(r.stdout).toMatch(/--shapes LIST/);
+  });
+
+  it.each([
+    [['kernels', '--shapes', '9'], /^bench: kernels: --shapes: unknown shape "9"; allowed: 0 \(256³\), 1 \(512³\)/],
+    [['kernels', '--rounds', 'x'], /^bench: kernels: --rounds takes a positive integer\n$/],
+    [['quant', '--threads', '0'], /^bench: quant: --threads needs/],
+    [['data', '--bogus'], /^bench: data: unknown option --bogus/],
+  ])('%j is a one-line usage error with status 2', (args, message) => {
+    const r = run(...args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n {4}at /); // no stack trace
+  });
 });

@@ -105,5 +105,6 @@ function run(options: SuiteOptions): Promise<void> {
 export const dataSuite: Suite = {
   name: 'data',
   description: 'TinyStories sample: BPE training time, BPE and GPT-2 encoding MB/s, batch sampling tokens/s',
+  options: ['--rounds N (default 5)  (reads the sample from BITSKIP_DATA_DIR, e.g. ../shared/data/tinystories)'],
   run,
 };

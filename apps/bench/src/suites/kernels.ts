@@ -130,7 +130,12 @@ function parseArgs(args: string[]): Options {
     } else if (a === '--gpujs-all-shapes') gpujsAllShapes = true;
     else if (a === '--shapes') {
       const names = (args[++i] ?? '').split(',');
-      shapes = SHAPES.filter((s) => names.includes(s.name) || names.includes(String(SHAPES.indexOf(s))));
+      shapes = [];
+      for (const name of names) {
+        const shape = SHAPES.find((s, idx) => s.name === name || String(idx) === name);
+        if (shape === undefined) throw new UsageError(`kernels: --shapes: unknown shape "${name}"; allowed: ${SHAPES.map((s, idx) => `${idx} (${s.name})`).join(', ')}`);
+        if (!shapes.includes(shape)) shapes.push(shape); // in the order given
+      }
     } else throw new UsageError(`kernels: unknown option ${a} (known: --threads 1,2 --rounds N --no-cpu --no-softmax --shapes 0,1,2,3 --gpujs cpu,webasm,headlessgl,webgpu|none --gpujs-all-shapes)`);
   }
   if (threads.some((t) => !Number.isInteger(t) || t < 1)) throw new UsageError('kernels: --threads takes positive integers, e.g. 1,2');
@@ -375,6 +380,12 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
 export const kernelsSuite: Suite = {
   name: 'kernels',
   description: 'fp32 matmul GFLOP/s: wasm (plain, relaxed FMA) × threads, gpu.js modes and the cpu reference × NN/NT/TN × shapes',
+  options: [
+    '--threads 1,2 (default)  --rounds N (default 9)  --no-cpu  --no-softmax',
+    `--shapes LIST  indices or names, in the order to run (default all: ${SHAPES.map((s, i) => `${i} ${s.name}`).join(', ')})`,
+    `--gpujs MODES  ${GPUJS_MODES.join(',')} or none (default: every mode that works here; headlessgl under xvfb-run -a)`,
+    '--gpujs-all-shapes  also time gpu.js on the large shapes (slow on a CPU)',
+  ],
   run,
 };
 

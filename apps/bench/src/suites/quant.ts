@@ -298,5 +298,6 @@ async function run(options: SuiteOptions): Promise<void> {
 export const quantSuite: Suite = {
   name: 'quant',
   description: 'packed ternary × int8 vs fp32 (decode, prefill; cold and hot), FWHT throughput, Hadamard overhead',
+  options: ['--rounds N (default 9)  --quick (fewer shapes)  --threads 1,2 (default)'],
   run,
 };
