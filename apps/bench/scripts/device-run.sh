@@ -6,7 +6,8 @@
 # When DAWN_BACKEND=vulkan gives no adapter, it probes Dawn's OpenGL ES backend (EGL_PLATFORM=surfaceless) and, if
 # that answers, runs the bench there (marked FALLBACK). Knobs (environment): DAWN_BACKEND (vulkan), BENCH_ARGS (the kernels suite options after the fixed ones),
 # NODE_BIN (where node is unpacked: /tmp/node), SKIP_GL_DEBS=1 (do not unpack ../.gl/*.deb into /),
-# PROBE_TIMEOUT (30), BENCH_TIMEOUT (150) seconds.
+# PROBE_TIMEOUT (30), BENCH_TIMEOUT (150) seconds; SKIP_KERNELS=1 (no kernels suite), STEP_ARGS (the step suite's
+# options: training steps of TinyLM on wasm and gpujs-webgpu; empty to skip), STEP_TIMEOUT (150) seconds.
 D=$(cd "$(dirname "$0")" && pwd)
 : "${OUT:=$(mktemp -d)}"
 mkdir -p "$OUT"
@@ -15,6 +16,8 @@ mkdir -p "$OUT"
 : "${NODE_BIN:=/tmp/node}"
 : "${PROBE_TIMEOUT:=30}"
 : "${BENCH_TIMEOUT:=150}"
+: "${STEP_ARGS=--backends wasm:1,wasm:16,gpujs-webgpu --steps 5 --warmup 1}"
+: "${STEP_TIMEOUT:=150}"
 step() { echo; echo "===== $* ($(date -u +%H:%M:%S)) ====="; }
 
 {
@@ -100,9 +103,10 @@ fi
 if [ -z "$BACKEND" ]; then
   step "bench skipped: no WebGPU adapter answered"
 else
-step "bench: kernels --gpujs webgpu (BITSKIP_DAWN_BACKEND=$BACKEND) $BENCH_ARGS"
 cd "$D"
 export BITSKIP_DAWN_BACKEND="$BACKEND"
+if [ "${SKIP_KERNELS:-0}" != 1 ]; then
+step "bench: kernels --gpujs webgpu (BITSKIP_DAWN_BACKEND=$BACKEND) $BENCH_ARGS"
 bench() { timeout "$BENCH_TIMEOUT" "$NODE_BIN" --experimental-wasm-relaxed-simd "$D/bench.mjs" kernels --gpujs webgpu --gpujs-all-shapes --no-cpu --no-softmax "$@" --out "$OUT"; }
 # shellcheck disable=SC2086
 bench $BENCH_ARGS
@@ -118,6 +122,13 @@ if [ "$rc" != 0 ] && [ "$rc" != 124 ]; then
     BENCH_TIMEOUT=35 bench $others --shapes "$s"
     echo "bench shape $s exit: $?"
   done
+fi
+fi
+if [ -n "$STEP_ARGS" ]; then
+  step "bench: step $STEP_ARGS (BITSKIP_DAWN_BACKEND=$BACKEND)"
+  # shellcheck disable=SC2086
+  timeout "$STEP_TIMEOUT" "$NODE_BIN" --experimental-wasm-relaxed-simd "$D/bench.mjs" step $STEP_ARGS --out "$OUT"
+  echo "step exit: $?"
 fi
 fi
 

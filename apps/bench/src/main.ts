@@ -7,8 +7,9 @@ import { dataSuite } from './suites/data.js';
 import { kernelsSuite } from './suites/kernels.js';
 import { memorySuite } from './suites/memory.js';
 import { quantSuite } from './suites/quant.js';
+import { stepSuite } from './suites/step.js';
 
-const SUITES: Suite[] = [kernelsSuite, dataSuite, quantSuite, memorySuite];
+const SUITES: Suite[] = [kernelsSuite, dataSuite, quantSuite, memorySuite, stepSuite];
 
 const workspaceRoot = join(import.meta.dirname, '../../..');
 

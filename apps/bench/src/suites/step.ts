@@ -1,0 +1,206 @@
+// Training-step throughput per backend: TinyLM (@bitskip/tensor-core/testing) trained with AdamW — forward,
+// backward, update and the loss read back (so asynchronous devices finish the step) — on cpu, wasm with N threads
+// and gpu.js modes, one model per backend from the same seed, steps interleaved in rounds (each round runs one step
+// per backend, in rotated order) so that a noisy neighbour slows all backends alike. Prints ms/step and tokens/s
+// with the cpu ratio and writes a result JSON. (scripts/profile-train.ts in tensor-core splits a step by kernel.)
+import { AdamW, Rng, crossEntropy, findBackend, registerBackend, setBackend, tensor, tidy } from '@bitskip/tensor-core';
+import type { Backend, Tensor } from '@bitskip/tensor-core';
+import { TinyLM } from '@bitskip/tensor-core/testing';
+import type { TinyLMConfig } from '@bitskip/tensor-core/testing';
+import { stats, table, writeResult } from '../result.js';
+import type { Stats } from '../result.js';
+import { UsageError } from '../suite.js';
+import type { Suite, SuiteOptions } from '../suite.js';
+
+const GPUJS_MODES = ['cpu', 'webasm', 'headlessgl', 'webgpu'] as const;
+type GpujsModeName = (typeof GPUJS_MODES)[number];
+
+export interface StepOptions {
+  backends: string[];
+  steps: number;
+  warmup: number;
+  model: TinyLMConfig;
+  batch: number;
+  seq: number;
+}
+
+const INT_FLAGS = {
+  '--steps': 'steps',
+  '--warmup': 'warmup',
+  '--batch': 'batch',
+  '--seq': 'seq',
+  '--layers': 'layers',
+  '--dim': 'dim',
+  '--heads': 'heads',
+  '--kv-heads': 'kvHeads',
+  '--hidden': 'hidden',
+  '--vocab': 'vocab',
+} as const;
+
+const KNOWN = `--backends LIST (cpu, wasm:N, gpujs-${GPUJS_MODES.join(', gpujs-')}), ${Object.keys(INT_FLAGS).join(' N, ')} N`;
+
+export function parseStepArgs(args: string[]): StepOptions {
+  const o: StepOptions = {
+    backends: ['cpu', 'wasm:1', 'wasm:2'],
+    steps: 8,
+    warmup: 2,
+    model: { vocab: 512, dim: 128, heads: 4, kvHeads: 4, hidden: 344, layers: 4, dropout: 0 },
+    batch: 8,
+    seq: 128,
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const v = args[++i];
+    if (a === '--backends') {
+      const list = (v ?? '').split(',').filter((s) => s !== '');
+      for (const s of list) {
+        const ok = s === 'cpu' || /^wasm:[1-9]\d*$/.test(s) || (s.startsWith('gpujs-') && (GPUJS_MODES as readonly string[]).includes(s.slice(6)));
+        if (!ok) throw new UsageError(`step: --backends: unknown backend "${s}"; allowed: cpu, wasm:N (N threads), ${GPUJS_MODES.map((m) => `gpujs-${m}`).join(', ')}`);
+      }
+      if (list.length === 0) throw new UsageError('step: --backends needs a comma-separated list, e.g. cpu,wasm:1,wasm:2');
+      o.backends = [...new Set(list)];
+    } else if (a in INT_FLAGS) {
+      const n = Number(v);
+      const key = INT_FLAGS[a as keyof typeof INT_FLAGS];
+      const min = key === 'warmup' ? 0 : 1;
+      if (v === undefined || v.trim() === '' || !Number.isInteger(n) || n < min) throw new UsageError(`step: ${a} needs an integer ≥ ${min}, got ${v ?? 'nothing'}`);
+      if (key === 'steps' || key === 'warmup' || key === 'batch' || key === 'seq') o[key] = n;
+      else o.model = { ...o.model, [key]: n };
+    } else throw new UsageError(`step: unknown option ${a} (known: ${KNOWN})`);
+  }
+  if (o.model.dim % o.model.heads !== 0 || o.model.heads % o.model.kvHeads !== 0) {
+    throw new UsageError(`step: --dim (${o.model.dim}) must be a multiple of --heads (${o.model.heads}), and --heads of --kv-heads (${o.model.kvHeads})`);
+  }
+  return o;
+}
+
+interface Run {
+  spec: string;
+  backend: Backend;
+  info: string;
+  step: () => Promise<number>;
+  ms: number[];
+  losses: number[];
+  dispose: () => Promise<void>;
+}
+
+/** Create (and register) the backend a spec names; null for a gpu.js mode that does not run here. */
+async function openBackend(spec: string): Promise<{ backend: Backend; info: string; close: () => Promise<void> } | null> {
+  if (spec === 'cpu') return { backend: findBackend('cpu'), info: '-', close: () => Promise.resolve() };
+  if (spec.startsWith('wasm:')) {
+    const threads = Number(spec.slice(5));
+    const { initWasmBackend } = await import('@bitskip/tensor-core/wasm');
+    const b = await initWasmBackend({ name: `bench-wasm-${threads}t`, threads });
+    return { backend: b, info: `${b.info().simd} SIMD, ${b.info().threads} thread${b.info().threads === 1 ? '' : 's'}`, close: () => b.destroy() };
+  }
+  const mode = spec.slice(6) as GpujsModeName;
+  const mod = await import('@bitskip/tensor-core/gpujs');
+  let b;
+  if (mode === 'webgpu') b = await mod.createWebGpuBackend(`bench-${spec}`);
+  else b = mod.gpujsModeAvailable(mode) ? mod.createGpujsBackend({ mode, name: `bench-${spec}` }) : null;
+  if (b === null) return null;
+  const info = b.info().renderer ?? mode;
+  const backend = b;
+  registerBackend(backend.name, () => backend); // so that setBackend selects it (models are built on the current backend)
+  return {
+    backend,
+    info,
+    close: () => {
+      backend.destroy();
+      return Promise.resolve();
+    },
+  };
+}
+
+async function run({ outDir, args }: SuiteOptions): Promise<void> {
+  const o = parseStepArgs(args);
+  const runs: Run[] = [];
+  let params = 0;
+  for (const spec of o.backends) {
+    const opened = await openBackend(spec);
+    if (opened === null) {
+      process.stderr.write(`step: ${spec} does not run here (headlessgl: under xvfb-run -a; webgpu: an adapter, see BITSKIP_DAWN_BACKEND); skipped\n`);
+      continue;
+    }
+    const { backend, info, close } = opened;
+    setBackend(backend.name);
+    const rng = new Rng(1);
+    const model = new TinyLM(o.model, rng.split());
+    params = model.numParams();
+    const opt = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.1 });
+    const dataRng = rng.split();
+    const ids = Array.from({ length: o.batch * o.seq }, () => dataRng.int(o.model.vocab));
+    const targets = ids.map((t, i) => (i % o.seq === o.seq - 1 ? -100 : (t * 7 + 3) % o.model.vocab));
+    const x: Tensor = tensor(ids, [o.batch, o.seq], 'int32');
+    const y: Tensor = tensor(targets, [o.batch, o.seq], 'int32');
+    const step = async (): Promise<number> => {
+      const loss = tidy(() => {
+        const l = crossEntropy(model.forward(x, rng), y);
+        l.backward();
+        opt.step();
+        opt.zeroGrad();
+        return l;
+      });
+      const v = await loss.item();
+      loss.dispose();
+      return v;
+    };
+    const dispose = async (): Promise<void> => {
+      setBackend(backend.name);
+      model.dispose();
+      opt.dispose();
+      x.dispose();
+      y.dispose();
+      setBackend('cpu');
+      await close();
+    };
+    runs.push({ spec, backend, info, step, ms: [], losses: [], dispose });
+    process.stderr.write(`step: ${spec} ready (${info})\n`);
+  }
+  if (runs.length === 0) throw new UsageError('step: none of the requested backends runs here');
+  try {
+    for (let w = 0; w < o.warmup; w++) {
+      for (const r of runs) {
+        setBackend(r.backend.name);
+        r.losses.push(await r.step());
+      }
+    }
+    for (let s = 0; s < o.steps; s++) {
+      for (let j = 0; j < runs.length; j++) {
+        const r = runs[(j + s) % runs.length]!;
+        setBackend(r.backend.name);
+        const t0 = process.hrtime.bigint();
+        r.losses.push(await r.step());
+        r.ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+      process.stderr.write(`step: round ${s + 1}/${o.steps}\n`);
+    }
+  } finally {
+    setBackend('cpu');
+    for (const r of runs) await r.dispose();
+  }
+
+  const tokens = o.batch * o.seq;
+  const rows = runs.map((r) => ({ backend: r.spec, info: r.info, ms: stats(r.ms), tokensPerSecond: stats(r.ms.map((m) => (tokens * 1000) / m)), losses: r.losses }));
+  const cpu = rows.find((r) => r.backend === 'cpu');
+  process.stdout.write(`model: TinyLM ${JSON.stringify(o.model)}, ${params} parameters; batch ${o.batch} × seq ${o.seq}; ${o.steps} timed steps after ${o.warmup} warm-up, interleaved\n`);
+  process.stdout.write(
+    table(
+      ['backend', 'ms/step median', 'min', 'max', 'tokens/s', 'vs cpu', 'last loss', 'info'],
+      rows.map((r) => [r.backend, r.ms.median, r.ms.min, r.ms.max, Math.round(r.tokensPerSecond.median), cpu === undefined ? '-' : `${(cpu.ms.median / r.ms.median).toFixed(1)}×`, r.losses[r.losses.length - 1]!.toFixed(4), r.info]),
+    ) + '\n',
+  );
+  const file = writeResult(outDir, 'step', { ...o, params, lr: 1e-3, weightDecay: 0.1, seed: 1 }, { runs: rows satisfies Array<{ ms: Stats }> });
+  process.stdout.write(`wrote ${file}\n`);
+}
+
+export const stepSuite: Suite = {
+  name: 'step',
+  description: 'training-step throughput (TinyLM + AdamW, loss read back) per backend: cpu, wasm:N, gpu.js modes',
+  options: [
+    '--backends LIST  cpu, wasm:N, gpujs-cpu, gpujs-webasm, gpujs-headlessgl, gpujs-webgpu (default cpu,wasm:1,wasm:2)',
+    '--steps N (default 8)  --warmup N (default 2)  --batch N (default 8)  --seq N (default 128)',
+    '--layers N (4)  --dim N (128)  --heads N (4)  --kv-heads N (4)  --hidden N (344)  --vocab N (512)',
+  ],
+  run,
+};
