@@ -66,7 +66,8 @@ function buildWasm() {
 
 /** 2. bench.mjs: apps/bench/src/main.ts with the workspace packages inlined from src/. */
 async function bundle(out) {
-  const require = createRequire(join(tensorCoreDir, 'package.json'));
+  // esbuild is a devDependency of the bench app.
+  const require = createRequire(join(root, 'apps/bench/package.json'));
   const esbuild = await import(require.resolve('esbuild'));
   // @bitskip/<pkg> → packages/<pkg>/src/index.ts, @bitskip/<pkg>/<sub> → packages/<pkg>/src/<sub>.ts (as vitest does).
   const workspaceSrc = {
