@@ -129,7 +129,9 @@ export class WasmHeap {
     // Grow by at least half the current size so that a run of small growths costs few grow calls.
     const want = Math.min(MAX_PAGES, Math.max(needPages, Math.ceil(havePages * 1.5)));
     if (needPages > MAX_PAGES) {
-      throw new RangeError(`WasmHeap: out of memory (${end} bytes requested, maximum ${MAX_PAGES * PAGE_BYTES})`);
+      throw new RangeError(
+        `WasmHeap: out of memory (${end} bytes requested, maximum ${MAX_PAGES * PAGE_BYTES}: the wasm backend's memory is capped at ${(MAX_PAGES * PAGE_BYTES) / 2 ** 30} GiB; use a smaller batch, sequence or model, or another backend)`,
+      );
     }
     this.memory.grow(want - havePages);
   }
