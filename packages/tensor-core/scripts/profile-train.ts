@@ -8,11 +8,11 @@
 //          [--kv-heads 4] [--hidden 344] [--vocab 512] [--seq 128] [--batch 8] [--json FILE]
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
-import { AdamW, Rng, WASM_FALLBACK_KERNELS, crossEntropy, findBackend, registerWasmBackend, setBackend, tensor, tidy } from '../src/index.js';
+import { AdamW, Rng, WASM_FALLBACK_KERNELS, findBackend, registerWasmBackend, setBackend, tensor } from '../src/index.js';
 import type { Backend } from '../src/index.js';
 import { initWasmBackend } from '../src/wasm.js';
 import type { WasmBackend } from '../src/wasm.js';
-import { TinyLM } from '../src/testing.js';
+import { TinyLM, syntheticBatch, tinyLMStep } from '../src/testing.js';
 
 interface Options {
   backends: string[];
@@ -107,19 +107,15 @@ async function main(): Promise<void> {
     const rng = new Rng(1);
     const model = new TinyLM(cfg, rng.split());
     const opt = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.1 });
-    const dataRng = rng.split();
-    const ids = Array.from({ length: o.batch * o.seq }, () => dataRng.int(o.vocab));
-    const targets = ids.map((t, i) => (i % o.seq === o.seq - 1 ? -100 : (t * 7 + 3) % o.vocab));
+    const { ids, targets } = syntheticBatch(rng.split(), o.vocab, o.batch, o.seq);
     const x = tensor(ids, [o.batch, o.seq], 'int32');
     const y = tensor(targets, [o.batch, o.seq], 'int32');
-    const step = (): number =>
-      tidy(() => {
-        const loss = crossEntropy(model.forward(x, rng), y);
-        loss.backward();
-        opt.step();
-        opt.zeroGrad();
-        return loss.itemSync();
-      });
+    const step = (): number => {
+      const loss = tinyLMStep(model, opt, x, y, rng);
+      const v = loss.itemSync();
+      loss.dispose();
+      return v;
+    };
     runs.push({ label: spec, backend: b, step, stepMs: [], losses: [], prof: null });
     if (runs.length === 1) console.log(`model: ${model.numParams()} parameters; ${JSON.stringify(cfg)}; batch ${o.batch} × seq ${o.seq}`);
   }

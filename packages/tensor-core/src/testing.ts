@@ -1,7 +1,8 @@
 // Conformance suite for backends (subpath @bitskip/tensor-core/testing): every kernel and op, forward and
 // backward, on a backend under test versus a reference backend (the cpu one), plus fused-vs-composed checks.
 // No test-framework dependency: cases are plain async functions that throw on mismatch; wrap them in `it`.
-// Also TinyLM (./tiny-lm.ts), a tiny Llama-style model for training-step tests and benchmarks.
+// Also TinyLM (./tiny-lm.ts), a tiny Llama-style model for training-step tests and benchmarks, with its training
+// step (tinyLMStep) and a synthetic batch (syntheticBatch).
 import { getKernel } from './backend.js';
 import { noGrad, tidy, valueAndGrad } from './engine.js';
 import { tensor } from './ops/create.js';
@@ -21,7 +22,7 @@ import { Rng } from './rng.js';
 import { sizeOf } from './shape.js';
 import { Tensor, newRef } from './tensor.js';
 
-export { TinyLM } from './tiny-lm.js';
+export { TinyLM, syntheticBatch, tinyLMStep } from './tiny-lm.js';
 export type { TinyLMConfig } from './tiny-lm.js';
 
 /** How to draw one input. */

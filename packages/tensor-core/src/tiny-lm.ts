@@ -2,13 +2,16 @@
 // head) built from the package's own layers and ops, exported through the testing subpath
 // (@bitskip/tensor-core/testing) for tests, probes and benchmarks that need a real training step: the package's own
 // tests compare its losses and gradients across backends, and the bench app's `memory` suite trains it.
+import { tidy } from './engine.js';
 import { Embedding, Linear, RMSNorm } from './nn/layers.js';
 import { Module } from './nn/module.js';
 import { attention } from './ops/attention.js';
 import { dropout } from './ops/dropout.js';
+import { crossEntropy } from './ops/loss.js';
 import { add, mul, silu } from './ops/elementwise.js';
 import { permute, reshape } from './ops/layout.js';
 import { rope } from './ops/rope.js';
+import type { AdamW } from './optim/adamw.js';
 import type { Rng } from './rng.js';
 import type { Tensor } from './tensor.js';
 
@@ -93,4 +96,28 @@ export class TinyLM extends Module {
     for (const l of this.layers) x = l.forward(x, rng);
     return this.head.forward(this.norm.forward(x));
   }
+}
+
+/**
+ * One training step of `model` on the batch (x, y): forward, cross-entropy, backward, `opt.step()`, `opt.zeroGrad()`,
+ * every intermediate freed. Returns the loss tensor, which outlives the step: read it, then dispose it.
+ */
+export function tinyLMStep(model: TinyLM, opt: AdamW, x: Tensor, y: Tensor, rng: Rng): Tensor {
+  return tidy(() => {
+    const loss = crossEntropy(model.forward(x, rng), y);
+    loss.backward();
+    opt.step();
+    opt.zeroGrad();
+    return loss;
+  });
+}
+
+/**
+ * A synthetic batch for training-step benchmarks: `batch × seq` ids drawn from `rng`, each target (id·7 + 3) mod
+ * vocab (a rule the model can learn), the last position of each row ignored (−100).
+ */
+export function syntheticBatch(rng: Rng, vocab: number, batch: number, seq: number): { ids: number[]; targets: number[] } {
+  const ids = Array.from({ length: batch * seq }, () => rng.int(vocab));
+  const targets = ids.map((t, i) => (i % seq === seq - 1 ? -100 : (t * 7 + 3) % vocab));
+  return { ids, targets };
 }

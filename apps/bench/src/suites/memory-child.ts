@@ -5,9 +5,9 @@
 //   [--min-semi-space-size=16 --max-semi-space-size=16] --import tsx memory-child.ts
 //   --steps N --backend wasm|cpu --threads N --samples-every N
 import { getHeapSpaceStatistics } from 'node:v8';
-import { AdamW, Rng, crossEntropy, setBackend, tensor, tidy } from '@bitskip/tensor-core';
+import { AdamW, Rng, setBackend, tensor } from '@bitskip/tensor-core';
 import type { Backend } from '@bitskip/tensor-core';
-import { TinyLM } from '@bitskip/tensor-core/testing';
+import { TinyLM, syntheticBatch, tinyLMStep } from '@bitskip/tensor-core/testing';
 import { WasmBackend, initWasmBackend } from '@bitskip/tensor-core/wasm';
 import { BASE_STEP, MEMORY_BATCH, MEMORY_MODEL, MEMORY_OPTIMIZER, MEMORY_SEED } from './memory.js';
 import type { ChildLine, MemorySample } from './memory.js';
@@ -85,20 +85,12 @@ async function main(): Promise<void> {
   let t0 = performance.now();
   for (let s = 1; s <= o.steps; s++) {
     // A fresh batch each step (new input tensors written and disposed), as a data loader would.
-    const ids = Array.from({ length: B * T }, () => dataRng.int(cfg.vocab));
+    const { ids, targets } = syntheticBatch(dataRng, cfg.vocab, B, T);
     const x = tensor(ids, [B, T], 'int32');
-    const y = tensor(
-      ids.map((t, i) => (i % T === T - 1 ? -100 : (t * 7 + 3) % cfg.vocab)),
-      [B, T],
-      'int32',
-    );
-    loss = tidy(() => {
-      const l = crossEntropy(model.forward(x, dropRng), y);
-      l.backward();
-      opt.step();
-      opt.zeroGrad();
-      return l.itemSync();
-    });
+    const y = tensor(targets, [B, T], 'int32');
+    const l = tinyLMStep(model, opt, x, y, dropRng);
+    loss = l.itemSync();
+    l.dispose();
     x.dispose();
     y.dispose();
     if (s % PROGRESS_EVERY === 0) process.stderr.write(`memory: step ${s}/${o.steps}, loss ${loss.toFixed(4)}\n`);

@@ -3,9 +3,9 @@
 // and gpu.js modes, one model per backend from the same seed, steps interleaved in rounds (each round runs one step
 // per backend, in rotated order) so that a noisy neighbour slows all backends alike. Prints ms/step and tokens/s
 // with the cpu ratio and writes a result JSON. (scripts/profile-train.ts in tensor-core splits a step by kernel.)
-import { AdamW, Rng, crossEntropy, findBackend, registerBackend, setBackend, tensor, tidy } from '@bitskip/tensor-core';
+import { AdamW, Rng, findBackend, registerBackend, setBackend, tensor } from '@bitskip/tensor-core';
 import type { Backend, Tensor } from '@bitskip/tensor-core';
-import { TinyLM } from '@bitskip/tensor-core/testing';
+import { TinyLM, syntheticBatch, tinyLMStep } from '@bitskip/tensor-core/testing';
 import type { TinyLMConfig } from '@bitskip/tensor-core/testing';
 import { stats, table, writeResult } from '../result.js';
 import type { Stats } from '../result.js';
@@ -128,19 +128,11 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
     const model = new TinyLM(o.model, rng.split());
     params = model.numParams();
     const opt = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.1 });
-    const dataRng = rng.split();
-    const ids = Array.from({ length: o.batch * o.seq }, () => dataRng.int(o.model.vocab));
-    const targets = ids.map((t, i) => (i % o.seq === o.seq - 1 ? -100 : (t * 7 + 3) % o.model.vocab));
+    const { ids, targets } = syntheticBatch(rng.split(), o.model.vocab, o.batch, o.seq);
     const x: Tensor = tensor(ids, [o.batch, o.seq], 'int32');
     const y: Tensor = tensor(targets, [o.batch, o.seq], 'int32');
     const step = async (): Promise<number> => {
-      const loss = tidy(() => {
-        const l = crossEntropy(model.forward(x, rng), y);
-        l.backward();
-        opt.step();
-        opt.zeroGrad();
-        return l;
-      });
+      const loss = tinyLMStep(model, opt, x, y, rng);
       const v = await loss.item();
       loss.dispose();
       return v;

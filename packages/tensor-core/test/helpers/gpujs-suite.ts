@@ -1,12 +1,12 @@
 // The conformance suite (forward and every gradient) on a gpu.js backend against the cpu reference, plus a
 // tiny training step compared with cpu: same loss, unchanged buffer/texture counts, only the loss read back.
 import { describe, expect, it } from 'vitest';
-import { Rng, crossEntropy, exp, findBackend, matmul, permute, setBackend, softmax, sum, tensor, tidy } from '../../src/index.js';
+import { Rng, exp, findBackend, matmul, permute, setBackend, softmax, sum, tensor, tidy } from '../../src/index.js';
 import { assertClose } from '../../src/testing.js';
 import type { Backend } from '../../src/index.js';
 import { GpujsBackend, createGpujsBackend, registerGpujsBackend } from '../../src/gpujs.js';
 import type { GpujsBackendOptions } from '../../src/gpujs.js';
-import { conformanceCases } from '../../src/testing.js';
+import { conformanceCases, tinyLMStep } from '../../src/testing.js';
 import { tinyTraining } from './tiny-training.js';
 
 export const GPUJS_TOL = { rtol: 1e-5, atol: 1e-5 };
@@ -132,13 +132,7 @@ async function trainSteps(backendName: string, steps: number): Promise<TrainResu
     for (let s = 0; s < steps; s++) {
       const r0 = readbacks();
       const p0 = pool();
-      const loss = tidy(() => {
-        const l = crossEntropy(model.forward(x, rng), y);
-        l.backward();
-        opt.step();
-        opt.zeroGrad();
-        return l;
-      });
+      const loss = tinyLMStep(model, opt, x, y, rng);
       res.losses.push(await loss.item());
       loss.dispose();
       if (b instanceof GpujsBackend) await b.settled();
