@@ -4,8 +4,9 @@
 // Packages are loaded in run() so that the CLI (e.g. --help) starts without them being built.
 import { cpuKernels } from '@bitskip/tensor-core';
 import type { Backend, Rng } from '@bitskip/tensor-core';
-import type * as GpujsModule from '@bitskip/tensor-core/gpujs';
 import type { WasmMatmul } from '@bitskip/tensor-core/wasm';
+import { GPUJS_MODES, openGpujs } from '../gpujs.js';
+import type { GpujsModeName } from '../gpujs.js';
 import { interleavedRounds, stats, table, writeResult } from '../result.js';
 import type { Stats } from '../result.js';
 import { UsageError } from '../suite.js';
@@ -92,8 +93,6 @@ function randomArray(rng: Rng, n: number): Float32Array {
   return x;
 }
 
-type GpujsModeName = 'cpu' | 'webasm' | 'headlessgl' | 'webgpu';
-const GPUJS_MODES: readonly GpujsModeName[] = ['cpu', 'webasm', 'headlessgl', 'webgpu'];
 /** gpu.js kernels run at ~1 GFLOP/s on a CPU-only machine: by default they skip shapes above this many FLOPs. */
 const GPUJS_MAX_FLOPS = 3e8;
 
@@ -152,30 +151,16 @@ interface GpujsEngine {
 
 /** The gpu.js backends to time: the requested modes, or every mode that can start here (never a silent fallback). */
 async function gpujsEngines(requested: GpujsModeName[] | null): Promise<GpujsEngine[]> {
-  if (requested !== null && requested.length === 0) return [];
-  let mod: typeof GpujsModule;
-  try {
-    mod = await import('@bitskip/tensor-core/gpujs');
-  } catch (e) {
-    if (requested !== null) throw new Error(`kernels: gpu.js is not installed (${(e as Error).message})`, { cause: e });
-    return [];
-  }
   const out: GpujsEngine[] = [];
   for (const mode of requested ?? GPUJS_MODES) {
-    const adapter = mode === 'webgpu' ? await mod.setupNodeWebGPU() : null;
-    if (mode === 'webgpu' && adapter === null) {
-      if (requested !== null) throw new Error('kernels: --gpujs webgpu: no WebGPU adapter (Dawn backend: BITSKIP_DAWN_BACKEND, default opengles, which needs EGL_PLATFORM=surfaceless headless)');
+    const opened = await openGpujs(mode);
+    if ('unavailable' in opened) {
+      if (requested !== null) throw new Error(`kernels: --gpujs ${mode}: ${opened.unavailable}`);
+      if (mode !== 'webgpu') process.stderr.write(`kernels: gpu.js mode ${mode}: ${opened.unavailable}; skipped\n`);
       continue;
     }
-    if (requested === null && mode !== 'webgpu' && !mod.gpujsModeAvailable(mode)) {
-      process.stderr.write(`kernels: gpu.js mode ${mode} is not available here${mode === 'headlessgl' ? ' (run under xvfb-run -a)' : ''}; skipped\n`);
-      continue;
-    }
-    const backend = mod.createGpujsBackend({ mode });
-    // The adapter description is the WebGPU backend's renderer (in the table's log and the result's config).
-    if (adapter !== null) backend.setAdapterInfo(adapter);
-    const info = backend.info();
-    out.push({ mode, backend, renderer: info.renderer ?? '-', destroy: () => backend.destroy() });
+    const { backend, renderer } = opened;
+    out.push({ mode, backend, renderer, destroy: () => backend.destroy() });
   }
   return out;
 }

@@ -7,13 +7,13 @@ import { AdamW, Rng, findBackend, registerBackend, setBackend, tensor } from '@b
 import type { Backend, Tensor } from '@bitskip/tensor-core';
 import { TinyLM, syntheticBatch, tinyLMStep } from '@bitskip/tensor-core/testing';
 import type { TinyLMConfig } from '@bitskip/tensor-core/testing';
+import { GPUJS_MODES, openGpujs } from '../gpujs.js';
+import type { GpujsModeName } from '../gpujs.js';
 import { stats, table, writeResult } from '../result.js';
 import type { Stats } from '../result.js';
 import { UsageError } from '../suite.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 
-const GPUJS_MODES = ['cpu', 'webasm', 'headlessgl', 'webgpu'] as const;
-type GpujsModeName = (typeof GPUJS_MODES)[number];
 
 export interface StepOptions {
   backends: string[];
@@ -93,18 +93,16 @@ async function openBackend(spec: string): Promise<{ backend: Backend; info: stri
     const b = await initWasmBackend({ name: `bench-wasm-${threads}t`, threads });
     return { backend: b, info: `${b.info().simd} SIMD, ${b.info().threads} thread${b.info().threads === 1 ? '' : 's'}`, close: () => b.destroy() };
   }
-  const mode = spec.slice(6) as GpujsModeName;
-  const mod = await import('@bitskip/tensor-core/gpujs');
-  let b;
-  if (mode === 'webgpu') b = await mod.createWebGpuBackend(`bench-${spec}`);
-  else b = mod.gpujsModeAvailable(mode) ? mod.createGpujsBackend({ mode, name: `bench-${spec}` }) : null;
-  if (b === null) return null;
-  const info = b.info().renderer ?? mode;
-  const backend = b;
+  const opened = await openGpujs(spec.slice(6) as GpujsModeName, `bench-${spec}`);
+  if ('unavailable' in opened) {
+    process.stderr.write(`step: ${spec}: ${opened.unavailable}; skipped\n`);
+    return null;
+  }
+  const { backend, renderer } = opened;
   registerBackend(backend.name, () => backend); // so that setBackend selects it (models are built on the current backend)
   return {
     backend,
-    info,
+    info: renderer,
     close: () => {
       backend.destroy();
       return Promise.resolve();
@@ -118,10 +116,7 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
   let params = 0;
   for (const spec of o.backends) {
     const opened = await openBackend(spec);
-    if (opened === null) {
-      process.stderr.write(`step: ${spec} does not run here (headlessgl: under xvfb-run -a; webgpu: an adapter, see BITSKIP_DAWN_BACKEND); skipped\n`);
-      continue;
-    }
+    if (opened === null) continue; // said why on stderr
     const { backend, info, close } = opened;
     setBackend(backend.name);
     const rng = new Rng(1);
