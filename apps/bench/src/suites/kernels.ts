@@ -155,7 +155,7 @@ async function gpujsEngines(requested: GpujsModeName[] | null): Promise<GpujsEng
   for (const mode of requested ?? GPUJS_MODES) {
     const opened = await openGpujs(mode);
     if ('unavailable' in opened) {
-      if (requested !== null) throw new Error(`kernels: --gpujs ${mode}: ${opened.unavailable}`);
+      if (requested !== null) throw new UsageError(`kernels: --gpujs ${mode}: ${opened.unavailable}`);
       if (mode !== 'webgpu') process.stderr.write(`kernels: gpu.js mode ${mode}: ${opened.unavailable}; skipped\n`);
       continue;
     }
