@@ -10,10 +10,13 @@ import type { TinyLMConfig } from '@bitskip/tensor-core/testing';
 import { GPUJS_MODES, openGpujs } from '../gpujs.js';
 import type { GpujsModeName } from '../gpujs.js';
 import { stats, table, writeResult } from '../result.js';
-import type { Stats } from '../result.js';
 import { UsageError } from '../suite.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 
+
+/** Every backend's model and batch come from this seed; the optimizer is the same everywhere. */
+const SEED = 1;
+const OPTIMIZER = { lr: 1e-3, weightDecay: 0.1 };
 
 export interface StepOptions {
   backends: string[];
@@ -119,10 +122,10 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
     if (opened === null) continue; // said why on stderr
     const { backend, info, close } = opened;
     setBackend(backend.name);
-    const rng = new Rng(1);
+    const rng = new Rng(SEED);
     const model = new TinyLM(o.model, rng.split());
     params = model.numParams();
-    const opt = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.1 });
+    const opt = new AdamW(model.parameters(), OPTIMIZER);
     const { ids, targets } = syntheticBatch(rng.split(), o.model.vocab, o.batch, o.seq);
     const x: Tensor = tensor(ids, [o.batch, o.seq], 'int32');
     const y: Tensor = tensor(targets, [o.batch, o.seq], 'int32');
@@ -177,7 +180,7 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
       rows.map((r) => [r.backend, r.ms.median, r.ms.min, r.ms.max, Math.round(r.tokensPerSecond.median), cpu === undefined ? '-' : `${(cpu.ms.median / r.ms.median).toFixed(1)}×`, r.losses[r.losses.length - 1]!.toFixed(4), r.info]),
     ) + '\n',
   );
-  const file = writeResult(outDir, 'step', { ...o, params, lr: 1e-3, weightDecay: 0.1, seed: 1 }, { runs: rows satisfies Array<{ ms: Stats }> });
+  const file = writeResult(outDir, 'step', { ...o, params, optimizer: OPTIMIZER, seed: SEED }, { runs: rows });
   process.stdout.write(`wrote ${file}\n`);
 }
 
