@@ -198,6 +198,13 @@ export async function createWasmWorkerPool(options: WasmWorkerPoolOptions): Prom
   };
 }
 
+/**
+ * Iterations the caller spins on DONE before it sleeps (~20–60 µs): with work taken in chunks, the caller and a
+ * worker finish within a chunk of each other, and a futex wake-up of the caller would add ~10 µs or more to each
+ * call. Measured side by side (512³, FMA build, 2 threads, 60 interleaved rounds, two runs): +0.5–1.5%.
+ */
+const CALLER_SPIN = 20000;
+
 /** tensor-core's kernels: `runPart(ctrl, t, scratch)` over the control block of matmul.ts (CTRL), with JOIN. */
 export function createNodePool(ctx: PoolContext): Promise<ThreadPool> {
   return createWasmWorkerPool({
@@ -208,5 +215,6 @@ export function createNodePool(ctx: PoolContext): Promise<ThreadPool> {
     entry: 'runPart',
     args: ctx.scratch,
     label: 'wasm kernels',
+    spin: CALLER_SPIN,
   });
 }
