@@ -23,7 +23,10 @@ export function scalar(value: number, dtype: DType = 'float32', backend?: Backen
 
 export function full(shape: readonly number[], value: number, dtype: DType = 'float32', backend?: Backend): Tensor {
   assertShape('full', shape);
-  const arr = dtype === 'int32' ? new Int32Array(sizeOf(shape)) : new Float64Array(sizeOf(shape));
+  // Float32Array where the value is exact in f32 (0, 1, …): half the host memory of a Float64Array for a large
+  // tensor, and the same values on every backend (the float64 cpu backend included).
+  const n = sizeOf(shape);
+  const arr = dtype === 'int32' ? new Int32Array(n) : Math.fround(value) === value ? new Float32Array(n) : new Float64Array(n);
   arr.fill(value);
   return tensor(arr, shape, dtype, backend);
 }
