@@ -12,7 +12,7 @@ const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(pkgDir, 'assembly');
 const outFile = join(pkgDir, 'src/backends/wasm/generated/kernels.ts');
 /** Must equal MAX_PAGES in src/backends/wasm/memory.ts: a shared memory's maximum may not exceed the module's. */
-const MAX_PAGES = 16384;
+const MAX_PAGES = 65536;
 
 const common = [
   '--enable', 'simd',

@@ -1,12 +1,12 @@
 // The WASM heap allocator: alignment, no overlap, reuse after free, growth keeps data, size classes.
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/rng.js';
-import { PAGE_BYTES, WasmHeap, sizeClass } from '../src/backends/wasm/memory.js';
+import { MAX_PAGES, PAGE_BYTES, WasmHeap, sizeClass } from '../src/backends/wasm/memory.js';
 import { webAssembly } from '../src/backends/wasm/wasm-api.js';
 import type { WasmMemory } from '../src/backends/wasm/wasm-api.js';
 
 function memory(initial: number): WasmMemory {
-  return new (webAssembly()!.Memory)({ initial, maximum: 16384, shared: true });
+  return new (webAssembly()!.Memory)({ initial, maximum: MAX_PAGES, shared: true });
 }
 
 describe('sizeClass', () => {
@@ -75,8 +75,17 @@ describe('WasmHeap', () => {
     }
   });
 
+  it('when the host refuses the usual growth it grows by what is needed, and names the failed size when even that is refused', () => {
+    // A memory whose own maximum (10 pages) is below MAX_PAGES stands in for a host that refuses to grow.
+    const heap = new WasmHeap(new (webAssembly()!.Memory)({ initial: 8, maximum: 10, shared: true }), 64);
+    heap.allocBytes(8 * PAGE_BYTES); // needs 9 pages; the usual growth (to 12) is refused
+    expect(heap.memoryBytes).toBe(9 * PAGE_BYTES);
+    expect(() => heap.allocBytes(2 * PAGE_BYTES)).toThrow(new RegExp(`out of memory \\(growing the wasm memory from ${9 * PAGE_BYTES} to ${11 * PAGE_BYTES} bytes failed`));
+  });
+
   it('refuses to grow past the maximum', () => {
     const heap = new WasmHeap(memory(1), 64);
-    expect(() => heap.allocBytes(16384 * PAGE_BYTES + 1)).toThrow(/out of memory/);
+    expect(MAX_PAGES * PAGE_BYTES).toBe(2 ** 32);
+    expect(() => heap.allocBytes(MAX_PAGES * PAGE_BYTES + 1)).toThrow(/out of memory .*capped at 4 GiB/);
   });
 });

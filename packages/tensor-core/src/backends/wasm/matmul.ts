@@ -246,7 +246,7 @@ export interface WasmMatmulOptions {
   relaxed?: 'auto' | boolean;
   /** Run each kernel once at start-up so that timed calls hit optimised code (default true). */
   warmup?: boolean;
-  /** Initial memory in pages of 64 KiB (default 64); it grows on demand up to 16384 (1 GiB). */
+  /** Initial memory in pages of 64 KiB (default 64); it grows on demand up to 65536 (4 GiB). */
   initialPages?: number;
   /** Calls below this many FLOPs run on the calling thread only (default PARALLEL_MIN_FLOPS). */
   parallelMinFlops?: number;

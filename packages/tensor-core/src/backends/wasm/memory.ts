@@ -6,8 +6,8 @@
 import type { WasmMemory } from './wasm-api.js';
 
 export const PAGE_BYTES = 65536;
-/** Maximum pages (1 GiB). Must equal MAX_PAGES in scripts/build-wasm.mjs (the module's --maximumMemory). */
-export const MAX_PAGES = 16384;
+/** Maximum pages (4 GiB, all that wasm32 addresses). Must equal MAX_PAGES in scripts/build-wasm.mjs (the module's --maximumMemory). */
+export const MAX_PAGES = 65536;
 const ALIGN = 16;
 
 /** A block of f32 in WASM memory: `ptr` is a byte offset, `f32` a view of exactly `length` floats. */
@@ -133,6 +133,17 @@ export class WasmHeap {
         `WasmHeap: out of memory (${end} bytes requested, maximum ${MAX_PAGES * PAGE_BYTES}: the wasm backend's memory is capped at ${(MAX_PAGES * PAGE_BYTES) / 2 ** 30} GiB; use a smaller batch, sequence or model, or another backend)`,
       );
     }
-    this.memory.grow(want - havePages);
+    try {
+      this.memory.grow(want - havePages);
+    } catch (e) {
+      // The host may refuse a grow below the maximum (address space or memory limits): say what was asked.
+      if (want === needPages) throw new RangeError(`WasmHeap: out of memory (growing the wasm memory from ${have} to ${want * PAGE_BYTES} bytes failed: ${(e as Error).message})`, { cause: e });
+      // Ask for what is needed only, not the usual half again.
+      try {
+        this.memory.grow(needPages - havePages);
+      } catch (e2) {
+        throw new RangeError(`WasmHeap: out of memory (growing the wasm memory from ${have} to ${needPages * PAGE_BYTES} bytes failed: ${(e2 as Error).message})`, { cause: e2 });
+      }
+    }
   }
 }

@@ -13,7 +13,7 @@ export interface WasmBackendOptions {
   threads?: number;
   /** 'auto' (default): the relaxed-SIMD (FMA) build where the host validates it, else plain SIMD. */
   relaxed?: 'auto' | boolean;
-  /** Initial WASM memory in 64 KiB pages (default 64); it grows on demand up to 1 GiB. */
+  /** Initial WASM memory in 64 KiB pages (default 64); it grows on demand up to 4 GiB. */
   initialPages?: number;
   /** Run each kernel once at start-up (default true). */
   warmup?: boolean;
