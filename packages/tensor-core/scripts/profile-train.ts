@@ -29,6 +29,18 @@ interface Options {
   json: string | null;
 }
 
+const USAGE = `Usage: pnpm --filter @bitskip/tensor-core profile:train -- [options]
+
+Per-kernel time of TinyLM + AdamW training steps on several backends, steps interleaved.
+
+Options:
+  --backends LIST  cpu, wasm:N, wasm-base:N (only matmul and softmax in WASM) (default cpu,wasm:1,wasm:2)
+  --steps N (6)  --warmup N (2)  --layers N (4)  --dim N (128)  --heads N (4)  --kv-heads N (4)
+  --hidden N (344)  --vocab N (512)  --seq N (128)  --batch N (8)  --json FILE (write the figures)`;
+
+/** A mistake on the command line: printed as one line, exit status 2. */
+class UsageError extends Error {}
+
 function parse(argv: string[]): Options {
   const o: Options = { backends: ['cpu', 'wasm:1', 'wasm:2'], steps: 6, warmup: 2, layers: 4, dim: 128, heads: 4, kvHeads: 4, hidden: 344, vocab: 512, seq: 128, batch: 8, json: null };
   const ints: Record<string, keyof Options> = {
@@ -45,15 +57,19 @@ function parse(argv: string[]): Options {
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    if (a === '--help' || a === '-h') {
+      process.stdout.write(USAGE + '\n');
+      process.exit(0);
+    }
     const v = argv[++i];
-    if (v === undefined) throw new Error(`profile-train: ${a} needs a value`);
+    if (v === undefined) throw new UsageError(`profile-train: ${a} needs a value`);
     if (a === '--backends') o.backends = v.split(',');
     else if (a === '--json') o.json = v;
     else if (a in ints) {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`profile-train: ${a} needs a non-negative integer, got ${v}`);
+      if (!Number.isInteger(n) || n < 0) throw new UsageError(`profile-train: ${a} needs a non-negative integer, got ${v}`);
       (o as unknown as Record<string, number>)[ints[a]!] = n;
-    } else throw new Error(`profile-train: unknown option ${a} (options: --backends --json ${Object.keys(ints).join(' ')})`);
+    } else throw new UsageError(`profile-train: unknown option ${a} (options: --backends --json ${Object.keys(ints).join(' ')}; --help)`);
   }
   return o;
 }
@@ -97,12 +113,13 @@ async function main(): Promise<void> {
       // wasm-base: only matmul and softmax in WASM, the other kernels as cpu kernels on views (the first version).
       const base = spec.startsWith('wasm-base');
       const threads = spec.includes(':') ? Number(spec.split(':')[1]) : availableParallelism();
+      if (!/^wasm(-base)?(:\d+)?$/.test(spec) || !Number.isInteger(threads) || threads < 1) throw new UsageError(`profile-train: bad backend ${spec} (cpu, wasm:N, wasm-base:N with N ≥ 1)`);
       const name = `${base ? 'wasm-base' : 'wasm'}-${threads}t`;
       const cpuKernels = base ? WASM_FALLBACK_KERNELS : [];
       if (threads === 1) registerWasmBackend({ name, cpuKernels });
       else await initWasmBackend({ name, threads, cpuKernels });
       b = findBackend(name);
-    } else throw new Error(`profile-train: unknown backend ${spec} (cpu, wasm:N, wasm-base:N)`);
+    } else throw new UsageError(`profile-train: unknown backend ${spec} (cpu, wasm:N, wasm-base:N)`);
     setBackend(b.name);
     const rng = new Rng(1);
     const model = new TinyLM(cfg, rng.split());
@@ -190,4 +207,10 @@ async function main(): Promise<void> {
   for (const r of runs) if (r.backend.name.startsWith('wasm')) await (r.backend as WasmBackend).destroy();
 }
 
-await main();
+try {
+  await main();
+} catch (e) {
+  if (!(e instanceof UsageError)) throw e;
+  process.stderr.write(`${e.message}\n`);
+  process.exit(2);
+}
