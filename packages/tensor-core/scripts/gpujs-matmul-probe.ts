@@ -9,9 +9,34 @@ import type { Backend, DataId } from '../src/index.js';
 import { createGpujsBackend, createWebGpuBackend, gpujsModeAvailable } from '../src/gpujs.js';
 import type { GpujsBackend, GpujsMode, MatmulKernel } from '../src/gpujs.js';
 
+const USAGE = `Usage: pnpm --filter @bitskip/tensor-core probe:matmul -- [options]
+
+gpu.js matmul GFLOP/s per mode and kernel (headlessgl under xvfb-run -a; webgpu needs an adapter).
+
+Options:
+  --modes LIST    cpu,webasm,webasm-async,headlessgl,webgpu (default all)
+  --kernels LIST  kahan,blocked (default both)
+  --sizes LIST    square sizes (default 256,512)
+  --rounds N (3)  --ms N (600, the length of a round)`;
+const OPTIONS = ['modes', 'kernels', 'sizes', 'rounds', 'ms'];
+/** A mistake on the command line: one line on stderr, exit status 2. */
+function usageError(message: string): never {
+  process.stderr.write(`probe:matmul: ${message}\n`);
+  process.exit(2);
+}
+const argv = process.argv.slice(2).filter((a) => a !== '--');
+if (argv.includes('--help') || argv.includes('-h')) {
+  process.stdout.write(USAGE + '\n');
+  process.exit(0);
+}
+for (let i = 0; i < argv.length; i += 2) {
+  const name = argv[i]!.replace(/^--/, '');
+  if (!argv[i]!.startsWith('--') || !OPTIONS.includes(name)) usageError(`unknown option ${argv[i]} (known: ${OPTIONS.map((o) => `--${o}`).join(' ')}; --help)`);
+  if (argv[i + 1] === undefined) usageError(`${argv[i]} needs a value`);
+}
 const opt = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : dflt;
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1]! : dflt;
 };
 // 'webasm-async' is webasm under the async contract: gpu.js splits kernels over its worker pool (threads).
 const modes = opt('modes', 'cpu,webasm,webasm-async,headlessgl,webgpu').split(',');
@@ -19,6 +44,12 @@ const kernels = opt('kernels', 'kahan,blocked').split(',') as MatmulKernel[];
 const sizes = opt('sizes', '256,512').split(',').map(Number);
 const rounds = Number(opt('rounds', '3'));
 const roundMs = Number(opt('ms', '600'));
+if (!Number.isInteger(rounds) || rounds < 1) usageError(`--rounds needs a positive integer, got ${opt('rounds', '')}`);
+if (!(roundMs > 0)) usageError(`--ms needs a positive number, got ${opt('ms', '')}`);
+if (sizes.some((n) => !Number.isInteger(n) || n < 1)) usageError(`--sizes needs positive integers, got ${opt('sizes', '')}`);
+const knownModes = ['cpu', 'webasm', 'webasm-async', 'headlessgl', 'webgpu'];
+for (const m of modes) if (!knownModes.includes(m)) usageError(`unknown mode ${m} (known: ${knownModes.join(',')})`);
+for (const k of kernels as string[]) if (k !== 'kahan' && k !== 'blocked') usageError(`unknown kernel ${k} (known: kahan,blocked)`);
 
 function values(n: number, seed: number): Float32Array {
   const a = new Float32Array(n);
