@@ -342,8 +342,9 @@ export function matmulPart(ctrl: usize, t: i32, scratch: usize): void {
   if (m <= 0 || n <= 0 || k <= 0 || batch <= 0) return;
   // Work units: 4-row panels of every batch item, numbered batch-major. One thread takes them all;
   // several take chunks of consecutive units from a shared counter (dynamic, so a thread slowed by
-  // another process does less). Chunks of ≥ 32 panels (or an even share, when smaller) keep repacking
-  // B per chunk cheap; about 4 chunks a thread on large problems.
+  // another process does less). The chunk count is a multiple of the thread count, 1 to 4 chunks a thread
+  // (about 32 panels a chunk, so that repacking B per chunk stays cheap), and the chunks are as even as
+  // panels allow: 86 panels on 2 threads are 2 × 43, not 32 + 32 + 22 (one thread then did 54 of 86).
   const panels = (m + MR - 1) / MR;
   const total = <i64>batch * <i64>panels;
   const sc = (<usize>m * <usize>n) << 2;
@@ -353,8 +354,10 @@ export function matmulPart(ctrl: usize, t: i32, scratch: usize): void {
   let packed: usize = <usize>-1;
   let chunk = total;
   if (threads > 1) {
-    const even = (total + <i64>threads - 1) / <i64>threads;
-    chunk = max(min(<i64>32, even), (total + <i64>(threads * 4) - 1) / <i64>(threads * 4));
+    const t64 = <i64>threads;
+    const perThread = min(<i64>4, max(<i64>1, (total + t64 * 16) / (t64 * 32))); // total / (32·threads), rounded
+    const chunks = t64 * perThread;
+    chunk = (total + chunks - 1) / chunks;
   }
   for (;;) {
     let u: i64 = 0;
