@@ -44,8 +44,9 @@ export const OP_CE_BACKWARD: i32 = 6;
 export const OP_RMSNORM_FORWARD: i32 = 7;
 export const OP_RMSNORM_BACKWARD: i32 = 8;
 export const OP_ADAMW: i32 = 9;
+export const OP_ROPE: i32 = 10;
 
-// Fused kernels (cross-entropy, RMSNorm, AdamW) take C_A, C_B, C_C, rows in C_M, cols in C_N, and further
+// Fused kernels (cross-entropy, RMSNorm, AdamW, rope) take C_A, C_B, C_C, rows in C_M, cols in C_N, and further
 // pointers and f32 parameters in these slots (the elementwise slots, reused).
 export const C_P0: usize = 80;
 export const C_P1: usize = 84;

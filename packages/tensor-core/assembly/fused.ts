@@ -295,3 +295,59 @@ export function adamwPart(ctrl: usize, t: i32): void {
     }
   }
 }
+
+/**
+ * Rotary embedding, rotate-half convention (as the cpu kernel, src/backends/cpu/kernels/rope.ts): x (C_A) is rows =
+ * outer·T (C_M) rows of d (C_N, even) floats, row r at position r mod T (T at C_P0); cos (C_B) and sin (C_P1) are
+ * T × d/2. For i < d/2: y[i] = x[i]·c − x[i+d/2]·s, y[i+d/2] = x[i+d/2]·c + x[i]·s, with s = sin·sign (f32 at C_P2:
+ * −1 rotates back, the backward). y at C_C; it may be x.
+ */
+export function ropePart(ctrl: usize, t: i32): void {
+  const rows = load<i32>(ctrl + C_M);
+  const d = load<i32>(ctrl + C_N);
+  const T = load<i32>(ctrl + C_P0);
+  if (rows <= 0 || d <= 0 || T <= 0) return;
+  const x0 = <usize>load<u32>(ctrl + C_A);
+  const cos0 = <usize>load<u32>(ctrl + C_B);
+  const y0 = <usize>load<u32>(ctrl + C_C);
+  const sin0 = <usize>load<u32>(ctrl + C_P1);
+  const sign = load<f32>(ctrl + C_P2);
+  const sv = f32x4.splat(sign);
+  const h = d >> 1;
+  const hb = <usize>h << 2;
+  const vec = h & ~3;
+  const chunk = chunkOf(ctrl, rows, 16);
+  let first = true;
+  for (;;) {
+    const r0 = nextChunk(ctrl, t, rows, chunk, first);
+    first = false;
+    if (r0 < 0) return;
+    const r1 = min(rows, r0 + chunk);
+    for (let r = r0; r < r1; r++) {
+      const off = (<usize>r * <usize>d) << 2;
+      const x = x0 + off;
+      const y = y0 + off;
+      const cp = (<usize>(r % T) * <usize>h) << 2;
+      const cb = cos0 + cp;
+      const sb = sin0 + cp;
+      for (let i = 0; i < vec; i += 4) {
+        const o = <usize>i << 2;
+        const c = v128.load(cb + o);
+        const s = f32x4.mul(v128.load(sb + o), sv);
+        const x1 = v128.load(x + o);
+        const x2 = v128.load(x + hb + o);
+        v128.store(y + o, f32x4.sub(f32x4.mul(x1, c), f32x4.mul(x2, s)));
+        v128.store(y + hb + o, f32x4.add(f32x4.mul(x2, c), f32x4.mul(x1, s)));
+      }
+      for (let i = vec; i < h; i++) {
+        const o = <usize>i << 2;
+        const c = load<f32>(cb + o);
+        const s = load<f32>(sb + o) * sign;
+        const x1 = load<f32>(x + o);
+        const x2 = load<f32>(x + hb + o);
+        store<f32>(y + o, x1 * c - x2 * s);
+        store<f32>(y + hb + o, x2 * c + x1 * s);
+      }
+    }
+  }
+}

@@ -260,6 +260,29 @@ describe('wasm backend: fused kernels on training-step sizes vs cpu64', () => {
     });
   });
 
+  it('rope forward and inverse (8 × 4 × 128 × 32, and a half width of 11: SIMD body and scalar tail)', () => {
+    for (const [outer, t, d] of [[32, 128, 32], [3, 5, 22]] as const) {
+      const h = d / 2;
+      const angle = (p: number, i: number): number => (p + 1) * 10000 ** ((-2 * i) / d);
+      const inputs: [number[], number[], 'float32' | 'int32'][] = [
+        [normal(outer * t * d), [outer, t, d], 'float32'],
+        [Array.from({ length: t * h }, (_, k) => Math.cos(angle(Math.floor(k / h), k % h))), [t, h], 'float32'],
+        [Array.from({ length: t * h }, (_, k) => Math.sin(angle(Math.floor(k / h), k % h))), [t, h], 'float32'],
+      ];
+      check(`rope ${outer}×${t}×${d}`, inputs, (be, [x, c, sn]) => {
+        const y = be.kernels.rope!(x!, c!, sn!, false);
+        const back = be.kernels.rope!({ id: y, shape: x!.shape, dtype: 'float32' }, c!, sn!, true);
+        return [y, back, be.kernels.rope!(x!, c!, sn!, true)];
+      });
+      // The inverse undoes the rotation (up to f32 rounding).
+      const [, back] = on(B2, inputs, (be, [x, c, sn]) => {
+        const y = be.kernels.rope!(x!, c!, sn!, false);
+        return [y, be.kernels.rope!({ id: y, shape: x!.shape, dtype: 'float32' }, c!, sn!, true)];
+      });
+      assertClose(`rope ${outer}×${t}×${d} round trip`, back!, inputs[0][0], { rtol: 1e-6, atol: 1e-6 });
+    }
+  });
+
   it('adamw (70,001 elements)', () => {
     const n = 70001;
     const inputs: [number[], number[], 'float32' | 'int32'][] = [

@@ -51,7 +51,7 @@ export interface WasmBackendInfo {
 }
 
 /** The cpu-on-views fallbacks that can replace WASM kernels (WasmBackend's `cpuKernels` option). */
-export const WASM_FALLBACK_KERNELS: readonly KernelName[] = ['unary', 'binary', 'stridedCopy', 'crossEntropy', 'crossEntropyBackward', 'rmsNorm', 'rmsNormBackward', 'adamw'];
+export const WASM_FALLBACK_KERNELS: readonly KernelName[] = ['unary', 'binary', 'stridedCopy', 'crossEntropy', 'crossEntropyBackward', 'rmsNorm', 'rmsNormBackward', 'adamw', 'rope'];
 
 /** Kernel names that run in WASM; the rest run the cpu kernels on views of WASM memory. */
 export const WASM_KERNELS: readonly string[] = [
@@ -63,6 +63,7 @@ export const WASM_KERNELS: readonly string[] = [
   'rmsNorm',
   'rmsNormBackward',
   'adamw',
+  'rope',
   'stridedCopy',
   `binary (${Object.keys(BINARY_CODES).join(' ')})`,
   `unary (${Object.keys(UNARY_CODES).join(' ')})`,
@@ -195,7 +196,7 @@ export class WasmBackend implements Backend {
     const floatOut = (n: number): WasmData => this.alloc(n, 'float32');
     const core = this.core;
     const mem = this.memory;
-    // Start from the cpu kernels on views (where, reduce, concat, gather, scatterAdd, cast, log-softmax, rope
+    // Start from the cpu kernels on views (where, reduce, concat, gather, scatterAdd, cast, log-softmax
     // and the fallbacks below run there) and override with the WASM kernels.
     const views = this.makeViewKernels();
     return {
@@ -332,6 +333,15 @@ export class WasmBackend implements Backend {
         const rstd = floatOut(rows);
         core.rmsNorm({ x: this.data(x.id), gain: this.data(gain.id), y, rstd, rows, cols: n, eps });
         return { y, rstd };
+      },
+      rope: (x, cos, sin, inverse) => {
+        const r = x.shape.length;
+        const d = x.shape[r - 1]!;
+        const t = x.shape[r - 2]!;
+        const n = sizeOf(x.shape);
+        const y = floatOut(n);
+        core.rope({ x: this.data(x.id), cos: this.data(cos.id), sin: this.data(sin.id), y, rows: d === 0 ? 0 : n / d, d, t, inverse });
+        return y;
       },
       rmsNormBackward: (x, gain, rstd, dy) => {
         const [rows, n] = rowsOf(x.shape);

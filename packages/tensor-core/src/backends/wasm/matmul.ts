@@ -51,6 +51,7 @@ const OP_CE_BACKWARD = 6;
 const OP_RMSNORM_FORWARD = 7;
 const OP_RMSNORM_BACKWARD = 8;
 const OP_ADAMW = 9;
+const OP_ROPE = 10;
 /** First of the parameter slots of the fused kernels (assembly/ctrl.ts C_P0..C_P11). */
 const P = 20;
 
@@ -190,6 +191,22 @@ export interface RmsNormBackwardArgs {
   cols: number;
 }
 
+/**
+ * Rotary embedding, rotate-half convention (as the cpu kernel): x is rows = outer·t rows of d floats (d even),
+ * row r at position r mod t; cos and sin are t × d/2. For i < d/2: y[i] = x[i]·c − x[i+d/2]·s,
+ * y[i+d/2] = x[i+d/2]·c + x[i]·s; `inverse` rotates by −angle (the backward). y may be x.
+ */
+export interface RopeArgs {
+  x: WasmBuffer;
+  cos: WasmBuffer;
+  sin: WasmBuffer;
+  y: WasmBuffer;
+  rows: number;
+  d: number;
+  t: number;
+  inverse: boolean;
+}
+
 /** One AdamW step over n floats (PyTorch semantics, as the cpu kernel); outputs may not overlap inputs. */
 export interface AdamWArgs {
   p: WasmBuffer;
@@ -284,6 +301,8 @@ export interface WasmMatmul {
   rmsNorm(args: RmsNormArgs): void;
   rmsNormBackward(args: RmsNormBackwardArgs): void;
   adamw(args: AdamWArgs): void;
+  /** Rotary embedding (rotate-half), forward or inverse. */
+  rope(args: RopeArgs): void;
   dispose(): Promise<void>;
 }
 
@@ -689,6 +708,23 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     }
   };
 
+  const rope = (args: RopeArgs): void => {
+    const { x, cos, sin, y, rows, d, t } = args;
+    if (!rowsReady('rope', rows, d)) return;
+    checkDim('t', t);
+    if (d % 2 !== 0 || t === 0 || rows % t !== 0) throw new RangeError(`rope: d must be even and rows a multiple of t ≥ 1, got rows ${rows}, d ${d}, t ${t}`);
+    checkBuffer('rope', 'x', x, rows * d);
+    checkBuffer('rope', 'cos', cos, (t * d) / 2);
+    checkBuffer('rope', 'sin', sin, (t * d) / 2);
+    checkBuffer('rope', 'y', y, rows * d);
+    if ((y.ptr !== x.ptr && overlaps(y, x)) || overlapsAny(y, cos, sin)) throw new Error('rope: y must be x or overlap no input');
+    const ctl = job(OP_ROPE, x, cos, y, rows, d);
+    ctl[P] = t;
+    ctl[P + 1] = sin.ptr;
+    ctl[P + 2] = bitsOf(args.inverse ? -1 : 1);
+    launch(ctl, rowsParallel(rows, d));
+  };
+
   const adamw = (args: AdamWArgs): void => {
     checkLive('adamw');
     const { p, g, m, v, pOut, mOut, vOut, n } = args;
@@ -790,6 +826,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     rmsNorm,
     rmsNormBackward,
     adamw,
+    rope,
     dispose: async () => {
       if (disposed) return;
       disposed = true;
