@@ -279,7 +279,7 @@ describe('wasm backend: fused kernels on training-step sizes vs cpu64', () => {
         const y = be.kernels.rope!(x!, c!, sn!, false);
         return [y, be.kernels.rope!({ id: y, shape: x!.shape, dtype: 'float32' }, c!, sn!, true)];
       });
-      assertClose(`rope ${outer}×${t}×${d} round trip`, back!, inputs[0][0], { rtol: 1e-6, atol: 1e-6 });
+      assertClose(`rope ${outer}×${t}×${d} round trip`, back!, inputs[0]![0], { rtol: 1e-6, atol: 1e-6 });
     }
   });
 
