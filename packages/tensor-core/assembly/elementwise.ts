@@ -4,7 +4,8 @@
 // other strides run a scalar loop. Results match the cpu kernels' JS arithmetic: +, −, ·, ÷ and √ of f32
 // operands are correctly rounded either way; exp and sigmoid use exp4 (~2 ulp).
 // Work is split across threads in chunks of the flattened output from the shared counter.
-import { C_A, C_B, C_C, C_D0, C_D1, C_D2, C_EOP, C_NEXT, C_SA0, C_SA1, C_SA2, C_SB0, C_SB1, C_SB2, C_THREADS } from './ctrl';
+import { chunkOf, nextChunk } from './chunks';
+import { C_A, C_B, C_C, C_D0, C_D1, C_D2, C_EOP, C_SA0, C_SA1, C_SA2, C_SB0, C_SB1, C_SB2 } from './ctrl';
 import { exp4Full } from './simd';
 
 // Binary op codes (src/backends/wasm/matmul.ts BINARY_CODES).
@@ -157,13 +158,12 @@ export function binaryPart(ctrl: usize, t: i32): void {
   const sb0 = <i64>load<i32>(ctrl + C_SB0);
   const sb1 = <i64>load<i32>(ctrl + C_SB1);
   const sb2 = load<i32>(ctrl + C_SB2);
-  const threads = load<i32>(ctrl + C_THREADS);
-  const chunk = threads > 1 ? max(CHUNK, (total + <i64>threads * 4 - 1) / (<i64>threads * 4)) : total;
+  const chunk = chunkOf<i64>(ctrl, total, CHUNK);
+  let first = true;
   for (;;) {
-    let f: i64 = 0;
-    if (threads > 1) f = <i64>atomic.add<i32>(ctrl + C_NEXT, 1) * chunk;
-    else if (t > 0) return;
-    if (f >= total) return;
+    let f = nextChunk<i64>(ctrl, t, total, chunk, first);
+    first = false;
+    if (f < 0) return;
     const end = min(total, f + chunk);
     while (f < end) {
       const i2 = f % d2;
@@ -176,7 +176,6 @@ export function binaryPart(ctrl: usize, t: i32): void {
       binRunDispatch(op, a + oa, sa2, b + ob, sb2, c + (<usize>f << 2), len);
       f += <i64>len;
     }
-    if (threads == 1) return;
   }
 }
 
@@ -235,15 +234,13 @@ export function unaryPart(ctrl: usize, t: i32): void {
   if (total <= 0) return;
   const x = <usize>load<u32>(ctrl + C_A);
   const y = <usize>load<u32>(ctrl + C_C);
-  const threads = load<i32>(ctrl + C_THREADS);
-  const chunk = threads > 1 ? max(CHUNK, (total + <i64>threads * 4 - 1) / (<i64>threads * 4)) : total;
+  const chunk = chunkOf<i64>(ctrl, total, CHUNK);
+  let first = true;
   for (;;) {
-    let f: i64 = 0;
-    if (threads > 1) f = <i64>atomic.add<i32>(ctrl + C_NEXT, 1) * chunk;
-    else if (t > 0) return;
-    if (f >= total) return;
+    const f = nextChunk<i64>(ctrl, t, total, chunk, first);
+    first = false;
+    if (f < 0) return;
     const end = min(total, f + chunk);
     unRunDispatch(op, x + (<usize>f << 2), y + (<usize>f << 2), <i32>(end - f));
-    if (threads == 1) return;
   }
 }

@@ -3,33 +3,9 @@
 // (Zhang & Sennrich 2019; the gain gradient accumulates in float64, one accumulator row per thread) and AdamW
 // (Loshchilov & Hutter 2019, PyTorch semantics). Rows or elements are split across threads in chunks from the
 // shared counter; the cpu kernels (src/backends/cpu/kernels) are the reference.
-import { C_A, C_B, C_C, C_M, C_N, C_NEXT, C_P0, C_P1, C_P2, C_P3, C_P4, C_P5, C_P6, C_P7, C_P8, C_P9, C_P10, C_P11, C_THREADS } from './ctrl';
-import { exp4, madd } from './simd';
-
-// @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
-
-// @ts-ignore: decorator
-@inline function hmax(v: v128): f32 {
-  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
-}
-
-/** Next chunk [r0, r1) of `rows` for thread t; r0 = -1 when none is left. Single-threaded: all rows to t = 0. */
-// @ts-ignore: decorator
-@inline function nextChunk(ctrl: usize, t: i32, rows: i32, chunk: i32, first: bool): i32 {
-  const threads = load<i32>(ctrl + C_THREADS);
-  if (threads == 1) return t == 0 && first ? 0 : -1;
-  const r0 = atomic.add<i32>(ctrl + C_NEXT, 1) * chunk;
-  return r0 < rows ? r0 : -1;
-}
-
-// @ts-ignore: decorator
-@inline function chunkOf(ctrl: usize, rows: i32, minChunk: i32): i32 {
-  const threads = load<i32>(ctrl + C_THREADS);
-  return threads > 1 ? max(minChunk, (rows + threads * 4 - 1) / (threads * 4)) : rows;
-}
+import { C_A, C_B, C_C, C_M, C_N, C_P0, C_P1, C_P2, C_P3, C_P4, C_P5, C_P6, C_P7, C_P8, C_P9, C_P10, C_P11 } from './ctrl';
+import { chunkOf, nextChunk } from './chunks';
+import { exp4, hmax, hsum, madd } from './simd';
 
 /**
  * Cross-entropy forward: for each row r of logits (at C_A, rows C_M × cols C_N) with target targets[r] (i32 at
@@ -43,11 +19,11 @@ export function ceForwardPart(ctrl: usize, t: i32): void {
   const tg = <usize>load<u32>(ctrl + C_B);
   const lse = <usize>load<u32>(ctrl + C_C);
   const ignore = load<i32>(ctrl + C_P0);
-  const chunk = chunkOf(ctrl, rows, 8);
+  const chunk = chunkOf<i32>(ctrl, rows, 8);
   const vec = cols & ~3;
   let first = true;
   for (;;) {
-    const r0 = nextChunk(ctrl, t, rows, chunk, first);
+    const r0 = nextChunk<i32>(ctrl, t, rows, chunk, first);
     first = false;
     if (r0 < 0) return;
     const r1 = min(rows, r0 + chunk);
@@ -86,11 +62,11 @@ export function ceBackwardPart(ctrl: usize, t: i32): void {
   const d0 = <usize>load<u32>(ctrl + C_P1);
   const scale = load<f32>(ctrl + C_P2);
   const sv = f32x4.splat(scale);
-  const chunk = chunkOf(ctrl, rows, 8);
+  const chunk = chunkOf<i32>(ctrl, rows, 8);
   const vec = cols & ~3;
   let first = true;
   for (;;) {
-    const r0 = nextChunk(ctrl, t, rows, chunk, first);
+    const r0 = nextChunk<i32>(ctrl, t, rows, chunk, first);
     first = false;
     if (r0 < 0) return;
     const r1 = min(rows, r0 + chunk);
@@ -128,11 +104,11 @@ export function rmsNormForwardPart(ctrl: usize, t: i32): void {
   const y0 = <usize>load<u32>(ctrl + C_C);
   const rstd = <usize>load<u32>(ctrl + C_P0);
   const eps = <f64>load<f32>(ctrl + C_P1);
-  const chunk = chunkOf(ctrl, rows, 8);
+  const chunk = chunkOf<i32>(ctrl, rows, 8);
   const vec = cols & ~3;
   let first = true;
   for (;;) {
-    const r0 = nextChunk(ctrl, t, rows, chunk, first);
+    const r0 = nextChunk<i32>(ctrl, t, rows, chunk, first);
     first = false;
     if (r0 < 0) return;
     const r1 = min(rows, r0 + chunk);
@@ -180,12 +156,12 @@ export function rmsNormBackwardPart(ctrl: usize, t: i32): void {
   const rstd = <usize>load<u32>(ctrl + C_P0);
   const dx0 = <usize>load<u32>(ctrl + C_P1);
   const dg = <usize>load<u32>(ctrl + C_P2) + ((<usize>t * <usize>cols) << 3);
-  const chunk = chunkOf(ctrl, rows, 8);
+  const chunk = chunkOf<i32>(ctrl, rows, 8);
   const vec = cols & ~3;
   const invN = f32x4.splat(<f32>(1 / <f64>cols));
   let first = true;
   for (;;) {
-    const r0 = nextChunk(ctrl, t, rows, chunk, first);
+    const r0 = nextChunk<i32>(ctrl, t, rows, chunk, first);
     first = false;
     if (r0 < 0) return;
     const r1 = min(rows, r0 + chunk);
@@ -265,10 +241,10 @@ export function adamwPart(ctrl: usize, t: i32): void {
   const ev = f32x4.splat(eps);
   // Chunks of 4,096 elements (multiples of 4, so only the last chunk has a scalar tail).
   const blocks = (n + 4095) >> 12;
-  const chunk = chunkOf(ctrl, blocks, 4);
+  const chunk = chunkOf<i32>(ctrl, blocks, 4);
   let first = true;
   for (;;) {
-    const k0 = nextChunk(ctrl, t, blocks, chunk, first);
+    const k0 = nextChunk<i32>(ctrl, t, blocks, chunk, first);
     first = false;
     if (k0 < 0) return;
     const i0 = k0 << 12;
@@ -316,10 +292,10 @@ export function ropePart(ctrl: usize, t: i32): void {
   const h = d >> 1;
   const hb = <usize>h << 2;
   const vec = h & ~3;
-  const chunk = chunkOf(ctrl, rows, 16);
+  const chunk = chunkOf<i32>(ctrl, rows, 16);
   let first = true;
   for (;;) {
-    const r0 = nextChunk(ctrl, t, rows, chunk, first);
+    const r0 = nextChunk<i32>(ctrl, t, rows, chunk, first);
     first = false;
     if (r0 < 0) return;
     const r1 = min(rows, r0 + chunk);

@@ -4,7 +4,8 @@
 // Pointer-style on purpose (CONVENTIONS §7): raw loads with constant offsets, do/while inner loops,
 // no allocation (several instances share one memory; JS owns all buffers, including scratch).
 
-import { C_A, C_ACC, C_B, C_BATCH, C_C, C_K, C_M, C_N, C_NEXT, C_SA, C_SB, C_TA, C_TB, C_THREADS } from './ctrl';
+import { C_A, C_ACC, C_B, C_BATCH, C_C, C_K, C_M, C_N, C_SA, C_SB, C_TA, C_TB, C_THREADS } from './ctrl';
+import { nextChunk } from './chunks';
 import { madd } from './simd';
 
 // Cache blocking. KC: depth of a packed block (a B micro-panel, KC×8 floats = 16 KiB, stays in L1 beside the
@@ -359,11 +360,11 @@ export function matmulPart(ctrl: usize, t: i32, scratch: usize): void {
     const chunks = t64 * perThread;
     chunk = (total + chunks - 1) / chunks;
   }
+  let first = true;
   for (;;) {
-    let u: i64 = 0;
-    if (threads > 1) u = <i64>atomic.add<i32>(ctrl + C_NEXT, 1) * chunk;
-    else if (t > 0) return;
-    if (u >= total) return;
+    let u = nextChunk<i64>(ctrl, t, total, chunk, first);
+    first = false;
+    if (u < 0) return;
     const u1 = min(total, u + chunk);
     while (u < u1) {
       const bi = <i32>(u / <i64>panels);
@@ -375,6 +376,5 @@ export function matmulPart(ctrl: usize, t: i32, scratch: usize): void {
       if (oneBlock) packed = bb;
       u += <i64>(p1 - p0);
     }
-    if (threads == 1) return;
   }
 }

@@ -1,19 +1,15 @@
 // Row softmax, forward and backward, in f32x4: y = exp(x − max) / Σ exp(x − max) per row, and
 // dx = y ⊙ (dy − Σ dy ⊙ y). exp is Cephes' expf (2ⁿ·eʳ, degree-6 polynomial, ~2 ulp); inputs below
 // −87.3 (masked scores, −∞) give exactly 0. Rows are split across threads in chunks like matmul.
-import { C_A, C_B, C_C, C_M, C_N, C_NEXT, C_THREADS } from './ctrl';
-import { exp4, madd } from './simd';
-
-// @ts-ignore: decorator
-@inline function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
+import { chunkOf, nextChunk } from './chunks';
+import { C_A, C_B, C_C, C_M, C_N } from './ctrl';
+import { exp4, hmax, hsum, madd } from './simd';
 
 function softmaxRow(x: usize, y: usize, cols: i32): void {
   const vec = cols & ~3;
   let mv = f32x4.splat(-Infinity);
   for (let j = 0; j < vec; j += 4) mv = f32x4.pmax(mv, v128.load(x + (<usize>j << 2)));
-  let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+  let m = hmax(mv);
   for (let j = vec; j < cols; j++) m = max(m, load<f32>(x + (<usize>j << 2)));
   const ms = f32x4.splat(m);
   let sv = f32x4.splat(0);
@@ -68,25 +64,23 @@ function softmaxBackwardRow(y: usize, dy: usize, dx: usize, cols: i32): void {
 // Rows [r0, r1) of this thread's chunks, from the shared counter when several threads run.
 // @ts-ignore: decorator
 @inline function forChunks(ctrl: usize, t: i32, rows: i32, backward: bool): void {
-  const threads = load<i32>(ctrl + C_THREADS);
   const cols = load<i32>(ctrl + C_N);
   const a = <usize>load<u32>(ctrl + C_A);
   const b = <usize>load<u32>(ctrl + C_B);
   const c = <usize>load<u32>(ctrl + C_C);
   const rowBytes = <usize>cols << 2;
-  const chunk = threads > 1 ? max(1, (rows + threads * 4 - 1) / (threads * 4)) : rows;
+  const chunk = chunkOf<i32>(ctrl, rows, 1);
+  let first = true;
   for (;;) {
-    let r0 = 0;
-    if (threads > 1) r0 = atomic.add<i32>(ctrl + C_NEXT, 1) * chunk;
-    else if (t > 0) return;
-    if (r0 >= rows) return;
+    const r0 = nextChunk<i32>(ctrl, t, rows, chunk, first);
+    first = false;
+    if (r0 < 0) return;
     const r1 = min(rows, r0 + chunk);
     for (let r = r0; r < r1; r++) {
       const off = <usize>r * rowBytes;
       if (backward) softmaxBackwardRow(a + off, b + off, c + off, cols);
       else softmaxRow(a + off, b + off, cols);
     }
-    if (threads == 1) return;
   }
 }
 
