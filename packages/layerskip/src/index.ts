@@ -1,2 +1,23 @@
-// @bitskip/layerskip: layer dropout, early-exit losses and early-exit decoding.
-export { exponentialDropRates, quadraticDropRates } from './schedules.js';
+// @bitskip/layerskip: layer dropout, early-exit losses and early-exit decoding, against a small model interface.
+export {
+  BITSKIP_LAYER_DROP,
+  NO_LAYER_DROP,
+  checkLayerDropSchedule,
+  exponentialDropRates,
+  layerDropRates,
+  layerSkipTimeScale,
+  quadraticDropRates,
+  sampleLayerDrop,
+} from './schedules.js';
+export type { LayerDropMask, LayerDropSchedule } from './schedules.js';
+export {
+  DEFAULT_EARLY_EXIT,
+  PAPER_EARLY_EXIT,
+  checkEarlyExitConfig,
+  earlyExitLoss,
+  enabledExits,
+  exitCrossEntropy,
+  exitWeights,
+  quarterExits,
+} from './exits.js';
+export type { EarlyExitConfig, EarlyExitLoss, EarlyExitLossInput, ExitCurriculum, ExitHead, ExitWeighting } from './exits.js';

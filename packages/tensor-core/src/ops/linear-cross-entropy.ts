@@ -1,0 +1,81 @@
+// Linear layer + cross-entropy fused and chunked over rows: mean CE of (h Wᵀ) against targets without ever holding
+// the whole (N, V) logits tensor — neither in the forward nor in the backward, which recomputes each chunk's logits
+// (as Liger-kernel's fused linear cross-entropy and llm.c's chunked classifier do). For a narrow model the head is the
+// largest matmul of a step and an early-exit loss runs it once per exit: this bounds its memory to one chunk.
+//   forward:  CE = Σ_c (n_c / N) · CE_c,   CE_c the mean over chunk c's n_c scored rows, N = Σ n_c
+//   backward: dlogits_c = (softmax(logits_c) − onehot) · dy / N;  dh_c = dlogits_c W;  dW = Σ_c dlogits_cᵀ h_c
+import { getKernel } from '../backend.js';
+import { customGrad } from '../engine.js';
+import { fmtShape } from '../shape.js';
+import { Tensor, newRef } from '../tensor.js';
+import { scalar } from './create.js';
+import { add, mul } from './elementwise.js';
+import { concat, slice } from './layout.js';
+import { crossEntropy } from './loss.js';
+import { matmul } from './matmul.js';
+
+export interface LinearCrossEntropyOptions {
+  /** Targets equal to this are skipped (PyTorch default −100). */
+  ignoreIndex?: number;
+  /** Rows per chunk; default: as many as keep one chunk's logits under 4 Mi values. */
+  chunk?: number;
+}
+
+function chunksOf(rows: number, v: number, chunk: number | undefined): [number, number][] {
+  const c = chunk ?? Math.max(1, Math.floor((1 << 22) / v));
+  if (!Number.isInteger(c) || c < 1) throw new Error(`linearCrossEntropy: chunk must be a positive integer, got ${String(chunk)}`);
+  const out: [number, number][] = [];
+  for (let r = 0; r < rows; r += c) out.push([r, Math.min(rows, r + c)]);
+  return out;
+}
+
+/** Mean cross-entropy of h (N, D) · W (V, D)ᵀ against int32 targets (N); a scalar with gradients for h and W. */
+export function linearCrossEntropy(h: Tensor, w: Tensor, targets: Tensor, opts: LinearCrossEntropyOptions = {}): Tensor {
+  const ignoreIndex = opts.ignoreIndex ?? -100;
+  if (h.rank !== 2 || w.rank !== 2 || targets.rank !== 1 || h.shape[1] !== w.shape[1] || targets.shape[0] !== h.shape[0]) {
+    throw new Error(`linearCrossEntropy: expected h (N, D), w (V, D), targets (N), got ${fmtShape(h.shape)}, ${fmtShape(w.shape)}, ${fmtShape(targets.shape)}`);
+  }
+  if (targets.dtype !== 'int32') throw new Error(`linearCrossEntropy: targets have dtype ${targets.dtype}, expected int32`);
+  const rows = h.shape[0]!;
+  const v = w.shape[0]!;
+  const chunks = chunksOf(rows, v, opts.chunk);
+  const t = targets.dataSync();
+  const counts = chunks.map(([a, b]) => {
+    let n = 0;
+    for (let r = a; r < b; r++) if (t[r] !== ignoreIndex) n++;
+    return n;
+  });
+  const total = counts.reduce((a, b) => a + b, 0);
+  const op = customGrad(
+    (hh, ww, tt) => {
+      let acc = scalar(0, 'float32', hh.backend);
+      chunks.forEach(([a, b], i) => {
+        if (counts[i] === 0) return;
+        const ce = crossEntropy(matmul(slice(hh, [a, 0], [b]), ww, { transB: true }), slice(tt, [a], [b]), { ignoreIndex });
+        acc = add(acc, mul(ce, counts[i]! / total));
+      });
+      return acc;
+    },
+    (dy, [hh, ww, tt]) => {
+      const be = dy.backend;
+      const dhs: Tensor[] = [];
+      let dw: Tensor | null = null;
+      chunks.forEach(([a, b], i) => {
+        const hc = slice(hh!, [a, 0], [b]);
+        const tc = slice(tt!, [a], [b]);
+        const logits = matmul(hc, ww!, { transB: true }); // (n, D) x (V, D)ᵀ -> (n, V)
+        const { loss, lse } = getKernel(be, 'crossEntropy')(logits, tc, ignoreIndex);
+        be.dispose(loss);
+        const lseT = new Tensor(newRef(be, lse), [b - a], 'float32', null);
+        // The kernel divides by this chunk's count; rescale so the whole is divided by the total.
+        const dyc = mul(dy, counts[i] === 0 ? 0 : counts[i]! / total);
+        const g = new Tensor(newRef(be, getKernel(be, 'crossEntropyBackward')(logits, tc, lseT, dyc, ignoreIndex)), logits.shape, 'float32', null);
+        dhs.push(matmul(g, ww!)); // (n, V) x (V, D) -> (n, D)
+        const dwc = matmul(g, hc, { transA: true }); // (n, V)ᵀ x (n, D) -> (V, D)
+        dw = dw === null ? dwc : add(dw, dwc);
+      });
+      return [dhs.length === 1 ? dhs[0]! : concat(dhs, 0), dw, null];
+    },
+  );
+  return op(h, w, targets);
+}
