@@ -1,21 +1,180 @@
-// train: the BitSkip training app. Until the model exists it says so and exits non-zero: no fake training.
-const HELP = `Usage: pnpm --filter train start [-- options]
+// train: the BitSkip training app. `pnpm --filter train start` trains V1 at the quick preset on TinyStories;
+// `... start -- study` runs the two-phase study. Every user mistake is one line and exit 2.
+import { parseArgs } from 'node:util';
+import { join, resolve } from 'node:path';
+import { DataError } from '@bitskip/data-tinystories';
+import { CheckpointError } from '@bitskip/model';
+import { PRESET_NAMES, VARIANTS } from '@bitskip/model';
+import type { PresetName } from '@bitskip/model';
+import { ConfigError, PRESET_RECIPES, mergeConfig } from './config.js';
+import { BACKENDS, openBackend } from './backend.js';
+import type { BackendName } from './backend.js';
+import { CheckpointStateError } from './checkpoint.js';
+import { STUDY_RUNS, loadConfigFile, runStudy } from './study.js';
+import { EXIT, UsageError, runTraining } from './trainer.js';
 
-Trains a BitSkip model on TinyStories.
+const DEFAULT_BUDGET = 540;
+
+const HELP = `Usage: pnpm --filter train start [-- options]          train one model
+       pnpm --filter train start -- study [options]      the two-phase study (4 variants, then v2/v3 stabilised)
+
+Trains a BitSkip model on TinyStories and prints validation perplexity and bits per byte at exits L/4, L/2,
+3L/4 and L, and a generated story. With no options: variant v1, preset quick, wasm backend, ${DEFAULT_BUDGET} s budget.
 
 Options:
-  -h, --help    show this help
+  --variant V        baseline | v1 | v2 | v3                         (default v1)
+  --preset P         ${PRESET_NAMES.join(' | ')}                  (default quick; study: study)
+  --config FILE      a JSON recipe (see apps/train/configs/); flags apply on top
+  --steps N          optimizer steps                                 (quick: ${PRESET_RECIPES.quick.steps})
+  --tokens N         train on N tokens instead of --steps
+  --time-budget T    whole-run budget: seconds, or 90s / 10m / 1h; the step count is cut to fit
+                     (default ${DEFAULT_BUDGET} s for the default run, none otherwise; 0 = none)
+  --backend B        ${BACKENDS.join(' | ')}   (default wasm)
+  --threads N        wasm threads (default: all cores)
+  --seed N           seed of weights, data order, layer drop           (default ${PRESET_RECIPES.quick.seed})
+  --out DIR          run directory (default runs/<name>-<time>; study: runs/study)
+  --resume DIR       continue the run in DIR from its checkpoint (its stored config is used)
+  --data-dir DIR     TinyStories text (train.txt/valid.txt or the official names); default BITSKIP_DATA_DIR,
+                     else a download of data.maxBytes of the training file (cached, tokenized once)
+  --runs LIST        study: which runs (default ${STUDY_RUNS.join(',')})
+  -h, --help         this help
 
-Data: set BITSKIP_DATA_DIR to a directory with train.txt and valid.txt (TinyStories format).
+Exit codes: 0 done, 2 a usage or config error (one line, nothing trained), 3 diverged (the result says where;
+the last good checkpoint is kept), 130 stopped by SIGINT/SIGTERM (a checkpoint is written; --resume continues).
 `;
 
-const args = process.argv.slice(2).filter((a) => a !== '--');
-if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write(HELP);
-  process.exit(0);
+function parseSeconds(v: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(v.trim());
+  if (m === null) throw new UsageError(`${flag}: expected seconds or a duration like 90s, 10m, 1h; got '${v}'`);
+  const x = Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+  if (!Number.isFinite(x) || x > 1e8) throw new UsageError(`${flag}: '${v}' is out of range`);
+  return x;
 }
-process.stderr.write(
-  'train: not implemented yet — the model and training loop are still being built (see the open issues).\n' +
-    'Nothing was trained. Run with --help for the planned usage.\n',
+
+function parseInt10(v: string, flag: string, lo: number, hi: number): number {
+  if (!/^\d+$/.test(v.trim())) throw new UsageError(`${flag}: expected an integer, got '${v}'`);
+  const x = Number(v);
+  if (x < lo || x > hi) throw new UsageError(`${flag}: must be in [${lo}, ${hi}], got ${v}`);
+  return x;
+}
+
+function oneOf<T extends string>(v: string, flag: string, allowed: readonly T[]): T {
+  if (!allowed.includes(v as T)) throw new UsageError(`${flag}: must be one of ${allowed.join(', ')}; got '${v}'`);
+  return v as T;
+}
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const startedAt = performance.now();
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv.filter((a) => a !== '--'),
+      allowPositionals: true,
+      strict: true,
+      options: {
+        variant: { type: 'string' },
+        preset: { type: 'string' },
+        config: { type: 'string' },
+        steps: { type: 'string' },
+        tokens: { type: 'string' },
+        'time-budget': { type: 'string' },
+        backend: { type: 'string' },
+        threads: { type: 'string' },
+        seed: { type: 'string' },
+        out: { type: 'string' },
+        resume: { type: 'string' },
+        'data-dir': { type: 'string' },
+        runs: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.replace(/\n+/g, ' ')} (see --help)`);
+  }
+  const v = parsed.values;
+  if (v.help === true) {
+    process.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  const command = parsed.positionals[0] ?? 'train';
+  if (parsed.positionals.length > 1 || (command !== 'train' && command !== 'study')) {
+    throw new UsageError(`unknown command '${parsed.positionals.join(' ')}'; commands: train (default), study (see --help)`);
+  }
+  const study = command === 'study';
+  if (!study && v.runs !== undefined) throw new UsageError('--runs applies to the study command only');
+  if (study && (v.variant !== undefined || v.config !== undefined || v.resume !== undefined)) {
+    throw new UsageError('study: --variant, --config and --resume do not apply (each run uses its committed config; a re-run resumes)');
+  }
+  if (v.resume !== undefined && (v.variant !== undefined || v.preset !== undefined || v.config !== undefined || v.steps !== undefined || v.tokens !== undefined || v.seed !== undefined || v.out !== undefined)) {
+    throw new UsageError('--resume DIR continues with the run\'s stored config; --variant, --preset, --config, --steps, --tokens, --seed and --out cannot change it');
+  }
+
+  // Flags as a config override object (validated with the file's rules).
+  const flags: Record<string, unknown> = {};
+  if (v.preset !== undefined) flags.preset = oneOf(v.preset, '--preset', PRESET_NAMES);
+  if (v.variant !== undefined) flags.model = { variant: oneOf(v.variant, '--variant', VARIANTS) };
+  if (v.steps !== undefined) {
+    flags.steps = parseInt10(v.steps, '--steps', 1, 1e9);
+    flags.tokens = null;
+  }
+  if (v.tokens !== undefined) flags.tokens = parseInt10(v.tokens, '--tokens', 1, 1e15);
+  if (v.seed !== undefined) flags.seed = parseInt10(v.seed, '--seed', 0, Number.MAX_SAFE_INTEGER);
+  const defaultRun = argv.filter((a) => a !== '--').length === 0;
+  if (v['time-budget'] !== undefined) {
+    const s = parseSeconds(v['time-budget'], '--time-budget');
+    flags.timeBudget = s === 0 ? null : s;
+  } else if (defaultRun) flags.timeBudget = DEFAULT_BUDGET;
+  const backendName: BackendName = oneOf(v.backend ?? 'wasm', '--backend', BACKENDS);
+  const threads = v.threads === undefined ? undefined : parseInt10(v.threads, '--threads', 1, 256);
+
+  // Resolve the recipe before anything heavy: a config error writes nothing.
+  let config = PRESET_RECIPES[(flags.preset as PresetName | undefined) ?? (study ? 'study' : 'quick')];
+  if (v.config !== undefined) config = loadConfigFile(resolve(v.config), config);
+  config = mergeConfig(config, flags, 'flags');
+  const runs = v.runs === undefined ? [...STUDY_RUNS] : v.runs.split(',').map((r) => oneOf(r.trim(), '--runs', STUDY_RUNS));
+
+  const stop = { signal: null as string | null };
+  let signals = 0;
+  const onSignal = (sig: string): void => {
+    signals++;
+    if (signals > 1) {
+      process.stderr.write(`\n${sig} again: exiting now without a checkpoint\n`);
+      process.exit(EXIT.interrupted);
+    }
+    stop.signal = sig;
+    process.stderr.write(`\n${sig}: stopping after this step and writing a checkpoint (again to exit at once)\n`);
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  const backend = await openBackend(backendName, threads);
+  const dataDir = v['data-dir'];
+  if (study) {
+    const { preset: _p, ...over } = flags;
+    return runStudy({ outDir: v.out ?? join('runs', 'study'), runs, overrides: { ...over, ...(flags.preset === undefined ? {} : { preset: flags.preset }) }, backend, ...(dataDir === undefined ? {} : { dataDir }), stop });
+  }
+  const variant = (config.model.variant as string | undefined) ?? 'v1';
+  const name = `${config.preset}-${variant}`;
+  const outDir = v.resume ?? v.out ?? join('runs', `${name}-${stamp()}`);
+  const r = await runTraining({ config, outDir, resume: v.resume !== undefined, name, backend, ...(dataDir === undefined ? {} : { dataDir }), startedAt, stop });
+  return r.exitCode;
+}
+
+const USER_ERRORS = [UsageError, ConfigError, DataError, CheckpointError, CheckpointStateError];
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const err = e as Error;
+    if (USER_ERRORS.some((C) => err instanceof C)) {
+      process.stderr.write(`train: ${err.message}\n`);
+      process.exit(EXIT.usage);
+    }
+    process.stderr.write(`train: internal error: ${err.stack ?? err.message}\n`);
+    process.exit(EXIT.internal);
+  },
 );
-process.exit(1);

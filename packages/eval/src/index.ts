@@ -1,2 +1,6 @@
-// @bitskip/eval: perplexity, bits per byte, exit-layer speed and quality.
+// @bitskip/eval: perplexity, bits per byte, exit-layer speed and quality, the result schema.
 export { bitsPerByte, perplexity, qualityLoss, speedGain } from './metrics.js';
+export { evaluateExits } from './perplexity.js';
+export type { EvaluateExitsOptions, ExitEvalModel, ExitScore } from './perplexity.js';
+export { RESULT_KINDS, RESULT_SCHEMA_VERSION, stats, validateResultDoc } from './result.js';
+export type { MachineMeta, ResultDoc, ResultKind, Stats } from './result.js';

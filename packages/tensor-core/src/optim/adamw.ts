@@ -2,7 +2,7 @@
 // Moments are tensors on the parameter's backend; one fused `adamw` kernel call per parameter.
 import { getKernel } from '../backend.js';
 import { keep, noGrad } from '../engine.js';
-import { zerosLike } from '../ops/create.js';
+import { tensor, zerosLike } from '../ops/create.js';
 import { fmtShape, shapesEqual } from '../shape.js';
 import { newRef } from '../tensor.js';
 import type { Tensor } from '../tensor.js';
@@ -97,6 +97,20 @@ export class AdamW {
   /** The moment tensors of a parameter (for checkpoints), if it has been stepped. */
   getState(p: Tensor): { m: Tensor; v: Tensor } | undefined {
     return this.state.get(p);
+  }
+
+  /**
+   * Restore a parameter's moments (from a checkpoint): values copied onto the parameter's backend, replacing any
+   * moments it had. Resume also needs `t`, the step count, restored by assignment.
+   */
+  setState(p: Tensor, m: ArrayLike<number>, v: ArrayLike<number>): void {
+    if (m.length !== p.size || v.length !== p.size) {
+      throw new Error(`AdamW.setState: moments of ${m.length} and ${v.length} values do not match parameter ${fmtShape(p.shape)} (${p.size})`);
+    }
+    const old = this.state.get(p);
+    old?.m.dispose();
+    old?.v.dispose();
+    this.state.set(p, { m: keep(tensor(m, p.shape, 'float32', p.backend)), v: keep(tensor(v, p.shape, 'float32', p.backend)) });
   }
 
   /** Free the moment tensors. */
