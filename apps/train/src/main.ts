@@ -63,6 +63,15 @@ function oneOf<T extends string>(v: string, flag: string, allowed: readonly T[])
   return v as T;
 }
 
+/** Test hook BITSKIP_TRAIN_FAULT: 'nan:S' makes the loss NaN at 0-based step S (comma list), 'nan:S+' from S on. */
+function parseFault(v: string | undefined): { steps: number[]; from: number | null } | undefined {
+  if (v === undefined || v === '') return undefined;
+  const m = /^nan:(\d+(?:,\d+)*)(\+)?$/.exec(v);
+  if (m === null) throw new UsageError(`BITSKIP_TRAIN_FAULT: expected nan:STEP[,STEP...] or nan:STEP+, got '${v}'`);
+  const steps = m[1]!.split(',').map(Number);
+  return m[2] === '+' ? { steps: [], from: steps[0]! } : { steps, from: null };
+}
+
 function stamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
@@ -138,13 +147,16 @@ async function main(argv: string[]): Promise<number> {
   const runs = v.runs === undefined ? [...STUDY_RUNS] : v.runs.split(',').map((r) => oneOf(r.trim(), '--runs', STUDY_RUNS));
 
   const stop = { signal: null as string | null };
-  let signals = 0;
+  let firstSignalAt = 0;
   const onSignal = (sig: string): void => {
-    signals++;
-    if (signals > 1) {
+    // pnpm and tsx relay a terminal's Ctrl-C to this process too: signals within 2 s of the first count as one.
+    const now = performance.now();
+    if (firstSignalAt > 0 && now - firstSignalAt < 2000) return;
+    if (firstSignalAt > 0) {
       process.stderr.write(`\n${sig} again: exiting now without a checkpoint\n`);
       process.exit(EXIT.interrupted);
     }
+    firstSignalAt = now;
     stop.signal = sig;
     process.stderr.write(`\n${sig}: stopping after this step and writing a checkpoint (again to exit at once)\n`);
   };
@@ -160,7 +172,8 @@ async function main(argv: string[]): Promise<number> {
   const variant = (config.model.variant as string | undefined) ?? 'v1';
   const name = `${config.preset}-${variant}`;
   const outDir = v.resume ?? v.out ?? join('runs', `${name}-${stamp()}`);
-  const r = await runTraining({ config, outDir, resume: v.resume !== undefined, name, backend, ...(dataDir === undefined ? {} : { dataDir }), startedAt, stop });
+  const fault = parseFault(process.env.BITSKIP_TRAIN_FAULT);
+  const r = await runTraining({ config, outDir, resume: v.resume !== undefined, name, backend, ...(dataDir === undefined ? {} : { dataDir }), startedAt, stop, ...(fault === undefined ? {} : { fault }) });
   return r.exitCode;
 }
 

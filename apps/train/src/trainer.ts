@@ -180,6 +180,8 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
   model.train();
 
   while (step < plan.totalSteps) {
+    // Yield to the event loop once a step, so that a SIGINT/SIGTERM handler runs between steps.
+    await new Promise((r) => setImmediate(r));
     if (o.stop.signal !== null) {
       status = 'interrupted';
       break;
@@ -278,6 +280,7 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
     const now = performance.now();
     if (
       step < plan.totalSteps &&
+      badRun === 0 && // never replace the last good checkpoint during a run of non-finite steps
       ((config.checkpoint.everySteps > 0 && step % config.checkpoint.everySteps === 0) || (config.checkpoint.everySeconds > 0 && (now - lastCkpt) / 1000 >= config.checkpoint.everySeconds))
     ) {
       trainSeconds += (now - tStart) / 1000;
