@@ -128,9 +128,23 @@ export function parseCheckpointConfig(doc: unknown, where = 'config.json'): { co
     ['num_key_value_heads', config.numKvHeads],
     ['head_dim', config.headDim],
     ['vocab_size', config.vocabSize],
+    ['max_position_embeddings', config.maxSeqLen],
+    ['rms_norm_eps', config.normEps],
+    ['rope_theta', config.ropeTheta],
   ];
   for (const [k, v] of pairs) {
     if (d[k] !== v) throw new CheckpointError(`${where}: ${k} is ${JSON.stringify(d[k])} but bitskip.config says ${v}`);
+  }
+  // The architecture's fixed keys: a loader reading only the HF keys must build this model, not another.
+  const fixed: [keyof CheckpointConfigJson, unknown][] = [
+    ['model_type', 'llama'],
+    ['hidden_act', 'silu'],
+    ['tie_word_embeddings', false],
+    ['attention_bias', false],
+    ['mlp_bias', false],
+  ];
+  for (const [k, v] of fixed) {
+    if (d[k] !== v) throw new CheckpointError(`${where}: ${k} is ${JSON.stringify(d[k])}; a BitSkip checkpoint has ${JSON.stringify(v)}`);
   }
   const t = b.tokenizer ?? null;
   if (t !== null && (typeof t.hash !== 'string' || typeof t.kind !== 'string' || typeof t.vocabSize !== 'number')) {

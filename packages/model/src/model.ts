@@ -18,7 +18,6 @@ import {
   rope,
   scatterAdd,
   silu,
-  sub,
   tensor,
 } from '@bitskip/tensor-core';
 import type { Rng, Tensor } from '@bitskip/tensor-core';
@@ -240,9 +239,10 @@ export class BitSkipModel extends Module implements ExitHead {
     if (rows.length === B) return this.layers[l]!.forward(x, l, ctx);
     if (rows.length === 0) return x;
     const idx = tensor(rows, [rows.length], 'int32', x.backend);
-    const xs = gather(x, idx, 0); // (B, T, dim) -> (R, T, dim)
-    const delta = sub(this.layers[l]!.forward(xs, l, ctx), xs);
-    return add(x, scatterAdd(delta, idx, 0, x.shape)); // (R, T, dim) -> (B, T, dim), zeros on the skipped rows
+    const skip = tensor(Array.from(keep, (k) => (k === 0 ? 1 : 0)), [B, 1, 1], 'float32', x.backend);
+    const ys = this.layers[l]!.forward(gather(x, idx, 0), l, ctx); // (B, T, dim) -> (R, T, dim)
+    // x·skip + scatter(ys): x exactly on skipped rows (x·1 + 0), the layer's output exactly on the others (x·0 + y).
+    return add(mul(x, skip), scatterAdd(ys, idx, 0, x.shape)); // (R, T, dim) -> (B, T, dim)
   }
 
   /** int32 ids (B, T) -> logits at the exit, and the hidden states asked for. */
@@ -253,7 +253,10 @@ export class BitSkipModel extends Module implements ExitHead {
     const want = new Set(opts.collect ?? []);
     for (const e of want) if (!Number.isInteger(e) || e < 1 || e > E) throw new Error(`BitSkipModel: collect layer ${e} is outside 1..${E}`);
     const T = ids.shape[1]!;
-    if (opts.cache === undefined && T > this.config.maxSeqLen) throw new Error(`BitSkipModel: sequence length ${T} exceeds maxSeqLen ${this.config.maxSeqLen}`);
+    const past = opts.cache?.length(0) ?? 0;
+    if (past + T > this.config.maxSeqLen) {
+      throw new Error(`BitSkipModel: ${past > 0 ? `${past} cached + ${T} new positions` : `sequence length ${T}`} exceed maxSeqLen ${this.config.maxSeqLen}`);
+    }
     const exits = new Map<number, Tensor>();
     const hidden = this.runLayers(this.embedTokens(ids), 0, E, {
       ...(opts.cache === undefined ? {} : { cache: opts.cache }),
