@@ -2,9 +2,10 @@
 // 8-bit absmax activations per token); v2 H-BitLinear with 4-bit activations; v3 H-BitLinear with 8-bit activations.
 // The study puts Hadamard on every projection (the authors' code); 'bitnet-v2' placement only on o and down. The
 // embedding and the LM head stay fp32 in every variant, as in BitNet.
-import { Linear, noGrad, randn } from '@bitskip/tensor-core';
+import { Linear, matmul, noGrad, randn, reshape } from '@bitskip/tensor-core';
 import type { Module, Parameter, Rng, Tensor } from '@bitskip/tensor-core';
-import { bitLinearFor } from '@bitskip/quant';
+import { fwht } from '@bitskip/hadamard';
+import { BitLinear, bitLinearFor, quantizeActivations, quantizeWeights } from '@bitskip/quant';
 import type { Projection, QuantConfig } from '@bitskip/quant';
 import type { ModelConfig } from './config.js';
 
@@ -61,4 +62,42 @@ export function makeProjection(c: ModelConfig, p: Projection, inFeatures: number
   const layer: Projector = q === null ? new Linear(inFeatures, outFeatures, rng) : bitLinearFor(p, inFeatures, outFeatures, rng, q);
   initNormal(layer.weight, rng, std);
   return layer;
+}
+
+/**
+ * Several projections of the same input (q, k, v; gate, up): y_i = P_i(x). For BitLinear / H-BitLinear layers that
+ * quantize their input the same way (same Hadamard, bits and scheme; no inner norm; not the paper's transform), the
+ * input is rotated and quantized once and shared — the activation quantizer is per token, so Q_a(x) is the same for
+ * every projection — and each projection keeps its own per-tensor weight scale. Otherwise each layer runs alone.
+ * The result equals running each layer's own forward.
+ */
+export function projectShared(layers: readonly Projector[], x: Tensor): Tensor[] {
+  const first = layers[0];
+  const shareable =
+    first instanceof BitLinear &&
+    layers.every(
+      (l) =>
+        l instanceof BitLinear &&
+        !l.frozen &&
+        l.norm === null &&
+        l.bias === null &&
+        !l.config.paperCompat &&
+        l.hadamard === first.hadamard &&
+        l.inFeatures === first.inFeatures &&
+        l.config.activationBits === first.config.activationBits &&
+        l.config.activationScheme === first.config.activationScheme &&
+        l.config.ste === first.config.ste &&
+        l.config.hadamardBlock === first.config.hadamardBlock,
+    );
+  if (!shareable || layers.length === 1) return layers.map((l) => l.forward(x));
+  const c = first.config;
+  const n = first.inFeatures;
+  let h = reshape(x, [-1, n]); // (..., in) -> (N, in)
+  if (first.hadamard) h = fwht(h, { block: c.hadamardBlock ?? n });
+  const hq = quantizeActivations(h, { bits: c.activationBits, scheme: c.activationScheme }, c.ste);
+  return layers.map((l) => {
+    const b = l as BitLinear;
+    const y = matmul(hq, quantizeWeights(b.weight, b.config.weightScheme, b.config.ste), { transB: true }); // (N, in) x (out, in)ᵀ
+    return reshape(y, [...x.shape.slice(0, -1), b.outFeatures]); // (N, out) -> (..., out)
+  });
 }

@@ -25,7 +25,7 @@ import type { ExitHead, LayerDropMask } from '@bitskip/layerskip';
 import type { ModelConfig } from './config.js';
 import { flopsPerToken, numParams, paperCompatFlags, resolveModelConfig } from './config.js';
 import { KVCache } from './kv-cache.js';
-import { initNormal, makeProjection } from './linear.js';
+import { initNormal, makeProjection, projectShared } from './linear.js';
 import type { Projector } from './linear.js';
 
 /** Per-call state of the layers: positions, the cache, dropout. */
@@ -59,9 +59,10 @@ export class Attention extends Module {
     const { numHeads: H, numKvHeads: Hkv, headDim: D, ropeTheta } = this.c;
     const pos = ctx.cache?.length(layer) ?? 0;
     // (B, T, H*D) -> (B, T, H, D) -> (B, H, T, D)
-    const q = rope(permute(reshape(this.q.forward(x), [B, T, H, D]), [0, 2, 1, 3]), { offset: pos, base: ropeTheta });
-    let k = rope(permute(reshape(this.k.forward(x), [B, T, Hkv, D]), [0, 2, 1, 3]), { offset: pos, base: ropeTheta });
-    let v = permute(reshape(this.v.forward(x), [B, T, Hkv, D]), [0, 2, 1, 3]);
+    const [qx, kx, vx] = projectShared([this.q, this.k, this.v], x) as [Tensor, Tensor, Tensor];
+    const q = rope(permute(reshape(qx, [B, T, H, D]), [0, 2, 1, 3]), { offset: pos, base: ropeTheta });
+    let k = rope(permute(reshape(kx, [B, T, Hkv, D]), [0, 2, 1, 3]), { offset: pos, base: ropeTheta });
+    let v = permute(reshape(vx, [B, T, Hkv, D]), [0, 2, 1, 3]);
     if (ctx.cache !== null) ({ k, v } = ctx.cache.append(layer, k, v)); // (B, Hkv, pos + T, D)
     const a = attention(q, k, v, { causal: !this.c.paperNoCausalMask }); // (B, H, T, D)
     // (B, H, T, D) -> (B, T, H, D) -> (B, T, H*D)
@@ -83,7 +84,8 @@ export class FeedForward extends Module {
 
   /** (B, T, dim) -> (B, T, dim): down(SiLU(gate(x)) ⊙ up(x)). */
   forward(x: Tensor): Tensor {
-    return this.down.forward(mul(silu(this.gate.forward(x)), this.up.forward(x)));
+    const [g, u] = projectShared([this.gate, this.up], x) as [Tensor, Tensor];
+    return this.down.forward(mul(silu(g), u));
   }
 }
 
