@@ -8,8 +8,9 @@ import { kernelsSuite } from './suites/kernels.js';
 import { memorySuite } from './suites/memory.js';
 import { quantSuite } from './suites/quant.js';
 import { stepSuite } from './suites/step.js';
+import { trainSuite } from './suites/train.js';
 
-const SUITES: Suite[] = [kernelsSuite, dataSuite, quantSuite, memorySuite, stepSuite];
+const SUITES: Suite[] = [kernelsSuite, dataSuite, quantSuite, memorySuite, stepSuite, trainSuite];
 
 const workspaceRoot = join(import.meta.dirname, '../../..');
 

@@ -258,7 +258,9 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
       const per = stats(stepTimes.slice(Math.min(2, stepTimes.length - 1))).median;
       const elapsed = (performance.now() - o.startedAt) / 1000;
       const validTokens = config.eval.finalWindows > 0 ? config.eval.finalWindows * T : data.valid.tokens.length;
-      const evalReserve = ((validTokens / (B * T)) * per * (evalExits(L).length + 2)) / 6 + config.sample.tokens * 0.02 + 10;
+      // The final evaluation: a forward pass (about a third of a training step) per batch of validation windows, plus the
+      // exits' heads; then the sample, one token at a time; then a margin.
+      const evalReserve = (validTokens / (B * T)) * per * 0.45 + config.sample.tokens * 0.02 + 10;
       const fit = step + Math.max(0, Math.floor((config.timeBudget - elapsed - evalReserve) / (per * 1.03)));
       if (fit < plan.totalSteps) {
         plan = { totalSteps: Math.max(step, fit), stepsReason: `cut from ${plan.totalSteps} to fit the ${config.timeBudget} s budget (${per.toFixed(3)} s/step measured, ${evalReserve.toFixed(0)} s reserved for evaluation)` };
