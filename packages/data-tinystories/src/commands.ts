@@ -234,7 +234,9 @@ function cmdSample(args: string[]): number {
   if (n * seqLen > SAMPLE_MAX_TOKENS) throw new DataError(`--n ${n} × --seq-len ${seqLen} = ${n * seqLen} tokens, more than sample decodes (${SAMPLE_MAX_TOKENS})`);
   const seed = parseInt_('--seed', v.seed, 0, 0, Number.MAX_SAFE_INTEGER);
   const { tokenizer: tok } = openPrepared(dir);
-  const shard = openShard(join(dir, `${split}.bin`), { tokenizerHash: tok.hash });
+  const shardPath = join(dir, `${split}.bin`);
+  const shard = openShard(shardPath, { tokenizerHash: tok.hash });
+  if (shard.tokens.length < seqLen + 1) throw new DataError(`--seq-len ${seqLen}: ${shardPath} holds ${shard.tokens.length} tokens, fewer than one window of seq-len + 1`);
   const sampler = BatchSampler.fromShard(shard, { batchSize: n, seqLen, seed });
   const batch = sampler.next();
   for (let b = 0; b < batch.batchSize; b++) {

@@ -80,9 +80,16 @@ export function readShardHeader(path: string): ShardHeader {
   }
   try {
     const b = Buffer.alloc(SHARD_HEADER_BYTES);
-    const n = readSync(fd, b, 0, SHARD_HEADER_BYTES, 0);
+    let n: number;
+    let size: number;
+    try {
+      n = readSync(fd, b, 0, SHARD_HEADER_BYTES, 0);
+      size = fstatSync(fd).size;
+    } catch (e) {
+      // A directory (EISDIR) or an I/O error: the errors of an fd name no path.
+      throw asDataError(e, path) ?? e;
+    }
     const h = decodeHeader(b.subarray(0, n), path);
-    const size = fstatSync(fd).size;
     const want = shardFileBytes(h);
     if (size !== want) throw new DataError(`${path}: ${size < want ? 'truncated' : 'oversized'} shard: ${size} bytes, the header says ${want} (${h.tokenCount} ${h.dtype} tokens, ${h.docCount} documents)`);
     return h;
@@ -143,7 +150,9 @@ export async function* streamShardTokens(path: string, chunkTokens = 1 << 20): A
       const bytes = new Uint8Array(out.buffer);
       let got = 0;
       while (got < bytes.length) {
-        const { bytesRead } = await fh.read(bytes, got, bytes.length - got, SHARD_HEADER_BYTES + done * width + got);
+        const { bytesRead } = await fh.read(bytes, got, bytes.length - got, SHARD_HEADER_BYTES + done * width + got).catch((e: unknown) => {
+          throw asDataError(e, path) ?? e;
+        });
         if (bytesRead === 0) throw new DataError(`${path}: truncated shard while streaming`);
         got += bytesRead;
       }

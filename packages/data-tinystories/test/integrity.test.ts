@@ -297,6 +297,12 @@ describe('case 9: sample option limits', () => {
     expectOneLineError(await runCli(['sample', '--out', missing, '--n', '10000', '--seq-len', '1048576']), /--n 10000 × --seq-len 1048576 = 10485760000 tokens, more than sample decodes/);
     expectOneLineError(await runCli(['sample', '--out', missing, '--seed', '99999999999999999999']), /--seed: expected an integer/);
   });
+
+  it('a window longer than the shard names --seq-len and the shard; a directory given as a shard names it', async () => {
+    const out = await prepared(300);
+    expectOneLineError(await runCli(['sample', '--out', out, '--seq-len', '1000000']), new RegExp(`--seq-len 1000000: ${join(out, 'train.bin')} holds \\d+ tokens, fewer than one window`));
+    expectOneLineError(await runCli(['stats', out]), new RegExp(`${out}: is a directory \\(EISDIR\\)$`));
+  });
 });
 
 describe('case 12: what killed runs left behind', () => {
