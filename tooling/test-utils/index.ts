@@ -66,3 +66,34 @@ export async function bundleForBrowser(entry: string, options: { workspaceSrc?: 
   });
   return { errors: result.errors, nodeImports, text: result.outputFiles[0]?.text ?? '' };
 }
+
+/**
+ * Bundles `entry` with esbuild for platform 'node' (ESM, in memory, Node built-ins external) into one file that a
+ * child `node` starts in a fraction of the time `--import tsx` takes: for tests that start many child processes.
+ * `workspaceSrc` resolves `@bitskip/<pkg>` to `<workspaceSrc>/<pkg>/src/index.ts`, as in bundleForBrowser.
+ */
+export async function bundleForNode(entry: string, options: { workspaceSrc?: string } = {}): Promise<string> {
+  const { workspaceSrc } = options;
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'silent',
+    plugins:
+      workspaceSrc === undefined
+        ? []
+        : [
+            {
+              name: 'workspace-src',
+              setup(b) {
+                b.onResolve({ filter: /^@bitskip\/[a-z0-9-]+$/ }, (args) => ({ path: join(workspaceSrc, args.path.slice('@bitskip/'.length), 'src/index.ts') }));
+              },
+            },
+          ],
+  });
+  if (result.errors.length > 0) throw new Error(`bundleForNode(${entry}): ${result.errors.map((e) => e.text).join('; ')}`);
+  return result.outputFiles[0]?.text ?? '';
+}

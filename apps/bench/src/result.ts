@@ -1,9 +1,9 @@
 // Result documents of the bench app: one schema-versioned JSON per run, with machine meta,
 // written atomically (temporary name, then rename). See CONVENTIONS §5.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { ensureWritableDir, writeFileAtomicSync } from '@bitskip/atomic-fs';
 
 export const RESULT_SCHEMA_VERSION = 1;
 
@@ -90,15 +90,13 @@ export function interleavedRounds(variants: ReadonlyArray<{ name: string; fn: ()
   return out;
 }
 
-/** Write a result document atomically to DIR/<suite>-<timestamp>.json and return its path. */
+/** Write a result document atomically (@bitskip/atomic-fs: temporary file, fsync, rename) to DIR/<suite>-<timestamp>.json and return its path. */
 export function writeResult<M, C>(dir: string, suite: string, config: C, metrics: M): string {
   const meta = machineMeta();
   const doc: ResultDoc<M, C> = { schemaVersion: RESULT_SCHEMA_VERSION, kind: 'bench', suite, meta, config, metrics };
-  mkdirSync(dir, { recursive: true });
+  ensureWritableDir(dir);
   const file = join(dir, `${suite}-${meta.time.replace(/[:.]/g, '-')}.json`);
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(doc, null, 2) + '\n');
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, JSON.stringify(doc, null, 2) + '\n');
   return file;
 }
 

@@ -20,3 +20,15 @@ export interface Suite {
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+/** The most threads a suite starts (a typo like 100000 fails at once instead of after minutes of worker start-up). */
+export const MAX_THREADS = 64;
+
+/** A thread count in [1, MAX_THREADS] from a flag's value, or a UsageError naming the suite and the flag. */
+export function parseThreads(suite: string, flag: string, v: string | undefined): number {
+  const n = Number(v);
+  if (v === undefined || !/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1 || n > MAX_THREADS) {
+    throw new UsageError(`${suite}: ${flag} needs thread counts in [1, ${MAX_THREADS}], got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+  }
+  return n;
+}

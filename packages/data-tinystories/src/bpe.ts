@@ -2,7 +2,8 @@
 // Ids 0..255 are the bytes, 256.. the merges in order, and the last id is `<|endoftext|>`. Training counts
 // pre-token words once (with frequencies) and updates pair counts incrementally per merge, with a lazy max-heap;
 // encoding merges by rank inside each pre-token, with a cache per pre-token.
-import { readFileSync, renameSync, writeFileSync, unlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomicSync } from '@bitskip/atomic-fs';
 import { DataError } from './errors.js';
 import { END_OF_TEXT } from './stories.js';
 import { GPT2_PATTERN, sha256Hex, type Tokenizer } from './tokenizer.js';
@@ -143,20 +144,9 @@ export class BpeTokenizer implements Tokenizer {
     };
   }
 
-  /** Save as JSON, atomically (temporary name, then rename). */
+  /** Save as JSON, atomically (temporary name, then rename: @bitskip/atomic-fs); a file-system error names the path. */
   save(path: string): void {
-    const tmp = `${path}.tmp-${process.pid}`;
-    try {
-      writeFileSync(tmp, JSON.stringify(this.toJSON()) + '\n');
-      renameSync(tmp, path);
-    } catch (e) {
-      try {
-        unlinkSync(tmp);
-      } catch {
-        /* nothing to clean */
-      }
-      throw e;
-    }
+    writeFileAtomicSync(path, JSON.stringify(this.toJSON()) + '\n');
   }
 
   static fromJSON(doc: unknown, source = 'BPE tokenizer'): BpeTokenizer {

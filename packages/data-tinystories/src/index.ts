@@ -1,6 +1,6 @@
 // @bitskip/data-tinystories: TinyStories data, tokenizers, shards and batches.
 export { END_OF_TEXT, readStories, splitStories, type ReadStoriesOptions } from './stories.js';
-export { DataError } from './errors.js';
+export { DataError, asDataError } from './errors.js';
 export { Rng } from './rng.js';
 export { findInvalidUtf8 } from './utf8.js';
 export { GPT2_PATTERN, type Tokenizer } from './tokenizer.js';
@@ -23,11 +23,12 @@ export {
   type TokenDtype,
 } from './shard.js';
 export { BatchSampler, sequentialBatches, type Batch, type BatchSamplerOptions, type SamplerCursor } from './batches.js';
-export { NetworkError, downloadFile, sha256File, type DownloadOptions, type DownloadRecord } from './download.js';
+export { NetworkError, downloadFile, isVerified, notTextReason, sha256File, type DownloadCheck, type DownloadOptions, type DownloadRecord } from './download.js';
 export { formatBytes, silentProgress, streamProgress, type Progress } from './progress.js';
 export {
   DEFAULT_HF_ENDPOINT,
   HF_DATASET,
+  KNOWN_SHA256,
   defaultCacheDir,
   hfUrl,
   localFileNames,
@@ -39,4 +40,16 @@ export {
   type ResolvedFile,
   type Split,
 } from './sources.js';
-export { META_VERSION, loadTokenizer, prepare, readMeta, type PrepareMeta, type PrepareOptions, type SplitStats } from './prepare.js';
+export {
+  META_VERSION,
+  PREPARE_LIMITS,
+  loadTokenizer,
+  openPrepared,
+  prepare,
+  readMeta,
+  validatePrepareOptions,
+  type PreparedDir,
+  type PrepareMeta,
+  type PrepareOptions,
+  type SplitStats,
+} from './prepare.js';

@@ -2,7 +2,7 @@
 // starts. Little-endian; layout in README.md ("Shard format"). Written streamed to a temporary name, renamed when done.
 import { closeSync, fstatSync, openSync, readSync, readFileSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { DataError } from './errors.js';
+import { DataError, asDataError } from './errors.js';
 
 export const SHARD_MAGIC = 'BSKSHARD';
 export const SHARD_VERSION = 1;
@@ -80,9 +80,16 @@ export function readShardHeader(path: string): ShardHeader {
   }
   try {
     const b = Buffer.alloc(SHARD_HEADER_BYTES);
-    const n = readSync(fd, b, 0, SHARD_HEADER_BYTES, 0);
+    let n: number;
+    let size: number;
+    try {
+      n = readSync(fd, b, 0, SHARD_HEADER_BYTES, 0);
+      size = fstatSync(fd).size;
+    } catch (e) {
+      // A directory (EISDIR) or an I/O error: the errors of an fd name no path.
+      throw asDataError(e, path) ?? e;
+    }
     const h = decodeHeader(b.subarray(0, n), path);
-    const size = fstatSync(fd).size;
     const want = shardFileBytes(h);
     if (size !== want) throw new DataError(`${path}: ${size < want ? 'truncated' : 'oversized'} shard: ${size} bytes, the header says ${want} (${h.tokenCount} ${h.dtype} tokens, ${h.docCount} documents)`);
     return h;
@@ -143,7 +150,9 @@ export async function* streamShardTokens(path: string, chunkTokens = 1 << 20): A
       const bytes = new Uint8Array(out.buffer);
       let got = 0;
       while (got < bytes.length) {
-        const { bytesRead } = await fh.read(bytes, got, bytes.length - got, SHARD_HEADER_BYTES + done * width + got);
+        const { bytesRead } = await fh.read(bytes, got, bytes.length - got, SHARD_HEADER_BYTES + done * width + got).catch((e: unknown) => {
+          throw asDataError(e, path) ?? e;
+        });
         if (bytesRead === 0) throw new DataError(`${path}: truncated shard while streaming`);
         got += bytesRead;
       }
@@ -191,8 +200,15 @@ export class ShardWriter {
     if (dtype === 'uint16' && options.vocabSize > 65536) throw new DataError(`${path}: vocab size ${options.vocabSize} does not fit uint16 tokens`);
     if (!/^[0-9a-f]{64}$/.test(options.tokenizerHash)) throw new DataError(`${path}: tokenizer hash must be 64 hex digits`);
     const tmp = `${path}.tmp-${process.pid}`;
-    const fh = await open(tmp, 'w');
-    await fh.write(Buffer.alloc(SHARD_HEADER_BYTES), 0, SHARD_HEADER_BYTES, 0);
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(tmp, 'w');
+      await fh.write(Buffer.alloc(SHARD_HEADER_BYTES), 0, SHARD_HEADER_BYTES, 0);
+    } catch (e) {
+      await fh?.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+      throw asDataError(e, path) ?? e;
+    }
     return new ShardWriter(path, tmp, fh, { vocabSize: options.vocabSize, eotId: options.eotId, tokenizerHash: options.tokenizerHash, dtype }, options.bufferTokens ?? 1 << 20);
   }
 
@@ -226,7 +242,13 @@ export class ShardWriter {
     if (this.fill === 0) return;
     const width = bytesPer(this.opts.dtype);
     const bytes = new Uint8Array(this.buf.buffer, 0, this.fill * width);
-    await this.fh.write(bytes, 0, bytes.length, SHARD_HEADER_BYTES + this.written * width);
+    try {
+      await this.fh.write(bytes, 0, bytes.length, SHARD_HEADER_BYTES + this.written * width);
+    } catch (e) {
+      // A write error has no path of its own (ENOSPC, EIO, EDQUOT): name the shard; the temporary file goes.
+      await this.abort();
+      throw asDataError(e, this.path) ?? e;
+    }
     this.written += this.fill;
     this.fill = 0;
   }
@@ -261,7 +283,7 @@ export class ShardWriter {
       return header;
     } catch (e) {
       await this.abort();
-      throw e;
+      throw asDataError(e, this.path) ?? e;
     }
   }
 

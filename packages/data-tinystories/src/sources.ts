@@ -1,10 +1,11 @@
 // Where the TinyStories text comes from: a local directory (--data-dir or BITSKIP_DATA_DIR), the download cache,
 // or a download of the official files of the Hugging Face dataset roneneldan/TinyStories (HF_ENDPOINT overrides the host).
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { downloadFile, NetworkError } from './download.js';
-import { DataError } from './errors.js';
+import { ensureWritableDir, recoverStale } from '@bitskip/atomic-fs';
+import { downloadFile, isVerified, NetworkError, notTextReason, sha256File, type DownloadCheck, type DownloadRecord } from './download.js';
+import { DataError, asDataError } from './errors.js';
 import type { Progress } from './progress.js';
 
 export type Split = 'train' | 'valid';
@@ -23,6 +24,14 @@ export function officialFileName(split: Split, version: DatasetVersion = 'v1'): 
 export function localFileNames(split: Split, version: DatasetVersion = 'v1'): string[] {
   return [officialFileName(split, version), `${split}.txt`];
 }
+
+/**
+ * sha256 of the official files, checked when a server sends no sha256 of its own (Hugging Face sends it in
+ * X-Linked-Etag; a mirror may not). Only hashes this project has confirmed go here: none yet, since they cannot be
+ * confirmed offline. Until then such a mirror needs `--sha256 SPLIT=HEX`, or its download counts as size-checked
+ * only (see README, "Verification").
+ */
+export const KNOWN_SHA256: Readonly<Record<string, string>> = Object.freeze({});
 
 export function hfUrl(file: string, endpoint: string = process.env.HF_ENDPOINT ?? DEFAULT_HF_ENDPOINT): string {
   return `${endpoint.replace(/\/+$/, '')}/datasets/${HF_DATASET}/resolve/main/${file}`;
@@ -52,8 +61,10 @@ export interface ResolveOptions {
   maxBytes?: number;
   /** Hugging Face endpoint (default: HF_ENDPOINT, else https://huggingface.co). */
   endpoint?: string;
-  /** Expected sha256 of the downloaded file, when known. */
+  /** Expected sha256 of the downloaded file (of the cut prefix with `maxBytes`), when known. */
   sha256?: string;
+  /** The sha256 known for the official file (default: KNOWN_SHA256; null: none). */
+  knownSha256?: string | null;
   progress?: Progress;
   retries?: number;
   env?: NodeJS.ProcessEnv;
@@ -62,6 +73,49 @@ export interface ResolveOptions {
 export interface ResolvedFile {
   path: string;
   source: 'local' | 'cache' | 'download';
+  /** How a downloaded or cached file was checked (DownloadCheck); 'local' for a file of the data directory. */
+  check: DownloadCheck | 'local';
+}
+
+/** A download record `<file>.json`, or null when there is none or it is not one. */
+function readRecord(path: string): DownloadRecord | null {
+  try {
+    const r = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as Partial<DownloadRecord>;
+    return typeof r.bytes === 'number' && typeof r.sha256 === 'string' ? (r as DownloadRecord) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The fix for a broken cached file, appended to every error about one. */
+export const deleteCachedHint = (path: string): string => `it is a cached download: delete ${path} (and ${path}.json) to download it again`;
+
+/**
+ * Cheap checks of a cached download before it is used: its size against its record, that it starts as text, and
+ * a given sha256 against the one recorded (computed when there is no record).
+ */
+async function checkCached(path: string, sha256: string | undefined): Promise<DownloadCheck> {
+  const record = readRecord(path);
+  const size = statSync(path).size;
+  if (record !== null && record.bytes !== size) {
+    throw new DataError(`${path}: ${size} bytes, but its download record says ${record.bytes}: the file changed or was cut; ${deleteCachedHint(path)}`);
+  }
+  const head = Buffer.alloc(Math.min(size, 1024));
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const why = notTextReason(head);
+  if (why !== null) throw new DataError(`${path}: ${why}, not TinyStories text; ${deleteCachedHint(path)}`);
+  if (sha256 !== undefined) {
+    const got = record?.sha256 ?? (await sha256File(path));
+    if (got !== sha256.toLowerCase()) throw new DataError(`${path}: sha256 ${got}, but --sha256 says ${sha256.toLowerCase()}; ${deleteCachedHint(path)}`);
+    return record !== null && isVerified(record.check) ? record.check : 'sha256-given';
+  }
+  // Records of older versions have no check: what they verified is not known.
+  return record?.check ?? 'none';
 }
 
 /** Find or fetch the text file of a split; throws one DataError explaining both ways to provide the data when it can't. */
@@ -76,13 +130,13 @@ export async function resolveSplitFile(options: ResolveOptions): Promise<Resolve
     if (!statSync(dataDir).isDirectory()) throw new DataError(`${dataDir}: not a directory (from ${from})`);
     for (const n of names) {
       const p = join(dataDir, n);
-      if (existsSync(p)) return { path: p, source: 'local' };
+      if (existsSync(p)) return { path: p, source: 'local', check: 'local' };
     }
   }
   const cacheDir = options.cacheDir ?? defaultCacheDir(env);
   const official = officialFileName(options.split, version);
   const cached = join(cacheDir, options.maxBytes !== undefined ? prefixFileName(official, options.maxBytes) : official);
-  if (existsSync(cached)) return { path: cached, source: 'cache' };
+  if (existsSync(cached)) return { path: cached, source: 'cache', check: await checkCached(cached, options.sha256) };
 
   const endpoint = options.endpoint ?? (env.HF_ENDPOINT || DEFAULT_HF_ENDPOINT);
   const url = hfUrl(official, endpoint);
@@ -94,12 +148,20 @@ export async function resolveSplitFile(options: ResolveOptions): Promise<Resolve
         `or allow the download from Hugging Face (drop --no-download / BITSKIP_OFFLINE; set HF_ENDPOINT to a reachable mirror).`,
     );
   if (!allowed) throw noData('downloading is disabled');
-  mkdirSync(cacheDir, { recursive: true });
   try {
-    await downloadFile({ url, dest: cached, maxBytes: options.maxBytes, sha256: options.sha256, progress: options.progress, retries: options.retries });
+    ensureWritableDir(cacheDir);
+    recoverStale(cacheDir);
+  } catch (e) {
+    const d = asDataError(e);
+    throw d === null ? e : new DataError(`download cache: ${d.message}`, { cause: e });
+  }
+  const knownSha256 = options.knownSha256 === undefined ? KNOWN_SHA256[official] : (options.knownSha256 ?? undefined);
+  let record: DownloadRecord;
+  try {
+    record = await downloadFile({ url, dest: cached, maxBytes: options.maxBytes, sha256: options.sha256, knownSha256, progress: options.progress, retries: options.retries });
   } catch (e) {
     if (e instanceof NetworkError) throw noData(`the download failed (${e.message})`);
-    throw e;
+    throw asDataError(e) ?? e;
   }
-  return { path: cached, source: 'download' };
+  return { path: cached, source: 'download', check: record.check };
 }

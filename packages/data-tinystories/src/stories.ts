@@ -21,6 +21,13 @@ export interface ReadStoriesOptions {
   chunkBytes?: number;
   /** A story longer than this is taken as a sign of a file in another format (default 16 MiB). */
   maxStoryBytes?: number;
+  /**
+   * Read only the first `maxBytes` bytes of the file and, when the file is longer, only the stories whose
+   * `<|endoftext|>` line ends inside them (the cut a prefix download makes: after the last complete story).
+   */
+  maxBytes?: number;
+  /** Filled in as stories are read: `usedBytes` is the file offset after the last story read (after its separator line), `fileBytes` the file's size. */
+  position?: { usedBytes: number; fileBytes: number };
 }
 
 const DELIM = Buffer.from(END_OF_TEXT, 'latin1');
@@ -35,6 +42,9 @@ const CR = 0x0d;
 export async function* readStories(path: string, options: ReadStoriesOptions = {}): AsyncGenerator<string, void, undefined> {
   const chunkBytes = options.chunkBytes ?? 1 << 20;
   const maxStoryBytes = options.maxStoryBytes ?? 16 << 20;
+  const maxBytes = options.maxBytes;
+  if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes > 0)) throw new DataError(`${path}: maxBytes must be a positive integer, got ${maxBytes}`);
+  const position = options.position ?? { usedBytes: 0, fileBytes: 0 };
   let fh;
   try {
     fh = await open(path, 'r');
@@ -46,7 +56,13 @@ export async function* readStories(path: string, options: ReadStoriesOptions = {
     const st = await fh.stat();
     if (!st.isFile()) throw new DataError(`${path}: not a regular file`);
     if (st.size === 0) throw new DataError(`${path}: file is empty (expected TinyStories text: stories separated by <|endoftext|> lines)`);
-    let buf = Buffer.alloc(0);
+    position.fileBytes = st.size;
+    position.usedBytes = 0;
+    // A prefix: the bytes past maxBytes do not exist for this reader, and the text after the last complete
+    // separator line inside the prefix (a story cut by the limit) is dropped.
+    const limit = maxBytes !== undefined && maxBytes < st.size ? maxBytes : st.size;
+    const cut = limit < st.size;
+    let readTotal = 0;    let buf = Buffer.alloc(0);
     let bufOffset = 0; // absolute file offset of buf[0]
     let storyStart = 0; // index into buf where the current story starts
     let searchFrom = 0;
@@ -71,7 +87,8 @@ export async function* readStories(path: string, options: ReadStoriesOptions = {
 
     while (!eof || searchFrom < buf.length) {
       if (!eof) {
-        const { bytesRead } = await fh.read(chunk, 0, chunkBytes, null);
+        const { bytesRead } = await fh.read(chunk, 0, Math.min(chunkBytes, limit - readTotal), null);
+        readTotal += bytesRead;
         if (bytesRead === 0) eof = true;
         else {
           // Keep only the unfinished story: drop what was already emitted.
@@ -101,13 +118,15 @@ export async function* readStories(path: string, options: ReadStoriesOptions = {
         }
         const lineStart = p === 0 || buf[p - 1] === LF;
         const b1 = buf[after];
-        const lineEnd = after >= buf.length || b1 === LF || (b1 === CR && (after + 1 >= buf.length || buf[after + 1] === LF));
+        // At the end of a cut prefix, a separator line counts only with its line end inside the prefix.
+        const lineEnd = (after >= buf.length && !cut) || b1 === LF || (b1 === CR && ((after + 1 >= buf.length && !cut) || buf[after + 1] === LF));
         if (!lineStart || !lineEnd) {
           searchFrom = p + 1;
           continue;
         }
         separators++;
         const story = emit(storyStart, p);
+        position.usedBytes = cut ? bufOffset + after + (buf[after] === CR ? 2 : 1) : st.size;
         if (story !== null) {
           stories++;
           yield story;
@@ -117,6 +136,7 @@ export async function* readStories(path: string, options: ReadStoriesOptions = {
         searchFrom = storyStart;
       }
       if (eof) {
+        if (cut) break; // the text after the last separator inside the prefix is a story cut by the limit
         if (storyStart < buf.length) {
           const story = emit(storyStart, buf.length);
           if (story !== null) {
@@ -131,7 +151,9 @@ export async function* readStories(path: string, options: ReadStoriesOptions = {
         throw new DataError(`${path}: no <|endoftext|> line within ${maxStoryBytes} bytes after byte offset ${bufOffset + storyStart}: not a TinyStories text file`);
       }
     }
+    if (stories === 0 && cut) throw new DataError(`${path}: no complete story (no "<|endoftext|>" line) in the first ${limit} bytes; raise --max-bytes`);
     if (stories === 0) throw new DataError(`${path}: contains no stories (only whitespace and <|endoftext|> lines)`);
+    if (!cut) position.usedBytes = st.size;
   } finally {
     await fh.close();
   }

@@ -119,7 +119,7 @@ describe('resolveSplitFile', () => {
   it('prefers a local directory and accepts both the official and the short file names', async () => {
     const a = tmp();
     writeFileSync(join(a, 'train.txt'), 'x\n<|endoftext|>\n');
-    expect(await resolveSplitFile({ split: 'train', dataDir: a, download: false, env: {} })).toEqual({ path: join(a, 'train.txt'), source: 'local' });
+    expect(await resolveSplitFile({ split: 'train', dataDir: a, download: false, env: {} })).toEqual({ path: join(a, 'train.txt'), source: 'local', check: 'local' });
     const b = tmp();
     writeFileSync(join(b, 'TinyStoriesV2-GPT4-valid.txt'), 'x\n<|endoftext|>\n');
     expect((await resolveSplitFile({ split: 'valid', version: 'v2', env: { BITSKIP_DATA_DIR: b }, download: false })).path).toBe(join(b, 'TinyStoriesV2-GPT4-valid.txt'));
@@ -133,9 +133,9 @@ describe('resolveSplitFile', () => {
     server = await serve({ [VALID_PATH]: { body } });
     const cacheDir = tmp();
     const r = await resolveSplitFile({ split: 'valid', cacheDir, env: { HF_ENDPOINT: server.url } });
-    expect(r).toEqual({ path: join(cacheDir, 'TinyStories-valid.txt'), source: 'download' });
+    expect(r).toEqual({ path: join(cacheDir, 'TinyStories-valid.txt'), source: 'download', check: 'size' });
     expect(server.requests.map((q) => q.path)).toEqual([VALID_PATH]);
-    expect(await resolveSplitFile({ split: 'valid', cacheDir, env: { HF_ENDPOINT: server.url } })).toEqual({ path: r.path, source: 'cache' });
+    expect(await resolveSplitFile({ split: 'valid', cacheDir, env: { HF_ENDPOINT: server.url } })).toEqual({ path: r.path, source: 'cache', check: 'size' });
     expect(server.requests).toHaveLength(1);
   });
 

@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
+import { afterAll, expect, vi } from 'vitest';
+import { main } from '../src/commands.js';
 import { Rng } from '../src/rng.js';
 
 export const dataDir = process.env.BITSKIP_DATA_DIR ?? join(import.meta.dirname, '../../../../shared/data/tinystories');
@@ -51,6 +52,12 @@ export interface ServedFile {
   stallAfter?: number;
   /** Send this value as the X-Linked-Etag header (Hugging Face sends the LFS sha256 there). */
   etag?: string;
+  /** Content-Type (default text/plain). */
+  contentType?: string;
+  /** Send no Content-Length (chunked transfer encoding). */
+  noLength?: boolean;
+  /** Send only this many body bytes, then end the response cleanly (a server that stops early without an error). */
+  endAfter?: number;
 }
 
 export interface TestServer {
@@ -76,7 +83,7 @@ export async function serve(files: Record<string, ServedFile>): Promise<TestServ
     let start = 0;
     let end = total - 1;
     let status = 200;
-    const headers: Record<string, string | number> = { 'content-type': 'text/plain', 'accept-ranges': 'bytes' };
+    const headers: Record<string, string | number> = { 'content-type': f.contentType ?? 'text/plain', 'accept-ranges': 'bytes' };
     if (f.etag !== undefined) headers['x-linked-etag'] = `"${f.etag}"`;
     if (range !== undefined) {
       const m = /^bytes=(\d+)-(\d*)$/.exec(range);
@@ -89,9 +96,9 @@ export async function serve(files: Record<string, ServedFile>): Promise<TestServ
       status = 206;
       headers['content-range'] = `bytes ${start}-${end}/${total}`;
     }
-    headers['content-length'] = end - start + 1;
+    if (f.noLength !== true) headers['content-length'] = end - start + 1;
     res.writeHead(status, headers);
-    const body = f.body.subarray(start, end + 1);
+    const body = f.body.subarray(start, f.endAfter !== undefined ? Math.min(end + 1, start + f.endAfter) : end + 1);
     const done = cuts.get(path) ?? 0;
     if (f.stallAfter !== undefined && done === 0) {
       cuts.set(path, 1);
@@ -130,4 +137,46 @@ export async function serve(files: Record<string, ServedFile>): Promise<TestServ
         server.close(() => r());
       }),
   };
+}
+
+export interface CliResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Run the bitskip-data CLI in this process (its `main`), capturing stdout and stderr, with `env` applied for the
+ * call (undefined deletes a variable). Defaults: no data directory from the environment, no downloads.
+ */
+export async function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  const vars = { BITSKIP_DATA_DIR: undefined, BITSKIP_OFFLINE: '1', BITSKIP_CACHE_DIR: undefined, HF_ENDPOINT: undefined, ...env };
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const set = (k: string, v: string | undefined) => {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  };
+  for (const [k, v] of Object.entries(vars)) set(k, v);
+  let stdout = '';
+  let stderr = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  try {
+    const status = await main(args);
+    return { status, stdout, stderr };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+    for (const [k, v] of Object.entries(saved)) set(k, v);
+  }
+}
+
+/** Expect exit status 2 and exactly one stderr line starting "bitskip-data: ", the last one, matching `pattern`; no stack trace, no "internal error". */
+export function expectOneLineError(r: CliResult, pattern: RegExp): void {
+  const lines = r.stderr.trim().split('\n');
+  expect(lines.filter((l) => l.startsWith('bitskip-data: ') && !l.startsWith('bitskip-data: note: '))).toHaveLength(1);
+  expect(lines.at(-1)).toMatch(/^bitskip-data: /);
+  expect(lines.at(-1)).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+  expect(r.status).toBe(2);
 }

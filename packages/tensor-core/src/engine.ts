@@ -161,6 +161,9 @@ function topoOrder(root: Node): Node[] {
   return order; // parents before children
 }
 
+/** Roots whose graph a backward() released (their node is gone), so a second backward() can say so. */
+const releasedRoots = new WeakSet<Tensor>();
+
 /**
  * Reverse-mode sweep from `root` with seed gradient `seed` (default 1 for a one-element root).
  * Returns leaf gradients (owned, untracked); `only` restricts which leaves get one.
@@ -169,6 +172,9 @@ function topoOrder(root: Node): Node[] {
 export function backwardImpl(root: Tensor, seed: Tensor | undefined, only?: ReadonlySet<Tensor>): Map<Tensor, Tensor> {
   root.assertLive('backward');
   if (!root.tracksGrad) {
+    if (releasedRoots.has(root)) {
+      throw new Error(`backward: the graph of this tensor ${fmtShape(root.shape)} was already released by an earlier backward() (run the forward pass again for new gradients)`);
+    }
     throw new Error(`backward: tensor ${fmtShape(root.shape)} does not require grad (no requiresGrad input on its path)`);
   }
   if (seed === undefined && root.size !== 1) {
@@ -242,6 +248,7 @@ export function backwardImpl(root: Tensor, seed: Tensor | undefined, only?: Read
     const n = root.node;
     root.node = null;
     n.refs--;
+    releasedRoots.add(root);
   }
   return leafGrads;
 }

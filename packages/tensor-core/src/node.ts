@@ -1,7 +1,8 @@
 // Node-only helpers (file system): atomic save and load of safetensors files. Kept out of the main entry so
 // that `@bitskip/tensor-core` bundles for the browser; import them from `@bitskip/tensor-core/node`.
 /// <reference types="node" />
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '@bitskip/atomic-fs';
 import type { Backend } from './backend.js';
 import { setBackend } from './registry.js';
 import { wasmSimdSupported } from './backends/wasm/matmul.js';
@@ -14,26 +15,17 @@ import {
   type SafetensorsTensorInput,
 } from './io/safetensors.js';
 
-let tmpCounter = 0;
-
 /**
- * Write a safetensors file atomically: the bytes go to a temporary file beside `path`, which is then renamed over
- * `path` (no fsync), so a reader sees either the old file or the complete new one, never a partial write.
+ * Write a safetensors file atomically (`@bitskip/atomic-fs`): the bytes go to a temporary file beside `path`, which
+ * is then renamed over `path` (no fsync), so a reader sees either the old file or the complete new one, never a
+ * partial write. A file-system error is a one-line `PathError` naming `path`.
  */
 export async function saveSafetensors(
   path: string,
   tensors: Readonly<Record<string, SafetensorsTensorInput>>,
   metadata?: Readonly<Record<string, string>>,
 ): Promise<void> {
-  const bytes = serializeSafetensors(tensors, metadata);
-  const tmp = `${path}.${process.pid}.${tmpCounter++}.tmp`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  await writeFileAtomic(path, serializeSafetensors(tensors, metadata), { fsync: false });
 }
 
 /** Read and parse a safetensors file. The tensors view the file's bytes (see {@link ParseSafetensorsOptions}). */

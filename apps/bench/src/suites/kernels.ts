@@ -9,7 +9,7 @@ import { GPUJS_MODES, openGpujs } from '../gpujs.js';
 import type { GpujsModeName } from '../gpujs.js';
 import { interleavedRounds, stats, table, writeResult } from '../result.js';
 import type { Stats } from '../result.js';
-import { UsageError } from '../suite.js';
+import { UsageError, parseThreads } from '../suite.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 
 interface Shape {
@@ -117,7 +117,7 @@ function parseArgs(args: string[]): Options {
   let shapes = SHAPES;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a === '--threads') threads = (args[++i] ?? '').split(',').map(Number);
+    if (a === '--threads') threads = (args[++i] ?? '').split(',').map((t) => parseThreads('kernels', '--threads', t));
     else if (a === '--rounds') rounds = Number(args[++i]);
     else if (a === '--no-cpu') cpu = false;
     else if (a === '--no-softmax') softmax = false;
@@ -137,7 +137,6 @@ function parseArgs(args: string[]): Options {
       }
     } else throw new UsageError(`kernels: unknown option ${a} (known: --threads 1,2 --rounds N --no-cpu --no-softmax --shapes 0,1,2,3 --gpujs cpu,webasm,headlessgl,webgpu|none --gpujs-all-shapes)`);
   }
-  if (threads.some((t) => !Number.isInteger(t) || t < 1)) throw new UsageError('kernels: --threads takes positive integers, e.g. 1,2');
   if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError('kernels: --rounds takes a positive integer');
   return { threads, rounds, cpu, softmax, shapes, gpujs, gpujsAllShapes };
 }

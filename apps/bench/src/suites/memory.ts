@@ -19,7 +19,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { table, writeResult } from '../result.js';
-import { UsageError } from '../suite.js';
+import { UsageError, parseThreads } from '../suite.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 
 /** The model trained (TinyLMConfig), batch and optimizer: the same as tensor-core's former rss-probe script. */
@@ -57,7 +57,7 @@ export function parseMemoryArgs(args: string[], cores = availableParallelism()):
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--steps') o.steps = int(a, args[++i], BASE_STEP + 1);
-    else if (a === '--threads') o.threads = int(a, args[++i], 1);
+    else if (a === '--threads') o.threads = parseThreads('memory', a, args[++i]);
     else if (a === '--samples-every') o.samplesEvery = int(a, args[++i], 0);
     else if (a === '--max-growth') {
       const v = args[++i];

@@ -16,7 +16,7 @@ import { Rng, createWasmMatmulCore, findBackend, randn, registerWasmBackend, sum
 import type { Backend, WasmMatmul } from '@bitskip/tensor-core';
 import { createWasmMatmul } from '@bitskip/tensor-core/wasm';
 import { interleavedRounds, stats, table, writeResult, type Stats } from '../result.js';
-import { UsageError } from '../suite.js';
+import { UsageError, parseThreads } from '../suite.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 
 interface QuantBenchConfig {
@@ -63,8 +63,7 @@ export function parseQuantArgs(args: string[]): { rounds: number; quick: boolean
     } else if (args[i] === '--threads') {
       const v = String(args[++i] ?? '')
         .split(',')
-        .map(Number);
-      if (v.length === 0 || v.some((t) => !Number.isInteger(t) || t < 1 || t > 64)) throw new UsageError('quant: --threads needs a comma-separated list of thread counts, e.g. 1,2');
+        .map((t) => parseThreads('quant', '--threads', t));
       threads = [...new Set(v)].sort((a, b) => a - b);
     } else if (args[i] === '--quick') quick = true;
     else throw new UsageError(`quant: unknown option ${args[i]} (options: --rounds N, --quick, --threads 1,2)`);

@@ -10,7 +10,7 @@ import type { TinyLMConfig } from '@bitskip/tensor-core/testing';
 import { GPUJS_MODES, openGpujs } from '../gpujs.js';
 import type { GpujsModeName } from '../gpujs.js';
 import { stats, table, writeResult } from '../result.js';
-import { UsageError } from '../suite.js';
+import { UsageError, parseThreads } from '../suite.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 
 
@@ -57,7 +57,9 @@ export function parseStepArgs(args: string[]): StepOptions {
     if (a === '--backends') {
       const list = (v ?? '').split(',').filter((s) => s !== '');
       for (const s of list) {
-        const ok = s === 'cpu' || /^wasm:[1-9]\d*$/.test(s) || (s.startsWith('gpujs-') && (GPUJS_MODES as readonly string[]).includes(s.slice(6)));
+        const wasm = /^wasm:[1-9]\d*$/.test(s);
+        if (wasm) parseThreads('step', '--backends wasm:N', s.slice(5));
+        const ok = s === 'cpu' || wasm || (s.startsWith('gpujs-') && (GPUJS_MODES as readonly string[]).includes(s.slice(6)));
         if (!ok) throw new UsageError(`step: --backends: unknown backend "${s}"; allowed: cpu, wasm:N (N threads), ${GPUJS_MODES.map((m) => `gpujs-${m}`).join(', ')}`);
       }
       if (list.length === 0) throw new UsageError('step: --backends needs a comma-separated list, e.g. cpu,wasm:1,wasm:2');

@@ -376,10 +376,42 @@ function readTensor(bytes: Uint8Array, start: number, e: Entry, copy: boolean): 
 }
 
 /**
+ * The first key that appears twice in one object of a JSON text (which JSON.parse has accepted), with the top-level
+ * key it is under (null for a top-level key); null when every object's keys are distinct. Keys are compared
+ * after unescaping ("a" and "\u0061" are the same key).
+ */
+function duplicateKey(text: string): { key: string; within: string | null } | null {
+  const stack: { keys: Set<string> | null; expectKey: boolean }[] = [];
+  let topKey: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{') stack.push({ keys: new Set(), expectKey: true });
+    else if (c === '[') stack.push({ keys: null, expectKey: false });
+    else if (c === '}' || c === ']') stack.pop();
+    else if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top?.keys !== null && top !== undefined) top.expectKey = true;
+    } else if (c === '"') {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      const top = stack[stack.length - 1];
+      if (top !== undefined && top.keys !== null && top.expectKey) {
+        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        if (top.keys.has(key)) return { key, within: stack.length === 1 ? null : topKey };
+        top.keys.add(key);
+        top.expectKey = false;
+        if (stack.length === 1) topKey = key;
+      }
+    }
+  }
+  return null;
+}
+
+/**
  * Parse a safetensors file. Everything is validated, and each error names what is wrong: a short file, a header
  * length beyond the file or above {@link SAFETENSORS_MAX_HEADER_BYTES}, a header that is not a UTF-8 JSON object,
- * an unknown dtype, offsets that disagree with the shape, fall outside the buffer, overlap or leave holes, and
- * `__metadata__` that is not a string -> string map. Unknown fields inside a tensor entry are ignored, as the
+ * a key that appears twice (two tensors of one name), an unknown dtype, offsets that disagree with the shape, fall
+ * outside the buffer, overlap or leave holes, and `__metadata__` that is not a string -> string map. Unknown fields inside a tensor entry are ignored, as the
  * reference implementation does.
  */
 export function parseSafetensors(bytes: Uint8Array, options: ParseSafetensorsOptions = {}): SafetensorsFile {
@@ -406,6 +438,11 @@ export function parseSafetensors(bytes: Uint8Array, options: ParseSafetensorsOpt
     fail(`header is not valid JSON (${(err as Error).message})`);
   }
   if (!isPlainObject(header)) fail(`header must be a JSON object, got ${Array.isArray(header) ? 'an array' : typeof header}`);
+  // JSON.parse keeps the last of two equal keys: a second tensor of the same name would silently replace the first.
+  const dup = duplicateKey(text);
+  if (dup !== null) {
+    fail(dup.within === null ? `tensor name '${dup.key}' appears twice in the header` : `key '${dup.key}' appears twice in the header entry '${dup.within}'`);
+  }
 
   const metadata = Object.create(null) as Record<string, string>;
   const entries: Entry[] = [];
