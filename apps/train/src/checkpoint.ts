@@ -4,13 +4,14 @@
 // beside the target and renamed into place only when complete, so a kill at any point leaves either the previous
 // checkpoint or the new one, never a mix; state.json's digests catch a file changed afterwards.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AdamW, SafetensorsTensorInput } from '@bitskip/tensor-core';
 import { loadSafetensors, saveSafetensors } from '@bitskip/tensor-core/node';
 import type { BitSkipModel, TokenizerInfo } from '@bitskip/model';
 import { hfTensorName, loadModelTensors } from '@bitskip/model';
-import { readCheckpointConfig, saveModel, writeFileAtomic } from '@bitskip/model/node';
+import { readCheckpointConfig, saveModel } from '@bitskip/model/node';
+import { recoverStale, writeDirAtomic, writeFileAtomic } from '@bitskip/atomic-fs';
 import type { SamplerCursor } from '@bitskip/data-tinystories';
 import type { TrainConfig } from './config.js';
 
@@ -54,28 +55,13 @@ function digest(path: string): { bytes: number; sha256: string } {
   return { bytes: buf.length, sha256: createHash('sha256').update(buf).digest('hex') };
 }
 
-/** Remove staging/old directories left by processes that are gone. */
+/**
+ * Remove what killed processes left in the run directory (staging and old checkpoint directories, temporary files);
+ * a checkpoint whose replacement never landed is put back (@bitskip/atomic-fs recoverStale).
+ */
 export function cleanStale(runDir: string): void {
   if (!existsSync(runDir)) return;
-  for (const name of readdirSync(runDir)) {
-    const m = /^\.checkpoint\.(tmp|old)-(\d+)$/.exec(name);
-    if (m === null) continue;
-    const pid = Number(m[2]);
-    let alive = pid === process.pid;
-    if (!alive) {
-      try {
-        process.kill(pid, 0);
-        alive = true;
-      } catch {
-        alive = false;
-      }
-    }
-    if (!alive) {
-      // An old checkpoint whose replacement never landed is the newest complete one: restore it.
-      if (m[1] === 'old' && !existsSync(join(runDir, CHECKPOINT_DIR))) renameSync(join(runDir, name), join(runDir, CHECKPOINT_DIR));
-      else rmSync(join(runDir, name), { recursive: true, force: true });
-    }
-  }
+  for (const f of [CHECKPOINT_DIR, 'log.jsonl', 'result.json', 'train-config.json']) recoverStale(join(runDir, f));
 }
 
 /** Write a checkpoint of the run into runDir/checkpoint, atomically as a directory. */
@@ -86,27 +72,21 @@ export async function saveCheckpoint(
   state: Omit<TrainState, 'format' | 'version' | 'files' | 'optimizerT'>,
   tokenizer: TokenizerInfo,
 ): Promise<void> {
-  const staging = join(runDir, `.checkpoint.tmp-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
-  await saveModel(model, staging, { tokenizer });
-  const moments: Record<string, SafetensorsTensorInput> = {};
-  for (const [name, p] of model.namedParameters()) {
-    const s = opt.getState(p);
-    if (s === undefined) continue;
-    moments[`m.${hfTensorName(name)}`] = { dtype: 'F32', shape: [...p.shape], data: Float32Array.from(s.m.dataSync()) };
-    moments[`v.${hfTensorName(name)}`] = { dtype: 'F32', shape: [...p.shape], data: Float32Array.from(s.v.dataSync()) };
-  }
-  await saveSafetensors(join(staging, 'optimizer.safetensors'), moments, { t: String(opt.t) });
-  const files: TrainState['files'] = {};
-  for (const f of ['model.safetensors', 'config.json', 'optimizer.safetensors']) files[f] = digest(join(staging, f));
-  const doc: TrainState = { format: STATE_FORMAT, version: STATE_VERSION, ...state, optimizerT: opt.t, files };
-  await writeFileAtomic(join(staging, 'state.json'), `${JSON.stringify(doc, null, 2)}\n`);
-  const target = join(runDir, CHECKPOINT_DIR);
-  const old = join(runDir, `.checkpoint.old-${process.pid}`);
-  if (existsSync(target)) renameSync(target, old);
-  renameSync(staging, target);
-  rmSync(old, { recursive: true, force: true });
+  await writeDirAtomic(join(runDir, CHECKPOINT_DIR), async (staging) => {
+    await saveModel(model, staging, { tokenizer });
+    const moments: Record<string, SafetensorsTensorInput> = {};
+    for (const [name, p] of model.namedParameters()) {
+      const s = opt.getState(p);
+      if (s === undefined) continue;
+      moments[`m.${hfTensorName(name)}`] = { dtype: 'F32', shape: [...p.shape], data: Float32Array.from(s.m.dataSync()) };
+      moments[`v.${hfTensorName(name)}`] = { dtype: 'F32', shape: [...p.shape], data: Float32Array.from(s.v.dataSync()) };
+    }
+    await saveSafetensors(join(staging, 'optimizer.safetensors'), moments, { t: String(opt.t) });
+    const files: TrainState['files'] = {};
+    for (const f of ['model.safetensors', 'config.json', 'optimizer.safetensors']) files[f] = digest(join(staging, f));
+    const doc: TrainState = { format: STATE_FORMAT, version: STATE_VERSION, ...state, optimizerT: opt.t, files };
+    await writeFileAtomic(join(staging, 'state.json'), `${JSON.stringify(doc, null, 2)}\n`);
+  });
 }
 
 /** Read and verify runDir/checkpoint/state.json (format, version, file digests). */

@@ -2,6 +2,7 @@
 // `... start -- study` runs the two-phase study. Every user mistake is one line and exit 2.
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
+import { PathError } from '@bitskip/atomic-fs';
 import { DataError } from '@bitskip/data-tinystories';
 import { CheckpointError } from '@bitskip/model';
 import { PRESET_NAMES, VARIANTS } from '@bitskip/model';
@@ -177,7 +178,7 @@ async function main(argv: string[]): Promise<number> {
   return r.exitCode;
 }
 
-const USER_ERRORS = [UsageError, ConfigError, DataError, CheckpointError, CheckpointStateError];
+const USER_ERRORS = [UsageError, ConfigError, DataError, CheckpointError, CheckpointStateError, PathError];
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

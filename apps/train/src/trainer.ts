@@ -1,7 +1,7 @@
 // One training run: data, model, AdamW with warm-up + cosine/WSD, gradient accumulation and clipping, the early-exit
 // loss and layer dropout (layerskip), periodic validation per exit, checkpoints (atomic, resumable value for value),
 // divergence handling, the final evaluation per exit, a sample, and the result file.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AdamW, Rng, clipGradNormTensor, constantSchedule, cosineSchedule, mul, tensor, tidy, wsdSchedule } from '@bitskip/tensor-core';
 import type { LrSchedule, Tensor } from '@bitskip/tensor-core';
@@ -10,7 +10,8 @@ import type { ModelConfig } from '@bitskip/model';
 import { earlyExitLoss, enabledExits, quarterExits, sampleLayerDrop } from '@bitskip/layerskip';
 import { evaluateExits, stats } from '@bitskip/eval';
 import type { ExitScore, ResultDoc } from '@bitskip/eval';
-import { machineMeta, makeResult, writeFileAtomicSync, writeResultFile } from '@bitskip/eval/node';
+import { machineMeta, makeResult, writeResultFile } from '@bitskip/eval/node';
+import { PathError, ensureWritableDir as checkWritable, writeFileAtomicSync } from '@bitskip/atomic-fs';
 import { BatchSampler } from '@bitskip/data-tinystories';
 import type { TrainConfig } from './config.js';
 import { modelConfigOf, plannedSteps } from './config.js';
@@ -75,13 +76,9 @@ function fmtScores(scores: ExitScore[], L: number): string[] {
 
 function ensureWritableDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
-    const probe = join(dir, `.write-probe-${process.pid}`);
-    writeFileSync(probe, '');
-    rmSync(probe);
+    checkWritable(dir);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? '';
-    throw new UsageError(`--out ${dir}: cannot write there (${code || (e as Error).message})`);
+    throw new UsageError(`--out ${dir}: ${e instanceof PathError ? e.message : (e as Error).message}`);
   }
 }
 

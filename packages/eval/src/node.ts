@@ -2,9 +2,10 @@
 // atomic writes of result documents and other files (temporary file beside the target, then rename).
 /// <reference types="node" />
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomicSync } from '@bitskip/atomic-fs';
 import { RESULT_SCHEMA_VERSION } from './result.js';
 import type { MachineMeta, ResultDoc, ResultKind } from './result.js';
 
@@ -34,20 +35,6 @@ export function machineMeta(extra: Pick<MachineMeta, 'backend' | 'seeds'> = {}):
     argv: process.argv.slice(2),
     ...extra,
   };
-}
-
-let counter = 0;
-
-/** Write data to path atomically: a reader sees the old file or the whole new one, never a partial write. */
-export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}-${counter++}`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
 }
 
 /** Build a result document (meta filled in) without writing it. */

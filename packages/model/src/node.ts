@@ -2,31 +2,18 @@
 // load one back, validated. Each file is written atomically (temp file + rename); a caller that needs the directory
 // as a whole (the train app's checkpoints) writes into a staging directory and renames it into place.
 /// <reference types="node" />
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '@bitskip/tensor-core';
 import type { Backend } from '@bitskip/tensor-core';
 import { loadSafetensors, saveSafetensors } from '@bitskip/tensor-core/node';
+import { writeFileAtomic } from '@bitskip/atomic-fs';
 import { CheckpointError, checkpointConfigJson, loadModelTensors, modelTensors, parseCheckpointConfig } from './checkpoint.js';
 import type { TokenizerInfo } from './checkpoint.js';
 import { BitSkipModel } from './model.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
 export const CONFIG_FILE = 'config.json';
-
-let tmpCounter = 0;
-
-/** Write text to path atomically (temp file beside it, then rename). */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.${tmpCounter++}.tmp`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-}
 
 /** Save weights and config.json into dir (which must exist). */
 export async function saveModel(model: BitSkipModel, dir: string, opts: { tokenizer?: TokenizerInfo | null; metadata?: Record<string, string> } = {}): Promise<void> {
