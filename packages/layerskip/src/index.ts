@@ -21,3 +21,18 @@ export {
   quarterExits,
 } from './exits.js';
 export type { EarlyExitConfig, EarlyExitLoss, EarlyExitLossInput, ExitCurriculum, ExitHead, ExitWeighting } from './exits.js';
+export { argmax, dynamicExitDecode, greedyDecode, maxProbability, sampleDecode, sampleFrom, selfSpeculativeDecode, tokenDistribution } from './decode.js';
+export type {
+  DecodeCache,
+  DecodeOptions,
+  DecodeResult,
+  DecodeTiming,
+  DecodingModel,
+  DynamicExitOptions,
+  DynamicExitResult,
+  FixedExitOptions,
+  Sampling,
+  SpeculativeOptions,
+  SpeculativeResult,
+  SpeculativeStats,
+} from './decode.js';

@@ -165,6 +165,11 @@ export class BitSkipModel extends Module implements ExitHead {
     return this.config.numLayers;
   }
 
+  /** A fresh KV cache for incremental decoding (DecodingModel). */
+  newCache(): KVCache {
+    return new KVCache(this.numLayers);
+  }
+
   /** The paper-compatibility switches that are on (results carry them). */
   get paperCompat(): string[] {
     return paperCompatFlags(this.config);
