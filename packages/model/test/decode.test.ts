@@ -191,7 +191,10 @@ describe('fixed exit', () => {
     const got = greedyDecode(m, prompt, { maxNewTokens: 12, stopToken: stop, newCache });
     expect(got).toMatchObject({ tokens: ref.slice(0, cut), stopped: true });
     expect(greedyDecode(m, prompt, { maxNewTokens: 0, newCache }).tokens).toEqual([]);
-    expect(() => greedyDecode(m, prompt, { maxNewTokens: 2 })).toThrow(/no newCache\(\); pass options.newCache/);
+    // BitSkipModel has newCache(): options.newCache is optional; a model without one must be given it.
+    expect(greedyDecode(m, prompt, { maxNewTokens: 4 }).tokens).toEqual(ref.slice(0, 4));
+    const bare = { numLayers: m.numLayers, embedTokens: m.embedTokens.bind(m), runLayers: m.runLayers.bind(m), exitLogits: m.exitLogits.bind(m) };
+    expect(() => greedyDecode(bare, prompt, { maxNewTokens: 2 })).toThrow(/no newCache\(\); pass options.newCache/);
     expect(() => greedyDecode(m, [], { maxNewTokens: 2, newCache })).toThrow(/at least one token/);
     expect(() => greedyDecode(m, prompt, { maxNewTokens: 2, exitLayer: 5, newCache })).toThrow(/exitLayer must be an integer in 1..4, got 5/);
     expect(() => greedyDecode(m, prompt, { maxNewTokens: 63, maxLength: 64, newCache })).toThrow(/need 65 positions, more than maxLength 64/);

@@ -89,3 +89,37 @@ describe('WasmHeap', () => {
     expect(() => heap.allocBytes(MAX_PAGES * PAGE_BYTES + 1)).toThrow(/out of memory .*capped at 4 GiB/);
   });
 });
+
+describe('WasmHeap under shapes that vary from step to step', () => {
+  it('stops growing: blocks of larger classes serve smaller requests instead of every size keeping its own pool', () => {
+    // A training step with layer dropout allocates tensors of R rows, R drawn anew each step; everything is freed
+    // at the step's end. With one pool per size class the heap grows to the sum over R of each R's peak.
+    const heap = new WasmHeap(memory(1), 1024);
+    const rng = new Rng(3);
+    let peakLive = 0;
+    let reservedAt100 = 0;
+    for (let step = 0; step < 400; step++) {
+      const live: number[] = [];
+      for (let layer = 0; layer < 6; layer++) {
+        const R = 1 + rng.int(16);
+        for (const unit of [4096, 1024, 16384, 512]) live.push(heap.allocBytes(R * unit));
+        peakLive = Math.max(peakLive, heap.liveBytes);
+      }
+      for (const p of live) heap.free(p);
+      if (step === 100) reservedAt100 = heap.reservedBytes;
+    }
+    expect(heap.liveCount).toBe(0);
+    expect(heap.reservedBytes).toBeLessThanOrEqual(2.5 * peakLive);
+    expect(heap.reservedBytes).toBeLessThanOrEqual(1.25 * reservedAt100);
+  });
+
+  it('a block served from a larger class goes back to that class when freed', () => {
+    const heap = new WasmHeap(memory(1), 1024);
+    const big = heap.allocBytes(8000);
+    heap.free(big);
+    const small = heap.allocBytes(5000); // class 5120 has no free block; 8192 ≤ 2 × 5120 serves it
+    expect(small).toBe(big);
+    heap.free(small);
+    expect(heap.allocBytes(8000)).toBe(big); // back on the 8192 list
+  });
+});
