@@ -109,17 +109,53 @@ describe('WasmHeap under shapes that vary from step to step', () => {
       if (step === 100) reservedAt100 = heap.reservedBytes;
     }
     expect(heap.liveCount).toBe(0);
-    expect(heap.reservedBytes).toBeLessThanOrEqual(2.5 * peakLive);
+    expect(heap.reservedBytes).toBeLessThanOrEqual(1.5 * peakLive);
     expect(heap.reservedBytes).toBeLessThanOrEqual(1.25 * reservedAt100);
   });
 
-  it('a block served from a larger class goes back to that class when freed', () => {
+  it('splits a larger free block for a smaller request, and merges neighbours back when freed', () => {
     const heap = new WasmHeap(memory(1), 1024);
-    const big = heap.allocBytes(8000);
-    heap.free(big);
-    const small = heap.allocBytes(5000); // class 5120 has no free block; 8192 ≤ 2 × 5120 serves it
-    expect(small).toBe(big);
-    heap.free(small);
-    expect(heap.allocBytes(8000)).toBe(big); // back on the 8192 list
+    const a = heap.allocBytes(8000); // class 8192
+    const guard = heap.allocBytes(64); // keeps a below the top
+    heap.free(a);
+    expect(heap.freeBytes).toBe(8192);
+    const b = heap.allocBytes(5000); // class 5120, taken from a's block
+    const c = heap.allocBytes(2000); // class 2048, from the rest of it
+    expect(b).toBe(a);
+    expect(c).toBe(a + 5120);
+    expect(heap.freeBytes).toBe(8192 - 5120 - 2048);
+    heap.free(b);
+    heap.free(c);
+    expect(heap.freeBytes).toBe(8192); // one block again
+    expect(heap.allocBytes(8000)).toBe(a);
+    heap.free(guard);
+  });
+
+  it('random allocations and frees: live blocks never overlap and keep their contents', () => {
+    const heap = new WasmHeap(memory(1), 4096);
+    const rng = new Rng(11);
+    const live = new Map<number, { n: number; tag: number }>();
+    for (let op = 0; op < 4000; op++) {
+      if (live.size > 0 && rng.next() < 0.45) {
+        const keys = [...live.keys()];
+        const ptr = keys[rng.int(keys.length)]!;
+        const { n, tag } = live.get(ptr)!;
+        const v = new Float32Array(heap.memory.buffer, ptr, n);
+        for (let i = 0; i < n; i += 97) expect(v[i]).toBe(tag);
+        heap.free(ptr);
+        live.delete(ptr);
+      } else {
+        const n = 1 + rng.int(rng.next() < 0.2 ? 60_000 : 600);
+        const ptr = heap.allocBytes(n * 4);
+        expect(ptr % 16).toBe(0);
+        new Float32Array(heap.memory.buffer, ptr, n).fill(op);
+        live.set(ptr, { n, tag: op });
+      }
+    }
+    const spans = [...live].map(([p, { n }]) => [p, p + n * 4] as const).sort((x, y) => x[0] - y[0]);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+    for (const p of [...live.keys()]) heap.free(p);
+    expect(heap.liveCount).toBe(0);
+    expect(heap.freeBytes).toBe(0); // everything merged back into the bump region
   });
 });

@@ -1,8 +1,10 @@
-// A small allocator for buffers in the backend's shared WebAssembly.Memory: segregated free lists by size
-// class (4 classes per power of two, so at most 25% slack), bump allocation above the module's static data,
-// growth on demand. Freed blocks go back to their class's list and are reused by the next request of the
-// same class; the heap never shrinks. Training steps allocate the same shapes every step, which this serves
-// in O(1) with no fragmentation search.
+// A small allocator for buffers in the backend's shared WebAssembly.Memory: requests rounded up to size classes
+// (4 per power of two, so at most 25% slack), bump allocation above the module's static data, growth on demand.
+// Freed blocks merge with free neighbours (boundary maps by start and end) and are kept in buckets by the largest
+// class they hold; a request takes a block from the smallest bucket that serves it and splits off the rest, and a
+// free run that reaches the top returns to the bump region. Shapes that change from step to step (layer dropout
+// runs a layer on a varying number of rows) then reuse the same memory instead of each keeping a pool of its own.
+// The memory itself never shrinks.
 import type { WasmMemory } from './wasm-api.js';
 
 export const PAGE_BYTES = 65536;
@@ -44,11 +46,25 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(bytes / quarter) * quarter;
 }
 
+/** The largest size class ≤ n (n a multiple of 16): the bucket of a free block of n bytes. */
+function floorClass(n: number): number {
+  if (n <= 64) return n;
+  const quarter = 2 ** (Math.floor(Math.log2(n)) - 2);
+  return Math.floor(n / quarter) * quarter;
+}
+
 export class WasmHeap {
   private top: number;
-  private readonly freeLists = new Map<number, number[]>();
+  /** Highest byte ever handed out: memory below it has been touched (see allocBytes). */
+  private touched: number;
+  /** Free blocks by start (-> size) and by end (-> start), so that a freed block merges with free neighbours. */
+  private readonly freeAt = new Map<number, number>();
+  private readonly freeEnd = new Map<number, number>();
+  /** Free block starts by the largest size class that fits in them: any block in bucket c serves a request of class ≤ c. */
+  private readonly buckets = new Map<number, Set<number>>();
   private readonly live = new Map<number, number>();
   private liveBytesCount = 0;
+  private freeBytesCount = 0;
 
   /** `base`: first usable byte (the module's __heap_base); everything below belongs to the module. */
   constructor(
@@ -56,26 +72,58 @@ export class WasmHeap {
     base: number,
   ) {
     this.top = Math.ceil(base / ALIGN) * ALIGN;
+    this.touched = this.top;
   }
 
   /** Allocate `bytes` (16-byte aligned) and return the byte offset. Contents are unspecified. */
   allocBytes(bytes: number): number {
     if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`WasmHeap.allocBytes: bad size ${bytes}`);
     const size = sizeClass(bytes);
-    const list = this.freeLists.get(size);
-    let ptr = list?.pop();
+    let ptr = this.takeFree(size);
     if (ptr === undefined) {
       ptr = this.top;
       this.ensure(ptr + size);
       this.top = ptr + size;
-      // Touch the whole block now, size-class slack included: otherwise its pages enter the resident set only
-      // when a later, larger request of the same class reuses it, and RSS creeps up long after the heap has
-      // stopped growing. (Fresh memory is zero, so this changes no contents.)
-      new Uint8Array(this.memory.buffer, ptr, size).fill(0);
+      if (this.top > this.touched) {
+        // Touch new memory now, size-class slack included: otherwise its pages enter the resident set only when a
+        // later, larger request reuses the block, and RSS creeps up long after the heap has stopped growing.
+        // (Fresh memory is zero, so this changes no contents.)
+        new Uint8Array(this.memory.buffer, this.touched, this.top - this.touched).fill(0);
+        this.touched = this.top;
+      }
     }
     this.live.set(ptr, size);
     this.liveBytesCount += size;
     return ptr;
+  }
+
+  /** Take a free block of at least `size` bytes (the smallest bucket that serves it), splitting off the rest. */
+  private takeFree(size: number): number | undefined {
+    let best = -1;
+    for (const [c, set] of this.buckets) if (c >= size && set.size > 0 && (best < 0 || c < best)) best = c;
+    if (best < 0) return undefined;
+    const ptr = this.buckets.get(best)!.values().next().value!;
+    const have = this.freeAt.get(ptr)!;
+    this.removeFree(ptr, have);
+    if (have > size) this.insertFree(ptr + size, have - size); // its successor is not free (it would have merged)
+    return ptr;
+  }
+
+  private insertFree(ptr: number, size: number): void {
+    this.freeAt.set(ptr, size);
+    this.freeEnd.set(ptr + size, ptr);
+    const c = floorClass(size);
+    let set = this.buckets.get(c);
+    if (set === undefined) this.buckets.set(c, (set = new Set()));
+    set.add(ptr);
+    this.freeBytesCount += size;
+  }
+
+  private removeFree(ptr: number, size: number): void {
+    this.freeAt.delete(ptr);
+    this.freeEnd.delete(ptr + size);
+    this.buckets.get(floorClass(size))!.delete(ptr);
+    this.freeBytesCount -= size;
   }
 
   /** Allocate `length` floats; `f32` views them. Contents are unspecified (reused blocks keep old data). */
@@ -84,16 +132,36 @@ export class WasmHeap {
     return new HeapBuffer(this.memory, this.allocBytes(length * 4), length);
   }
 
-  /** Return a block to its free list. Freeing twice, or a pointer not from this heap, throws. */
+  /**
+   * Return a block: it merges with free neighbours (so blocks freed by one step serve any sizes the next step asks
+   * for), and a free run that reaches the top goes back to the bump region. Freeing twice, or a pointer not from
+   * this heap, throws.
+   */
   free(block: number | WasmBuffer): void {
     const ptr = typeof block === 'number' ? block : block.ptr;
     const size = this.live.get(ptr);
     if (size === undefined) throw new Error(`WasmHeap.free: ${ptr} is not a live block (double free?)`);
     this.live.delete(ptr);
     this.liveBytesCount -= size;
-    let list = this.freeLists.get(size);
-    if (list === undefined) this.freeLists.set(size, (list = []));
-    list.push(ptr);
+    let start = ptr;
+    let end = ptr + size;
+    const next = this.freeAt.get(end);
+    if (next !== undefined) {
+      this.removeFree(end, next);
+      end += next;
+    }
+    const prev = this.freeEnd.get(start);
+    if (prev !== undefined) {
+      this.removeFree(prev, start - prev);
+      start = prev;
+    }
+    if (end === this.top) this.top = start;
+    else this.insertFree(start, end - start);
+  }
+
+  /** Bytes in free blocks below the bump pointer. */
+  get freeBytes(): number {
+    return this.freeBytesCount;
   }
 
   /** A fresh view of a buffer (views made before a memory.grow stay valid on shared memory, not on unshared). */
