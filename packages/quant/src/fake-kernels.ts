@@ -1,7 +1,7 @@
-// The fakeQuant and fakeQuantMask kernels on every backend family, picked per backend instance:
-// - cpu, cpu64 (CpuBackend) and wasm (WasmBackend): the typed-array quantizers of quantizers.ts, on the cpu
-//   backend's arrays or on views of WASM memory (no copies): identical results on both;
-// - gpu.js (any mode, through GpujsBackend.runKernel; gpu.js is never imported here): float32 kernels.
+// The fakeQuant and fakeQuantMask kernels for each backend kind, registered once at import (fake.ts):
+// - cpu (CpuBackend) and wasm (WasmBackend): the typed-array quantizers of quantizers.ts, on the cpu backend's
+//   arrays or on views of WASM memory (no copies): identical results on both;
+// - gpujs (any mode, through GpujsKernelRunner.runKernel; gpu.js is never imported here): float32 kernels.
 //   Activations: one kernel for the per-row scale (absmax: max|x|, exact; absmean: Kahan mean|x|), one per element.
 //   Weights: the per-tensor scale in two passes (chunks of 1024, then the chunks), then one per element.
 //
@@ -17,11 +17,19 @@
 // float32 mean (and float32 arithmetic on GL), so it can differ from the cpu's (float64) only where x·√7 is within
 // ~1 float32 ulp (~1e-7 relative) of −8β or 7β.
 import { CpuBackend, WasmBackend, registerKernel } from '@bitskip/tensor-core';
-import type { Backend, DataArray, DataId, KernelFactory, TensorInfo } from '@bitskip/tensor-core';
-import { isGpujsBackend } from '@bitskip/hadamard';
-import type { GpujsKernelRunner } from '@bitskip/hadamard';
-import type { FakeQuantSpec } from './fake.js';
+import type { Backend, BackendKind, DataArray, DataId, KernelFactory, TensorInfo } from '@bitskip/tensor-core';
+import type { GpujsKernelRunner } from '@bitskip/tensor-core/gpujs';
+import type { FakeQuantSpec } from './quantizers.js';
 import { activationClipMaskRows, activationRange, fakeQuantActivationRows, fakeQuantWeightsInto, weightClipMaskInto } from './quantizers.js';
+
+declare module '@bitskip/tensor-core' {
+  interface Kernels {
+    /** Fake-quantized values of x under spec (same shape). */
+    fakeQuant(x: TensorInfo, spec: FakeQuantSpec): DataId;
+    /** The clipped STE's 0/1 gradient mask of x under spec (same shape). */
+    fakeQuantMask(x: TensorInfo, spec: FakeQuantSpec): DataId;
+  }
+}
 
 type FloatArray = Float32Array | Float64Array;
 
@@ -148,29 +156,45 @@ function gpujsKernel(backend: GpujsKernelRunner, mask: boolean): (x: TensorInfo,
   };
 }
 
-function kernelFor(mask: boolean): KernelFactory<'fakeQuant'> {
+type FakeQuantFn = (x: TensorInfo, spec: FakeQuantSpec) => DataId;
+
+/** The kernel builders of each backend kind (mask: the clip mask instead of the values). */
+const BY_KIND: Readonly<Record<BackendKind, (backend: Backend, mask: boolean, what: string) => FakeQuantFn>> = {
+  cpu: (backend, mask, what) => {
+    if (!(backend instanceof CpuBackend)) throw new Error(`${what}: the cpu kernel needs a CpuBackend, got backend '${backend.name}'`);
+    return cpuKernel(backend, mask);
+  },
+  wasm: (backend, mask, what) => {
+    if (!(backend instanceof WasmBackend)) throw new Error(`${what}: the wasm kernel needs a WasmBackend, got backend '${backend.name}'`);
+    return wasmKernel(backend, mask);
+  },
+  gpujs: (backend, mask) => gpujsKernel(backend as GpujsKernelRunner, mask),
+};
+
+function kernelFor(mask: boolean): (backend: Backend) => FakeQuantFn {
   const what = mask ? 'fakeQuantMask' : 'fakeQuant';
   return (backend: Backend) => {
-    if (backend instanceof CpuBackend) return cpuKernel(backend, mask);
-    if (backend instanceof WasmBackend) return wasmKernel(backend, mask);
-    if (isGpujsBackend(backend)) return gpujsKernel(backend, mask);
-    throw new Error(`${what}: no kernel for backend '${backend.name}' (cpu, wasm and gpu.js backends are supported)`);
+    const f = (BY_KIND as Partial<Record<string, (backend: Backend, mask: boolean, what: string) => FakeQuantFn>>)[backend.kind];
+    if (f === undefined) throw new Error(`${what}: no kernel for backend '${backend.name}' of kind '${String(backend.kind)}'`);
+    return f(backend, mask, what);
   };
 }
 
-/** The fakeQuant kernel for whatever backend family the backend is (cpu, wasm or gpu.js). */
+/** The fakeQuant kernel for whatever kind the backend is (cpu, wasm or gpujs). */
 export const fakeQuantKernel: KernelFactory<'fakeQuant'> = kernelFor(false);
-/** The fakeQuantMask kernel for whatever backend family the backend is (cpu, wasm or gpu.js). */
-const maskFactory = kernelFor(true);
-export const fakeQuantMaskKernel: KernelFactory<'fakeQuantMask'> = (backend) => maskFactory(backend);
+/** The fakeQuantMask kernel for whatever kind the backend is (cpu, wasm or gpujs). */
+export const fakeQuantMaskKernel: KernelFactory<'fakeQuantMask'> = kernelFor(true);
 
-/**
- * Register fakeQuant and fakeQuantMask for a backend registered under a name of your choosing (a cpu, wasm or
- * gpu.js backend). The defaults (cpu, cpu64, wasm and gpujs-<mode>) are registered on import.
- */
-export function registerQuantKernels(backendName: string): void {
-  registerKernel(backendName, 'fakeQuant', fakeQuantKernel);
-  registerKernel(backendName, 'fakeQuantMask', fakeQuantMaskKernel);
+/** Register fakeQuant and fakeQuantMask for every backend kind (fake.ts calls this once, at import). */
+export function registerFakeQuantKernels(): void {
+  for (const kind of Object.keys(BY_KIND) as BackendKind[]) {
+    registerKernel(kind, 'fakeQuant', fakeQuantKernel);
+    registerKernel(kind, 'fakeQuantMask', fakeQuantMaskKernel);
+  }
 }
 
-
+/**
+ * @deprecated A no-op: the fake-quant kernels are registered for every backend kind at import, so a backend under
+ * any name already has them. Kept so that code written for the per-name registration still runs.
+ */
+export function registerQuantKernels(_backendName?: string): void {}

@@ -27,7 +27,7 @@ export {
 export type { ActivationQuantSpec, Int8Weights, TernaryWeights } from './quantizers.js';
 export { fakeQuant, quantizeActivations, quantizeWeights, straightThrough } from './fake.js';
 export { fakeQuantKernel, fakeQuantMaskKernel, registerQuantKernels } from './fake-kernels.js';
-export type { FakeQuantSpec } from './fake.js';
+export type { FakeQuantSpec } from './quantizers.js';
 export { BitLinear, HBitLinear, bitLinearFor } from './bitlinear.js';
 export type { BitLinearOptions, FreezeOptions } from './bitlinear.js';
 export { F32WasmLinear, PACK_BLOCK, PackedTernaryMatrix, referenceTernaryMatmul } from './packed/ternary.js';

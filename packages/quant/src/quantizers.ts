@@ -20,6 +20,9 @@ export interface ActivationQuantSpec {
   readonly scheme: ActivationScheme;
 }
 
+/** What a fake-quant kernel computes: a weight tensor (per tensor) or activations (per row of the last axis). */
+export type FakeQuantSpec = { readonly target: 'weight'; readonly scheme: WeightScheme } | ({ readonly target: 'activation' } & ActivationQuantSpec);
+
 /** Validate an activation spec; errors name the setting and its allowed values. */
 export function checkActivationSpec(spec: ActivationQuantSpec): void {
   if (!ACTIVATION_BITS.includes(spec.bits)) {

@@ -6,7 +6,7 @@ import { GpujsBackend } from './backends/gpujs/backend.js';
 import type { GpuConstructor, GpujsBackendOptions, GpujsMode } from './backends/gpujs/backend.js';
 
 export { GpujsBackend } from './backends/gpujs/backend.js';
-export type { GpujsBackendOptions, GpujsInfo, GpujsMode, GpuConstructor, GpuInstanceLike, GpujsPoolStats, MatmulKernel } from './backends/gpujs/backend.js';
+export type { GpujsBackendOptions, GpujsInfo, GpujsKernelRunner, GpujsMode, GpuConstructor, GpuInstanceLike, GpujsPoolStats, MatmulKernel } from './backends/gpujs/backend.js';
 
 const GPUClass = GPU as unknown as GpuConstructor;
 

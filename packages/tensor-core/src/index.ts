@@ -4,6 +4,7 @@ export { Rng, splitmix64 } from './rng.js';
 export type {
   AdamWHyper,
   Backend,
+  BackendKind,
   BinaryOp,
   BuiltinKernels,
   DataArray,
@@ -16,7 +17,7 @@ export type {
   TensorInfo,
   UnaryOp,
 } from './backend.js';
-export { getKernel, hasKernel, registerKernel } from './backend.js';
+export { BACKEND_KINDS, getKernel, hasKernel, registerKernel } from './backend.js';
 export { findBackend, getBackend, registerBackend, registeredBackends, setBackend } from './registry.js';
 export { CpuBackend } from './backends/cpu/backend.js';
 export type { CpuPrecision } from './backends/cpu/backend.js';

@@ -215,7 +215,26 @@ function isPromise<T>(x: unknown): x is Promise<T> {
 
 const ONE = new Float32Array([1]);
 
-export class GpujsBackend implements Backend {
+/**
+ * The gpu.js backend's extension API: what a package's kernel for the 'gpujs' kind gets (registerKernel('gpujs',
+ * ...) hands it the backend; GpujsBackend implements this). See GpujsBackend.runKernel for the kernel conventions.
+ */
+export interface GpujsKernelRunner extends Backend {
+  readonly kind: 'gpujs';
+  /** Run `function(<params>) { const i = this.thread.x; <body> }` over `size` outputs; returns the new handle. */
+  runKernel(
+    params: readonly string[],
+    body: string,
+    size: number,
+    inputs: readonly TensorInfo[],
+    options?: { readonly host?: readonly Float32Array[]; readonly dtype?: DType },
+  ): DataId;
+  /** Source helpers: `lit(x)` (a number literal) and `kahanAdd(term)` (a compensated step; see sources.ts). */
+  readonly source: { readonly lit: (x: number) => string; readonly kahanAdd: (term: string) => string };
+}
+
+export class GpujsBackend implements Backend, GpujsKernelRunner {
+  readonly kind = 'gpujs';
   readonly name: string;
   readonly mode: GpujsMode;
   readonly asyncMode: boolean;

@@ -70,6 +70,7 @@ export const WASM_KERNELS: readonly string[] = [
 ];
 
 export class WasmBackend implements Backend {
+  readonly kind = 'wasm';
   readonly kernels: BuiltinKernels;
   readonly memory: WasmMemory;
   private readonly live = new Set<WasmData>();
