@@ -18,7 +18,8 @@ export type {
   UnaryOp,
 } from './backend.js';
 export { BACKEND_KINDS, getKernel, hasKernel, registerKernel } from './backend.js';
-export { findBackend, getBackend, registerBackend, registeredBackends, setBackend } from './registry.js';
+export { findBackend, getBackend, registerBackend, registeredBackends, setBackend } from './backends/builtin.js';
+export type { BackendFactory } from './registry.js';
 export { CpuBackend } from './backends/cpu/backend.js';
 export type { CpuPrecision } from './backends/cpu/backend.js';
 export * as cpuKernels from './backends/cpu/kernels/index.js';

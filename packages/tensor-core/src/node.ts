@@ -3,7 +3,7 @@
 /// <reference types="node" />
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import type { Backend } from './backend.js';
-import { setBackend } from './registry.js';
+import { setBackend } from './backends/builtin.js';
 import { wasmSimdSupported } from './backends/wasm/matmul.js';
 import { initWasmBackend } from './wasm.js';
 import {

@@ -17,7 +17,7 @@ import { rmsNorm } from './ops/norm.js';
 import { max, mean, sum } from './ops/reduce.js';
 import { rope } from './ops/rope.js';
 import { logSoftmax, softmax } from './ops/softmax.js';
-import { findBackend } from './registry.js';
+import { findBackend } from './backends/builtin.js';
 import { Rng } from './rng.js';
 import { sizeOf } from './shape.js';
 import { Tensor, newRef } from './tensor.js';
