@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { Rng, findBackend, getKernel, grad, mul, sum, tensor, tidy } from '@bitskip/tensor-core';
 import type { Tensor } from '@bitskip/tensor-core';
 import { fwht, fwhtKernel, registerHadamardKernels } from '../src/index.js';
-import { relErr, testBackends } from './helpers/backends.js';
+import { relErr } from '@bitskip/test-utils';
+import { testBackends } from './helpers/backends.js';
 
 const { names } = testBackends();
 

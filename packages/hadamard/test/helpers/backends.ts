@@ -18,15 +18,3 @@ export function testBackends(): TestBackends {
   names.push(registerGpujsBackend({ mode: 'webasm', asyncMode: true, name: 'my-webasm-async' }));
   return { names };
 }
-
-/** max |a − b| / max |b| (0 when both are all zero). */
-export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return m === 0 ? d : d / m;
-}
