@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Rng,
-  WASM_FALLBACK_KERNELS,
   broadcastShapes,
   crossEntropy,
   createWasmBackendSync,
@@ -21,7 +20,7 @@ import {
 import type { Backend, DataId, Tensor, TensorInfo } from '../src/index.js';
 import { mergeDims } from '../src/backends/wasm/backend.js';
 import { conformanceCases } from '../src/testing.js';
-import { initWasmBackend, WasmBackend } from '../src/wasm.js';
+import { initWasmBackend, WASM_FALLBACK_KERNELS, WasmBackend } from '../src/wasm.js';
 import { useDefaultBackend } from '../src/node.js';
 import { tinyTraining } from './helpers/tiny-training.js';
 import { expectClose } from '@bitskip/test-utils';
