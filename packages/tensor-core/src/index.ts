@@ -89,7 +89,7 @@ export type { AdamWOptions, ParamGroup } from './optim/adamw.js';
 export { clipGradNorm, clipGradNormTensor } from './optim/clip.js';
 // The wasm backend (buffers in WASM memory; the kernels in WASM SIMD, a few as cpu kernels on views), created
 // single-threaded here (browser-safe); threads, and the WASM runtime's raw kernel API: @bitskip/tensor-core/wasm.
-export { relaxedSimdSupported, wasmSimdSupported } from './backends/wasm/matmul.js';
+export { relaxedSimdSupported, wasmSimdSupported } from './backends/wasm/runtime.js';
 export { WasmBackend } from './backends/wasm/backend.js';
 export type { WasmBackendInfo } from './backends/wasm/backend.js';
 export { createWasmBackendSync, initWasmBackend, registerWasmBackend } from './backends/wasm/register.js';

@@ -4,7 +4,7 @@
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import type { Backend } from './backend.js';
 import { setBackend } from './backends/builtin.js';
-import { wasmSimdSupported } from './backends/wasm/matmul.js';
+import { wasmSimdSupported } from './backends/wasm/runtime.js';
 import { initWasmBackend } from './wasm.js';
 import {
   parseSafetensors,

@@ -2,8 +2,8 @@
 // edge sizes, accumulate, 1 and 2 threads, plain and relaxed-SIMD builds, first (unwarmed) calls included.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/rng.js';
-import { createWasmMatmulCore, relaxedSimdSupported, wasmSimdSupported } from '../src/backends/wasm/matmul.js';
-import type { MatmulArrayArgs, WasmMatmul } from '../src/backends/wasm/matmul.js';
+import { createWasmMatmulCore, relaxedSimdSupported, wasmSimdSupported } from '../src/backends/wasm/runtime.js';
+import type { MatmulArrayArgs, WasmMatmul } from '../src/backends/wasm/runtime.js';
 import { createWasmMatmul } from '../src/wasm.js';
 import { expectClose } from '@bitskip/test-utils';
 

@@ -2,8 +2,8 @@
 // offsets, in place, 1 and 2 threads, plain and relaxed builds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/rng.js';
-import { relaxedSimdSupported } from '../src/backends/wasm/matmul.js';
-import type { WasmBuffer, WasmMatmul } from '../src/backends/wasm/matmul.js';
+import { relaxedSimdSupported } from '../src/backends/wasm/runtime.js';
+import type { WasmBuffer, WasmMatmul } from '../src/backends/wasm/runtime.js';
 import { createWasmMatmul } from '../src/wasm.js';
 import { expectClose } from '@bitskip/test-utils';
 

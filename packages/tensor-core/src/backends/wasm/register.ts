@@ -3,8 +3,8 @@
 import type { KernelName } from '../../backend.js';
 import { registerBackend } from '../builtin.js';
 import { WasmBackend } from './backend.js';
-import { createWasmMatmulCore, createWasmMatmulCoreSync } from './matmul.js';
-import type { PoolFactory, WasmMatmulOptions } from './matmul.js';
+import { createWasmMatmulCore, createWasmMatmulCoreSync } from './runtime.js';
+import type { PoolFactory, WasmMatmulOptions } from './runtime.js';
 
 export interface WasmBackendOptions {
   /** Registry name (default 'wasm'). */
