@@ -12,6 +12,8 @@ export {
 } from './config.js';
 export type { ActivationBits, ActivationScheme, Projection, QuantConfig, SteMode, WeightScheme } from './config.js';
 export { roundHalfEven } from './round.js';
+export { ACTIVATION_QUANT, WEIGHT_QUANT, activationScheme } from './schemes.js';
+export type { QuantScheme } from './schemes.js';
 export {
   QUANT_EPS,
   activationClipMaskRows,
@@ -22,6 +24,7 @@ export {
   quantizeActivationRows,
   quantizeInt8Absmax,
   quantizeTernaryAbsmean,
+  quantizeWeightCodes,
   weightClipMaskInto,
 } from './quantizers.js';
 export type { ActivationQuantSpec, Int8Weights, TernaryWeights } from './quantizers.js';
