@@ -1,7 +1,9 @@
 // Shared flat ESLint config: typescript-eslint type-checked rules, type-only imports,
-// a ban on Math.random (determinism: every draw goes through a seeded RNG), and a wall
-// that keeps apps from reaching into a package's src/ internals.
+// a ban on Math.random (determinism: every draw goes through a seeded RNG), no import cycles
+// (import-x/no-cycle; type-only imports do not count), and a wall that keeps apps from reaching
+// into a package's src/ internals.
 import js from '@eslint/js';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
@@ -45,6 +47,21 @@ export function bitskipConfig({ tsconfigRootDir }) {
             message: 'Math.random is banned: draw from a seeded Rng (@bitskip/tensor-core) so runs are reproducible.',
           },
         ],
+      },
+    },
+    {
+      // Value imports must form no cycle (a module's top level must not run before one it imports has finished).
+      // Sources import each other as `./x.js`, resolved to `./x.ts`; other packages are external here.
+      files: ['**/*.ts'],
+      plugins: { 'import-x': importX },
+      settings: {
+        // The modules a cycle passes through are parsed with typescript-eslint's parser (espree cannot read them).
+        'import-x/extensions': ['.ts', '.js'],
+        'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+        'import-x/resolver-next': [createNodeResolver({ extensionAlias: { '.js': ['.ts', '.js'] }, conditionNames: ['types', 'import', 'default'] })],
+      },
+      rules: {
+        'import-x/no-cycle': ['error', { ignoreExternal: true }],
       },
     },
     {

@@ -7,18 +7,54 @@ import type { Message } from 'esbuild';
 import { expect } from 'vitest';
 
 /**
- * llm.c-style check_tensor: |a − b| ≤ atol + rtol·|b| everywhere (b is the reference; NaN fails), failing with
- * the first 5 mismatches.
+ * How close is close: |ours − ref| ≤ atol + rtol·|ref| per element (ref the reference), or a function giving the
+ * allowed |ours − ref| of element i (for bounds that depend on the computation, e.g. a matmul's Σ|a·b|).
  */
-export function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, what: string, rtol = 1e-12, atol = 1e-14): void {
-  expect(a.length, `${what}: length`).toBe(b.length);
-  const bad: string[] = [];
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (!(Math.abs(x - y) <= atol + rtol * Math.abs(y)) && bad.length < 5) bad.push(`[${i}] ours ${x} ref ${y}`);
+export type Tolerance = { readonly rtol: number; readonly atol: number } | ((i: number) => number);
+
+/** The default, for float64 computations compared with float64 references: rtol 1e-12, atol 1e-14. */
+export const F64_TOLERANCE: Tolerance = { rtol: 1e-12, atol: 1e-14 };
+
+/**
+ * The elements where `ours` is not close to `ref` under `tol` (equal values, infinities included, and NaN against
+ * NaN are close; NaN against a number is not): how many, and a report of the first 5 (`[i] ours x ref y`).
+ */
+export function mismatches(ours: ArrayLike<number>, ref: ArrayLike<number>, tol: Tolerance): { count: number; first: string[] } {
+  const first: string[] = [];
+  let count = 0;
+  const n = Math.min(ours.length, ref.length);
+  for (let i = 0; i < n; i++) {
+    const x = ours[i]!;
+    const y = ref[i]!;
+    if (x === y || (Number.isNaN(x) && Number.isNaN(y))) continue;
+    const allowed = typeof tol === 'function' ? tol(i) : tol.atol + tol.rtol * Math.abs(y);
+    if (Math.abs(x - y) <= allowed) continue;
+    count++;
+    if (first.length < 5) first.push(`[${i}] ours ${x} ref ${y} (diff ${(x - y).toExponential(2)}, allowed ${allowed.toExponential(2)})`);
   }
-  expect(bad, `${what}: first mismatches`).toEqual([]);
+  return { count, first };
+}
+
+/**
+ * llm.c-style check_tensor, the workspace's one closeness check: same length, and every element close under `tol`
+ * (default F64_TOLERANCE); fails with the count and the first 5 mismatches.
+ */
+export function expectClose(ours: ArrayLike<number>, ref: ArrayLike<number>, what: string, tol: Tolerance = F64_TOLERANCE): void {
+  expect(ours.length, `${what}: length`).toBe(ref.length);
+  const { count, first } = mismatches(ours, ref, tol);
+  if (count > 0) throw new Error(`${what}: ${count} of ${ref.length} values differ; first mismatches: ${first.join('; ')}`);
+}
+
+/** max |a − b| / max |b| (0 when both are all zero; Infinity when the lengths differ). */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    m = Math.max(m, Math.abs(b[i]!));
+  }
+  return m === 0 ? d : d / m;
 }
 
 export interface BrowserBundle {

@@ -1,10 +1,10 @@
 // fwht as a differentiable tensor-core op: y = x H on the last axis (H orthonormal, symmetric, its own inverse),
 // or block-diagonal diag(H_b, ..., H_b) with a power-of-two block b. Backward: dx = dy H, the same transform.
-// Kernels are contributed to backends through tensor-core's registerKernel (backends.ts: cpu, wasm, gpu.js).
+// Kernels are contributed to every backend kind through tensor-core's registerKernel (backends.ts: cpu, wasm, gpujs).
 import { checkFloat, checkInputs, getKernel, record } from '@bitskip/tensor-core';
 import type { DataId, Tensor, TensorInfo } from '@bitskip/tensor-core';
 import { isPowerOfTwo } from './fwht.js';
-import { DEFAULT_BACKEND_NAMES, registerHadamardKernels } from './backends.js';
+import { registerFwhtKernels } from './backends.js';
 
 declare module '@bitskip/tensor-core' {
   interface Kernels {
@@ -21,8 +21,9 @@ export interface FwhtOptions {
   block?: number;
 }
 
-// Registered here, beside the op (a module the op's users import; the package is sideEffects: false).
-for (const name of DEFAULT_BACKEND_NAMES) registerHadamardKernels(name);
+// Registered here, once per backend kind, beside the op (a module the op's users import; the package is
+// sideEffects: false, so a registration in a module of its own could be dropped by a bundler).
+registerFwhtKernels();
 
 /** The block size fwht would use for a last axis of size n, or an Error naming the size. */
 export function fwhtBlock(n: number, opts: FwhtOptions = {}): number {

@@ -3,11 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, findBackend, getKernel, grad, mul, sum, tensor, tidy } from '@bitskip/tensor-core';
 import type { Tensor } from '@bitskip/tensor-core';
-import { fwht, registerHadamardKernels } from '../src/index.js';
-import { relErr, testBackends } from './helpers/backends.js';
+import { fwht, fwhtKernel, registerHadamardKernels } from '../src/index.js';
+import { relErr } from '@bitskip/test-utils';
+import { testBackends } from './helpers/backends.js';
 
-const { names, custom } = testBackends();
-custom.forEach(registerHadamardKernels);
+const { names } = testBackends();
 
 const TOL = 1e-5;
 const normals = (n: number, seed: number): number[] => {
@@ -82,9 +82,10 @@ describe('fwht on every backend agrees with cpu', () => {
     });
   }
 
-  it('a backend that is neither cpu, wasm nor gpu.js gets an error naming it', () => {
-    const fake = { name: 'other', kernels: {}, write: () => ({}), read: () => Promise.resolve(new Float32Array()), dispose: () => undefined, numLiveBuffers: () => 0 };
-    registerHadamardKernels('other');
-    expect(() => getKernel(fake, 'fwht')).toThrow(/fwht: no kernel for backend 'other'/);
+  it("a cpu-kind backend that is not a CpuBackend, or an unknown kind, gets an error naming it; the per-name register is a no-op", () => {
+    const fake = { name: 'other', kind: 'cpu' as const, kernels: {}, write: () => ({}), read: () => Promise.resolve(new Float32Array()), dispose: () => undefined, numLiveBuffers: () => 0 };
+    expect(() => getKernel(fake, 'fwht')).toThrow(/fwht: the cpu kernel needs a CpuBackend, got backend 'other'/);
+    expect(() => fwhtKernel({ ...fake, kind: 'tpu' as 'cpu' })).toThrow(/fwht: no kernel for backend 'other' of kind 'tpu'/);
+    expect(() => registerHadamardKernels('other')).not.toThrow();
   });
 });

@@ -8,7 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, WasmBackend, findBackend, getBackend, registerWasmBackend, setBackend, tensor, tidy } from '@bitskip/tensor-core';
 import type { SafetensorsTensorInput } from '@bitskip/tensor-core';
 import { loadSafetensors, saveSafetensors } from '@bitskip/tensor-core/node';
-import { assertClose } from '@bitskip/tensor-core/testing';
+import { expectClose } from '@bitskip/test-utils';
+import type { Tolerance } from '@bitskip/test-utils';
+
+/** (what, ours, ref, tol): the argument order these tests were written in. */
+const assertClose = (what: string, ours: ArrayLike<number>, ref: ArrayLike<number>, tol: Tolerance): void => expectClose(ours, ref, what, tol);
 import { BitSkipModel, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, hfTensorName, resolveModelConfig } from '../src/index.js';
 import type { ModelConfig } from '../src/index.js';
 import { CONFIG_FILE, WEIGHTS_FILE, loadModel, saveModel } from '../src/node.js';

@@ -1,7 +1,8 @@
-// The fakeQuant and fakeQuantMask kernels on every backend family, picked per backend instance:
-// - cpu, cpu64 (CpuBackend) and wasm (WasmBackend): the typed-array quantizers of quantizers.ts, on the cpu
-//   backend's arrays or on views of WASM memory (no copies): identical results on both;
-// - gpu.js (any mode, through GpujsBackend.runKernel; gpu.js is never imported here): float32 kernels.
+// The fakeQuant and fakeQuantMask kernels for each backend kind, registered once at import (fake.ts):
+// - cpu (CpuBackend) and wasm (WasmBackend): the typed-array quantizers of quantizers.ts, on the cpu backend's
+//   arrays or on views of WASM memory (no copies): identical results on both;
+// - gpujs (any mode, through GpujsKernelRunner.runKernel; gpu.js is never imported here): float32 kernels built
+//   from the same scheme records (schemes.ts: the `gpu` source fragments).
 //   Activations: one kernel for the per-row scale (absmax: max|x|, exact; absmean: Kahan mean|x|), one per element.
 //   Weights: the per-tensor scale in two passes (chunks of 1024, then the chunks), then one per element.
 //
@@ -17,11 +18,21 @@
 // float32 mean (and float32 arithmetic on GL), so it can differ from the cpu's (float64) only where x·√7 is within
 // ~1 float32 ulp (~1e-7 relative) of −8β or 7β.
 import { CpuBackend, WasmBackend, registerKernel } from '@bitskip/tensor-core';
-import type { Backend, DataArray, DataId, KernelFactory, TensorInfo } from '@bitskip/tensor-core';
-import { isGpujsBackend } from '@bitskip/hadamard';
-import type { GpujsKernelRunner } from '@bitskip/hadamard';
-import type { FakeQuantSpec } from './fake.js';
-import { activationClipMaskRows, activationRange, fakeQuantActivationRows, fakeQuantWeightsInto, weightClipMaskInto } from './quantizers.js';
+import type { Backend, BackendKind, DataArray, DataId, KernelFactory, TensorInfo } from '@bitskip/tensor-core';
+import type { GpujsKernelRunner } from '@bitskip/tensor-core/gpujs';
+import type { FakeQuantSpec } from './quantizers.js';
+import { activationClipMaskRows, fakeQuantActivationRows, fakeQuantWeightsInto, weightClipMaskInto } from './quantizers.js';
+import { WEIGHT_QUANT, activationScheme } from './schemes.js';
+import type { QuantScheme } from './schemes.js';
+
+declare module '@bitskip/tensor-core' {
+  interface Kernels {
+    /** Fake-quantized values of x under spec (same shape). */
+    fakeQuant(x: TensorInfo, spec: FakeQuantSpec): DataId;
+    /** The clipped STE's 0/1 gradient mask of x under spec (same shape). */
+    fakeQuantMask(x: TensorInfo, spec: FakeQuantSpec): DataId;
+  }
+}
 
 type FloatArray = Float32Array | Float64Array;
 
@@ -56,27 +67,8 @@ function wasmKernel(backend: WasmBackend, mask: boolean): (x: TensorInfo, spec: 
   };
 }
 
-const SQRT7 = Math.sqrt(7);
 const EPS = '0.00001';
 const CHUNK = 1024;
-
-/** Statements that set `c` to the clamped round-half-even code of xv·q/s (q a literal, s declared). */
-function codeOf(q: string, qmin: number, qmax: number): string {
-  return [
-    `const v = (xv * ${q}) / s;`,
-    'const f = Math.floor(v);',
-    `const a2 = 2 * xv * ${q};`,
-    'const b2 = (2 * f + 1) * s;',
-    'let c = f;',
-    'if (a2 > b2) { c = f + 1; }',
-    'if (a2 == b2) { if (Math.floor((f + 0.5) / 2) * 2 != f) { c = f + 1; } }',
-    `if (c > ${qmax}) { c = ${qmax}; }`,
-    `if (c < ${qmin}) { c = ${qmin}; }`,
-  ].join('\n');
-}
-
-/** Float32 literal text of a number (enough digits for gpu.js to parse it back). */
-const num = (x: number): string => (Number.isInteger(x) ? `${x}.0` : x.toPrecision(17));
 
 function gpujsKernel(backend: GpujsKernelRunner, mask: boolean): (x: TensorInfo, spec: FakeQuantSpec) => DataId {
   const one = new Float32Array([1]);
@@ -103,74 +95,77 @@ function gpujsKernel(backend: GpujsKernelRunner, mask: boolean): (x: TensorInfo,
     return total;
   };
 
+  /** The per-element kernel of a scheme: its value, or its clip mask, from the scale `st[<index>]`. */
+  const elementBody = (q: QuantScheme, prelude: string, scaleAt: string): string =>
+    `${prelude}const s = st[${scaleAt}];\nconst xv = x[i];\n${mask ? q.gpu.mask : `${q.gpu.code}\nreturn ${q.gpu.value};`}`;
+
   return (x, spec) => {
     const size = x.shape.reduce((a, b) => a * b, 1);
     if (spec.target === 'weight') {
       if (size === 0) throw new Error('fakeQuant: the weight tensor is empty (0 elements)');
-      if (spec.scheme === 'int8' && mask) return backend.runKernel(['x'], 'return 1 + 0 * x[i];', size, [x]);
-      const st = tensorStat(x, size, spec.scheme === 'ternary' ? 'sum' : 'max');
-      let body: string;
-      if (spec.scheme === 'ternary') {
-        body = mask
-          ? 'const g = st[0];\nif (Math.abs(x[i]) <= g) { return 1; }\nreturn 0;'
-          : 'const g = st[0];\nconst xv = x[i];\nconst h = 0.5 * g;\nif (xv > h) { return g; }\nif (xv < -h) { return -g; }\nreturn 0;';
-      } else {
-        body = `const s = st[0];\nconst xv = x[i];\n${codeOf('127.0', -127, 127)}\nreturn (c * s) / 127.0;`;
-      }
-      const out = backend.runKernel(['x', 'st'], body, size, [x, st]);
+      const q = WEIGHT_QUANT[spec.scheme];
+      if (mask && q.gpu.mask === null) return backend.runKernel(['x'], 'return 1 + 0 * x[i];', size, [x]);
+      const st = tensorStat(x, size, q.scale === 'absmean' ? 'sum' : 'max');
+      const out = backend.runKernel(['x', 'st'], elementBody(q, '', '0'), size, [x, st]);
       backend.dispose(st.id);
       return out;
     }
     const n = x.shape[x.shape.length - 1] ?? 1;
     const rows = n === 0 ? 0 : size / n;
     if (size === 0) return backend.runKernel(['x'], 'return 0;', 0, [x]);
-    const [qmin, qmax] = activationRange(spec);
-    const absmax = spec.scheme === 'absmax';
-    // Row statistic: absmax s = max(max|x|, eps); absmean β.
-    const rowBody = absmax
-      ? `const base = i * ${n};\nlet s = ${EPS};\nfor (let j = 0; j < ${n}; j++) { const a = Math.abs(x[base + j]); if (a > s) { s = a; } }\nreturn s;`
-      : `const base = i * ${n};\n${kahanLoop(n, 'Math.abs(x[base + j])')}\nlet g = s / ${n};\nif (g < ${EPS}) { g = ${EPS}; }\nreturn g;`;
+    const q = activationScheme(spec);
+    if (mask && q.gpu.mask === null) return backend.runKernel(['x'], 'return 1 + 0 * x[i];', size, [x]);
+    // Row statistic: absmax s = max(max|x|, eps); absmean β = max(mean|x|, eps) (Kahan).
+    const rowBody =
+      q.scale === 'absmax'
+        ? `const base = i * ${n};\nlet s = ${EPS};\nfor (let j = 0; j < ${n}; j++) { const a = Math.abs(x[base + j]); if (a > s) { s = a; } }\nreturn s;`
+        : `const base = i * ${n};\n${kahanLoop(n, 'Math.abs(x[base + j])')}\nlet g = s / ${n};\nif (g < ${EPS}) { g = ${EPS}; }\nreturn g;`;
     const st = run(['x', 'one'], rowBody, rows, [x], [one]);
-    const row = `const r = Math.floor((i + 0.5) / ${n});\nconst xv = x[i];`;
-    let body: string;
-    if (mask) {
-      body = absmax
-        ? `${row}\nconst s = st[r];\nif (xv >= -s) { if (xv <= s) { return 1; } }\nreturn 0;`
-        : `${row}\nconst g = st[r];\nconst a = xv * ${num(SQRT7)};\nif (a >= ${num(qmin)} * g) { if (a <= ${num(qmax)} * g) { return 1; } }\nreturn 0;`;
-    } else {
-      body = absmax
-        ? `${row}\nconst s = st[r];\n${codeOf(num(qmax), qmin, qmax)}\nreturn (c * s) / ${num(qmax)};`
-        : `${row}\nconst s = st[r];\n${codeOf(num(SQRT7), qmin, qmax)}\nreturn (s / ${num(SQRT7)}) * c;`;
-    }
-    const out = backend.runKernel(['x', 'st'], body, size, [x, st]);
+    const out = backend.runKernel(['x', 'st'], elementBody(q, `const r = Math.floor((i + 0.5) / ${n});\n`, 'r'), size, [x, st]);
     backend.dispose(st.id);
     return out;
   };
 }
 
-function kernelFor(mask: boolean): KernelFactory<'fakeQuant'> {
+type FakeQuantFn = (x: TensorInfo, spec: FakeQuantSpec) => DataId;
+
+/** The kernel builders of each backend kind (mask: the clip mask instead of the values). */
+const BY_KIND: Readonly<Record<BackendKind, (backend: Backend, mask: boolean, what: string) => FakeQuantFn>> = {
+  cpu: (backend, mask, what) => {
+    if (!(backend instanceof CpuBackend)) throw new Error(`${what}: the cpu kernel needs a CpuBackend, got backend '${backend.name}'`);
+    return cpuKernel(backend, mask);
+  },
+  wasm: (backend, mask, what) => {
+    if (!(backend instanceof WasmBackend)) throw new Error(`${what}: the wasm kernel needs a WasmBackend, got backend '${backend.name}'`);
+    return wasmKernel(backend, mask);
+  },
+  gpujs: (backend, mask) => gpujsKernel(backend as GpujsKernelRunner, mask),
+};
+
+function kernelFor(mask: boolean): (backend: Backend) => FakeQuantFn {
   const what = mask ? 'fakeQuantMask' : 'fakeQuant';
   return (backend: Backend) => {
-    if (backend instanceof CpuBackend) return cpuKernel(backend, mask);
-    if (backend instanceof WasmBackend) return wasmKernel(backend, mask);
-    if (isGpujsBackend(backend)) return gpujsKernel(backend, mask);
-    throw new Error(`${what}: no kernel for backend '${backend.name}' (cpu, wasm and gpu.js backends are supported)`);
+    const f = (BY_KIND as Partial<Record<string, (backend: Backend, mask: boolean, what: string) => FakeQuantFn>>)[backend.kind];
+    if (f === undefined) throw new Error(`${what}: no kernel for backend '${backend.name}' of kind '${String(backend.kind)}'`);
+    return f(backend, mask, what);
   };
 }
 
-/** The fakeQuant kernel for whatever backend family the backend is (cpu, wasm or gpu.js). */
+/** The fakeQuant kernel for whatever kind the backend is (cpu, wasm or gpujs). */
 export const fakeQuantKernel: KernelFactory<'fakeQuant'> = kernelFor(false);
-/** The fakeQuantMask kernel for whatever backend family the backend is (cpu, wasm or gpu.js). */
-const maskFactory = kernelFor(true);
-export const fakeQuantMaskKernel: KernelFactory<'fakeQuantMask'> = (backend) => maskFactory(backend);
+/** The fakeQuantMask kernel for whatever kind the backend is (cpu, wasm or gpujs). */
+export const fakeQuantMaskKernel: KernelFactory<'fakeQuantMask'> = kernelFor(true);
 
-/**
- * Register fakeQuant and fakeQuantMask for a backend registered under a name of your choosing (a cpu, wasm or
- * gpu.js backend). The defaults (cpu, cpu64, wasm and gpujs-<mode>) are registered on import.
- */
-export function registerQuantKernels(backendName: string): void {
-  registerKernel(backendName, 'fakeQuant', fakeQuantKernel);
-  registerKernel(backendName, 'fakeQuantMask', fakeQuantMaskKernel);
+/** Register fakeQuant and fakeQuantMask for every backend kind (fake.ts calls this once, at import). */
+export function registerFakeQuantKernels(): void {
+  for (const kind of Object.keys(BY_KIND) as BackendKind[]) {
+    registerKernel(kind, 'fakeQuant', fakeQuantKernel);
+    registerKernel(kind, 'fakeQuantMask', fakeQuantMaskKernel);
+  }
 }
 
-
+/**
+ * @deprecated A no-op: the fake-quant kernels are registered for every backend kind at import, so a backend under
+ * any name already has them. Kept so that code written for the per-name registration still runs.
+ */
+export function registerQuantKernels(_backendName?: string): void {}

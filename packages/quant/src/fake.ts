@@ -1,30 +1,18 @@
 // Fake quantization as tensor ops with straight-through gradients (SPEC §4: forward uses q(x), backward treats q
 // as the identity, i.e. x + stopgrad(q(x) − x); optionally clipped: zero gradient outside the clip range).
-// The forward kernels are contributed to tensor-core backends by name (registerKernel; fake-kernels.ts: cpu, cpu64,
-// wasm and the gpu.js modes).
+// The forward kernels are contributed to every tensor-core backend kind (registerKernel; fake-kernels.ts: cpu, wasm,
+// gpujs).
 import { checkFloat, checkInputs, customGrad, getKernel, mul, record } from '@bitskip/tensor-core';
-import type { DataId, Tensor, TensorInfo } from '@bitskip/tensor-core';
-import { DEFAULT_BACKEND_NAMES } from '@bitskip/hadamard';
-import { registerQuantKernels } from './fake-kernels.js';
+import type { Tensor } from '@bitskip/tensor-core';
+import { registerFakeQuantKernels } from './fake-kernels.js';
 import type { SteMode, WeightScheme } from './config.js';
 import { STE_MODES } from './config.js';
-import type { ActivationQuantSpec } from './quantizers.js';
+import type { ActivationQuantSpec, FakeQuantSpec } from './quantizers.js';
 import { checkActivationSpec, checkWeightScheme } from './quantizers.js';
 
-/** What a fake-quant kernel computes: a weight tensor (per tensor) or activations (per row of the last axis). */
-export type FakeQuantSpec = { readonly target: 'weight'; readonly scheme: WeightScheme } | ({ readonly target: 'activation' } & ActivationQuantSpec);
-
-declare module '@bitskip/tensor-core' {
-  interface Kernels {
-    /** Fake-quantized values of x under spec (same shape). */
-    fakeQuant(x: TensorInfo, spec: FakeQuantSpec): DataId;
-    /** The clipped STE's 0/1 gradient mask of x under spec (same shape). */
-    fakeQuantMask(x: TensorInfo, spec: FakeQuantSpec): DataId;
-  }
-}
-
-// Registered here, beside the ops (a module their users import; the package is sideEffects: false).
-for (const name of DEFAULT_BACKEND_NAMES) registerQuantKernels(name);
+// Registered here, once per backend kind, beside the ops (a module their users import; the package is
+// sideEffects: false, so a registration in a module of its own could be dropped by a bundler).
+registerFakeQuantKernels();
 
 function checkSte(ste: SteMode): void {
   if (!STE_MODES.includes(ste)) throw new Error(`straight-through estimator: ste must be one of 'identity', 'clipped'; got '${String(ste)}'`);

@@ -12,6 +12,8 @@ export {
 } from './config.js';
 export type { ActivationBits, ActivationScheme, Projection, QuantConfig, SteMode, WeightScheme } from './config.js';
 export { roundHalfEven } from './round.js';
+export { ACTIVATION_QUANT, WEIGHT_QUANT, activationScheme } from './schemes.js';
+export type { QuantScheme } from './schemes.js';
 export {
   QUANT_EPS,
   activationClipMaskRows,
@@ -22,12 +24,13 @@ export {
   quantizeActivationRows,
   quantizeInt8Absmax,
   quantizeTernaryAbsmean,
+  quantizeWeightCodes,
   weightClipMaskInto,
 } from './quantizers.js';
 export type { ActivationQuantSpec, Int8Weights, TernaryWeights } from './quantizers.js';
 export { fakeQuant, quantizeActivations, quantizeWeights, straightThrough } from './fake.js';
 export { fakeQuantKernel, fakeQuantMaskKernel, registerQuantKernels } from './fake-kernels.js';
-export type { FakeQuantSpec } from './fake.js';
+export type { FakeQuantSpec } from './quantizers.js';
 export { BitLinear, HBitLinear, bitLinearFor } from './bitlinear.js';
 export type { BitLinearOptions, FreezeOptions } from './bitlinear.js';
 export { F32WasmLinear, PACK_BLOCK, PackedTernaryMatrix, referenceTernaryMatmul } from './packed/ternary.js';

@@ -1,17 +1,11 @@
-// Quantizers over typed arrays (SPEC §4), shared by the fake-quant tensor kernels and the packed path.
-// Rounding is round-half-to-even everywhere (roundHalfEven, as torch.round).
-//   weights, per tensor:  ternary  γ = max(mean|W|, 1e-5), t = +1 if W > γ/2, −1 if W < −γ/2, else 0, W_q = t·γ
-//                         int8     s = max(max|W|, 1e-5), c = round(W·127/s) ∈ [−127, 127], W_q = c·s/127
-//   activations, per token (last axis):
-//                         absmax   s = max(max|x|, 1e-5), Q = 2^(bits−1) − 1 (127 or 7), c = clip(round(x·Q/s), −Q, Q),
-//                                  x_q = c·s/Q
-//                         absmean  (4 bits) β = max(mean|x|, 1e-5), c = clip(round(x·√7/β), −8, 7), x_q = (β/√7)·c
+// Quantizers over typed arrays (SPEC §4), shared by the fake-quant tensor kernels (cpu and wasm backends) and the
+// packed path: loops over rows (activations) or a tensor (weights), with every rule taken from the scheme records of
+// schemes.ts (the gpu.js kernels read the same records).
 import type { ActivationBits, ActivationScheme, WeightScheme } from './config.js';
 import { ACTIVATION_BITS, ACTIVATION_SCHEMES, WEIGHT_SCHEMES } from './config.js';
-import { roundHalfEven } from './round.js';
+import { WEIGHT_QUANT, activationScheme, scaleOf } from './schemes.js';
 
-export const QUANT_EPS = 1e-5;
-const SQRT7 = Math.sqrt(7);
+export { QUANT_EPS } from './schemes.js';
 
 type FloatArray = Float32Array | Float64Array;
 
@@ -19,6 +13,9 @@ export interface ActivationQuantSpec {
   readonly bits: ActivationBits;
   readonly scheme: ActivationScheme;
 }
+
+/** What a fake-quant kernel computes: a weight tensor (per tensor) or activations (per row of the last axis). */
+export type FakeQuantSpec = { readonly target: 'weight'; readonly scheme: WeightScheme } | ({ readonly target: 'activation' } & ActivationQuantSpec);
 
 /** Validate an activation spec; errors name the setting and its allowed values. */
 export function checkActivationSpec(spec: ActivationQuantSpec): void {
@@ -41,9 +38,8 @@ export function checkWeightScheme(scheme: WeightScheme): void {
 
 /** Code range [qmin, qmax] of an activation spec. */
 export function activationRange(spec: ActivationQuantSpec): [number, number] {
-  if (spec.scheme === 'absmean') return [-8, 7];
-  const q = spec.bits === 8 ? 127 : 7;
-  return [-q, q];
+  const [qmin, qmax] = activationScheme(spec).range;
+  return [qmin, qmax];
 }
 
 /**
@@ -52,86 +48,45 @@ export function activationRange(spec: ActivationQuantSpec): [number, number] {
  */
 export function quantizeActivationRows(x: ArrayLike<number>, rows: number, n: number, spec: ActivationQuantSpec, codes: Int8Array, steps: Float64Array): void {
   checkActivationSpec(spec);
-  const [qmin, qmax] = activationRange(spec);
+  const q = activationScheme(spec);
+  const code = q.code;
   for (let r = 0; r < rows; r++) {
     const o = r * n;
-    let acc = 0;
-    if (spec.scheme === 'absmax') {
-      for (let i = 0; i < n; i++) {
-        const a = Math.abs(x[o + i]!);
-        if (a > acc) acc = a;
-      }
-      const s = acc > QUANT_EPS ? acc : QUANT_EPS;
-      // Hot path of packed inference: roundHalfEven inlined (Math.round, then undo ties that landed on odd).
-      // |x·Q/s| <= Q, so no clamp is needed for absmax.
-      for (let i = 0; i < n; i++) {
-        const v = (x[o + i]! * qmax) / s;
-        let q = Math.round(v);
-        if (q - v === 0.5 && (q & 1) !== 0) q -= 1;
-        codes[o + i] = q;
-      }
-      steps[r] = s / qmax;
-    } else {
-      for (let i = 0; i < n; i++) acc += Math.abs(x[o + i]!);
-      const beta = Math.max(acc / n, QUANT_EPS);
-      for (let i = 0; i < n; i++) codes[o + i] = Math.min(qmax, Math.max(qmin, roundHalfEven((x[o + i]! * SQRT7) / beta)));
-      steps[r] = beta / SQRT7;
-    }
+    const s = scaleOf(q, x, o, n);
+    for (let i = o; i < o + n; i++) codes[i] = code(x[i]!, s);
+    steps[r] = q.step(s);
   }
 }
 
 /** Fake-quantized activations x_q (per token), written to `out` (same formulas and op order as the fixtures). */
 export function fakeQuantActivationRows(x: ArrayLike<number>, rows: number, n: number, spec: ActivationQuantSpec, out: FloatArray): void {
   checkActivationSpec(spec);
-  const [qmin, qmax] = activationRange(spec);
+  const q = activationScheme(spec);
+  const { code, value } = q;
   for (let r = 0; r < rows; r++) {
     const o = r * n;
-    let acc = 0;
-    if (spec.scheme === 'absmax') {
-      for (let i = 0; i < n; i++) acc = Math.max(acc, Math.abs(x[o + i]!));
-      const s = Math.max(acc, QUANT_EPS);
-      for (let i = 0; i < n; i++) out[o + i] = (Math.min(qmax, Math.max(qmin, roundHalfEven((x[o + i]! * qmax) / s))) * s) / qmax;
-    } else {
-      for (let i = 0; i < n; i++) acc += Math.abs(x[o + i]!);
-      const beta = Math.max(acc / n, QUANT_EPS);
-      const step = beta / SQRT7;
-      for (let i = 0; i < n; i++) out[o + i] = step * Math.min(qmax, Math.max(qmin, roundHalfEven((x[o + i]! * SQRT7) / beta)));
-    }
+    const s = scaleOf(q, x, o, n);
+    for (let i = o; i < o + n; i++) out[i] = value(code(x[i]!, s), s);
   }
 }
 
 /**
  * 1 where the clipped STE passes gradient (x within [qmin·Δ, qmax·Δ] of its token), else 0 (NaN: 0). Decided
- * without a rounded step Δ (Q·(s/Q) rounds below s for some s, which would drop the row's max element):
- * - absmax: the range is symmetric (qmin = −Q), so [qmin·Δ, qmax·Δ] = [−s, s] exactly, with the quantizer's s
- *   (every finite x of the row is inside);
- * - absmean: x·√7 (the quantizer's own product) against qmin·β and qmax·β (float64; qmin·β = −8β is exact).
+ * without a rounded step Δ (Q·(s/Q) rounds below s for some s, which would drop the row's max element): see the
+ * schemes' inClipRange.
  */
 export function activationClipMaskRows(x: ArrayLike<number>, rows: number, n: number, spec: ActivationQuantSpec, out: FloatArray): void {
   checkActivationSpec(spec);
-  const [qmin, qmax] = activationRange(spec);
+  const q = activationScheme(spec);
+  const inside = q.inClipRange;
   for (let r = 0; r < rows; r++) {
     const o = r * n;
-    if (spec.scheme === 'absmax') {
-      let acc = 0;
-      for (let i = 0; i < n; i++) {
-        const a = Math.abs(x[o + i]!);
-        if (a > acc) acc = a;
-      }
-      // s as quantizeActivationRows computes it; −s is exact, so this is |x| ≤ s·(|qmin|/qmax) with no rounding.
-      const s = acc > QUANT_EPS ? acc : QUANT_EPS;
-      for (let i = o; i < o + n; i++) out[i] = x[i]! >= -s && x[i]! <= s ? 1 : 0;
-    } else {
-      let acc = 0;
-      for (let i = 0; i < n; i++) acc += Math.abs(x[o + i]!);
-      const beta = Math.max(acc / n, QUANT_EPS);
-      const lo = qmin * beta;
-      const hi = qmax * beta;
-      for (let i = o; i < o + n; i++) {
-        const a = x[i]! * SQRT7;
-        out[i] = a >= lo && a <= hi ? 1 : 0;
-      }
+    if (inside === null) {
+      out.fill(1, o, o + n);
+      continue;
     }
+    const s = scaleOf(q, x, o, n);
+    for (let i = o; i < o + n; i++) out[i] = inside(x[i]!, s) ? 1 : 0;
   }
 }
 
@@ -142,28 +97,6 @@ export interface TernaryWeights {
   readonly scale: number;
 }
 
-/** Absmean ternary quantization of a weight tensor (any shape, flattened). */
-export function quantizeTernaryAbsmean(weights: ArrayLike<number>): TernaryWeights {
-  if (weights.length === 0) throw new Error('quantizeTernaryAbsmean: the weight tensor is empty (0 elements)');
-  let sumAbs = 0;
-  for (let i = 0; i < weights.length; i++) sumAbs += Math.abs(weights[i]!);
-  const scale = Math.max(sumAbs / weights.length, QUANT_EPS);
-  const half = 0.5 * scale;
-  const codes = new Int8Array(weights.length);
-  for (let i = 0; i < weights.length; i++) {
-    const w = weights[i]!;
-    codes[i] = w > half ? 1 : w < -half ? -1 : 0;
-  }
-  return { codes, scale };
-}
-
-/** W_q = t·γ. */
-export function dequantizeTernary({ codes, scale }: TernaryWeights): Float32Array {
-  const out = new Float32Array(codes.length);
-  for (let i = 0; i < codes.length; i++) out[i] = codes[i]! * scale;
-  return out;
-}
-
 export interface Int8Weights {
   /** Codes in [-127, 127]. */
   readonly codes: Int8Array;
@@ -171,36 +104,51 @@ export interface Int8Weights {
   readonly scale: number;
 }
 
+/** The codes and scale of a weight tensor (any shape, flattened) under a weight scheme. */
+export function quantizeWeightCodes(weights: ArrayLike<number>, scheme: WeightScheme, what = 'quantizeWeights'): { codes: Int8Array; scale: number } {
+  checkWeightScheme(scheme);
+  if (weights.length === 0) throw new Error(`${what}: the weight tensor is empty (0 elements)`);
+  const q = WEIGHT_QUANT[scheme];
+  const scale = scaleOf(q, weights, 0, weights.length);
+  const codes = new Int8Array(weights.length);
+  for (let i = 0; i < weights.length; i++) codes[i] = q.code(weights[i]!, scale);
+  return { codes, scale };
+}
+
+/** Absmean ternary quantization of a weight tensor (any shape, flattened). */
+export function quantizeTernaryAbsmean(weights: ArrayLike<number>): TernaryWeights {
+  return quantizeWeightCodes(weights, 'ternary', 'quantizeTernaryAbsmean');
+}
+
+/** W_q = t·γ. */
+export function dequantizeTernary({ codes, scale }: TernaryWeights): Float32Array {
+  const out = new Float32Array(codes.length);
+  for (let i = 0; i < codes.length; i++) out[i] = WEIGHT_QUANT.ternary.value(codes[i]!, scale);
+  return out;
+}
+
 /** Absmax int8 quantization of a weight tensor (per tensor). */
 export function quantizeInt8Absmax(weights: ArrayLike<number>): Int8Weights {
-  if (weights.length === 0) throw new Error('quantizeInt8Absmax: the weight tensor is empty (0 elements)');
-  let m = 0;
-  for (let i = 0; i < weights.length; i++) m = Math.max(m, Math.abs(weights[i]!));
-  const scale = Math.max(m, QUANT_EPS);
-  const codes = new Int8Array(weights.length);
-  for (let i = 0; i < weights.length; i++) codes[i] = Math.min(127, Math.max(-127, roundHalfEven((weights[i]! * 127) / scale)));
-  return { codes, scale };
+  return quantizeWeightCodes(weights, 'int8', 'quantizeInt8Absmax');
 }
 
 /** Fake-quantized weights W_q of a scheme, written to out. */
 export function fakeQuantWeightsInto(w: ArrayLike<number>, scheme: WeightScheme, out: FloatArray): void {
-  checkWeightScheme(scheme);
-  if (scheme === 'ternary') {
-    const { codes, scale } = quantizeTernaryAbsmean(w);
-    for (let i = 0; i < codes.length; i++) out[i] = codes[i]! * scale;
-  } else {
-    const { codes, scale } = quantizeInt8Absmax(w);
-    for (let i = 0; i < codes.length; i++) out[i] = (codes[i]! * scale) / 127;
-  }
+  const { codes, scale } = quantizeWeightCodes(w, scheme);
+  const value = WEIGHT_QUANT[scheme].value;
+  for (let i = 0; i < codes.length; i++) out[i] = value(codes[i]!, scale);
 }
 
 /** 1 where the clipped STE passes the weight gradient (|W| ≤ γ for ternary, i.e. RoundClip's clip range; all for int8). */
 export function weightClipMaskInto(w: ArrayLike<number>, scheme: WeightScheme, out: FloatArray): void {
   checkWeightScheme(scheme);
-  if (scheme === 'int8') {
+  const q = WEIGHT_QUANT[scheme];
+  const inside = q.inClipRange;
+  if (inside === null) {
     out.fill(1);
     return;
   }
-  const { scale } = quantizeTernaryAbsmean(w);
-  for (let i = 0; i < w.length; i++) out[i] = Math.abs(w[i]!) <= scale ? 1 : 0;
+  if (w.length === 0) throw new Error('quantizeWeights: the weight tensor is empty (0 elements)');
+  const scale = scaleOf(q, w, 0, w.length);
+  for (let i = 0; i < w.length; i++) out[i] = inside(w[i]!, scale) ? 1 : 0;
 }

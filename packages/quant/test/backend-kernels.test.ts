@@ -8,13 +8,13 @@ import './helpers/wasm.js';
 import { describe, expect, it } from 'vitest';
 import { Rng, findBackend, getKernel, grad, mul, setBackend, sum, tensor, tidy } from '@bitskip/tensor-core';
 import type { Tensor } from '@bitskip/tensor-core';
-import { BitLinear, HBitLinear, QUANT_EPS, activationClipMaskRows, quantizeActivationRows, quantizeInt8Absmax, quantizeTernaryAbsmean, registerQuantKernels } from '../src/index.js';
+import { BitLinear, HBitLinear, QUANT_EPS, activationClipMaskRows, quantizeActivationRows, quantizeInt8Absmax, quantizeTernaryAbsmean } from '../src/index.js';
 import type { ActivationQuantSpec, FakeQuantSpec } from '../src/index.js';
+import { relErr } from '@bitskip/test-utils';
 // The same backend list as hadamard's agreement tests (quant depends on hadamard): one helper, not two.
-import { relErr, testBackends } from '../../hadamard/test/helpers/backends.js';
+import { testBackends } from '../../hadamard/test/helpers/backends.js';
 
-const { names, custom } = testBackends();
-custom.forEach(registerQuantKernels);
+const { names } = testBackends();
 const TOL = 1e-5;
 
 const normals = (n: number, seed: number, scale = 1): number[] => {

@@ -60,11 +60,11 @@ describe('BitLinear / HBitLinear vs PyTorch fixtures', () => {
   for (const name of cases) {
     it(`${name}: cpu64 matches to 1e-10`, () => {
       const r = runCase(name, findBackend('cpu64'));
-      for (const [k, v] of Object.entries(r)) expectClose(v, get(`${name}.${k}`).data, `${name}.${k}`, 1e-10, 1e-10);
+      for (const [k, v] of Object.entries(r)) expectClose(v, get(`${name}.${k}`).data, `${name}.${k}`, { rtol: 1e-10, atol: 1e-10 });
     });
     it(`${name}: cpu (float32) matches to float32 rounding`, () => {
       const r = runCase(name, findBackend('cpu'));
-      for (const [k, v] of Object.entries(r)) expectClose(v, get(`${name}.${k}`).data, `${name}.${k}`, 2e-4, 2e-4);
+      for (const [k, v] of Object.entries(r)) expectClose(v, get(`${name}.${k}`).data, `${name}.${k}`, { rtol: 2e-4, atol: 2e-4 });
     });
   }
 });

@@ -2,8 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@bitskip/tensor-core';
 import {
+  ACTIVATION_QUANT,
+  WEIGHT_QUANT,
   activationClipMaskRows,
   activationRange,
+  activationScheme,
   fakeQuantActivationRows,
   fakeQuantWeightsInto,
   quantizeActivationRows,
@@ -11,7 +14,7 @@ import {
   quantizeTernaryAbsmean,
   roundHalfEven,
 } from '../src/index.js';
-import type { ActivationQuantSpec } from '../src/index.js';
+import type { ActivationQuantSpec, QuantScheme } from '../src/index.js';
 
 const SPECS: ActivationQuantSpec[] = [
   { bits: 8, scheme: 'absmax' },
@@ -146,4 +149,32 @@ describe('weight quantizers (per tensor)', () => {
   it('rejects an unknown weight scheme', () => {
     expect(() => fakeQuantWeightsInto([1], 'binary' as 'int8', new Float64Array(1))).toThrow(/scheme must be one of 'ternary', 'int8'; got 'binary'/);
   });
+});
+
+describe('scheme records (schemes.ts): the one source of every rule', () => {
+  const all: [string, QuantScheme][] = [...Object.entries(ACTIVATION_QUANT), ...Object.entries(WEIGHT_QUANT)];
+  it('name the same schemes as the config (activation scheme × bits, weight schemes)', () => {
+    expect(Object.keys(ACTIVATION_QUANT).sort()).toEqual(SPECS.map((s) => `${s.scheme}${s.bits}`).sort());
+    expect(Object.keys(WEIGHT_QUANT).sort()).toEqual(['int8', 'ternary']);
+    for (const spec of SPECS) expect(activationScheme(spec)).toBe(ACTIVATION_QUANT[`${spec.scheme}${spec.bits}` as keyof typeof ACTIVATION_QUANT]);
+  });
+  for (const [name, q] of all) {
+    it(`${name}: codes in range, value(code) within half a step of x inside the clip range, and the gpu.js fragments present`, () => {
+      const rng = new Rng(name.length);
+      const [qmin, qmax] = q.range;
+      for (let t = 0; t < 500; t++) {
+        const s = 0.1 + rng.next() * 3;
+        const x = (rng.next() * 2 - 1) * 1.5 * s * (q.scale === 'absmean' ? 3 : 1);
+        const c = q.code(x, s);
+        expect(Number.isInteger(c) && c >= qmin && c <= qmax).toBe(true);
+        // Inside the representable range (and, for the STE's clip mask, its decision agrees with it away from the edge).
+        const d = q.step(s);
+        const inside = x >= qmin * d && x <= qmax * d;
+        if (inside && name !== 'ternary') expect(Math.abs(q.value(c, s) - x)).toBeLessThanOrEqual(d / 2 + 1e-12);
+        if (q.inClipRange !== null && name !== 'ternary' && Math.min(Math.abs(x - qmin * d), Math.abs(x - qmax * d)) > 1e-9) expect(q.inClipRange(x, s)).toBe(inside);
+      }
+      expect(q.gpu.code).toMatch(/\bc\b/);
+      expect(q.gpu.mask === null).toBe(q.inClipRange === null);
+    });
+  }
 });

@@ -1,4 +1,4 @@
-// Control block layout (i32 slots, byte offsets) shared with src/backends/wasm/matmul.ts (CTRL):
+// Control block layout (i32 slots, byte offsets) shared with src/backends/wasm/ctrl.ts (CTRL; test/wasm-ctrl.test.ts checks both):
 // JS writes a call's parameters here, then the caller and the workers run runPart on it.
 // Slots 0-3 (generation, pending, command, error) belong to the JS side.
 export const C_A: usize = 16;

@@ -8,7 +8,7 @@ import { chunkOf, nextChunk } from './chunks';
 import { C_A, C_B, C_C, C_D0, C_D1, C_D2, C_EOP, C_SA0, C_SA1, C_SA2, C_SB0, C_SB1, C_SB2 } from './ctrl';
 import { exp4Full } from './simd';
 
-// Binary op codes (src/backends/wasm/matmul.ts BINARY_CODES).
+// Binary op codes (src/backends/wasm/ctrl.ts BINARY_CODES).
 const ADD = 0;
 const SUB = 1;
 const MUL = 2;

@@ -8,9 +8,9 @@
 //          [--kv-heads 4] [--hidden 344] [--vocab 512] [--seq 128] [--batch 8] [--json FILE]
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
-import { AdamW, Rng, WASM_FALLBACK_KERNELS, findBackend, registerWasmBackend, setBackend, tensor } from '../src/index.js';
+import { AdamW, Rng, findBackend, registerWasmBackend, setBackend, tensor } from '../src/index.js';
 import type { Backend } from '../src/index.js';
-import { initWasmBackend } from '../src/wasm.js';
+import { WASM_FALLBACK_KERNELS, initWasmBackend } from '../src/wasm.js';
 import type { WasmBackend } from '../src/wasm.js';
 import { TinyLM, syntheticBatch, tinyLMStep } from '../src/testing.js';
 

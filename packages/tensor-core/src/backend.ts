@@ -156,9 +156,21 @@ export interface Kernels extends BuiltinKernels {}
 
 export type KernelName = keyof Kernels;
 
+/**
+ * The backend families. Packages register extra kernels per kind (registerKernel), and every backend of a kind
+ * offers the same extension API to them: 'cpu' is a CpuBackend (typed arrays through `values(id)`), 'wasm' a
+ * WasmBackend (`allocate`, `view`: buffers in WASM memory), 'gpujs' a GpujsBackend (`runKernel`, the
+ * GpujsKernelRunner of @bitskip/tensor-core/gpujs).
+ */
+export const BACKEND_KINDS = ['cpu', 'wasm', 'gpujs'] as const;
+export type BackendKind = (typeof BACKEND_KINDS)[number];
+
 /** A backend: a data store plus (some of) the kernel table. */
 export interface Backend {
+  /** The registry name of this instance (any string: 'cpu', 'wasm', 'my-wasm-2-threads', ...). */
   readonly name: string;
+  /** Its family: which registered kernels (registerKernel) it finds. */
+  readonly kind: BackendKind;
   /** Store values (copied) as a new buffer of the given dtype and shape. */
   write(values: ArrayLike<number>, dtype: DType, shape: readonly number[]): DataId;
   /** Read a buffer back (a copy the caller may keep); settles pending device work. */
@@ -173,40 +185,44 @@ export interface Backend {
   readonly kernels: Partial<Kernels>;
 }
 
-// ---- kernel extension: packages contribute kernels to backends by backend name ----
+// ---- kernel extension: packages contribute kernels to every backend of a kind ----
 
 /**
- * Builds a kernel for one backend instance (it may keep the instance, e.g. to reach the cpu backend's typed
- * arrays). Called once per instance, on first lookup.
+ * Builds a kernel for one backend instance of the kind it was registered for (it may keep the instance, e.g. to
+ * reach the cpu backend's typed arrays). Called once per instance, on first lookup.
  */
 export type KernelFactory<K extends KernelName> = (backend: Backend) => Kernels[K];
 
-const extraKernels = new Map<string, Map<KernelName, KernelFactory<KernelName>>>();
+const extraKernels = new Map<BackendKind, Map<KernelName, KernelFactory<KernelName>>>();
 /** Kernels built per backend instance, with the factory that built them (a re-registration rebuilds). */
 const builtExtra = new WeakMap<Backend, Map<KernelName, { factory: unknown; impl: unknown }>>();
 
 /**
- * Contribute kernel `name` to every backend named `backendName` (built in, or registered later). A package adds
- * the kernel's signature to `Kernels` by module augmentation:
+ * Contribute kernel `name` to every backend of `kind` ('cpu', 'wasm' or 'gpujs'), whatever its name and whenever
+ * it is created. A package calls this once per kind at import, beside the op that uses the kernel, and adds the
+ * kernel's signature to `Kernels` by module augmentation:
  * `declare module '@bitskip/tensor-core' { interface Kernels { fwht(x: TensorInfo, block: number): DataId } }`.
  * A backend's own table wins over a registered kernel; re-registering replaces the earlier registration.
  */
-export function registerKernel<K extends KernelName>(backendName: string, name: K, factory: KernelFactory<K>): void {
-  let m = extraKernels.get(backendName);
+export function registerKernel<K extends KernelName>(kind: BackendKind, name: K, factory: KernelFactory<K>): void {
+  if (!(BACKEND_KINDS as readonly string[]).includes(kind)) {
+    throw new Error(`registerKernel('${String(kind)}', '${name}'): unknown backend kind; kinds: ${BACKEND_KINDS.join(', ')}`);
+  }
+  let m = extraKernels.get(kind);
   if (m === undefined) {
     m = new Map<KernelName, KernelFactory<KernelName>>();
-    extraKernels.set(backendName, m);
+    extraKernels.set(kind, m);
   }
   m.set(name, factory);
 }
 
-/** Look up a kernel (the backend's table, then registered kernels), or throw an Error naming the backend and the kernel. */
+/** Look up a kernel (the backend's table, then kernels registered for its kind), or throw an Error naming the backend and the kernel. */
 export function getKernel<K extends KernelName>(backend: Backend, name: K): Kernels[K] {
   const k = backend.kernels[name];
   if (k !== undefined) return k;
-  const factory = extraKernels.get(backend.name)?.get(name);
+  const factory = extraKernels.get(backend.kind)?.get(name);
   if (factory === undefined) {
-    throw new Error(`backend '${backend.name}' has no kernel '${name}'`);
+    throw new Error(`backend '${backend.name}' has no kernel '${name}' (kind '${String(backend.kind)}': not built in, and no package registered it for this kind)`);
   }
   let built = builtExtra.get(backend);
   if (built === undefined) {
@@ -220,7 +236,7 @@ export function getKernel<K extends KernelName>(backend: Backend, name: K): Kern
   return impl;
 }
 
-/** Whether `backend` has kernel `name` (built in or registered). */
+/** Whether `backend` has kernel `name` (built in, or registered for its kind). */
 export function hasKernel(backend: Backend, name: KernelName): boolean {
-  return backend.kernels[name] !== undefined || extraKernels.get(backend.name)?.has(name) === true;
+  return backend.kernels[name] !== undefined || extraKernels.get(backend.kind)?.has(name) === true;
 }

@@ -1,12 +1,12 @@
 // The engine: recording ops on the tape, reverse-mode backward, grad/valueAndGrad, customGrad, noGrad,
-// and scoped memory (tidy/keep). Gradients are ops too, so this file knows nothing about any backend.
+// and scoped memory (tidy/keep). Gradients are ops too, written above this file; the engine's own few tensor
+// computations (a seed of ones, zeros for an unused input, the sum of two gradients) call kernels directly, as
+// tfjs-core's engine does, so that no op module is imported here (the ops import the engine).
+import { getKernel } from './backend.js';
 import type { Backend, DataId, DType } from './backend.js';
-import { fmtShape, shapesEqual } from './shape.js';
-import { DataRef, Tensor, aliasOf, newRef, releaseNode, scopeStack } from './tensor.js';
+import { fmtShape, shapesEqual, sizeOf } from './shape.js';
+import { DataRef, Tensor, aliasOf, newRef, releaseNode, scopeStack, setBackwardHook } from './tensor.js';
 import type { Node, Parent } from './tensor.js';
-// Ops used for gradient accumulation (a call-time cycle: those ops record through this module).
-import { onesLike, zerosLike } from './ops/create.js';
-import { add } from './ops/elementwise.js';
 
 let noGradDepth = 0;
 
@@ -253,6 +253,27 @@ export function backwardImpl(root: Tensor, seed: Tensor | undefined, only?: Read
   return leafGrads;
 }
 
+// ---- the engine's internal computations: kernels called directly (untracked results, in the current scope) ----
+
+/** A tensor of `like`'s shape, dtype and backend filled with `value` (0 or 1: exact in every dtype). */
+function filledLike(like: Tensor, value: number): Tensor {
+  const b = like.backend;
+  const n = sizeOf(like.shape);
+  const values = like.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+  values.fill(value);
+  return new Tensor(newRef(b, b.write(values, like.dtype, like.shape)), like.shape, like.dtype);
+}
+const onesLike = (t: Tensor): Tensor => filledLike(t, 1);
+const zerosLike = (t: Tensor): Tensor => filledLike(t, 0);
+
+/** a + b for two gradients of one shape (float32, one backend). */
+function add(a: Tensor, b: Tensor): Tensor {
+  a.assertLive('backward');
+  b.assertLive('backward');
+  const be = a.backend;
+  return new Tensor(newRef(be, getKernel(be, 'binary')(a, b, 'add', a.shape)), a.shape, 'float32');
+}
+
 function addDispose(a: Tensor, b: Tensor): Tensor {
   const s = add(a, b);
   a.dispose();
@@ -334,3 +355,5 @@ export function customGrad(
     return y;
   };
 }
+
+setBackwardHook(backward);

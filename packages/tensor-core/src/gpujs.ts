@@ -1,12 +1,12 @@
 // @bitskip/tensor-core/gpujs: the gpu.js backend (gpu.js 2.24, an optional peer dependency). The main entry never
 // loads gpu.js; importing this subpath does. Modes are pinned explicitly and checked: see GpujsBackend.
 import { GPU } from 'gpu.js';
-import { registerBackend } from './registry.js';
+import { registerBackend } from './backends/builtin.js';
 import { GpujsBackend } from './backends/gpujs/backend.js';
 import type { GpuConstructor, GpujsBackendOptions, GpujsMode } from './backends/gpujs/backend.js';
 
 export { GpujsBackend } from './backends/gpujs/backend.js';
-export type { GpujsBackendOptions, GpujsInfo, GpujsMode, GpuConstructor, GpuInstanceLike, GpujsPoolStats, MatmulKernel } from './backends/gpujs/backend.js';
+export type { GpujsBackendOptions, GpujsInfo, GpujsKernelRunner, GpujsMode, GpuConstructor, GpuInstanceLike, GpujsPoolStats, MatmulKernel } from './backends/gpujs/backend.js';
 
 const GPUClass = GPU as unknown as GpuConstructor;
 

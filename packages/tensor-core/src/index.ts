@@ -4,6 +4,7 @@ export { Rng, splitmix64 } from './rng.js';
 export type {
   AdamWHyper,
   Backend,
+  BackendKind,
   BinaryOp,
   BuiltinKernels,
   DataArray,
@@ -16,11 +17,11 @@ export type {
   TensorInfo,
   UnaryOp,
 } from './backend.js';
-export { getKernel, hasKernel, registerKernel } from './backend.js';
-export { findBackend, getBackend, registerBackend, registeredBackends, setBackend } from './registry.js';
+export { BACKEND_KINDS, getKernel, hasKernel, registerKernel } from './backend.js';
+export { findBackend, getBackend, registerBackend, registeredBackends, setBackend } from './backends/builtin.js';
+export type { BackendFactory } from './registry.js';
 export { CpuBackend } from './backends/cpu/backend.js';
 export type { CpuPrecision } from './backends/cpu/backend.js';
-export * as cpuKernels from './backends/cpu/kernels/index.js';
 
 export { Tensor } from './tensor.js';
 /** Op authoring for packages that add kernels (see registerKernel): validate inputs, wrap a kernel result. */
@@ -87,11 +88,10 @@ export type { LinearOptions } from './nn/layers.js';
 export { AdamW } from './optim/adamw.js';
 export type { AdamWOptions, ParamGroup } from './optim/adamw.js';
 export { clipGradNorm, clipGradNormTensor } from './optim/clip.js';
-// WASM SIMD matmul, single-threaded and free of Node APIs; threads: @bitskip/tensor-core/wasm.
-export { createWasmMatmulCore, createWasmMatmulCoreSync, relaxedSimdSupported, wasmSimdSupported } from './backends/wasm/matmul.js';
-export type { MatmulArgs, MatmulArrayArgs, SoftmaxArgs, SoftmaxBackwardArgs, WasmBuffer, WasmMatmul, WasmMatmulInfo, WasmMatmulOptions } from './backends/wasm/matmul.js';
-// The wasm backend (buffers in WASM memory; SIMD matmul and softmax, cpu kernels on views for the rest).
-export { WasmBackend, WASM_FALLBACK_KERNELS, WASM_KERNELS } from './backends/wasm/backend.js';
+// The wasm backend (buffers in WASM memory; the kernels in WASM SIMD, a few as cpu kernels on views), created
+// single-threaded here (browser-safe); threads, and the WASM runtime's raw kernel API: @bitskip/tensor-core/wasm.
+export { relaxedSimdSupported, wasmSimdSupported } from './backends/wasm/runtime.js';
+export { WasmBackend } from './backends/wasm/backend.js';
 export type { WasmBackendInfo } from './backends/wasm/backend.js';
 export { createWasmBackendSync, initWasmBackend, registerWasmBackend } from './backends/wasm/register.js';
 export type { WasmBackendOptions } from './backends/wasm/register.js';

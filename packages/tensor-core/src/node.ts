@@ -4,8 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '@bitskip/atomic-fs';
 import type { Backend } from './backend.js';
-import { setBackend } from './registry.js';
-import { wasmSimdSupported } from './backends/wasm/matmul.js';
+import { setBackend } from './backends/builtin.js';
+import { wasmSimdSupported } from './backends/wasm/runtime.js';
 import { initWasmBackend } from './wasm.js';
 import {
   parseSafetensors,

@@ -1,49 +1,52 @@
-// The backend registry: name -> factory, instantiated lazily. 'cpu' (default) and 'cpu64' are built in.
+// A backend registry: name -> factory, instantiated lazily, and the current backend for new tensors. It knows no
+// concrete backend: the built-in ones arrive as factories (backends/builtin.ts makes this package's registry with
+// 'cpu' and 'cpu64'); others are added with registerBackend.
 import type { Backend } from './backend.js';
-import { CpuBackend } from './backends/cpu/backend.js';
 
-type BackendFactory = () => Backend;
+export type BackendFactory = () => Backend;
 
-const factories = new Map<string, BackendFactory>([
-  ['cpu', () => new CpuBackend('cpu', 'float32')],
-  // Float64 storage; for finite-difference gradient checks and as a tighter reference. Not for training.
-  ['cpu64', () => new CpuBackend('cpu64', 'float64')],
-]);
-const instances = new Map<string, Backend>();
-let current = 'cpu';
-
-/** Register a backend under a name; the factory runs lazily on first use. Re-registering replaces it. */
-export function registerBackend(name: string, factory: BackendFactory): void {
-  factories.set(name, factory);
-  instances.delete(name);
+export interface BackendRegistry {
+  /** Register a backend under a name; the factory runs lazily on first use. Re-registering replaces it. */
+  readonly registerBackend: (name: string, factory: BackendFactory) => void;
+  /** The names of the registered backends. */
+  readonly registeredBackends: () => string[];
+  /** The backend registered under `name` (instantiated on first use). Unknown names throw, listing the known. */
+  readonly findBackend: (name: string) => Backend;
+  /** Make `name` the backend for new tensors; returns it. */
+  readonly setBackend: (name: string) => Backend;
+  /** The current backend (the first built-in one unless setBackend was called). */
+  readonly getBackend: () => Backend;
 }
 
-/** The names of the registered backends. */
-export function registeredBackends(): string[] {
-  return [...factories.keys()];
-}
+/** A registry holding `builtins` (name, factory), the first of them current. */
+export function createBackendRegistry(builtins: readonly (readonly [string, BackendFactory])[]): BackendRegistry {
+  const factories = new Map<string, BackendFactory>(builtins);
+  const instances = new Map<string, Backend>();
+  let current = builtins[0]?.[0] ?? '';
 
-/** The backend registered under `name` (instantiated on first use). Unknown names throw, listing the known. */
-export function findBackend(name: string): Backend {
-  let b = instances.get(name);
-  if (b !== undefined) return b;
-  const f = factories.get(name);
-  if (f === undefined) {
-    throw new Error(`unknown backend '${name}'; registered backends: ${[...factories.keys()].join(', ')}`);
-  }
-  b = f();
-  instances.set(name, b);
-  return b;
-}
-
-/** Make `name` the backend for new tensors; returns it. */
-export function setBackend(name: string): Backend {
-  const b = findBackend(name);
-  current = name;
-  return b;
-}
-
-/** The current backend ('cpu' unless setBackend was called). */
-export function getBackend(): Backend {
-  return findBackend(current);
+  const findBackend = (name: string): Backend => {
+    let b = instances.get(name);
+    if (b !== undefined) return b;
+    const f = factories.get(name);
+    if (f === undefined) {
+      throw new Error(`unknown backend '${name}'; registered backends: ${[...factories.keys()].join(', ')}`);
+    }
+    b = f();
+    instances.set(name, b);
+    return b;
+  };
+  return {
+    registerBackend: (name, factory) => {
+      factories.set(name, factory);
+      instances.delete(name);
+    },
+    registeredBackends: () => [...factories.keys()],
+    findBackend,
+    setBackend: (name) => {
+      const b = findBackend(name);
+      current = name;
+      return b;
+    },
+    getBackend: () => findBackend(current),
+  };
 }

@@ -1,8 +1,16 @@
 // The Tensor handle: shape, dtype, a ref-counted buffer on one backend, and its place in the autograd graph.
 // Tensors are dense and row-major; reshape shares the buffer (a view), other layout changes copy.
+// This module imports no op and not the engine: the engine plugs its backward sweep in (setBackwardHook), as
+// tfjs-core's tensor reaches its engine through a global, so the tensor sits below everything that makes tensors.
 import type { Backend, DataArray, DataId, DType, TensorInfo } from './backend.js';
-import { backward } from './engine.js';
 import { fmtShape, sizeOf } from './shape.js';
+
+let backwardHook: ((root: Tensor, seed?: Tensor) => void) | null = null;
+
+/** @internal The engine installs its backward sweep here when it loads (engine.ts). */
+export function setBackwardHook(f: (root: Tensor, seed?: Tensor) => void): void {
+  backwardHook = f;
+}
 
 /** A backend buffer shared by the tensors that view it (reshape aliases). */
 export class DataRef {
@@ -118,7 +126,8 @@ export class Tensor implements TensorInfo {
 
   /** Reverse-mode sweep from this tensor (one element, or pass a seed), accumulating into leaves' .grad. */
   backward(seed?: Tensor): void {
-    backward(this, seed);
+    if (backwardHook === null) throw new Error('backward: the engine is not loaded (import backward from @bitskip/tensor-core)');
+    backwardHook(this, seed);
   }
 
   /** Free this handle (and its .grad); the buffer goes when its last view does. Idempotent. */

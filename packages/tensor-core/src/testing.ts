@@ -17,7 +17,7 @@ import { rmsNorm } from './ops/norm.js';
 import { max, mean, sum } from './ops/reduce.js';
 import { rope } from './ops/rope.js';
 import { logSoftmax, softmax } from './ops/softmax.js';
-import { findBackend } from './registry.js';
+import { findBackend } from './backends/builtin.js';
 import { Rng } from './rng.js';
 import { sizeOf } from './shape.js';
 import { Tensor, newRef } from './tensor.js';
@@ -137,8 +137,12 @@ function weights(shape: readonly number[], b: ReturnType<typeof findBackend>): T
   return tensor(Array.from({ length: n }, (_, i) => 1 + 0.5 * Math.sin(1.3 * i + 0.7)), shape, 'float32', b);
 }
 
-/** Throw, listing the first differing values, unless |a-b| <= atol + rtol*|b| everywhere. */
-export function assertClose(what: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance): void {
+/**
+ * The suite's own failure check (a published subpath cannot use the workspace's private test helpers; tests use
+ * expectClose from @bitskip/test-utils, with the same rule): throw, listing the first differing values, unless
+ * |a-b| <= atol + rtol*|b| everywhere (equal values and NaN against NaN pass).
+ */
+function assertClose(what: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance): void {
   if (actual.length !== expected.length) {
     throw new Error(`${what}: length ${actual.length}, expected ${expected.length}`);
   }

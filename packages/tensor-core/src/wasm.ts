@@ -1,9 +1,10 @@
-// @bitskip/tensor-core/wasm: the WASM SIMD matmul with worker_threads (Node). The main entry stays free of
-// node: imports so that it bundles for the browser; this subpath adds the thread pool (also usable on its own:
-// createWasmWorkerPool runs any module's export on worker_threads over a shared memory).
+// @bitskip/tensor-core/wasm: the wasm backend with worker_threads (Node), and the WASM runtime's raw kernel API
+// (createWasmMatmul, MatmulArgs, WasmBuffer, ...: internals the backend is built on, for benchmarks and tests). The
+// main entry stays free of node: imports so that it bundles for the browser; this subpath adds the thread pool
+// (also usable on its own: createWasmWorkerPool runs any module's export on worker_threads over a shared memory).
 import { availableParallelism } from 'node:os';
-import { createWasmMatmulCore } from './backends/wasm/matmul.js';
-import type { WasmMatmul, WasmMatmulOptions } from './backends/wasm/matmul.js';
+import { createWasmMatmulCore } from './backends/wasm/runtime.js';
+import type { WasmRuntime, WasmMatmulOptions } from './backends/wasm/runtime.js';
 import { createNodePool } from './backends/wasm/pool-node.js';
 import type { WasmBackend } from './backends/wasm/backend.js';
 import { initWasmBackendWith } from './backends/wasm/register.js';
@@ -13,8 +14,8 @@ export { WasmBackend, WASM_FALLBACK_KERNELS, WASM_KERNELS } from './backends/was
 export type { WasmBackendInfo } from './backends/wasm/backend.js';
 export type { WasmBackendOptions } from './backends/wasm/register.js';
 
-export { relaxedSimdSupported, wasmSimdSupported, PARALLEL_MIN_FLOPS, PARALLEL_MIN_ELEMENTS } from './backends/wasm/matmul.js';
-export type { MatmulArgs, MatmulArrayArgs, SoftmaxArgs, SoftmaxBackwardArgs, ThreadPool, WasmBuffer, WasmMatmul, WasmMatmulInfo, WasmMatmulOptions, WasmMemory, WasmModule } from './backends/wasm/matmul.js';
+export { createWasmMatmulCore, createWasmMatmulCoreSync, relaxedSimdSupported, wasmSimdSupported, PARALLEL_MIN_FLOPS, PARALLEL_MIN_ELEMENTS } from './backends/wasm/runtime.js';
+export type { MatmulArgs, MatmulArrayArgs, SoftmaxArgs, SoftmaxBackwardArgs, ThreadPool, WasmBuffer, WasmMatmul, WasmRuntime, WasmMatmulInfo, WasmMatmulOptions, WasmMemory, WasmModule } from './backends/wasm/runtime.js';
 export { WasmHeap, sizeClass, MAX_PAGES } from './backends/wasm/memory.js';
 /** The worker_threads pool of these kernels, for other WASM modules on a shared memory (@bitskip/quant/threads). */
 export { createWasmWorkerPool } from './backends/wasm/pool-node.js';
@@ -24,7 +25,7 @@ export type { WasmWorkerPoolOptions, WasmWorkerPoolSlots } from './backends/wasm
  * Create a WASM SIMD matmul: `threads` (default: all cores; 1 runs inline with no workers),
  * `relaxed` ('auto' by default: the FMA build where the host validates it).
  */
-export async function createWasmMatmul(options: Omit<WasmMatmulOptions, 'pool'> = {}): Promise<WasmMatmul> {
+export async function createWasmMatmul(options: Omit<WasmMatmulOptions, 'pool'> = {}): Promise<WasmRuntime> {
   const threads = options.threads ?? availableParallelism();
   return createWasmMatmulCore({ ...options, threads, pool: createNodePool });
 }

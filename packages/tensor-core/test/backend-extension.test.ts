@@ -17,7 +17,7 @@ declare module '../src/backend.js' {
 describe('WasmBackend extension API', () => {
   it('a registered kernel allocates its output, fills it through views and the op reads it back', () => {
     const be = createWasmBackendSync({ name: 'wasm-ext', warmup: false, initialPages: 1, sharedMemory: false });
-    registerKernel('wasm-ext', 'testRowSum', (b) => {
+    registerKernel('wasm', 'testRowSum', (b) => {
       if (!(b instanceof WasmBackend)) throw new Error('expected a WasmBackend');
       return (x) => {
         const n = x.shape[x.shape.length - 1]!;

@@ -49,6 +49,7 @@ describe('errors', () => {
     const cpu = findBackend('cpu');
     registerBackend('partial', () => ({
       name: 'partial',
+      kind: 'cpu',
       write: (v, d, s) => cpu.write(v, d, s),
       read: (id) => cpu.read(id),
       dispose: (id) => cpu.dispose(id),

@@ -318,7 +318,7 @@ describe('transformer_block fixture', () => {
     expectClose(r.h1!, p['inter.h1']!, 'h1');
     expectClose(toHeadsFirst(r.qr!, H), p['inter.q_rope']!, 'q_rope');
     expectClose(toHeadsFirst(r.kr!, KV), p['inter.k_rope']!, 'k_rope');
-    expectClose(r.probs!, p['inter.probs']!, 'probs', 1e-12, 1e-15);
+    expectClose(r.probs!, p['inter.probs']!, 'probs', { rtol: 1e-12, atol: 1e-15 });
     expectClose(r.attn!, p['inter.attn']!, 'attn');
     expectClose(r.attnOut!, p['inter.attn_out']!, 'attn_out');
     expectClose(r.x1!, p['inter.x1']!, 'x1');

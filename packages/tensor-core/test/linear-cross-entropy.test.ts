@@ -5,7 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Parameter, Rng, crossEntropy, findBackend, linearCrossEntropy, matmul, registerWasmBackend, tensor, tidy, valueAndGrad } from '../src/index.js';
 import type { Backend, Tensor } from '../src/index.js';
-import { assertClose } from '../src/testing.js';
+import { expectClose } from '@bitskip/test-utils';
+import type { Tolerance } from '@bitskip/test-utils';
+
+/** (what, ours, ref, tol): the argument order these tests were written in. */
+const assertClose = (what: string, ours: ArrayLike<number>, ref: ArrayLike<number>, tol: Tolerance): void => expectClose(ours, ref, what, tol);
 import { WasmBackend } from '../src/wasm.js';
 
 const N = 11;

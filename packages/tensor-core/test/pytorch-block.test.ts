@@ -88,10 +88,10 @@ describe.each([
         },
         [x, ...ws],
       );
-      expectClose(out!.dataSync(), values(ref, 'out').data, 'out', rtol, atol);
-      expectClose(value.dataSync(), values(ref, 'loss').data, 'loss', rtol, atol * 10);
-      expectClose(grads[0]!.dataSync(), values(ref, 'grad.x').data, 'grad.x', rtol, atol);
-      WEIGHTS.forEach((n, i) => expectClose(grads[i + 1]!.dataSync(), values(ref, `grad.${n}`).data, `grad.${n}`, rtol, atol));
+      expectClose(out!.dataSync(), values(ref, 'out').data, 'out', { rtol, atol });
+      expectClose(value.dataSync(), values(ref, 'loss').data, 'loss', { rtol, atol: atol * 10 });
+      expectClose(grads[0]!.dataSync(), values(ref, 'grad.x').data, 'grad.x', { rtol, atol });
+      WEIGHTS.forEach((n, i) => expectClose(grads[i + 1]!.dataSync(), values(ref, `grad.${n}`).data, `grad.${n}`, { rtol, atol }));
     });
     expect(backend.numLiveBuffers()).toBe(live);
   });
@@ -105,8 +105,8 @@ describe.each([
       const tg = values(ce, 'targets_i32');
       const targets = tensor(tg.data, tg.shape, 'int32', backend);
       const { value, grads } = valueAndGrad((l) => crossEntropy(l, targets, { ignoreIndex: -100 }), [logits]);
-      expectClose(value.dataSync(), values(ceRef, 'loss').data, 'loss', rtol, atol);
-      expectClose(grads[0]!.dataSync(), values(ceRef, 'dlogits').data, 'dlogits', rtol, atol);
+      expectClose(value.dataSync(), values(ceRef, 'loss').data, 'loss', { rtol, atol });
+      expectClose(grads[0]!.dataSync(), values(ceRef, 'dlogits').data, 'dlogits', { rtol, atol });
     });
   });
 
@@ -121,7 +121,7 @@ describe.each([
       const g = values(ad, `grad${step}`);
       p.grad = tensor(g.data, g.shape, 'float32', backend);
       opt.step();
-      expectClose(p.dataSync(), values(adRef, `param${step}`).data, `param${step}`, rtol, atol);
+      expectClose(p.dataSync(), values(adRef, `param${step}`).data, `param${step}`, { rtol, atol });
       opt.zeroGrad();
     }
     p.dispose();

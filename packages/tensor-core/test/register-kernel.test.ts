@@ -1,6 +1,7 @@
-// The kernel-extension hook: a package contributes a kernel to a backend by name, typed by module augmentation.
+// The kernel-extension hook: a package contributes a kernel to every backend of a kind (cpu, wasm, gpujs), typed by
+// module augmentation; a backend created under any name finds it.
 import { describe, expect, it } from 'vitest';
-import { CpuBackend, checkInputs, findBackend, getKernel, grad, hasKernel, record, registerBackend, registerKernel, sum, tensor } from '../src/index.js';
+import { CpuBackend, checkInputs, createWasmBackendSync, findBackend, getKernel, grad, hasKernel, record, registerBackend, registerKernel, sum, tensor } from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import type { DataId, TensorInfo } from '../src/index.js';
 
@@ -12,7 +13,7 @@ declare module '../src/backend.js' {
 }
 
 describe('registerKernel', () => {
-  it('adds a kernel that getKernel finds after the built-in table, built once per backend instance', () => {
+  it('adds a kernel that every backend of the kind finds after the built-in table, built once per backend instance', () => {
     let builds = 0;
     registerKernel('cpu', 'testDoublePlus', (backend) => {
       builds++;
@@ -24,7 +25,8 @@ describe('registerKernel', () => {
     });
     const cpu = findBackend('cpu');
     expect(hasKernel(cpu, 'testDoublePlus')).toBe(true);
-    expect(hasKernel(findBackend('cpu64'), 'testDoublePlus')).toBe(false);
+    expect(hasKernel(findBackend('cpu64'), 'testDoublePlus')).toBe(true); // kind 'cpu' too
+    expect(hasKernel(createWasmBackendSync({ name: 'no-double', warmup: false }), 'testDoublePlus')).toBe(false); // kind 'wasm'
     const x = tensor([1, 2, 3]);
     const id = getKernel(cpu, 'testDoublePlus')(x, 1);
     expect(Array.from(cpu.readSync!(id))).toEqual([3, 5, 7]);
@@ -46,21 +48,23 @@ describe('registerKernel', () => {
     g!.dispose();
   });
 
-  it('built-in kernels win; a missing kernel names the backend and the kernel', () => {
+  it('built-in kernels win; a missing kernel names the backend and the kernel; unknown kinds are refused', () => {
     registerKernel('cpu', 'unary', () => () => {
       throw new Error('should not be used');
     });
     expect(getKernel(findBackend('cpu'), 'unary')).toBe(findBackend('cpu').kernels.unary);
-    expect(() => getKernel(findBackend('cpu64'), 'testDoublePlus')).toThrow(/backend 'cpu64' has no kernel 'testDoublePlus'/);
+    const wasm = createWasmBackendSync({ name: 'wasm-without', warmup: false });
+    expect(() => getKernel(wasm, 'testDoublePlus')).toThrow(/backend 'wasm-without' has no kernel 'testDoublePlus' \(kind 'wasm'/);
+    expect(() => registerKernel('tpu' as 'cpu', 'testDoublePlus', () => () => ({}))).toThrow(/unknown backend kind; kinds: cpu, wasm, gpujs/);
   });
 
-  it('applies to a backend registered later under that name, and re-registration replaces the kernel', () => {
-    registerKernel('later', 'testDoublePlus', () => () => ({ tag: 'first' }));
+  it('applies to a backend of the kind created later under a brand-new name, and re-registration replaces the kernel', () => {
+    registerKernel('cpu', 'testDoublePlus', () => () => ({ tag: 'first' }));
     registerBackend('later', () => new CpuBackend('later'));
     const b = findBackend('later');
     const x = tensor([1], [1], 'float32', b);
     expect(getKernel(b, 'testDoublePlus')(x, 0)).toEqual({ tag: 'first' });
-    registerKernel('later', 'testDoublePlus', () => () => ({ tag: 'second' }));
+    registerKernel('cpu', 'testDoublePlus', () => () => ({ tag: 'second' }));
     expect(getKernel(b, 'testDoublePlus')(x, 0)).toEqual({ tag: 'second' });
     x.dispose();
   });

@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Rng,
-  WASM_FALLBACK_KERNELS,
   broadcastShapes,
   crossEntropy,
   createWasmBackendSync,
@@ -20,10 +19,11 @@ import {
 } from '../src/index.js';
 import type { Backend, DataId, Tensor, TensorInfo } from '../src/index.js';
 import { mergeDims } from '../src/backends/wasm/backend.js';
-import { assertClose, conformanceCases } from '../src/testing.js';
-import { initWasmBackend, WasmBackend } from '../src/wasm.js';
+import { conformanceCases } from '../src/testing.js';
+import { initWasmBackend, WASM_FALLBACK_KERNELS, WasmBackend } from '../src/wasm.js';
 import { useDefaultBackend } from '../src/node.js';
 import { tinyTraining } from './helpers/tiny-training.js';
+import { expectClose } from '@bitskip/test-utils';
 
 const TOL = { rtol: 2e-4, atol: 2e-5 };
 const B1 = 'wasm-1t';
@@ -99,7 +99,7 @@ describe('wasm backend: matmul batch layouts', () => {
       const a = Array.from({ length: n(as) }, () => rng.normal());
       const b = Array.from({ length: n(bs) }, () => rng.normal());
       const want = await mm('cpu64', a, as, b, bs, ta, tb);
-      for (const bn of [B1, B2]) assertClose(`${what} on ${bn}`, await mm(bn, a, as, b, bs, ta, tb), want, TOL);
+      for (const bn of [B1, B2]) expectClose(await mm(bn, a, as, b, bs, ta, tb), want, `${what} on ${bn}`, TOL);
     });
   }
 });
@@ -130,7 +130,7 @@ describe('wasm backend: elementwise kernels', () => {
         return id;
       };
       const want = run('cpu', f, [12, 12]);
-      for (const bn of [B1, B2]) assertClose(`${op} on ${bn}`, run(bn, f, [12, 12]), want, { rtol: 0, atol: 0 });
+      for (const bn of [B1, B2]) expectClose(run(bn, f, [12, 12]), want, `${op} on ${bn}`, { rtol: 0, atol: 0 });
     }
   });
 
@@ -145,7 +145,7 @@ describe('wasm backend: elementwise kernels', () => {
       };
       const want = run('cpu', f, [xs.length]);
       const tol = op === 'exp' || op === 'sigmoid' || op === 'rsqrt' ? { rtol: 2e-7, atol: 1e-38 } : { rtol: 0, atol: 0 };
-      for (const bn of [B1, B2]) assertClose(`${op} on ${bn}`, run(bn, f, [xs.length]), want, tol);
+      for (const bn of [B1, B2]) expectClose(run(bn, f, [xs.length]), want, `${op} on ${bn}`, tol);
     }
   });
 
@@ -162,7 +162,7 @@ describe('wasm backend: elementwise kernels', () => {
       be.dispose(x.id);
       be.dispose(id);
       // 3 ulp relative, and below the smallest normal an absolute 3 ulp of subnormals.
-      assertClose(`${op} sweep`, got, xs.map((v) => Math.fround(ref(v))), { rtol: 3 * 2 ** -23, atol: 3 * 2 ** -149 });
+      expectClose(got, xs.map((v) => Math.fround(ref(v))), `${op} sweep`, { rtol: 3 * 2 ** -23, atol: 3 * 2 ** -149 });
     }
   });
 
@@ -182,7 +182,7 @@ describe('wasm backend: elementwise kernels', () => {
         return id;
       };
       const want = run('cpu', f, outShape);
-      for (const bn of [B1, B2]) assertClose(`stridedCopy ${dtype} ${outShape.join('x')} on ${bn}`, run(bn, f, outShape), want, { rtol: 0, atol: 0 });
+      for (const bn of [B1, B2]) expectClose(run(bn, f, outShape), want, `stridedCopy ${dtype} ${outShape.join('x')} on ${bn}`, { rtol: 0, atol: 0 });
     }
   });
 
@@ -207,7 +207,7 @@ describe('wasm backend: elementwise kernels', () => {
           return id;
         };
         const want = run('cpu', f, outShape);
-        for (const bn of [B1, B2]) assertClose(`${what} ${op} on ${bn}`, run(bn, f, outShape), want, { rtol: 0, atol: 0 });
+        for (const bn of [B1, B2]) expectClose(run(bn, f, outShape), want, `${what} ${op} on ${bn}`, { rtol: 0, atol: 0 });
       }
     });
   }
@@ -227,7 +227,7 @@ describe('wasm backend: fused kernels on training-step sizes vs cpu64', () => {
   };
   const check = (what: string, inputs: [number[], number[], 'float32' | 'int32'][], f: (be: Backend, xs: TensorInfo[]) => DataId[], tol = TOL): void => {
     const want = on('cpu64', inputs, f);
-    for (const bn of [B1, B2]) on(bn, inputs, f).forEach((got, i) => assertClose(`${what} output ${i} on ${bn}`, got, want[i]!, tol));
+    for (const bn of [B1, B2]) on(bn, inputs, f).forEach((got, i) => expectClose(got, want[i]!, `${what} output ${i} on ${bn}`, tol));
   };
 
   it('crossEntropy forward and backward (300 × 513, some rows ignored)', () => {
@@ -279,7 +279,7 @@ describe('wasm backend: fused kernels on training-step sizes vs cpu64', () => {
         const y = be.kernels.rope!(x!, c!, sn!, false);
         return [y, be.kernels.rope!({ id: y, shape: x!.shape, dtype: 'float32' }, c!, sn!, true)];
       });
-      assertClose(`rope ${outer}×${t}×${d} round trip`, back!, inputs[0]![0], { rtol: 1e-6, atol: 1e-6 });
+      expectClose(back!, inputs[0]![0], `rope ${outer}×${t}×${d} round trip`, { rtol: 1e-6, atol: 1e-6 });
     }
   });
 
@@ -312,7 +312,7 @@ describe('wasm backend: memory', () => {
       expect(await ids.array()).toEqual([2, 0]);
       // x xᵀ = [[14, 32], [32, 77]]
       const want = [1 / (1 + Math.exp(18)), 1 / (1 + Math.exp(-18)), 1 / (1 + Math.exp(45)), 1 / (1 + Math.exp(-45))];
-      assertClose(`softmax(x xᵀ) after growth (shared ${sharedMemory})`, await y.array(), want, { rtol: 1e-5, atol: 1e-12 });
+      expectClose(await y.array(), want, `softmax(x xᵀ) after growth (shared ${sharedMemory})`, { rtol: 1e-5, atol: 1e-12 });
       for (const t of [x, ids, big, y]) t.dispose();
       expect(be.numLiveBuffers()).toBe(0);
     }
@@ -372,9 +372,9 @@ describe('wasm backend: training a tiny transformer', () => {
       r.grads.forEach((g, i) => {
         // Relative to the parameter's largest gradient: float32 rounding through the whole model.
         const scale = Math.max(...ref.grads[i]!.map(Math.abs));
-        assertClose(`${bn} gradient of parameter ${i}`, g, ref.grads[i]!, { rtol: 1e-3, atol: 1e-4 * scale });
+        expectClose(g, ref.grads[i]!, `${bn} gradient of parameter ${i}`, { rtol: 1e-3, atol: 1e-4 * scale });
       });
-      assertClose(`${bn} losses`, r.losses, ref.losses, { rtol: 1e-4, atol: 0 });
+      expectClose(r.losses, ref.losses, `${bn} losses`, { rtol: 1e-4, atol: 0 });
       expect(new Set(r.live).size, `${bn} live buffers per step ${r.live.join(',')}`).toBe(1);
       expect(new Set(r.heap).size, `${bn} heap blocks per step ${r.heap.join(',')}`).toBe(1);
       expect(r.losses[3]!).toBeLessThan(r.losses[0]!);

@@ -2,9 +2,10 @@
 // edge sizes, accumulate, 1 and 2 threads, plain and relaxed-SIMD builds, first (unwarmed) calls included.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/rng.js';
-import { createWasmMatmulCore, relaxedSimdSupported, wasmSimdSupported } from '../src/backends/wasm/matmul.js';
-import type { MatmulArrayArgs, WasmMatmul } from '../src/backends/wasm/matmul.js';
+import { createWasmMatmulCore, relaxedSimdSupported, wasmSimdSupported } from '../src/backends/wasm/runtime.js';
+import type { MatmulArrayArgs, WasmMatmul } from '../src/backends/wasm/runtime.js';
 import { createWasmMatmul } from '../src/wasm.js';
+import { expectClose } from '@bitskip/test-utils';
 
 interface Case extends MatmulArrayArgs {
   batch: number;
@@ -42,19 +43,11 @@ function reference(a: Float32Array, b: Float32Array, p: Case): { c: Float64Array
   return { c, scale };
 }
 
-/** Compare with tolerance 1e-5 relative to Σ|a·b| (grown for long sums); report the first mismatches. */
-function expectClose(got: Float32Array, want: Float64Array, scale: Float64Array, k: number, what: string, base?: Float32Array): void {
+/** Compare with tolerance 1e-5 relative to Σ|a·b| (grown for long sums) against want (+ base, for accumulation). */
+function expectMatmulClose(got: Float32Array, want: Float64Array, scale: Float64Array, k: number, what: string, base?: Float32Array): void {
   const rel = 1e-5 * Math.max(1, k / 256);
-  const bad: string[] = [];
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i]! + (base?.[i] ?? 0);
-    const tol = rel * (scale[i]! + Math.abs(base?.[i] ?? 0)) + 1e-7;
-    if (!(Math.abs(got[i]! - w) <= tol)) {
-      bad.push(`[${i}] got ${got[i]} want ${w} (tol ${tol.toExponential(2)})`);
-      if (bad.length >= 5) break;
-    }
-  }
-  expect(bad, `${what}: first mismatches`).toEqual([]);
+  const ref = base === undefined ? want : want.map((w, i) => w + base[i]!);
+  expectClose(got.subarray(0, ref.length), ref, what, (i) => rel * (scale[i]! + Math.abs(base?.[i] ?? 0)) + 1e-7);
 }
 
 const LAYOUTS = [
@@ -70,7 +63,7 @@ function runCase(mm: WasmMatmul, rng: Rng, p: Case, what: string): void {
   const b = randomArray(rng, (p.batch - 1) * sb + p.k * p.n);
   const got = mm.matmulArrays(a, b, p);
   const { c, scale } = reference(a, b, p);
-  expectClose(got, c, scale, p.k, `${what} ${JSON.stringify(p)}`);
+  expectMatmulClose(got, c, scale, p.k, `${what} ${JSON.stringify(p)}`);
 }
 
 function runAccumulate(mm: WasmMatmul, rng: Rng, p: Case, what: string): void {
@@ -84,7 +77,7 @@ function runAccumulate(mm: WasmMatmul, rng: Rng, p: Case, what: string): void {
     c.f32.set(c0);
     mm.matmul({ ...p, a, b, c, accumulate: true });
     const { c: want, scale } = reference(a.f32, b.f32, p);
-    expectClose(c.f32, want, scale, p.k, `${what} accumulate ${JSON.stringify(p)}`, c0);
+    expectMatmulClose(c.f32, want, scale, p.k, `${what} accumulate ${JSON.stringify(p)}`, c0);
   } finally {
     mm.free(a);
     mm.free(b);
@@ -235,7 +228,7 @@ describe('unshared memory (hosts without SharedArrayBuffer)', () => {
     const c = mm.alloc(40 * 30);
     mm.matmul({ a, b, c, m: 40, k: 50, n: 30 });
     const { c: want, scale } = reference(a.f32, b.f32, { batch: 1, m: 40, k: 50, n: 30 });
-    expectClose(c.f32, want, scale, 50, 'unshared after growth');
+    expectMatmulClose(c.f32, want, scale, 50, 'unshared after growth');
     await mm.dispose();
     await expect(createWasmMatmulCore({ sharedMemory: false, threads: 2, pool: () => Promise.reject(new Error('unused')) })).rejects.toThrow(/shared memory/);
   });

@@ -2,9 +2,10 @@
 // offsets, in place, 1 and 2 threads, plain and relaxed builds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/rng.js';
-import { relaxedSimdSupported } from '../src/backends/wasm/matmul.js';
-import type { WasmBuffer, WasmMatmul } from '../src/backends/wasm/matmul.js';
+import { relaxedSimdSupported } from '../src/backends/wasm/runtime.js';
+import type { WasmBuffer, WasmMatmul } from '../src/backends/wasm/runtime.js';
 import { createWasmMatmul } from '../src/wasm.js';
+import { expectClose } from '@bitskip/test-utils';
 
 function refSoftmax(x: Float32Array, rows: number, cols: number): Float64Array {
   const y = new Float64Array(rows * cols);
@@ -37,14 +38,6 @@ function refBackward(y: Float32Array, dy: Float32Array, rows: number, cols: numb
   return { dx, scale };
 }
 
-function expectClose(got: Float32Array, want: Float64Array, tol: (i: number) => number, what: string): void {
-  const bad: string[] = [];
-  for (let i = 0; i < want.length && bad.length < 5; i++) {
-    if (!(Math.abs(got[i]! - want[i]!) <= tol(i))) bad.push(`[${i}] got ${got[i]} want ${want[i]}`);
-  }
-  expect(bad, `${what}: first mismatches`).toEqual([]);
-}
-
 const relaxedOk = relaxedSimdSupported();
 const configs = [false, ...(relaxedOk ? [true] : [])].flatMap((relaxed) => [1, 2].map((threads) => ({ relaxed, threads })));
 
@@ -75,13 +68,13 @@ describe.each(configs)('wasm softmax (relaxed=$relaxed, threads=$threads)', ({ r
         const yb = alloc(new Float32Array(x.length));
         mm.softmax({ x: xb, y: yb, rows, cols });
         const y = refSoftmax(x, rows, cols);
-        expectClose(yb.f32, y, (i) => 2e-6 * y[i]! + 1e-9, `softmax ${rows}×${cols}`);
+        expectClose(yb.f32, y, `softmax ${rows}×${cols}`, (i) => 2e-6 * y[i]! + 1e-9);
         const dy = new Float32Array(x.length).map(() => rng.next() * 2 - 1);
         const dyb = alloc(dy);
         const dxb = alloc(new Float32Array(x.length));
         mm.softmaxBackward({ y: yb, dy: dyb, dx: dxb, rows, cols });
         const { dx, scale } = refBackward(yb.f32, dy, rows, cols);
-        expectClose(dxb.f32, dx, (i) => 1e-5 * scale[i]! + 1e-12, `softmax backward ${rows}×${cols}`);
+        expectClose(dxb.f32, dx, `softmax backward ${rows}×${cols}`, (i) => 1e-5 * scale[i]! + 1e-12);
       }
     }
   });
@@ -95,7 +88,7 @@ describe.each(configs)('wasm softmax (relaxed=$relaxed, threads=$threads)', ({ r
     const xb = alloc(x);
     mm.softmax({ x: xb, y: xb, rows, cols });
     const y = refSoftmax(x, rows, cols);
-    expectClose(xb.f32, y, (i) => 2e-6 * y[i]! + 1e-9, 'masked, in place');
+    expectClose(xb.f32, y, 'masked, in place', (i) => 2e-6 * y[i]! + 1e-9);
     for (let r = 0; r < rows; r++) for (let j = r + 1; j < cols; j++) expect(xb.f32[r * cols + j]).toBe(0);
     expect(xb.f32[0]).toBe(1);
   });

@@ -26,4 +26,11 @@ describe('@bitskip/eslint-config', () => {
     const ids = await ruleIds("import { Rng } from '@bitskip/tensor-core';\nexport let r: Rng | undefined;\n", 'packages/quant/src/index.ts');
     expect(ids).toContain('@typescript-eslint/consistent-type-imports');
   });
+
+  it('rejects an import cycle (the tensor importing the engine, which imports the tensor), not a type-only one', async () => {
+    const cyclic = "import { backward } from './engine.js';\nexport const run = backward;\n";
+    expect(await ruleIds(cyclic, 'packages/tensor-core/src/tensor.ts')).toContain('import-x/no-cycle');
+    const typeOnly = "import type { GradSpec } from './engine.js';\nexport type G = GradSpec;\n";
+    expect(await ruleIds(typeOnly, 'packages/tensor-core/src/tensor.ts')).not.toContain('import-x/no-cycle');
+  });
 });

@@ -2,7 +2,7 @@
 // Each configuration is validated against a float64 reference (sampled entries) before it is timed;
 // the wasm variants of one layout × shape are timed interleaved in rounds (see interleavedRounds).
 // Packages are loaded in run() so that the CLI (e.g. --help) starts without them being built.
-import { cpuKernels } from '@bitskip/tensor-core';
+import * as cpuKernels from '@bitskip/tensor-core/cpu-kernels';
 import type { Backend, Rng } from '@bitskip/tensor-core';
 import type { WasmMatmul } from '@bitskip/tensor-core/wasm';
 import { GPUJS_MODES, openGpujs } from '../gpujs.js';

@@ -12,9 +12,10 @@ import { BitLinear, F32WasmLinear, HBitLinear, PackedTernaryMatrix, relaxedSimdS
 import type { TernaryKernelKind } from '@bitskip/quant';
 import { createQuantThreads } from '@bitskip/quant/threads';
 import type { QuantThreads, WasmKernels } from '@bitskip/quant/threads';
-import { Rng, createWasmMatmulCore, findBackend, randn, registerWasmBackend, sum, tensor, tidy } from '@bitskip/tensor-core';
-import type { Backend, WasmMatmul } from '@bitskip/tensor-core';
-import { createWasmMatmul } from '@bitskip/tensor-core/wasm';
+import { Rng, findBackend, randn, registerWasmBackend, sum, tensor, tidy } from '@bitskip/tensor-core';
+import type { Backend } from '@bitskip/tensor-core';
+import { createWasmMatmul, createWasmMatmulCore } from '@bitskip/tensor-core/wasm';
+import type { WasmMatmul } from '@bitskip/tensor-core/wasm';
 import { interleavedRounds, stats, table, writeResult, type Stats } from '../result.js';
 import { UsageError, parseThreads } from '../suite.js';
 import type { Suite, SuiteOptions } from '../suite.js';

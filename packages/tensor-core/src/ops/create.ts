@@ -1,6 +1,6 @@
 // Tensor creation: from values, constants, and seeded random draws (every draw goes through an Rng).
 import { getKernel, hasKernel, type Backend, type DataId, type DType } from '../backend.js';
-import { getBackend } from '../registry.js';
+import { getBackend } from '../backends/builtin.js';
 import type { Rng } from '../rng.js';
 import { assertShape, fmtShape, shapesEqual, sizeOf } from '../shape.js';
 import { Tensor, newRef } from '../tensor.js';

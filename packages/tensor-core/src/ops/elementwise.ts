@@ -6,7 +6,7 @@ import { checkFloat, checkInputs, record } from '../engine.js';
 import { broadcastShapes } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { scalar } from './create.js';
-import { sumTo } from './layout.js';
+import { sumTo } from './broadcast.js';
 
 export type TensorLike = Tensor | number;
 

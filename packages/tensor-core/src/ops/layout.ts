@@ -1,25 +1,15 @@
-// Layout ops: reshape (a view: shares the buffer), permute/transpose, broadcastTo, slice, concat, sumTo.
-// Everything but reshape is one strided copy (or a concat), and each gradient is another layout op.
+// Layout ops: reshape (a view: shares the buffer; reshape.ts), permute/transpose, broadcastTo and sumTo
+// (broadcast.ts, beside sum, its adjoint), slice, concat. Everything but reshape is one strided copy (or a concat),
+// and each gradient is another layout op.
 import { getKernel } from '../backend.js';
 import { checkInputs, record } from '../engine.js';
-import { broadcastStrides, fmtShape, normAxis, shapesEqual, sizeOf, stridesOf } from '../shape.js';
+import { fmtShape, normAxis, stridesOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { zeros } from './create.js';
-import { sum } from './reduce.js';
+import { reshape } from './reshape.js';
 
-/** Same data, new shape (one -1 is inferred). Shares the buffer. */
-export function reshape(x: Tensor, shape: readonly number[]): Tensor {
-  checkInputs('reshape', [x]);
-  const known = shape.reduce((a, d) => (d === -1 ? a : a * d), 1);
-  const nInfer = shape.filter((d) => d === -1).length;
-  const out = shape.map((d) => (d === -1 ? (known === 0 ? 0 : x.size / known) : d));
-  if (nInfer > 1 || sizeOf(out) !== x.size || out.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new Error(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
-  }
-  x.ref.refs++;
-  const inShape = x.shape;
-  return record('reshape', [x], x.ref, out, x.dtype, { backward: (dy) => [reshape(dy, inShape)] });
-}
+export { reshape } from './reshape.js';
+export { broadcastTo, sumTo } from './broadcast.js';
 
 /** Reorder axes: out.shape[i] = x.shape[perm[i]]. */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
@@ -44,30 +34,6 @@ export function transpose(x: Tensor, a = -2, b = -1): Tensor {
   const bb = normAxis('transpose', b, r);
   const perm = Array.from({ length: r }, (_, i) => (i === aa ? bb : i === bb ? aa : i));
   return permute(x, perm);
-}
-
-/** Materialise x broadcast to `shape` (NumPy rules). */
-export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
-  const b = checkInputs('broadcastTo', [x]);
-  const ok =
-    shape.length >= x.rank && x.shape.every((d, i) => d === 1 || d === shape[shape.length - x.rank + i]);
-  if (!ok) throw new Error(`broadcastTo: ${fmtShape(x.shape)} cannot broadcast to ${fmtShape(shape)}`);
-  if (shapesEqual(x.shape, shape)) return reshape(x, shape);
-  const id = getKernel(b, 'stridedCopy')(x, shape, broadcastStrides(x.shape, shape), 0);
-  const inShape = x.shape;
-  return record('broadcastTo', [x], id, [...shape], x.dtype, { backward: (dy) => [sumTo(dy, inShape)] });
-}
-
-/** Sum g down to `shape` over broadcast dims (the adjoint of broadcasting). */
-export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
-  if (shapesEqual(g.shape, shape)) return g;
-  const lead = g.rank - shape.length;
-  if (lead < 0) throw new Error(`sumTo: cannot reduce ${fmtShape(g.shape)} to ${fmtShape(shape)}`);
-  const axes: number[] = [];
-  for (let i = 0; i < g.rank; i++) {
-    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
-  }
-  return reshape(sum(g, axes, true), shape);
 }
 
 /**

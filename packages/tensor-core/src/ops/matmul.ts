@@ -3,7 +3,7 @@ import { getKernel } from '../backend.js';
 import { checkFloat, checkInputs, record } from '../engine.js';
 import { broadcastShapes, fmtShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { sumTo } from './layout.js';
+import { sumTo } from './broadcast.js';
 
 export interface MatmulOptions {
   transA?: boolean;

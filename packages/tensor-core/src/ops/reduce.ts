@@ -1,25 +1,16 @@
-// Reductions with gradients: sum, mean (composite), max (gradient shared among ties), over axes, keepdims.
-import { getKernel } from '../backend.js';
-import { checkFloat, checkInputs, record } from '../engine.js';
+// Reductions with gradients: sum (broadcast.ts, beside its adjoint broadcastTo), mean (composite), max (gradient
+// shared among ties), over axes, keepdims.
 import { normAxes } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { reduceOp, sum } from './broadcast.js';
 import { div, eq, mul } from './elementwise.js';
-import { broadcastTo, reshape } from './layout.js';
+import { reshape } from './reshape.js';
 
-function reduce(op: 'sum' | 'max', x: Tensor, axes: number | readonly number[] | undefined, keepDims: boolean): Tensor {
-  const b = checkInputs(op, [x]);
-  checkFloat(op, [x]);
-  const ax = normAxes(op, axes, x.rank);
-  const kdShape = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
-  const outShape = keepDims ? kdShape : x.shape.filter((_, i) => !ax.includes(i));
-  const id = getKernel(b, 'reduce')(x, op, ax);
-  const inShape = x.shape;
-  if (op === 'sum') {
-    return record('sum', [x], id, outShape, 'float32', {
-      backward: (dy) => [broadcastTo(reshape(dy, kdShape), inShape)],
-    });
-  }
-  return record('max', [x], id, outShape, 'float32', {
+export { sum } from './broadcast.js';
+
+/** Max over axes (all by default); ties share the gradient. */
+export function max(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  return reduceOp('max', x, axes, keepDims, (kdShape, ax) => ({
     save: [x],
     saveOutput: true,
     backward: (dy, [sx, sy]) => {
@@ -28,17 +19,7 @@ function reduce(op: 'sum' | 'max', x: Tensor, axes: number | readonly number[] |
       const count = sum(mask, ax, true);
       return [mul(div(mask, count), reshape(dy, kdShape))];
     },
-  });
-}
-
-/** Sum over axes (all by default). */
-export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
-  return reduce('sum', x, axes, keepDims);
-}
-
-/** Max over axes (all by default); ties share the gradient. */
-export function max(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
-  return reduce('max', x, axes, keepDims);
+  }));
 }
 
 /** Mean over axes (all by default). */

@@ -3,7 +3,7 @@ import { keep, noGrad, tidy } from '../engine.js';
 import { scalar } from '../ops/create.js';
 import { add, div, minimum, mul, sqrt } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
-import { getBackend } from '../registry.js';
+import { getBackend } from '../backends/builtin.js';
 import type { Tensor } from '../tensor.js';
 
 /** Clips on the device and returns the pre-clip global norm as a scalar tensor (no host read). */

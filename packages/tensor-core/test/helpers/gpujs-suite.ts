@@ -2,12 +2,12 @@
 // tiny training step compared with cpu: same loss, unchanged buffer/texture counts, only the loss read back.
 import { describe, expect, it } from 'vitest';
 import { Rng, exp, findBackend, matmul, permute, setBackend, softmax, sum, tensor, tidy } from '../../src/index.js';
-import { assertClose } from '../../src/testing.js';
 import type { Backend } from '../../src/index.js';
 import { GpujsBackend, createGpujsBackend, registerGpujsBackend } from '../../src/gpujs.js';
 import type { GpujsBackendOptions } from '../../src/gpujs.js';
 import { conformanceCases, tinyLMStep } from '../../src/testing.js';
 import { tinyTraining } from './tiny-training.js';
+import { expectClose } from '@bitskip/test-utils';
 
 export const GPUJS_TOL = { rtol: 1e-5, atol: 1e-5 };
 
@@ -48,7 +48,7 @@ export function gpujsSuite(options: GpujsBackendOptions, tol = GPUJS_TOL): void 
         return Promise.all(outs.map(async (t) => { const v = await t.array(); t.dispose(); return v; }));
       };
       const [got, want] = [await compute(name), await compute('cpu')];
-      got.forEach((g, i) => assertClose(`large case ${i}`, g, want[i]!, tol));
+      got.forEach((g, i) => expectClose(g, want[i]!, `large case ${i}`, tol));
     });
     it('pools output textures/buffers by size: a disposed result is rendered into again; destroy() frees the pool', async () => {
       const b = createGpujsBackend({ ...options, name: `${name}-pool` });
@@ -77,8 +77,8 @@ export function gpujsSuite(options: GpujsBackendOptions, tol = GPUJS_TOL): void 
         const s1 = b.poolStats()!;
         expect(s1.hits - s0.hits).toBeGreaterThanOrEqual(1);
         expect(b.numDeviceTextures()! - live0).toBeLessThanOrEqual(s1.misses - s0.misses);
-        assertClose('exp', Array.from(v3), xs.map(Math.exp), GPUJS_TOL);
-        assertClose('neg', Array.from(v4), xs.map((v) => -v), GPUJS_TOL);
+        expectClose(Array.from(v3), xs.map(Math.exp), 'exp', GPUJS_TOL);
+        expectClose(Array.from(v4), xs.map((v) => -v), 'neg', GPUJS_TOL);
         [y3, y4, x.id].forEach((id) => b.dispose(id));
         await b.settled();
         const pooled = b.poolStats()!.pooled;

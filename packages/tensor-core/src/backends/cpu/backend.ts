@@ -15,6 +15,7 @@ class CpuData {
 export type CpuPrecision = 'float32' | 'float64';
 
 export class CpuBackend implements Backend {
+  readonly kind = 'cpu';
   private readonly live = new Set<CpuData>();
   readonly kernels: BuiltinKernels;
 

@@ -1,13 +1,24 @@
-// The gpu.js backend: every kernel of the contract as gpu.js kernels, generated per shape and compiled once.
-// Tensors live on the device between kernels (immutable pipeline textures on GL, buffers on WebGPU, typed arrays
-// on cpu/webasm, where gpu.js has no device memory); only `read` brings values back.
+// The gpu.js backend: every kernel of the contract as gpu.js kernels (kernels/, one family per file), generated per
+// shape and compiled once. Tensors live on the device between kernels (immutable pipeline textures on GL, buffers on
+// WebGPU, typed arrays on cpu/webasm, where gpu.js has no device memory); only `read` brings values back.
+// This file: the mode check, the store (store.ts), the launcher (kernel cache, output pool of pool.ts, asynchronous
+// chaining) and the extension API for packages (runKernel).
 //
 // int32 tensors (token ids, gather indices) are stored as float values: exact up to 2^24, as WebGL1 has no
 // integer textures. Reductions, matmul inner products and row sums use Kahan-compensated float32 sums.
-import type { AdamWHyper, Backend, BinaryOp, BuiltinKernels, DataArray, DataId, DType, TensorInfo, UnaryOp } from '../../backend.js';
-import { broadcastStrides, fmtShape, sizeOf, stridesOf } from '../../shape.js';
-import { binaryBody, decompose, kahanAdd, kernelSource, lit, matmulLoop, unaryBody } from './sources.js';
+import type { Backend, BuiltinKernels, DataArray, DataId, DType, TensorInfo } from '../../backend.js';
+import { fmtShape, sizeOf } from '../../shape.js';
+import type { GLContextLike, GpuBufferLike, GpuConstructor, GpuInstanceLike, KernelFn, KernelImpl, RawAlloc } from './gpu-types.js';
+import { ONE, gpujsKernels } from './kernels/index.js';
+import { DevicePool, OUTPUT_BUFFER_USAGE, textureKey } from './pool.js';
+import type { GpujsPoolStats } from './pool.js';
+import { kahanAdd, kernelSource, lit } from './sources.js';
 import type { MatmulKernel } from './sources.js';
+import { GpujsData, isPromise } from './store.js';
+import type { Pending, Value } from './store.js';
+
+export type { GpuConstructor, GpuInstanceLike } from './gpu-types.js';
+export type { GpujsPoolStats } from './pool.js';
 
 export type { MatmulKernel } from './sources.js';
 
@@ -24,89 +35,6 @@ const EXPECTED_KERNEL: Record<GpujsMode, readonly string[]> = {
   webasm: ['WebAssemblyKernel'],
   cpu: ['CPUKernel'],
 };
-
-// ---- the slice of gpu.js this backend uses (its bundled typings predate webasm/webgpu/asyncMode) ----
-
-interface GLContextLike {
-  readonly RENDERER: number;
-  readonly VENDOR: number;
-  readonly VERSION: number;
-  readonly SHADING_LANGUAGE_VERSION: number;
-  readonly MAX_TEXTURE_SIZE: number;
-  getParameter(p: number): unknown;
-  createTexture(): unknown;
-  deleteTexture(t: unknown): void;
-}
-
-/** A raw device allocation (WebGLTexture or GPUBuffer) with the reference count gpu.js keeps on it. */
-interface RawAlloc {
-  _refs?: number;
-}
-
-/** A GPUBuffer as far as the pool is concerned. */
-interface GpuBufferLike extends RawAlloc {
-  readonly size: number;
-  destroy(): void;
-}
-
-/**
- * A device-resident result: a gpu.js GL Texture (`texture` is the raw WebGLTexture, shared by clones and counted
- * in its `_refs`) or a WebGPU buffer handle (`buffer`, counted the same way).
- */
-interface DeviceValue {
-  toArray(): Float32Array | Promise<Float32Array>;
-  delete?(): void;
-  destroy?(): void;
-  _deleted?: boolean;
-  texture?: RawAlloc;
-  buffer?: GpuBufferLike;
-  /** The kernel that produced it. */
-  kernel?: KernelImpl;
-  size?: readonly number[];
-  internalFormat?: number;
-  textureFormat?: number;
-  textureType?: number;
-}
-
-/** The GL kernel's own output texture object (a gpu.js GLTexture). */
-interface GLOutputTexture extends DeviceValue {
-  texture: RawAlloc;
-  newTexture(): void;
-}
-
-interface KernelImpl {
-  readonly constructor: { readonly name: string };
-  readonly fallbackReason?: string | null;
-  readonly context?: GLContextLike | null;
-  /** GL: the output texture object the next run renders into (set by the first run). */
-  texture?: GLOutputTexture | null;
-  _textureSwitched?: boolean;
-  /** WebGPU: the output buffer and its allocation step (replaced by the pool's). */
-  outputBuffer?: GpuBufferLike | null;
-  threadDim?: number[] | null;
-  componentCount?: number;
-  bindGroupDirty?: boolean;
-  _device?: { createBuffer(d: { size: number; usage: number }): GpuBufferLike };
-  _checkBufferSize?(bytes: number, what: string): void;
-  _ensureOutputBuffer?(): void;
-}
-
-interface KernelFn {
-  (...args: unknown[]): unknown;
-  readonly kernel: KernelImpl;
-  destroy?(removeCanvasReferences?: boolean): void;
-}
-
-/** What `new GPU(settings)` returns, as far as this backend is concerned. */
-export interface GpuInstanceLike {
-  readonly mode?: string;
-  readonly Kernel: { readonly name: string } | null;
-  createKernel(source: string, settings: Record<string, unknown>): KernelFn;
-  destroy(): unknown;
-}
-
-/** The gpu.js `GPU` class (passed in, so that the main entry never loads gpu.js). */
-export type GpuConstructor = new (settings: { mode: string }) => GpuInstanceLike;
 
 export interface GpujsBackendOptions {
   /** The gpu.js mode; required: the backend never lets gpu.js choose. */
@@ -133,89 +61,28 @@ export interface GpujsInfo {
   asyncMode: boolean;
 }
 
-/** Pool counters: see GpujsBackend.poolStats. */
-export interface GpujsPoolStats {
-  /** Kernel runs that rendered into an existing texture/buffer (from the pool, or the kernel's own, free again). */
-  hits: number;
-  /** Kernel runs that allocated a new output texture/buffer (every kernel's first run is one). */
-  misses: number;
-  /** Free textures/buffers held in the pool now. */
-  pooled: number;
-  /** Their size in bytes (GL: 16 bytes a texel, RGBA float). */
-  pooledBytes: number;
-}
 
-/** GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC: what gpu.js gives a WebGPU kernel's output buffer. */
-const OUTPUT_BUFFER_USAGE = 0x0080 | 0x0004;
 
 /**
- * Free device allocations by size: disposing a result whose texture/buffer nobody else holds puts it here, and
- * the next kernel with an output of the same size renders into it instead of allocating.
+ * The gpu.js backend's extension API: what a package's kernel for the 'gpujs' kind gets (registerKernel('gpujs',
+ * ...) hands it the backend; GpujsBackend implements this). See GpujsBackend.runKernel for the kernel conventions.
  */
-class DevicePool<T> {
-  hits = 0;
-  misses = 0;
-  bytes = 0;
-  private count = 0;
-  private readonly free = new Map<string, T[]>();
-  constructor(private readonly sizeOf: (x: T) => number) {}
-  take(key: string): T | undefined {
-    const x = this.free.get(key)?.pop();
-    if (x !== undefined) {
-      this.count--;
-      this.bytes -= this.sizeOf(x);
-    }
-    return x;
-  }
-  put(key: string, x: T): void {
-    let list = this.free.get(key);
-    if (list === undefined) this.free.set(key, (list = []));
-    list.push(x);
-    this.count++;
-    this.bytes += this.sizeOf(x);
-  }
-  /** Empty the pool, returning what it held (for the caller to delete). */
-  drain(): T[] {
-    const all = [...this.free.values()].flat();
-    this.free.clear();
-    this.count = 0;
-    this.bytes = 0;
-    return all;
-  }
-  stats(): GpujsPoolStats {
-    return { hits: this.hits, misses: this.misses, pooled: this.count, pooledBytes: this.bytes };
-  }
+export interface GpujsKernelRunner extends Backend {
+  readonly kind: 'gpujs';
+  /** Run `function(<params>) { const i = this.thread.x; <body> }` over `size` outputs; returns the new handle. */
+  runKernel(
+    params: readonly string[],
+    body: string,
+    size: number,
+    inputs: readonly TensorInfo[],
+    options?: { readonly host?: readonly Float32Array[]; readonly dtype?: DType },
+  ): DataId;
+  /** Source helpers: `lit(x)` (a number literal) and `kahanAdd(term)` (a compensated step; see sources.ts). */
+  readonly source: { readonly lit: (x: number) => string; readonly kahanAdd: (term: string) => string };
 }
 
-/** The pool key of a GL texture: its texel size and formats. */
-function textureKey(t: DeviceValue): string {
-  return `${t.size![0]}x${t.size![1]}:${t.internalFormat}:${t.textureFormat}:${t.textureType}`;
-}
-
-type Value = Float32Array | DeviceValue;
-type Pending = Value | Promise<Value>;
-
-class GpujsData {
-  disposed = false;
-  /** int32 values as written from the host (ids, targets): index checks read these, not the device. */
-  host: Float32Array | null = null;
-  /** Asynchronous kernels that read this value and have not run yet; the value is released after them. */
-  uses: Promise<unknown> | null = null;
-  constructor(
-    public v: Pending,
-    readonly n: number,
-    readonly dtype: DType,
-  ) {}
-}
-
-function isPromise<T>(x: unknown): x is Promise<T> {
-  return typeof x === 'object' && x !== null && typeof (x as { then?: unknown }).then === 'function';
-}
-
-
-const ONE = new Float32Array([1]);
-
-export class GpujsBackend implements Backend {
+export class GpujsBackend implements Backend, GpujsKernelRunner {
+  readonly kind = 'gpujs';
   readonly name: string;
   readonly mode: GpujsMode;
   readonly asyncMode: boolean;
@@ -657,319 +524,15 @@ export class GpujsBackend implements Backend {
     return { id: d, shape: [d.n], dtype: d.dtype };
   }
 
-  // ---- kernels ----
+  // ---- kernels: one family per file in kernels/, over this backend's launcher ----
 
   private makeKernels(): BuiltinKernels {
-    const rowsOf = (shape: readonly number[]): [number, number] => {
-      const n = shape[shape.length - 1] ?? 1;
-      return [n === 0 ? 0 : sizeOf(shape) / n, n];
-    };
-    /** Flat-index offsets into inputs read through strides over outShape; identity where contiguous. */
-    const offsets = (outShape: readonly number[], strides: readonly (readonly number[])[], names: readonly string[]): string => {
-      const dense = stridesOf(outShape);
-      const same = strides.map((s) => s.every((x, d) => x === dense[d] || outShape[d] === 1));
-      const lines = names.filter((_, k) => same[k]).map((nm) => `const ${nm} = i;`);
-      const rest = names.map((_, k) => k).filter((k) => !same[k]);
-      if (rest.length > 0) {
-        lines.push(
-          decompose(
-            'i',
-            outShape,
-            rest.map((k) => strides[k]!),
-            rest.map((k) => names[k]!),
-          ),
-        );
-      }
-      return lines.join('\n');
-    };
-    /** Row index r and column c of the flat index i for rows of length n. */
-    const rowCol = (n: number): string => `const r = Math.floor((i + 0.5) / ${n});\nconst col = i - r * ${n};`;
-    /** Per-row log-sum-exp of x (rows, n); rows whose target is `ignore` (when given) get 0. */
-    const lseKernel = (x: TensorInfo, rows: number, n: number, targets?: TensorInfo, ignore?: number): GpujsData => {
-      const params = targets ? ['x', 'tg', 'one'] : ['x', 'one'];
-      const body = [
-        targets ? `if (tg[i] == ${lit(ignore!)}) { return 0; }` : '',
-        `const base = i * ${n};`,
-        'let m = x[base];',
-        `for (let j = 1; j < ${n}; j++) { const xv = x[base + j]; if (xv > m) { m = xv; } }`,
-        'let s = 0;',
-        'let comp = 0;',
-          'const o1 = one[0];',
-        `for (let j = 0; j < ${n}; j++) { ${kahanAdd('Math.exp(x[base + j] - m)')} }`,
-        'return m + Math.log(s);',
-      ].join('\n');
-      return this.launch(kernelSource(params, body), rows, 'float32', targets ? [x, targets] : [x], [ONE]);
-    };
-    /** Per-row Kahan sum of `term` (over j, with base = row start) for rows of length n. */
-    const rowSum = (params: string[], ins: TensorInfo[], rows: number, n: number, term: string): GpujsData =>
-      this.launch(
-        kernelSource([...params, 'one'], `const base = i * ${n};\nlet s = 0;\nlet comp = 0;\nconst o1 = one[0];\nfor (let j = 0; j < ${n}; j++) { ${kahanAdd(term)} }\nreturn s;`),
-        rows,
-        'float32',
-        ins,
-        [ONE],
-      );
-    const free = (...ds: GpujsData[]): void => ds.forEach((d) => this.dispose(d));
-
-    return {
-      unary: (x, op: UnaryOp) => this.launch(kernelSource(['x'], `const v = x[i];\n${unaryBody(op)}`), sizeOf(x.shape), 'float32', [x]),
-      binary: (a, b, op: BinaryOp, outShape) => {
-        const off = offsets(outShape, [broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape)], ['ia', 'ib']);
-        const src = kernelSource(['a', 'b'], `${off}\nconst av = a[ia];\nconst bv = b[ib];\n${binaryBody(op)}`);
-        return this.launch(src, sizeOf(outShape), 'float32', [a, b]);
-      },
-      where: (c, a, b, outShape) => {
-        const st = [c, a, b].map((t) => broadcastStrides(t.shape, outShape));
-        const off = offsets(outShape, st, ['ic', 'ia', 'ib']);
-        const src = kernelSource(['cd', 'a', 'b'], `${off}\nif (cd[ic] != 0) { return a[ia]; }\nreturn b[ib];`);
-        return this.launch(src, sizeOf(outShape), 'float32', [c, a, b]);
-      },
-      reduce: (x, op, axes) => {
-        const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-        const n = sizeOf(outShape);
-        const xs = stridesOf(x.shape);
-        const red = axes.filter((a) => x.shape[a]! > 1);
-        if (sizeOf(x.shape) === 0) return this.fill(n, op === 'sum' ? 0 : -3.4028234663852886e38);
-        const base = decompose('i', outShape, [xs], ['ib']);
-        const open = red.map((a, k) => `for (let j${k} = 0; j${k} < ${x.shape[a]}; j${k}++) {`).join('\n');
-        const close = red.map(() => '}').join('');
-        const idx = ['ib', ...red.map((a, k) => `j${k} * ${xs[a]}`)].join(' + ');
-        const body =
-          op === 'sum'
-            ? `${base}\nlet s = 0;\nlet comp = 0;\nconst o1 = one[0];\n${open}\n${kahanAdd(`x[${idx}]`)}\n${close}\nreturn s;`
-            : `${base}\nlet m = x[ib];\n${open}\nconst xv = x[${idx}];\nif (xv > m) { m = xv; }\n${close}\nreturn m;`;
-        return this.launch(kernelSource(['x', 'one'], body), n, 'float32', [x], [ONE]);
-      },
-      matmul: (a, b, transA, transB, outShape) => {
-        const r = outShape.length;
-        const m = outShape[r - 2]!;
-        const n = outShape[r - 1]!;
-        const k = transA ? a.shape[a.shape.length - 2]! : a.shape[a.shape.length - 1]!;
-        const total = sizeOf(outShape);
-        if (k === 0 || sizeOf(a.shape) === 0 || sizeOf(b.shape) === 0) return this.fill(total, 0);
-        const batchShape = outShape.slice(0, r - 2);
-        const aSt = broadcastStrides(a.shape.slice(0, -2), batchShape).map((s) => s * m * k);
-        const bSt = broadcastStrides(b.shape.slice(0, -2), batchShape).map((s) => s * k * n);
-        const aRow = transA ? 1 : k;
-        const aP = transA ? m : 1;
-        const bCol = transB ? k : 1;
-        const bP = transB ? 1 : n;
-        const off = decompose('i', outShape, [
-          [...aSt, aRow, 0],
-          [...bSt, 0, bCol],
-        ], ['ia', 'ib']);
-        const body = `${off}\n${matmulLoop(this.matmulKernel, k, aP, bP)}\nreturn s;`;
-        return this.launch(kernelSource(['a', 'b', 'one'], body), total, 'float32', [a, b], [ONE]);
-      },
-      stridedCopy: (x, outShape, strides, offset) => {
-        const off = decompose('i', outShape, [strides], ['ix'], [lit(offset)]);
-        return this.launch(kernelSource(['x'], `${off}\nreturn x[ix];`), sizeOf(outShape), x.dtype, [x]);
-      },
-      concat: (xs, axis, outShape) => {
-        const dtype = xs[0]?.dtype ?? 'float32';
-        const parts = xs.filter((x) => sizeOf(x.shape) > 0);
-        const total = sizeOf(outShape);
-        if (parts.length === 0) return this.fill(total, 0);
-        const big = outShape[axis]!;
-        const inner = sizeOf(outShape.slice(axis + 1));
-        const lines = [`const o = Math.floor((i + 0.5) / ${big * inner});`, `const rest = i - o * ${big * inner};`, `const ax = Math.floor((rest + 0.5) / ${inner});`, `const inn = rest - ax * ${inner};`];
-        let start = 0;
-        parts.forEach((x, k) => {
-          const ak = x.shape[axis]!;
-          const read = `return x${k}[(o * ${ak} + (ax - ${start})) * ${inner} + inn];`;
-          lines.push(k === parts.length - 1 ? read : `if (ax < ${start + ak}) { ${read} }`);
-          start += ak;
-        });
-        const src = kernelSource(
-          parts.map((_, k) => `x${k}`),
-          lines.join('\n'),
-        );
-        return this.launch(src, total, dtype, parts);
-      },
-      gather: (x, indices, axis) => {
-        const outer = sizeOf(x.shape.slice(0, axis));
-        const big = x.shape[axis]!;
-        const inner = sizeOf(x.shape.slice(axis + 1));
-        const mm = sizeOf(indices.shape);
-        const body = [
-          `const o = Math.floor((i + 0.5) / ${mm * inner});`,
-          `const rest = i - o * ${mm * inner};`,
-          `const mi = Math.floor((rest + 0.5) / ${inner});`,
-          `const inn = rest - mi * ${inner};`,
-          `return x[(o * ${big} + ind[mi]) * ${inner} + inn];`,
-        ].join('\n');
-        return this.launch(kernelSource(['x', 'ind'], body), outer * mm * inner, x.dtype, [x, indices]);
-      },
-      scatterAdd: (upd, indices, axis, outShape) => {
-        const big = outShape[axis]!;
-        const inner = sizeOf(outShape.slice(axis + 1));
-        const mm = sizeOf(indices.shape);
-        const total = sizeOf(outShape);
-        if (mm === 0) return this.fill(total, 0);
-        const body = [
-          `const o = Math.floor((i + 0.5) / ${big * inner});`,
-          `const rest = i - o * ${big * inner};`,
-          `const jx = Math.floor((rest + 0.5) / ${inner});`,
-          `const inn = rest - jx * ${inner};`,
-          'let s = 0;',
-          'let comp = 0;',
-          'const o1 = one[0];',
-          `for (let mi = 0; mi < ${mm}; mi++) { if (ind[mi] == jx) { ${kahanAdd(`u[(o * ${mm} + mi) * ${inner} + inn]`)} } }`,
-          'return s;',
-        ].join('\n');
-        return this.launch(kernelSource(['u', 'ind', 'one'], body), total, 'float32', [upd, indices], [ONE]);
-      },
-      cast: (x, dtype) => {
-        const op = dtype === 'int32' && x.dtype !== 'int32' ? 'trunc' : 'copy';
-        return this.launch(kernelSource(['x'], `const v = x[i];\n${unaryBody(op)}`), sizeOf(x.shape), dtype, [x]);
-      },
-      softmax: (x) => {
-        const [rows, n] = rowsOf(x.shape);
-        const lse = lseKernel(x, rows, n);
-        const out = this.launch(kernelSource(['x', 'l'], `${rowCol(n)}\nreturn Math.exp(x[i] - l[r]);`), sizeOf(x.shape), 'float32', [x, this.tmp(lse)]);
-        free(lse);
-        return out;
-      },
-      softmaxBackward: (y, dy) => {
-        const [rows, n] = rowsOf(y.shape);
-        const dot = rowSum(['y', 'dy'], [y, dy], rows, n, 'y[base + j] * dy[base + j]');
-        const out = this.launch(kernelSource(['y', 'dy', 'dt'], `${rowCol(n)}\nreturn y[i] * (dy[i] - dt[r]);`), sizeOf(y.shape), 'float32', [y, dy, this.tmp(dot)]);
-        free(dot);
-        return out;
-      },
-      logSoftmax: (x) => {
-        const [rows, n] = rowsOf(x.shape);
-        const lse = lseKernel(x, rows, n);
-        const out = this.launch(kernelSource(['x', 'l'], `${rowCol(n)}\nreturn x[i] - l[r];`), sizeOf(x.shape), 'float32', [x, this.tmp(lse)]);
-        free(lse);
-        return out;
-      },
-      logSoftmaxBackward: (y, dy) => {
-        const [rows, n] = rowsOf(y.shape);
-        const s = rowSum(['dy'], [dy], rows, n, 'dy[base + j]');
-        const out = this.launch(kernelSource(['y', 'dy', 'sm'], `${rowCol(n)}\nreturn dy[i] - Math.exp(y[i]) * sm[r];`), sizeOf(y.shape), 'float32', [y, dy, this.tmp(s)]);
-        free(s);
-        return out;
-      },
-      crossEntropy: (logits, targets, ignoreIndex) => {
-        const [rows, n] = rowsOf(logits.shape);
-        const lse = lseKernel(logits, rows, n, targets, ignoreIndex);
-        if (rows === 0) return { loss: this.fill(1, 0), lse };
-        const body = [
-          'let s = 0;',
-          'let comp = 0;',
-          'const o1 = one[0];',
-          'let cnt = 0;',
-          `for (let r = 0; r < ${rows}; r++) { const t = tg[r]; if (t != ${lit(ignoreIndex)}) { ${kahanAdd(`l[r] - x[r * ${n} + t]`)} cnt += 1; } }`,
-          'if (cnt > 0) { return s / cnt; }',
-          'return 0;',
-        ].join('\n');
-        const loss = this.launch(kernelSource(['x', 'tg', 'l', 'one'], body), 1, 'float32', [logits, targets, this.tmp(lse)], [ONE]);
-        return { loss, lse };
-      },
-      crossEntropyBackward: (logits, targets, lse, dloss, ignoreIndex) => {
-        const [rows, n] = rowsOf(logits.shape);
-        if (rows === 0) return this.fill(0, 0);
-        const cnt = this.launch(
-          kernelSource(['tg'], `let c = 0;\nfor (let r = 0; r < ${rows}; r++) { if (tg[r] != ${lit(ignoreIndex)}) { c += 1; } }\nreturn c;`),
-          1,
-          'float32',
-          [targets],
-        );
-        const body = [
-          rowCol(n),
-          'const t = tg[r];',
-          `if (t == ${lit(ignoreIndex)}) { return 0; }`,
-          'if (cn[0] == 0) { return 0; }',
-          'const sc = dl[0] / cn[0];',
-          'const p = Math.exp(x[i] - l[r]) * sc;',
-          'if (col == t) { return p - sc; }',
-          'return p;',
-        ].join('\n');
-        const out = this.launch(kernelSource(['x', 'tg', 'l', 'dl', 'cn'], body), sizeOf(logits.shape), 'float32', [logits, targets, lse, dloss, this.tmp(cnt)]);
-        free(cnt);
-        return out;
-      },
-      rmsNorm: (x, gain, eps) => {
-        const [rows, n] = rowsOf(x.shape);
-        const ss = rowSum(['x'], [x], rows, n, 'x[base + j] * x[base + j]');
-        const rstd = this.launch(kernelSource(['s', 'hp'], `return 1 / Math.sqrt(s[i] / ${n} + hp[0]);`), rows, 'float32', [this.tmp(ss)], [new Float32Array([eps])]);
-        free(ss);
-        const y = this.launch(kernelSource(['x', 'g', 'rs'], `${rowCol(n)}\nreturn x[i] * rs[r] * g[col];`), sizeOf(x.shape), 'float32', [x, gain, this.tmp(rstd)]);
-        return { y, rstd };
-      },
-      rmsNormBackward: (x, gain, rstd, dy) => {
-        const [rows, n] = rowsOf(x.shape);
-        const dot = this.launch(
-          kernelSource(
-            ['x', 'g', 'rs', 'dy', 'one'],
-            `const base = i * ${n};\nlet s = 0;\nlet comp = 0;\nconst o1 = one[0];\nfor (let j = 0; j < ${n}; j++) { ${kahanAdd('dy[base + j] * g[j] * x[base + j] * rs[i]')} }\nreturn s / ${n};`,
-          ),
-          rows,
-          'float32',
-          [x, gain, rstd, dy],
-          [ONE],
-        );
-        const dx = this.launch(
-          kernelSource(['x', 'g', 'rs', 'dy', 'mn'], `${rowCol(n)}\nconst q = rs[r];\nreturn q * (dy[i] * g[col] - x[i] * q * mn[r]);`),
-          sizeOf(x.shape),
-          'float32',
-          [x, gain, rstd, dy, this.tmp(dot)],
-        );
-        free(dot);
-        const dgain =
-          rows === 0
-            ? this.fill(n, 0)
-            : this.launch(
-                kernelSource(
-                  ['x', 'rs', 'dy', 'one'],
-                  `let s = 0;\nlet comp = 0;\nconst o1 = one[0];\nfor (let r = 0; r < ${rows}; r++) { ${kahanAdd(`dy[r * ${n} + i] * x[r * ${n} + i] * rs[r]`)} }\nreturn s;`,
-                ),
-                n,
-                'float32',
-                [x, rstd, dy],
-                [ONE],
-              );
-        return { dx, dgain };
-      },
-      rope: (x, cos, sin, inverse) => {
-        const r = x.shape.length;
-        const t = x.shape[r - 2]!;
-        const d = x.shape[r - 1]!;
-        const h = d / 2;
-        const sg = inverse ? -1 : 1;
-        const body = [
-          rowCol(d),
-          `const p = r - Math.floor((r + 0.5) / ${t}) * ${t};`,
-          `if (col < ${h}) {`,
-          `  const c1 = cs[p * ${h} + col];`,
-          `  const s1 = ${sg} * sn[p * ${h} + col];`,
-          `  return x[i] * c1 - x[i + ${h}] * s1;`,
-          '}',
-          `const c2 = cs[p * ${h} + col - ${h}];`,
-          `const s2 = ${sg} * sn[p * ${h} + col - ${h}];`,
-          `return x[i] * c2 + x[i - ${h}] * s2;`,
-        ].join('\n');
-        return this.launch(kernelSource(['x', 'cs', 'sn'], body), sizeOf(x.shape), 'float32', [x, cos, sin]);
-      },
-      adamw: (param, grad, m, v, hyper: AdamWHyper) => {
-        const n = sizeOf(param.shape);
-        const { lr, beta1, beta2, eps, weightDecay, bc1, bc2 } = hyper;
-        // [beta1, 1-beta1, beta2, 1-beta2, eps, decay, stepSize, sqrt(bc2)] as a runtime array: no recompiles.
-        const hp = new Float32Array([beta1, 1 - beta1, beta2, 1 - beta2, eps, 1 - lr * weightDecay, lr / bc1, Math.sqrt(bc2)]);
-        const mExpr = 'hp[0] * m[i] + hp[1] * g[i]';
-        const vExpr = 'hp[2] * v[i] + hp[3] * g[i] * g[i]';
-        const m2 = this.launch(kernelSource(['g', 'm', 'hp'], `return ${mExpr};`), n, 'float32', [grad, m], [hp]);
-        const v2 = this.launch(kernelSource(['g', 'v', 'hp'], `return ${vExpr};`), n, 'float32', [grad, v], [hp]);
-        const p2 = this.launch(
-          kernelSource(['p', 'm2', 'v2', 'hp'], 'const mi = m2[i];\nconst vi = v2[i];\nreturn p[i] * hp[5] - (hp[6] * mi) / (Math.sqrt(vi) / hp[7] + hp[4]);'),
-          n,
-          'float32',
-          [param, this.tmp(m2), this.tmp(v2)],
-          [hp],
-        );
-        return { param: p2, m: m2, v: v2 };
-      },
-    };
+    return gpujsKernels({
+      launch: (src, n, dtype, ins, host) => this.launch(src, n, dtype, ins, host),
+      fill: (n, value) => this.fill(n, value),
+      tmp: (d) => this.tmp(d),
+      free: (...ds) => ds.forEach((x) => this.dispose(x)),
+      matmulKernel: this.matmulKernel,
+    });
   }
 }

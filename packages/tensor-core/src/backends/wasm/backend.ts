@@ -6,8 +6,8 @@
 import type { Backend, DataArray, DataId, DType, BuiltinKernels, KernelName, TensorInfo } from '../../backend.js';
 import { broadcastStrides, fmtShape, sizeOf } from '../../shape.js';
 import { matmulDims, rowsOf, typedArrayKernels } from '../cpu/table.js';
-import { BINARY_CODES, UNARY_CODES } from './matmul.js';
-import type { WasmBinaryOp, WasmBuffer, WasmMatmul, WasmUnaryOp } from './matmul.js';
+import { BINARY_CODES, UNARY_CODES } from './runtime.js';
+import type { WasmBinaryOp, WasmBuffer, WasmRuntime, WasmUnaryOp } from './runtime.js';
 import type { WasmMemory } from './wasm-api.js';
 
 /** A tensor's buffer: `length` elements (float32 or int32, 4 bytes each) at byte offset `ptr` of the heap. */
@@ -70,6 +70,7 @@ export const WASM_KERNELS: readonly string[] = [
 ];
 
 export class WasmBackend implements Backend {
+  readonly kind = 'wasm';
   readonly kernels: BuiltinKernels;
   readonly memory: WasmMemory;
   private readonly live = new Set<WasmData>();
@@ -80,7 +81,7 @@ export class WasmBackend implements Backend {
    * measurements and tests; every kernel has such a fallback except matmul and softmax).
    */
   constructor(
-    readonly core: WasmMatmul,
+    readonly core: WasmRuntime,
     readonly name = 'wasm',
     options: { cpuKernels?: readonly KernelName[] } = {},
   ) {

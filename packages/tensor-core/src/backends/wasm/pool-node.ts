@@ -18,8 +18,8 @@
 // thread needed (16³ round trip 21 -> 290 us). The caller may spin on DONE before it sleeps (option `spin`): it has
 // nothing else to do, and its own futex wake-up would add to every call.
 import { Worker } from 'node:worker_threads';
-import { CMD_EXIT, CMD_RUN, CTRL } from './matmul.js';
-import type { PoolContext, ThreadPool } from './matmul.js';
+import { CMD_EXIT, CMD_RUN, CTRL } from './runtime.js';
+import type { PoolContext, ThreadPool } from './runtime.js';
 import type { WasmMemory, WasmModule } from './wasm-api.js';
 
 /** Control block slots (i32 indices from the block's start) that the pool reads and writes. */
@@ -205,7 +205,7 @@ export async function createWasmWorkerPool(options: WasmWorkerPoolOptions): Prom
  */
 const CALLER_SPIN = 20000;
 
-/** tensor-core's kernels: `runPart(ctrl, t, scratch)` over the control block of matmul.ts (CTRL), with JOIN. */
+/** tensor-core's kernels: `runPart(ctrl, t, scratch)` over the control block of ctrl.ts (CTRL), with JOIN. */
 export function createNodePool(ctx: PoolContext): Promise<ThreadPool> {
   return createWasmWorkerPool({
     module: ctx.module,

@@ -1,10 +1,10 @@
 // Creating and registering the `wasm` backend. This file is browser-safe (no Node API): single-threaded
 // backends only; the threaded one comes from @bitskip/tensor-core/wasm, which passes a worker_threads pool.
 import type { KernelName } from '../../backend.js';
-import { registerBackend } from '../../registry.js';
+import { registerBackend } from '../builtin.js';
 import { WasmBackend } from './backend.js';
-import { createWasmMatmulCore, createWasmMatmulCoreSync } from './matmul.js';
-import type { PoolFactory, WasmMatmulOptions } from './matmul.js';
+import { createWasmMatmulCore, createWasmMatmulCoreSync } from './runtime.js';
+import type { PoolFactory, WasmMatmulOptions } from './runtime.js';
 
 export interface WasmBackendOptions {
   /** Registry name (default 'wasm'). */

@@ -1,0 +1,115 @@
+// The WASM runtime's elementwise kernels: binary ops and strided copies over up to 3 strided dims, unary maps (assembly/elementwise.ts).
+import { OP_BINARY, OP_UNARY, E, BINARY_CODES, COPY_CODE, UNARY_CODES } from '../ctrl.js';
+import type { WasmBinaryOp, WasmUnaryOp } from '../ctrl.js';
+import type { WasmBuffer } from '../memory.js';
+import { checkDim, overlaps } from './context.js';
+import type { RuntimeContext } from './context.js';
+
+/**
+ * c = op(a, b) elementwise over an output of `shape` (1 to 3 dims, dense, row-major); a and b are read through
+ * element strides per dim (0 broadcasts). c must not overlap a or b unless it is the same buffer.
+ */
+export interface BinaryArgs {
+  op: WasmBinaryOp;
+  a: WasmBuffer;
+  b: WasmBuffer;
+  c: WasmBuffer;
+  shape: readonly number[];
+  aStrides: readonly number[];
+  bStrides: readonly number[];
+}
+
+/** y (dense, `shape` of 1 to 3 dims) = x read through element strides (0 broadcasts); the bits are copied. */
+export interface StridedCopyArgs {
+  x: WasmBuffer;
+  y: WasmBuffer;
+  shape: readonly number[];
+  strides: readonly number[];
+}
+
+/** y = op(x) over n contiguous floats; y may be x. */
+export interface UnaryArgs {
+  op: WasmUnaryOp;
+  x: WasmBuffer;
+  y: WasmBuffer;
+  n: number;
+}
+
+/** The launchers of this family over the runtime `rt` (argument checks, then one control-block call). */
+export function elementwiseKernels(rt: RuntimeContext) {
+  const binary = (args: BinaryArgs): void => {
+    const code = BINARY_CODES[args.op];
+    if (code === undefined) throw new Error(`binary: unknown op '${String(args.op)}'`);
+    elementwise(code, args.a, args.b, args.c, args.shape, args.aStrides, args.bStrides);
+  };
+
+  const stridedCopy = (args: StridedCopyArgs): void => {
+    elementwise(COPY_CODE, args.x, args.x, args.y, args.shape, args.strides, null);
+  };
+
+  /**
+   * c = op(a, b) over `shape` (1 to 3 dims, right-aligned in the kernel's 3: the missing outer dims are 1 with
+   * stride 0); bStrides null: b is read at stride 0 everywhere (a strided copy reads a only).
+   */
+  const elementwise = (
+    code: number,
+    a: WasmBuffer,
+    b: WasmBuffer,
+    c: WasmBuffer,
+    shape: readonly number[],
+    aStrides: readonly number[],
+    bStrides: readonly number[] | null,
+  ): void => {
+    rt.checkLive('binary');
+    const r = shape.length;
+    const rb = bStrides === null ? aStrides.length : bStrides.length;
+    if (r < 1 || r > 3 || aStrides.length !== r || rb !== r) {
+      throw new RangeError(`binary: shape and strides need 1 to 3 dims each, got ${r}, ${aStrides.length}, ${rb}`);
+    }
+    // The padded dims (1, stride 0) pass every check and add nothing to a reach.
+    let total = 1;
+    let reachA = 1;
+    let reachB = 1;
+    for (let i = 0; i < r; i++) {
+      const d = shape[i]!;
+      checkDim('shape', d);
+      checkDim('strides', aStrides[i]!);
+      if (bStrides !== null) checkDim('strides', bStrides[i]!);
+      total *= d;
+      reachA += (d - 1) * aStrides[i]!;
+      if (bStrides !== null) reachB += (d - 1) * bStrides[i]!;
+    }
+    if (total === 0) return;
+    rt.checkBuffer('binary', 'a', a, reachA);
+    rt.checkBuffer('binary', 'b', b, reachB);
+    rt.checkBuffer('binary', 'c', c, total);
+    if ((c.ptr !== a.ptr && overlaps(c, a)) || (c.ptr !== b.ptr && overlaps(c, b))) throw new Error('binary: c must be a, b or overlap neither');
+    const ctl = rt.job(OP_BINARY, a, b, c, 0, 0); // shape and strides in the E slots (M, N unused)
+    ctl[E.OP] = code;
+    for (let i = 0; i < 3; i++) {
+      const j = i - (3 - r); // the dim of `shape` in kernel dim i; < 0: a padded outer dim
+      ctl[E.D0 + i] = j < 0 ? 1 : shape[j]!;
+      ctl[E.SA0 + i] = j < 0 ? 0 : aStrides[j]!;
+      ctl[E.SB0 + i] = j < 0 || bStrides === null ? 0 : bStrides[j]!;
+    }
+    rt.launch(ctl, rt.flatParallel(total));
+  };
+
+  const unary = (args: UnaryArgs): void => {
+    rt.checkLive('unary');
+    const { x, y, n } = args;
+    const code = UNARY_CODES[args.op];
+    if (code === undefined) throw new Error(`unary: unknown op '${String(args.op)}'`);
+    checkDim('n', n);
+    if (n === 0) return;
+    rt.checkBuffer('unary', 'x', x, n);
+    rt.checkBuffer('unary', 'y', y, n);
+    if (x.ptr !== y.ptr && overlaps(x, y)) throw new Error('unary: y must be x or not overlap it');
+    const ctl = rt.job(OP_UNARY, x, x, y, 0, 0); // x at A, y at C (B, M, N unused)
+    ctl[E.OP] = code;
+    ctl[E.D2] = n;
+    rt.launch(ctl, rt.flatParallel(n));
+  };
+
+  return { binary, stridedCopy, unary };
+}
