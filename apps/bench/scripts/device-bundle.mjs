@@ -55,9 +55,9 @@ function duBytes(p) {
 }
 const mib = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
-/** 1. The generated WASM modules the bundle imports (tensor-core's kernels, quant's kernels). */
+/** 1. The generated WASM module the bundle imports (tensor-core's kernels: the one WASM runtime, quant's included). */
 function buildWasm() {
-  for (const pkg of ['tensor-core', 'quant']) {
+  for (const pkg of ['tensor-core']) {
     const script = join(root, 'packages', pkg, 'scripts/build-wasm.mjs');
     const r = spawnSync(process.execPath, [script], { stdio: 'inherit' });
     if (r.status !== 0) throw new Error(`device-bundle: ${relative(root, script)} failed (${r.status ?? r.signal})`);

@@ -1,18 +1,18 @@
 // BitLinear (BitNet b1.58; SPEC §4) and H-BitLinear (BitNet v2; SPEC §5): latent fp32 weights, fake-quantized
 // forward with straight-through gradients, no bias by default, optional RMSNorm inside. freeze() packs the
-// ternary weights (2 bits each) for integer inference in WASM SIMD.
+// ternary weights (2 bits each) on the layer's backend for integer inference (the ternaryMatmul op).
 //   BitLinear:     y = Q_a(norm(x)) · Q_w(W)ᵀ
 //   H-BitLinear:   y = Q_a(H·norm(x)) · Q_w(W)ᵀ                    H orthonormal (÷√n), BitNet v2 placement
 //   paperCompat:   y = H_u( H_u(Q_a(norm(x))) · Q_w(W)ᵀ )          H_u = √n·H unnormalised, the authors' code (SPEC §2)
 import { fwht } from '@bitskip/hadamard';
-import { Module, Parameter, RMSNorm, add, matmul, mul, noGrad, reshape, tensor, uniform } from '@bitskip/tensor-core';
+import { Module, Parameter, RMSNorm, add, matmul, mul, noGrad, reshape, uniform } from '@bitskip/tensor-core';
 import type { Rng, Tensor } from '@bitskip/tensor-core';
 import type { Projection, QuantConfig } from './config.js';
 import { resolveQuantConfig, usesHadamard } from './config.js';
 import { quantizeActivations, quantizeWeights } from './fake.js';
 import { quantizeTernaryAbsmean } from './quantizers.js';
 import { PackedTernaryMatrix } from './packed/ternary.js';
-import type { TernaryKernelKind } from './packed/wasm.js';
+import type { TernaryKernelKind } from './packed/ternary.js';
 
 export interface BitLinearOptions {
   /** Quantization config (overrides of DEFAULT_QUANT_CONFIG, validated). */
@@ -24,7 +24,7 @@ export interface BitLinearOptions {
 export interface FreezeOptions {
   /** Pack even when the weights are still their initial values. Default false (an error). */
   allowUntrained?: boolean;
-  /** Kernel to pack for; default relaxed SIMD where it validates, else plain. */
+  /** Kernel to pack for; default relaxed SIMD where the layer's backend runs it, else plain. */
   kernel?: TernaryKernelKind;
 }
 
@@ -128,19 +128,18 @@ export class BitLinear extends Module {
     return y;
   }
 
+  /** The frozen forward: a tensor op on the input's backend (the packed weights' kernel), no read-back. */
   private forwardPacked(x2: Tensor, packed: PackedTernaryMatrix): Tensor {
     return noGrad(() => {
-      const h = this.prepare(x2);
-      const rows = h.shape[0]!;
       const c = this.config;
-      const y = packed.matmul(h.dataSync(), rows, { bits: c.activationBits, scheme: c.activationScheme });
-      const yt = tensor(y, [rows, this.outFeatures], 'float32', x2.backend);
-      return this.bias !== null ? add(yt, this.bias) : yt;
+      const y = packed.forward(this.prepare(x2), { bits: c.activationBits, scheme: c.activationScheme }); // (N, in) -> (N, out)
+      return this.bias !== null ? add(y, this.bias) : y;
     });
   }
 
   /**
-   * Pack the ternary weights (2 bits each, plus γ) for integer inference and release the latent fp32 weights.
+   * Pack the ternary weights (2 bits each, plus γ) on the weights' backend for integer inference and release the
+   * latent fp32 weights.
    * Errors: already frozen; untrained (weights still at their initial values, unless allowUntrained);
    * weightScheme not 'ternary'; paperCompat (its transform after quantization has no integer form).
    */
@@ -156,7 +155,7 @@ export class BitLinear extends Module {
       throw new Error(`${this.name}.freeze: the weights are still their initial values (untrained); train or load them first, or pass { allowUntrained: true }`);
     }
     const { codes, scale } = quantizeTernaryAbsmean(this.weight.dataSync());
-    this.packedWeights = PackedTernaryMatrix.pack(codes, this.outFeatures, this.inFeatures, scale, opts.kernel);
+    this.packedWeights = PackedTernaryMatrix.pack(codes, this.outFeatures, this.inFeatures, scale, opts.kernel, this.weight.backend);
     this.weight.dispose();
     return this;
   }

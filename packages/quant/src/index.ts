@@ -1,5 +1,5 @@
 // @bitskip/quant: BitNet-style quantizers with straight-through gradients, BitLinear and H-BitLinear,
-// packed ternary × int8 inference in WASM SIMD.
+// packed ternary × int8 inference (the wasm backend's SIMD kernels; a float64 reference on cpu).
 export {
   ACTIVATION_BITS,
   ACTIVATION_SCHEMES,
@@ -33,8 +33,9 @@ export { fakeQuantKernel, fakeQuantMaskKernel, registerQuantKernels } from './fa
 export type { FakeQuantSpec } from './quantizers.js';
 export { BitLinear, HBitLinear, bitLinearFor } from './bitlinear.js';
 export type { BitLinearOptions, FreezeOptions } from './bitlinear.js';
-export { F32WasmLinear, PACK_BLOCK, PackedTernaryMatrix, referenceTernaryMatmul } from './packed/ternary.js';
-export { relaxedSimdSupported, wasmKernels } from './packed/wasm.js';
-export type { TernaryKernelKind } from './packed/wasm.js';
+export { PACK_BLOCK, PackedTernaryMatrix, referenceTernaryMatmul, ternaryMatmul, unpackTernaryCodes } from './packed/ternary.js';
+export type { PackedLayout, TernaryKernelKind } from './packed/ternary.js';
+/** Whether this host validates relaxed SIMD (tensor-core's check; the wasm backend then runs the relaxed build). */
+export { relaxedSimdSupported } from '@bitskip/tensor-core';
 /** @deprecated alias kept for the first skeleton's name. */
 export { QUANT_EPS as ABSMEAN_EPS } from './quantizers.js';

@@ -4,7 +4,6 @@
 // quantizeActivationRows), values within 1e-5 relative (wasm: bit for bit), masks identical; the absmax clip mask 1
 // at every row max over 10,000 random scales on every backend — and a BitLinear and
 // an HBitLinear forward and backward on wasm equal to cpu.
-import './helpers/wasm.js';
 import { describe, expect, it } from 'vitest';
 import { Rng, findBackend, getKernel, grad, mul, setBackend, sum, tensor, tidy } from '@bitskip/tensor-core';
 import type { Tensor } from '@bitskip/tensor-core';

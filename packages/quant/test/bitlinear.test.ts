@@ -1,5 +1,4 @@
 // BitLinear / H-BitLinear: STE gradients, config validation, freeze() and the packed path.
-import './helpers/wasm.js';
 import { describe, expect, it } from 'vitest';
 import { AdamW, Rng, findBackend, getBackend, grad, mul, randn, sum, tidy } from '@bitskip/tensor-core';
 import type { Tensor } from '@bitskip/tensor-core';

@@ -1,6 +1,5 @@
 // BitLinear / H-BitLinear against PyTorch (scripts/make_fixtures.py, SPEC §4/§5): forward and gradients with
 // respect to the input, the latent weight (through the STE) and the inner RMSNorm gain.
-import './helpers/wasm.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

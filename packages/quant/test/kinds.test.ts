@@ -1,7 +1,6 @@
 // Kernels are registered per backend KIND: a backend created under a brand-new name — never registered, of each kind
 // (cpu, wasm, gpujs) — finds every package's kernels (hadamard's fwht, quant's fakeQuant and fakeQuantMask) with no
 // register call, and they agree with the cpu backend's.
-import './helpers/wasm.js';
 import { describe, expect, it } from 'vitest';
 import { CpuBackend, Rng, createWasmBackendSync, findBackend, getKernel, hasKernel, tensor } from '@bitskip/tensor-core';
 import type { Backend } from '@bitskip/tensor-core';

@@ -45,6 +45,9 @@ export const OP_RMSNORM_FORWARD: i32 = 7;
 export const OP_RMSNORM_BACKWARD: i32 = 8;
 export const OP_ADAMW: i32 = 9;
 export const OP_ROPE: i32 = 10;
+/** Packed ternary × int8 matmul (ternary.ts) and its per-token absmax activation quantizer. */
+export const OP_TERNARY: i32 = 11;
+export const OP_QUANTIZE_ABSMAX: i32 = 12;
 
 // Fused kernels (cross-entropy, RMSNorm, AdamW, rope) take C_A, C_B, C_C, rows in C_M, cols in C_N, and further
 // pointers and f32 parameters in these slots (the elementwise slots, reused).

@@ -17,7 +17,7 @@ export type { WasmBackendOptions } from './backends/wasm/register.js';
 export { createWasmMatmulCore, createWasmMatmulCoreSync, relaxedSimdSupported, wasmSimdSupported, PARALLEL_MIN_FLOPS, PARALLEL_MIN_ELEMENTS } from './backends/wasm/runtime.js';
 export type { MatmulArgs, MatmulArrayArgs, SoftmaxArgs, SoftmaxBackwardArgs, ThreadPool, WasmBuffer, WasmMatmul, WasmRuntime, WasmMatmulInfo, WasmMatmulOptions, WasmMemory, WasmModule } from './backends/wasm/runtime.js';
 export { WasmHeap, sizeClass, MAX_PAGES } from './backends/wasm/memory.js';
-/** The worker_threads pool of these kernels, for other WASM modules on a shared memory (@bitskip/quant/threads). */
+/** The worker_threads pool of these kernels, usable for other WASM modules on a shared memory. */
 export { createWasmWorkerPool } from './backends/wasm/pool-node.js';
 export type { WasmWorkerPoolOptions, WasmWorkerPoolSlots } from './backends/wasm/pool-node.js';
 

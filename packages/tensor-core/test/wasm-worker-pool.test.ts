@@ -1,4 +1,4 @@
-// createWasmWorkerPool on its own (the pool of the wasm kernels and of @bitskip/quant/threads): a hand-assembled
+// createWasmWorkerPool on its own (the pool of the wasm kernels, usable by other modules): a hand-assembled
 // module whose export `part(ctrl, index, arg)` stores `index` at address `arg` of the shared memory.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWasmWorkerPool } from '../src/wasm.js';

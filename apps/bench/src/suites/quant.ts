@@ -1,21 +1,18 @@
-// quant suite: packed ternary × int8 (WASM SIMD, plain and relaxed) vs an fp32 WASM SIMD baseline, decode
-// (batch 1, K = N) and prefill (64 × K × N), weights out of cache (cycling through > 96 MB of copies) and hot;
-// FWHT throughput on the cpu backend; the Hadamard overhead of H-BitLinear forward + backward vs BitLinear.
-// Two fp32 baselines, timed in the same rounds: quant's F32WasmLinear (a bandwidth-bound f32x4 GEMV at decode: 8-row
-// panels streamed once, FMA under relaxed SIMD; its GB/s and GFLOP/s are printed so a reader can see decode is
-// memory-bound) and tensor-core's packed-panel WASM GEMM (the fp32 `wasm` kernel); speed-ups are against the faster
-// one at the same thread count. `--threads 1,2` (default): each shape is timed at every listed thread count in the
-// same interleaved rounds; more than one thread runs quant's kernels through @bitskip/quant/threads (output rows
-// split over the threads) and tensor-core's GEMM through its worker pool (which may keep small shapes on 1 thread).
+// quant suite: packed ternary × int8 (the wasm backend's SIMD kernels, plain and relaxed: quant's ternaryMatmul op,
+// tensors in place) vs the fp32 WASM SIMD baseline, decode (batch 1, K = N) and prefill (64 × K × N), weights out of
+// cache (cycling through > 96 MB of copies) and hot; FWHT throughput per backend; the Hadamard overhead of H-BitLinear
+// forward + backward vs BitLinear. The fp32 baseline is tensor-core's packed-panel WASM GEMM (the fp32 `wasm`
+// kernel, NT) on the same backend's runtime; its GB/s and GFLOP/s are printed so a reader can see decode is
+// memory-bound. `--threads 1,2` (default): each shape is timed at every listed thread count in the same interleaved
+// rounds, on a wasm backend of that many threads (its worker pool splits the GEMM and the ternary kernels' output
+// panels; small calls stay on the calling thread).
 import { fwht } from '@bitskip/hadamard';
-import { BitLinear, F32WasmLinear, HBitLinear, PackedTernaryMatrix, relaxedSimdSupported } from '@bitskip/quant';
+import { BitLinear, HBitLinear, PackedTernaryMatrix, relaxedSimdSupported } from '@bitskip/quant';
 import type { TernaryKernelKind } from '@bitskip/quant';
-import { createQuantThreads } from '@bitskip/quant/threads';
-import type { QuantThreads, WasmKernels } from '@bitskip/quant/threads';
-import { Rng, findBackend, randn, registerWasmBackend, sum, tensor, tidy } from '@bitskip/tensor-core';
-import type { Backend } from '@bitskip/tensor-core';
-import { createWasmMatmul, createWasmMatmulCore } from '@bitskip/tensor-core/wasm';
-import type { WasmMatmul } from '@bitskip/tensor-core/wasm';
+import { Rng, createWasmBackendSync, findBackend, keep, randn, registerWasmBackend, sum, tensor, tidy } from '@bitskip/tensor-core';
+import type { Backend, Tensor } from '@bitskip/tensor-core';
+import { initWasmBackend } from '@bitskip/tensor-core/wasm';
+import type { WasmBackend, WasmRuntime } from '@bitskip/tensor-core/wasm';
 import { interleavedRounds, stats, table, writeResult, type Stats } from '../result.js';
 import { UsageError, parseThreads } from '../suite.js';
 import type { Suite, SuiteOptions } from '../suite.js';
@@ -41,14 +38,12 @@ interface MatmulRow {
   cache: 'cold' | 'hot';
   threads: number;
   copies: { fp32: number; ternary: number };
-  /** quant's F32WasmLinear. */
-  fp32: Stats;
-  /** F32WasmLinear's weight bytes (padded panels) per median call, GB/s; and its GFLOP/s (2·M·K·N per call). */
-  fp32GBs: number;
-  fp32Gflops: number;
   /** tensor-core's WASM GEMM (packing included), `threads` threads. */
   fp32Gemm: Stats;
-  /** Speed-ups are against the faster of the two fp32 baselines at the same thread count. */
+  /** The GEMM's fp32 weight bytes per median call, GB/s; and its GFLOP/s (2·M·K·N per call). */
+  fp32GBs: number;
+  fp32Gflops: number;
+  /** Speed-ups are against the fp32 GEMM at the same thread count. */
   ternary: Record<string, Stats & { speedup: number }>;
 }
 
@@ -72,11 +67,11 @@ export function parseQuantArgs(args: string[]): { rounds: number; quick: boolean
   return { rounds, quick, threads };
 }
 
-/** The instances one thread count runs on: quant's (undefined: the default single-threaded one) and the GEMM. */
+/** What one thread count runs on: a wasm backend of that many threads (the ternary op) and its runtime (the GEMM). */
 interface ThreadContext {
   threads: number;
-  kernels: WasmKernels | undefined;
-  gemm: WasmMatmul;
+  backend: WasmBackend;
+  gemm: WasmRuntime;
 }
 
 function randomTernary(n: number, rng: Rng): Int8Array {
@@ -101,10 +96,8 @@ function benchMatmul(M: number, K: number, N: number, kernels: TernaryKernelKind
 }
 
 function setupMatmul(M: number, K: number, N: number, wf: Float32Array, codes: Int8Array, x: Float32Array, kernels: TernaryKernelKind[], cold: boolean, coldBytes: number, ctx: ThreadContext) {
-  const { gemm, threads } = ctx;
+  const { gemm, threads, backend } = ctx;
   const nF = cold ? Math.max(2, Math.ceil(coldBytes / (N * K * 4))) : 1;
-  const f32first = new F32WasmLinear(wf, N, K, undefined, ctx.kernels);
-  const f32 = [f32first, ...Array.from({ length: nF - 1 }, () => f32first.clone())];
   // tensor-core GEMM: y (M, N) = x (M, K) · Wᵀ, W (N, K) read transposed (NT), nF copies of W in its memory.
   const gx = gemm.alloc(M * K);
   gx.f32.set(x);
@@ -115,19 +108,19 @@ function setupMatmul(M: number, K: number, N: number, wf: Float32Array, codes: I
     return b;
   });
   let iG = 0;
+  // The ternary op reads x and writes y on the backend in place (y freed after each call, as a forward would).
+  const xT: Tensor = keep(tensor(x, [M, K], 'float32', backend));
   const packed = new Map<TernaryKernelKind, PackedTernaryMatrix[]>();
   let nT = 1;
   for (const kind of kernels) {
-    const first = PackedTernaryMatrix.pack(codes, N, K, 0.02, kind, ctx.kernels);
+    const first = PackedTernaryMatrix.pack(codes, N, K, 0.02, kind, backend);
     nT = cold ? Math.max(2, Math.ceil(coldBytes / first.bytes)) : 1;
     packed.set(kind, [first, ...Array.from({ length: nT - 1 }, () => first.clone())]);
   }
   // Calls per timed sample: enough to take ~20 ms at the fp32 rate of ~12 GFLOP/s, at least one pass of copies.
   const calls = Math.max(nF, nT, Math.ceil(0.02 / ((2 * M * K * N) / 12e9)));
-  let iF = 0;
   const counters = new Map<TernaryKernelKind, number>(kernels.map((k) => [k, 0]));
   const variants = [
-    { name: 'fp32', fn: () => void f32[iF++ % nF]!.matmul(x, M) },
     { name: 'fp32Gemm', fn: () => gemm.matmul({ a: gx, b: gw[iG++ % nF]!, c: gy, batch: 1, m: M, k: K, n: N, transA: false, transB: true }) },
     ...kernels.map((kind) => ({
       name: kind,
@@ -135,25 +128,23 @@ function setupMatmul(M: number, K: number, N: number, wf: Float32Array, codes: I
         const list = packed.get(kind)!;
         const i = counters.get(kind)!;
         counters.set(kind, i + 1);
-        list[i % list.length]!.matmul(x, M);
+        list[i % list.length]!.forward(xT).dispose();
       },
     })),
   ];
   const finish = (time: (name: string) => number[]): MatmulRow => {
-    const fp32 = stats(time('fp32'));
     const fp32Gemm = stats(time('fp32Gemm'));
-    const best = Math.min(fp32.median, fp32Gemm.median);
     const ternary: MatmulRow['ternary'] = {};
     for (const kind of kernels) {
       const s = stats(time(kind));
-      ternary[kind] = { ...s, speedup: best / s.median };
+      ternary[kind] = { ...s, speedup: fp32Gemm.median / s.median };
     }
-    for (const f of f32) f.dispose();
     for (const b of [gx, gy, ...gw]) gemm.free(b);
     for (const list of packed.values()) for (const p of list) p.dispose();
-    const fp32GBs = f32first.bytes / fp32.median / 1e9;
-    const fp32Gflops = (2 * M * K * N) / fp32.median / 1e9;
-    return { shape: `${M}×${K}×${N}`, cache: cold ? 'cold' : 'hot', threads, copies: { fp32: nF, ternary: nT }, fp32, fp32GBs, fp32Gflops, fp32Gemm, ternary };
+    xT.dispose();
+    const fp32GBs = (N * K * 4) / fp32Gemm.median / 1e9;
+    const fp32Gflops = (2 * M * K * N) / fp32Gemm.median / 1e9;
+    return { shape: `${M}×${K}×${N}`, cache: cold ? 'cold' : 'hot', threads, copies: { fp32: nF, ternary: nT }, fp32Gemm, fp32GBs, fp32Gflops, ternary };
   };
   return { threads, calls, variants, finish };
 }
@@ -179,39 +170,31 @@ async function run(options: SuiteOptions): Promise<void> {
   process.stdout.write(`quant bench: ${threads.join(', ')} thread${threads.length === 1 && threads[0] === 1 ? '' : 's'}, relaxed SIMD ${relaxed ? 'validates' : 'does NOT validate (start Node with --experimental-wasm-relaxed-simd)'}\n`);
 
   const contexts: ThreadContext[] = [];
-  const pools: QuantThreads[] = [];
   const matmul: MatmulRow[] = [];
   try {
     for (const t of threads) {
-      if (t === 1) {
-        contexts.push({ threads: 1, kernels: undefined, gemm: await createWasmMatmulCore({ threads: 1, relaxed: 'auto', initialPages: 2048 }) });
-        continue;
-      }
-      const pool = await createQuantThreads({ threads: t });
-      pools.push(pool);
-      contexts.push({ threads: t, kernels: pool.kernels, gemm: await createWasmMatmul({ threads: t, relaxed: 'auto', initialPages: 2048 }) });
+      const backend = t === 1 ? createWasmBackendSync({ name: 'quant-bench-wasm-1', relaxed: 'auto', initialPages: 2048 }) : await initWasmBackend({ name: `quant-bench-wasm-${t}`, threads: t, relaxed: 'auto', initialPages: 2048 });
+      contexts.push({ threads: t, backend, gemm: backend.core });
     }
     for (const cold of [true, false]) {
       for (const s of config.decodeSizes) matmul.push(...benchMatmul(1, s, s, config.kernels, cold, config.coldBytes, rounds, rng, contexts));
       for (const s of config.prefillSizes) matmul.push(...benchMatmul(config.prefillTokens, s, s, config.kernels, cold, config.coldBytes, rounds, rng, contexts));
     }
   } finally {
-    for (const c of contexts) await c.gemm.dispose();
-    for (const p of pools) await p.dispose();
+    for (const c of contexts) await c.backend.destroy();
   }
   const showThreads = !(threads.length === 1 && threads[0] === 1);
-  const mmHeaders = ['shape M×K×N', ...(showThreads ? ['threads'] : []), 'weights', 'fp32 ms', 'fp32 GB/s', 'fp32 GFLOP/s', 'fp32 GEMM ms', ...config.kernels.flatMap((k) => [`${k} ms`, `${k} ×`])];
+  const mmHeaders = ['shape M×K×N', ...(showThreads ? ['threads'] : []), 'weights', 'fp32 GEMM ms', 'fp32 GB/s', 'fp32 GFLOP/s', ...config.kernels.flatMap((k) => [`${k} ms`, `${k} ×`])];
   const mmRows = matmul.map((r) => [
     r.shape,
     ...(showThreads ? [r.threads] : []),
     r.cache === 'cold' ? `DRAM (${r.copies.fp32}/${r.copies.ternary} copies)` : 'hot',
-    r.fp32.median * 1e3,
+    r.fp32Gemm.median * 1e3,
     r.fp32GBs,
     r.fp32Gflops,
-    r.fp32Gemm.median * 1e3,
     ...config.kernels.flatMap((k) => [r.ternary[k]!.median * 1e3, r.ternary[k]!.speedup]),
   ]);
-  process.stdout.write(`\nternary × int8 (packed, 2 bits/weight) vs the faster fp32 WASM SIMD baseline (quant's f32x4 GEMV kernel, tensor-core's GEMM), median per call${showThreads ? ', at the same thread count' : ''}; fp32 GB/s, GFLOP/s: quant's kernel (weights read once per call)\n${table(mmHeaders, mmRows)}\n`);
+  process.stdout.write(`\nternary × int8 (packed, 2 bits/weight; the ternaryMatmul op on the wasm backend, in place) vs the fp32 WASM SIMD GEMM (NT), median per call${showThreads ? ', at the same thread count' : ''}; fp32 GB/s, GFLOP/s: the GEMM (weights read once per call)\n${table(mmHeaders, mmRows)}\n`);
 
   // FWHT through the tensor op (output allocation included) on each backend: cpu, wasm (1 thread), and gpu.js's
   // cpu and webasm modes (readback included there: gpu.js work is only finished when read).

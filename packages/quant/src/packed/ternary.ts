@@ -1,11 +1,17 @@
-// Packed ternary weights (2 bits each, u = t + 1 in {0, 1, 2}) in row panels, multiplied by int8 activation
-// codes in WASM SIMD with exact integer accumulation; the per-token step and the per-tensor γ are applied once:
+// Packed ternary weights (2 bits each, u = t + 1 in {0, 1, 2}) in row panels, multiplied by int8 activation codes
+// with exact integer accumulation; the per-token step and the per-tensor γ are applied once:
 //   y[m, n] = f32( f64(Σ_k t[n,k]·c[m,k]) · (Δ_m·γ) ),  Σ t·c computed as Σ u·c − Σ c.
-// Layouts: see assembly/common.ts (plain, 2-row panels) and assembly/relaxed.ts (relaxed, 4-row panels).
+// The weights are a tensor on a backend (int32 elements holding the packed bytes) and the matmul is a tensor op,
+// `ternaryMatmul`, with a kernel per backend kind: `wasm` runs the WASM runtime's packed kernels (tensor-core's
+// assembly/ternary.ts: plain SIMD with 2-row panels, relaxed SIMD with 4-row panels) on the tensors in place, on the
+// backend's worker pool; `cpu` is the float64 reference, referenceTernaryMatmul. Layouts: packages/quant/README.md.
+import { WasmBackend, checkFloat, checkInputs, getBackend, getKernel, keep, record, registerKernel, relaxedSimdSupported, tensor, tidy, CpuBackend } from '@bitskip/tensor-core';
+import type { Backend, DataId, Tensor, TensorInfo } from '@bitskip/tensor-core';
 import type { ActivationQuantSpec } from '../quantizers.js';
 import { checkActivationSpec, quantizeActivationRows } from '../quantizers.js';
-import { wasmKernels } from './wasm.js';
-import type { TernaryKernelKind, WasmKernels } from './wasm.js';
+
+/** Which ternary kernel runs: 'plain' SIMD (2-row panels) or 'relaxed' SIMD (4-row panels). */
+export type TernaryKernelKind = 'plain' | 'relaxed';
 
 /** Weights per packing block (one v128 of codes per row). */
 export const PACK_BLOCK = 64;
@@ -15,40 +21,107 @@ const MAX_IN_FEATURES = 131072;
 
 const INT8_ABSMAX: ActivationQuantSpec = { bits: 8, scheme: 'absmax' };
 
-/** Ternary weights (N, K) packed for one kernel kind, living in WASM memory until dispose(). */
-export class PackedTernaryMatrix {
+/** The shape of packed weights: what a ternaryMatmul kernel needs besides the two tensors. */
+export interface PackedLayout {
+  readonly outFeatures: number;
+  readonly inFeatures: number;
+  /** Blocks of 64 weights per row (the last one zero padded). */
   readonly nBlocks: number;
+  /** Rows per panel: 2 (plain kernel) or 4 (relaxed). */
   readonly panelRows: number;
+  /** γ: W ≈ t·γ. */
+  readonly scale: number;
+}
+
+declare module '@bitskip/tensor-core' {
+  interface Kernels {
+    /** y (M, N) = quantize(x (M, K)) · (t·γ)ᵀ, the packed weights `w` (int32 elements of packed bytes) laid out as `layout`. */
+    ternaryMatmul(x: TensorInfo, w: TensorInfo, layout: PackedLayout, spec: ActivationQuantSpec): DataId;
+  }
+}
+
+/** The packed bytes (u = t + 1 at bits 2s of byte j of a row's 16 bytes per block; padding u = 1, t = 0). */
+function packBytes(codes: Int8Array, layout: PackedLayout): Uint8Array {
+  const { outFeatures: N, inFeatures: K, nBlocks: nb, panelRows: R } = layout;
+  const out = new Uint8Array(Math.ceil(N / R) * R * nb * 16);
+  out.fill(0x55);
+  for (let n = 0; n < N; n++) {
+    const panel = Math.floor(n / R);
+    const r = n % R;
+    for (let k = 0; k < K; k++) {
+      const t = codes[n * K + k]!;
+      if (t !== 0 && t !== 1 && t !== -1) throw new Error(`packTernary: code ${t} at (${n}, ${k}) is not in {-1, 0, 1}`);
+      const b = k >> 6;
+      const s = (k >> 4) & 3;
+      const j = k & 15;
+      const at = ((panel * nb + b) * R + r) * 16 + j;
+      out[at] = (out[at]! & ~(3 << (2 * s))) | ((t + 1) << (2 * s));
+    }
+  }
+  return out;
+}
+
+/** The codes t (N, K) back from packed bytes. */
+export function unpackTernaryCodes(bytes: Uint8Array, layout: PackedLayout): Int8Array {
+  const { outFeatures: N, inFeatures: K, nBlocks: nb, panelRows: R } = layout;
+  const codes = new Int8Array(N * K);
+  for (let n = 0; n < N; n++) {
+    const panel = Math.floor(n / R);
+    const r = n % R;
+    for (let k = 0; k < K; k++) {
+      const at = ((panel * nb + (k >> 6)) * R + r) * 16 + (k & 15);
+      codes[n * K + k] = ((bytes[at]! >> (2 * ((k >> 4) & 3))) & 3) - 1;
+    }
+  }
+  return codes;
+}
+
+/** The relaxed kernel where the backend runs it (a wasm backend's relaxed build; elsewhere where relaxed SIMD validates). */
+function defaultKernel(backend: Backend): TernaryKernelKind {
+  if (backend instanceof WasmBackend) return backend.info().simd;
+  return relaxedSimdSupported() ? 'relaxed' : 'plain';
+}
+
+/** Ternary weights (N, K) packed for one kernel kind, as a tensor on a backend until dispose(). */
+export class PackedTernaryMatrix {
+  readonly layout: PackedLayout;
   /** Bytes of packed codes (2 bits per weight, padded to 64 weights per row and whole panels). */
   readonly bytes: number;
-  private ptr: number;
 
   private constructor(
-    private readonly wk: WasmKernels,
+    /** The packed bytes as int32 elements, on the backend the matmul runs on (kept out of every tidy scope). */
+    readonly weights: Tensor,
     readonly kernel: TernaryKernelKind,
-    readonly outFeatures: number,
-    readonly inFeatures: number,
-    /** γ: W ≈ t·γ. */
-    readonly scale: number,
+    layout: PackedLayout,
   ) {
-    this.nBlocks = Math.ceil(inFeatures / PACK_BLOCK);
-    this.panelRows = kernel === 'relaxed' ? 4 : 2;
-    this.bytes = Math.ceil(outFeatures / this.panelRows) * this.panelRows * this.nBlocks * 16;
-    this.ptr = wk.alloc(this.bytes);
+    this.layout = layout;
+    this.bytes = weights.size * 4;
+  }
+
+  get outFeatures(): number {
+    return this.layout.outFeatures;
+  }
+  get inFeatures(): number {
+    return this.layout.inFeatures;
+  }
+  get scale(): number {
+    return this.layout.scale;
+  }
+  get nBlocks(): number {
+    return this.layout.nBlocks;
+  }
+  get panelRows(): number {
+    return this.layout.panelRows;
+  }
+  get disposed(): boolean {
+    return this.weights.isDisposed;
   }
 
   /**
-   * Pack row-major (N, K) codes in {−1, 0, +1} with scale γ; kernel defaults to relaxed where it validates.
-   * `instance` (tests) packs into a given kernel instance instead of the shared one.
+   * Pack row-major (N, K) codes in {−1, 0, +1} with scale γ onto `backend` (default: the current one); kernel
+   * defaults to relaxed where the backend runs it.
    */
-  static pack(
-    codes: Int8Array,
-    outFeatures: number,
-    inFeatures: number,
-    scale: number,
-    kernel?: TernaryKernelKind,
-    instance?: WasmKernels,
-  ): PackedTernaryMatrix {
+  static pack(codes: Int8Array, outFeatures: number, inFeatures: number, scale: number, kernel?: TernaryKernelKind, backend: Backend = getBackend()): PackedTernaryMatrix {
     if (!Number.isInteger(outFeatures) || !Number.isInteger(inFeatures) || outFeatures < 1 || inFeatures < 1) {
       throw new Error(`packTernary: sizes must be positive integers, got (${outFeatures}, ${inFeatures})`);
     }
@@ -58,191 +131,62 @@ export class PackedTernaryMatrix {
     if (codes.length !== outFeatures * inFeatures) {
       throw new Error(`packTernary: ${codes.length} codes do not fill (${outFeatures}, ${inFeatures})`);
     }
-    const wk = instance ?? wasmKernels(kernel);
-    const p = new PackedTernaryMatrix(wk, kernel ?? (wk.kind === 'relaxed' ? 'relaxed' : 'plain'), outFeatures, inFeatures, scale);
-    const out = new Uint8Array(wk.buffer, p.ptr, p.bytes);
-    const R = p.panelRows;
-    const K = inFeatures;
-    const nb = p.nBlocks;
-    out.fill(0x55); // u = 1 (t = 0) in every slot: padding rows and columns contribute nothing
-    for (let n = 0; n < outFeatures; n++) {
-      const panel = Math.floor(n / R);
-      const r = n % R;
-      for (let k = 0; k < K; k++) {
-        const t = codes[n * K + k]!;
-        if (t !== 0 && t !== 1 && t !== -1) throw new Error(`packTernary: code ${t} at (${n}, ${k}) is not in {-1, 0, 1}`);
-        const b = k >> 6;
-        const s = (k >> 4) & 3;
-        const j = k & 15;
-        const at = ((panel * nb + b) * R + r) * 16 + j;
-        out[at] = (out[at]! & ~(3 << (2 * s))) | ((t + 1) << (2 * s));
-      }
+    const kind = kernel ?? defaultKernel(backend);
+    if (kind !== 'plain' && kind !== 'relaxed') throw new Error(`packTernary: kernel must be 'plain' or 'relaxed'; got '${String(kind)}'`);
+    if (kind === 'relaxed' && backend instanceof WasmBackend && backend.info().simd !== 'relaxed') {
+      throw new Error(`packTernary: kernel 'relaxed' needs relaxed SIMD, which backend '${backend.name}' does not run (Node 20: --experimental-wasm-relaxed-simd); allowed here: 'plain'`);
     }
-    return p;
+    const layout: PackedLayout = { outFeatures, inFeatures, nBlocks: Math.ceil(inFeatures / PACK_BLOCK), panelRows: kind === 'relaxed' ? 4 : 2, scale };
+    const bytes = packBytes(codes, layout);
+    const w = keep(tensor(new Int32Array(bytes.buffer), [bytes.length / 4], 'int32', backend));
+    return new PackedTernaryMatrix(w, kind, layout);
   }
 
-  /** A copy in new WASM memory (same kernel and instance), e.g. to benchmark with weights out of cache. */
-  clone(): PackedTernaryMatrix {
-    if (this.ptr < 0) throw new Error('PackedTernaryMatrix.clone: the packed weights were disposed');
-    const c = new PackedTernaryMatrix(this.wk, this.kernel, this.outFeatures, this.inFeatures, this.scale);
-    const buf = this.wk.buffer; // after alloc: memory may have grown
-    new Uint8Array(buf, c.ptr, c.bytes).set(new Uint8Array(buf, this.ptr, this.bytes));
-    return c;
+  /** y (M, N) = ternaryMatmul(x (M, K), these weights): the tensor op, on the weights' backend. */
+  forward(x: Tensor, spec: ActivationQuantSpec = INT8_ABSMAX): Tensor {
+    return ternaryMatmul(x, this, spec);
   }
 
-  get disposed(): boolean {
-    return this.ptr < 0;
-  }
-
-  /** y (M, N) = quantize(x) · (t·γ)ᵀ with x (M, K) float, quantized per token by `spec` (default int8 absmax). */
+  /** y (M, N) = quantize(x) · (t·γ)ᵀ for x (M, K) given as an array: a tensor in, the op, the values out. */
   matmul(x: ArrayLike<number>, M: number, spec: ActivationQuantSpec = INT8_ABSMAX): Float32Array {
     checkActivationSpec(spec);
+    if (this.disposed) throw new Error('packed matmul: the packed weights were disposed');
     if (x.length !== M * this.inFeatures) throw new Error(`packed matmul: x has ${x.length} values, expected ${M} × ${this.inFeatures}`);
-    if (x instanceof Float32Array && spec.scheme === 'absmax') return this.matmulF32Absmax(x, M, spec.bits === 8 ? 127 : 7);
-    const codes = new Int8Array(M * this.inFeatures);
-    const steps = new Float64Array(M);
-    quantizeActivationRows(x, M, this.inFeatures, spec, codes, steps);
-    return this.matmulCodes(codes, steps, M);
+    const y = tidy(() => ternaryMatmul(tensor(x, [M, this.inFeatures], 'float32', this.weights.backend), this, spec).dataSync());
+    return y instanceof Float32Array ? y : Float32Array.from(y);
   }
 
-  /** float32 absmax activations: quantization, layout and sums in WASM (the same codes as quantizeActivationRows). */
-  private matmulF32Absmax(x: Float32Array, M: number, Q: number): Float32Array {
-    if (this.ptr < 0) throw new Error('packed matmul: the packed weights were disposed');
-    const K = this.inFeatures;
-    const nb = this.nBlocks;
-    const relaxed = this.kernel === 'relaxed';
-    const wk = this.wk;
-    const xfPtr = wk.alloc(M * K * 4);
-    const xPtr = wk.alloc(M * nb * (relaxed ? 64 : 128));
-    const sumPtr = wk.alloc(M * 4);
-    const scPtr = wk.alloc(M * 8);
-    try {
-      new Float32Array(wk.buffer, xfPtr, M * K).set(x);
-      // Layout 1: relaxed; 2: plain prefill (token quads interleaved); 0: plain decode.
-      wk.api.quantizeAbsmaxRows(xfPtr, M, K, Q, xPtr, relaxed ? 1 : M >= 2 ? 2 : 0, nb, sumPtr, scPtr, this.scale);
-      return this.runTernary(xPtr, sumPtr, scPtr, M);
-    } finally {
-      wk.release(scPtr);
-      wk.release(sumPtr);
-      wk.release(xPtr);
-      wk.release(xfPtr);
-    }
+  /** A copy in new backend memory (same kernel), e.g. to benchmark with weights out of cache. */
+  clone(): PackedTernaryMatrix {
+    if (this.disposed) throw new Error('PackedTernaryMatrix.clone: the packed weights were disposed');
+    const w = keep(tensor(this.weights.dataSync(), this.weights.shape, 'int32', this.weights.backend));
+    return new PackedTernaryMatrix(w, this.kernel, this.layout);
   }
 
-  /** y (M, N) from int8 activation codes (M, K) and per-token steps Δ (x ≈ c·Δ). */
-  matmulCodes(codes: Int8Array, steps: Float64Array, M: number): Float32Array {
-    if (this.ptr < 0) throw new Error('packed matmul: the packed weights were disposed');
-    const K = this.inFeatures;
-    const nb = this.nBlocks;
-    const relaxed = this.kernel === 'relaxed';
-    const tokBytes = nb * (relaxed ? 64 : 128);
-    const wk = this.wk;
-    const xPtr = wk.alloc(M * tokBytes);
-    const sumPtr = wk.alloc(M * 4);
-    const scPtr = wk.alloc(M * 8);
-    try {
-      const buf = wk.buffer;
-      const sums = new Int32Array(buf, sumPtr, M);
-      const sc = new Float64Array(buf, scPtr, M);
-      if (relaxed) {
-        const xs = new Int8Array(buf, xPtr, M * tokBytes);
-        xs.fill(0);
-        for (let m = 0; m < M; m++) xs.set(codes.subarray(m * K, (m + 1) * K), m * tokBytes);
-      } else {
-        const xs = new Int16Array(buf, xPtr, (M * tokBytes) >> 1);
-        xs.fill(0);
-        // Prefill (M >= 2): the first M & ~3 tokens interleaved by 4 per 8-weight step (layout 2, see plainQuad).
-        const Mq = M >= 2 ? M & ~3 : 0;
-        for (let m = 0; m < M; m++) {
-          const il = m < Mq;
-          const base = il ? ((m & ~3) * tokBytes + (m & 3) * 16) >> 1 : (m * tokBytes) >> 1;
-          const stride = il ? 32 : 8; // i16 units between 8-weight steps
-          const src = m * K;
-          // Weight k = 16g + j (g = 4b + s): byte lane j of slot s; even j -> the low i16 stream, odd -> the high one.
-          // The 16 codes of group g are steps 2g (even j) and 2g + 1 (odd j), lane j >> 1, each pre-scaled by
-          // 4^(3 - (s & 1)): the kernel masks 2-bit fields in place (u or 4u) instead of shifting them.
-          for (let k0 = 0; k0 < K; k0 += 16) {
-            const step = k0 >> 3;
-            const end = Math.min(16, K - k0);
-            const pre = (k0 & 16) === 0 ? 64 : 16;
-            for (let j = 0; j < end; j++) xs[base + (step + (j & 1)) * stride + (j >> 1)] = codes[src + k0 + j]! * pre;
-          }
-        }
-      }
-      for (let m = 0; m < M; m++) {
-        let s = 0;
-        for (let k = m * K; k < (m + 1) * K; k++) s += codes[k]!;
-        sums[m] = s;
-        sc[m] = steps[m]! * this.scale;
-      }
-      return this.runTernary(xPtr, sumPtr, scPtr, M);
-    } finally {
-      wk.release(scPtr);
-      wk.release(sumPtr);
-      wk.release(xPtr);
-    }
-  }
-
-  /**
-   * The kernel on prepared activations: one call, or with the instance's threads one call per part of the output
-   * rows, split on panel boundaries (each part its own panels, y and scratch: the same sums, bit for bit).
-   */
-  private runTernary(xPtr: number, sumPtr: number, scPtr: number, M: number): Float32Array {
-    const wk = this.wk;
-    const N = this.outFeatures;
-    const nb = this.nBlocks;
-    const R = this.panelRows;
-    const op = this.kernel === 'relaxed' ? 'ternaryRelaxed' : 'ternaryPlain';
-    const parts = splitPanels(Math.ceil(N / R), wk.threads).map(([p0, p1]) => [p0 * R, Math.min(N, p1 * R)] as const);
-    const ptrs: number[] = [];
-    try {
-      const calls = parts.map(([n0, n1]) => {
-        const yPtr = wk.alloc(M * (n1 - n0) * 4);
-        ptrs.push(yPtr);
-        const scratch = M >= 2 ? wk.alloc(nb * 256) : 0;
-        if (scratch !== 0) ptrs.push(scratch);
-        const w = this.ptr + (n0 / R) * nb * R * 16;
-        return { op, args: [w, xPtr, sumPtr, scPtr, yPtr, M, nb, n1 - n0, scratch] } as const;
-      });
-      wk.runCalls(calls);
-      return gatherColumns(wk.buffer, parts, calls.map((c) => c.args[4]), M, N);
-    } finally {
-      for (const p of ptrs) wk.release(p);
-    }
-  }
-
-  /** Free the WASM memory. Idempotent. */
+  /** Free the packed weights. Idempotent. */
   dispose(): void {
-    if (this.ptr < 0) return;
-    this.wk.release(this.ptr);
-    this.ptr = -1;
+    this.weights.dispose();
   }
 }
 
-/** Panels [p0, p1) per thread: contiguous, as even as whole panels allow; fewer parts than threads when short. */
-function splitPanels(panels: number, threads: number): [number, number][] {
-  const t = Math.max(1, Math.min(threads, panels));
-  const out: [number, number][] = [];
-  for (let i = 0; i < t; i++) out.push([Math.floor((i * panels) / t), Math.floor(((i + 1) * panels) / t)]);
-  return out;
-}
-
-/** y (M, N) from per-part outputs: part i's (M, n1 − n0) at yPtrs[i], row-major (parts padded to `stride` columns). */
-function gatherColumns(buf: ArrayBuffer, parts: readonly (readonly [number, number])[], yPtrs: readonly number[], M: number, N: number, strides?: readonly number[]): Float32Array {
-  if (parts.length === 1 && strides === undefined) return new Float32Array(buf, yPtrs[0], M * N).slice();
-  const y = new Float32Array(M * N);
-  parts.forEach(([n0, n1], i) => {
-    const w = n1 - n0;
-    const s = strides?.[i] ?? w;
-    const src = new Float32Array(buf, yPtrs[i], M * s);
-    for (let m = 0; m < M; m++) y.set(src.subarray(m * s, m * s + w), m * N + n0);
-  });
-  return y;
+/**
+ * y (M, N) = quantize(x) · (t·γ)ᵀ: x (M, K) float32 quantized per token by `spec` (default int8 absmax), the packed
+ * weights' integer kernel. Inference only (no gradient).
+ */
+export function ternaryMatmul(x: Tensor, packed: PackedTernaryMatrix, spec: ActivationQuantSpec = INT8_ABSMAX): Tensor {
+  checkActivationSpec(spec);
+  if (packed.disposed) throw new Error('packed matmul: the packed weights were disposed');
+  const b = checkInputs('ternaryMatmul', [x, packed.weights]);
+  checkFloat('ternaryMatmul', [x]);
+  const K = packed.inFeatures;
+  if (x.rank !== 2 || x.shape[1] !== K) throw new Error(`ternaryMatmul: x ${JSON.stringify(x.shape)} must be (M, ${K})`);
+  const M = x.shape[0]!;
+  return record('ternaryMatmul', [x, packed.weights], getKernel(b, 'ternaryMatmul')(x, packed.weights, packed.layout, spec), [M, packed.outFeatures], 'float32');
 }
 
 /**
  * The float64 reference of the same quantized computation: y[m, n] = f32(f64(Σ_k t·c) · (Δ_m·γ)), integer sums
- * exact in doubles. Used by tests to check the kernels bit for bit.
+ * exact in doubles: the `cpu` kernel of ternaryMatmul, and what the wasm kernels equal bit for bit.
  */
 export function referenceTernaryMatmul(wCodes: Int8Array, N: number, K: number, scale: number, xCodes: Int8Array, steps: Float64Array, M: number): Float32Array {
   const y = new Float32Array(M * N);
@@ -257,100 +201,99 @@ export function referenceTernaryMatmul(wCodes: Int8Array, N: number, K: number, 
   return y;
 }
 
+/** The cpu kernel: unpack the codes, quantize x per token (quantizeActivationRows), referenceTernaryMatmul. */
+function cpuTernary(backend: Backend): (x: TensorInfo, w: TensorInfo, layout: PackedLayout, spec: ActivationQuantSpec) => DataId {
+  if (!(backend instanceof CpuBackend)) throw new Error(`ternaryMatmul: the cpu kernel needs a CpuBackend, got backend '${backend.name}'`);
+  return (x, w, layout, spec) => {
+    const words = backend.values(w.id);
+    const wCodes = unpackTernaryCodes(new Uint8Array(words.buffer, words.byteOffset, words.byteLength), layout);
+    const M = x.shape[0]!;
+    const K = layout.inFeatures;
+    const codes = new Int8Array(M * K);
+    const steps = new Float64Array(M);
+    quantizeActivationRows(backend.values(x.id), M, K, spec, codes, steps);
+    return backend.write(referenceTernaryMatmul(wCodes, layout.outFeatures, K, layout.scale, codes, steps, M), 'float32', [M, layout.outFeatures]);
+  };
+}
+
 /**
- * fp32 BASELINE for the bench: y (M, N) = x (M, K) · Wᵀ with W (N, K) row-major, in WASM SIMD (assembly/f32.ts).
- * The weights are repacked once into 8-row panels (K padded to a multiple of 8, N to a multiple of 8) so that
- * decode streams the matrix front to back once: a bandwidth-bound f32x4 GEMV, 8 rows per pass (per token, panel by
- * panel, up to M = 4). Larger M runs token pairs over each panel while it is in cache. The relaxed-SIMD instance uses FMA (`f32x4.relaxed_madd`), the plain
- * one mul + add. Not a tuned large-M GEMM: tensor-core's WASM backend has that.
+ * The wasm kernel: the runtime's packed kernels on the tensors in place. Float32 absmax activations are quantized in
+ * WASM (the same codes as quantizeActivationRows); other specs in JS on a view, then laid out for the kernel.
  */
-export class F32WasmLinear {
-  private ptr: number;
-  private readonly wk: WasmKernels;
-  /** Bytes of the packed (padded) fp32 weights. */
-  readonly bytes: number;
-  /** K and N padded to multiples of 8. */
-  readonly paddedIn: number;
-  readonly paddedOut: number;
-  /** 'relaxed' when this instance's fp32 kernel uses FMA. */
-  readonly kernel: TernaryKernelKind;
-
-  /** `kernel` defaults to relaxed where it validates; `instance` (tests) uses a given kernel instance. */
-  constructor(
-    weights: Float32Array,
-    readonly outFeatures: number,
-    readonly inFeatures: number,
-    kernel?: TernaryKernelKind,
-    instance?: WasmKernels,
-  ) {
-    if (!Number.isInteger(outFeatures) || !Number.isInteger(inFeatures) || outFeatures < 1 || inFeatures < 1) {
-      throw new Error(`F32WasmLinear: sizes must be positive integers, got (${outFeatures}, ${inFeatures})`);
-    }
-    if (weights.length !== outFeatures * inFeatures) throw new Error(`F32WasmLinear: ${weights.length} weights do not fill (${outFeatures}, ${inFeatures})`);
-    this.wk = instance ?? wasmKernels(kernel);
-    this.kernel = this.wk.kind;
-    const K = inFeatures;
-    const Kp = (this.paddedIn = Math.ceil(K / 8) * 8);
-    const Np = (this.paddedOut = Math.ceil(outFeatures / 8) * 8);
-    this.bytes = Np * Kp * 4;
-    this.ptr = this.wk.alloc(this.bytes);
-    const out = new Float32Array(this.wk.buffer, this.ptr, Np * Kp);
-    out.fill(0);
-    // Panel p = n >> 3, chunk c = k >> 3: 64 floats, row r = n & 7 at 8r, then k & 7.
-    for (let n = 0; n < outFeatures; n++) {
-      const base = (n >> 3) * Kp * 8 + (n & 7) * 8;
-      const src = n * K;
-      for (let k0 = 0; k0 < K; k0 += 8) {
-        const dst = base + k0 * 8;
-        const end = Math.min(8, K - k0);
-        for (let j = 0; j < end; j++) out[dst + j] = weights[src + k0 + j]!;
-      }
-    }
-  }
-
-  /** y (M, N) for x (M, K). */
-  matmul(x: Float32Array, M: number): Float32Array {
-    if (this.ptr < 0) throw new Error('F32WasmLinear: disposed');
-    const K = this.inFeatures;
-    const N = this.outFeatures;
-    if (x.length !== M * K) throw new Error(`F32WasmLinear: x has ${x.length} values, expected ${M} × ${K}`);
-    const Kp = this.paddedIn;
-    const Np = this.paddedOut;
-    const wk = this.wk;
-    const xPtr = wk.alloc(M * Kp * 4);
-    // Row parts on 8-row panel boundaries, one per thread; each writes its own (M, padded part width) output.
-    const parts = splitPanels(Np / 8, wk.threads).map(([p0, p1]) => [p0 * 8, p1 * 8] as const);
-    const yPtrs = parts.map(([n0, n1]) => wk.alloc(M * (n1 - n0) * 4));
+function wasmTernary(backend: Backend): (x: TensorInfo, w: TensorInfo, layout: PackedLayout, spec: ActivationQuantSpec) => DataId {
+  if (!(backend instanceof WasmBackend)) throw new Error(`ternaryMatmul: the wasm kernel needs a WasmBackend, got backend '${backend.name}'`);
+  const core = backend.core;
+  return (x, w, layout, spec) => {
+    const M = x.shape[0]!;
+    const { inFeatures: K, outFeatures: N, nBlocks, scale: gamma } = layout;
+    const relaxed = layout.panelRows === 4;
+    const y = backend.allocate([M, N], 'float32');
+    const tokBytes = nBlocks * (relaxed ? 64 : 128);
+    const heap = core.heap;
+    const xq = heap.alloc((M * tokBytes) / 4);
+    const sums = heap.alloc(M);
+    const scales = heap.alloc(2 * M);
     try {
-      const xs = new Float32Array(wk.buffer, xPtr, M * Kp);
-      if (Kp === K) xs.set(x);
-      else {
-        xs.fill(0);
-        for (let m = 0; m < M; m++) xs.set(x.subarray(m * K, (m + 1) * K), m * Kp);
+      if (spec.scheme === 'absmax') {
+        core.quantizeAbsmaxRows({ x: backend.buffer(x.id), M, K, Q: spec.bits === 8 ? 127 : 7, out: xq, relaxed, nBlocks, sumx: sums, scale: scales, gamma });
+      } else {
+        const codes = new Int8Array(M * K);
+        const steps = new Float64Array(M);
+        quantizeActivationRows(backend.view(x.id), M, K, spec, codes, steps);
+        layoutCodes(core.memory.buffer, xq.ptr, tokBytes, codes, M, K, relaxed);
+        const s = new Int32Array(core.memory.buffer, sums.ptr, M);
+        const sc = new Float64Array(core.memory.buffer, scales.ptr, M);
+        for (let m = 0; m < M; m++) {
+          let sum = 0;
+          for (let k = m * K; k < (m + 1) * K; k++) sum += codes[k]!;
+          s[m] = sum;
+          sc[m] = steps[m]! * gamma;
+        }
       }
-      wk.runCalls(parts.map(([n0, n1], i) => ({ op: 'matmulF32', args: [this.ptr + n0 * Kp * 4, xPtr, yPtrs[i]!, M, Kp, n1 - n0] })));
-      // Every part holds at least one real row (only the last panel is padded).
-      const cols = parts.map(([n0, n1]) => [n0, Math.min(N, n1)] as const);
-      return gatherColumns(wk.buffer, cols, yPtrs, M, N, Np === N ? undefined : parts.map(([n0, n1]) => n1 - n0));
+      core.ternaryMatmul({ w: backend.buffer(w.id), x: xq, sumx: sums, scale: scales, y: backend.buffer(y), M, N, nBlocks, relaxed });
     } finally {
-      for (const p of yPtrs) wk.release(p);
-      wk.release(xPtr);
+      heap.free(scales);
+      heap.free(sums);
+      heap.free(xq);
     }
-  }
+    return y;
+  };
+}
 
-  /** A copy of the packed weights in new WASM memory (same instance), e.g. to benchmark with weights out of cache. */
-  clone(): F32WasmLinear {
-    if (this.ptr < 0) throw new Error('F32WasmLinear.clone: disposed');
-    const c = Object.create(F32WasmLinear.prototype) as F32WasmLinear;
-    Object.assign(c, this, { ptr: this.wk.alloc(this.bytes) });
-    const buf = this.wk.buffer;
-    new Uint8Array(buf, c.ptr, this.bytes).set(new Uint8Array(buf, this.ptr, this.bytes));
-    return c;
+/** Activation codes (M, K) into the kernel's layout at `ptr` (zero padded): relaxed i8 in order; plain i16, pre-scaled. */
+function layoutCodes(buf: ArrayBufferLike, ptr: number, tokBytes: number, codes: Int8Array, M: number, K: number, relaxed: boolean): void {
+  if (relaxed) {
+    const xs = new Int8Array(buf, ptr, M * tokBytes);
+    xs.fill(0);
+    for (let m = 0; m < M; m++) xs.set(codes.subarray(m * K, (m + 1) * K), m * tokBytes);
+    return;
   }
-
-  dispose(): void {
-    if (this.ptr < 0) return;
-    this.wk.release(this.ptr);
-    this.ptr = -1;
+  const xs = new Int16Array(buf, ptr, (M * tokBytes) >> 1);
+  xs.fill(0);
+  // Prefill (M >= 2): the first M & ~3 tokens interleaved by 4 per 8-weight step (layout 2, see plainQuad).
+  const Mq = M >= 2 ? M & ~3 : 0;
+  for (let m = 0; m < M; m++) {
+    const il = m < Mq;
+    const base = il ? ((m & ~3) * tokBytes + (m & 3) * 16) >> 1 : (m * tokBytes) >> 1;
+    const stride = il ? 32 : 8; // i16 units between 8-weight steps
+    const src = m * K;
+    // Weight k = 16g + j (g = 4b + s): byte lane j of slot s; even j -> the low i16 stream, odd -> the high one.
+    // The 16 codes of group g are steps 2g (even j) and 2g + 1 (odd j), lane j >> 1, each pre-scaled by
+    // 4^(3 - (s & 1)): the kernel masks 2-bit fields in place (u or 4u) instead of shifting them.
+    for (let k0 = 0; k0 < K; k0 += 16) {
+      const step = k0 >> 3;
+      const end = Math.min(16, K - k0);
+      const pre = (k0 & 16) === 0 ? 64 : 16;
+      for (let j = 0; j < end; j++) xs[base + (step + (j & 1)) * stride + (j >> 1)] = codes[src + k0 + j]! * pre;
+    }
   }
 }
+
+/** Register ternaryMatmul for the cpu and wasm kinds (called once, at import, below). */
+function registerTernaryKernels(): void {
+  registerKernel('cpu', 'ternaryMatmul', cpuTernary);
+  registerKernel('wasm', 'ternaryMatmul', wasmTernary);
+}
+
+// Registered here, beside the op (a module its users import; the package is sideEffects: false).
+registerTernaryKernels();

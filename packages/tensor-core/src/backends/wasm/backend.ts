@@ -152,6 +152,14 @@ export class WasmBackend implements Backend {
     return this.alloc(sizeOf(shape), dtype);
   }
 
+  /**
+   * The buffer behind a handle as the runtime's kernels take it (byte offset `ptr`, `length` 4-byte elements), for a
+   * registered kernel that calls a runtime kernel (`core`) on tensors in place. Throws on a foreign or disposed handle.
+   */
+  buffer(id: DataId): WasmBuffer {
+    return this.data(id);
+  }
+
   private f32(id: DataId): Float32Array {
     const d = this.data(id);
     return new Float32Array(this.memory.buffer, d.ptr, d.length);

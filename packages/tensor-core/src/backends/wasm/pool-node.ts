@@ -1,5 +1,5 @@
-// worker_threads pool for WASM kernels, shared by tensor-core's kernels (createNodePool below) and
-// @bitskip/quant/threads: each worker instantiates the compiled module (passed in workerData, not recompiled) on
+// worker_threads pool for WASM kernels: tensor-core's runtime (createNodePool below; quant's packed kernels are part
+// of it) and any other module on a shared memory (createWasmWorkerPool): each worker instantiates the compiled module (passed in workerData, not recompiled) on
 // the one shared memory and sleeps in Atomics.wait on the control block's generation slot. No messages per job: a
 // futex wake-up costs ~10 us, which matters at 256³ (~0.4 ms).
 //

@@ -20,6 +20,8 @@ import type { RmsNormArgs, RmsNormBackwardArgs } from './kernels/rms-norm.js';
 import { ropeKernels } from './kernels/rope.js';
 import type { RopeArgs } from './kernels/rope.js';
 import { softmaxKernels } from './kernels/softmax.js';
+import { ternaryKernels } from './kernels/ternary.js';
+import type { QuantizeAbsmaxArgs, TernaryMatmulArgs } from './kernels/ternary.js';
 import type { SoftmaxArgs, SoftmaxBackwardArgs } from './kernels/softmax.js';
 import { MAX_PAGES, WasmHeap } from './memory.js';
 import type { WasmBuffer } from './memory.js';
@@ -28,7 +30,8 @@ import type { WasmMemory, WasmModule } from './wasm-api.js';
 
 export type { WasmBuffer } from './memory.js';
 export type { WasmMemory, WasmModule } from './wasm-api.js';
-export type { AdamWArgs, BinaryArgs, CrossEntropyArgs, CrossEntropyBackwardArgs, MatmulArgs, MatmulArrayArgs, RmsNormArgs, RmsNormBackwardArgs, RopeArgs, SoftmaxArgs, SoftmaxBackwardArgs, StridedCopyArgs, UnaryArgs };
+export type { AdamWArgs, BinaryArgs, CrossEntropyArgs, CrossEntropyBackwardArgs, MatmulArgs, MatmulArrayArgs, RmsNormArgs, RmsNormBackwardArgs, QuantizeAbsmaxArgs, RopeArgs, SoftmaxArgs, SoftmaxBackwardArgs, StridedCopyArgs, TernaryMatmulArgs, UnaryArgs };
+export { TERNARY_PARALLEL_MIN, ternaryTokenBytes } from './kernels/ternary.js';
 export { BINARY_CODES, CMD_EXIT, CMD_RUN, CTRL, CTRL_INTS, UNARY_CODES } from './ctrl.js';
 export type { WasmBinaryOp, WasmUnaryOp } from './ctrl.js';
 
@@ -120,6 +123,10 @@ export interface WasmRuntime {
   adamw(args: AdamWArgs): void;
   /** Rotary embedding (rotate-half), forward or inverse. */
   rope(args: RopeArgs): void;
+  /** Per-token absmax quantization of f32 activations into the packed ternary kernel's layout (calling thread). */
+  quantizeAbsmaxRows(args: QuantizeAbsmaxArgs): void;
+  /** Packed ternary × int8 matmul, output columns split over the threads in panel chunks. */
+  ternaryMatmul(args: TernaryMatmulArgs): void;
   dispose(): Promise<void>;
 }
 
@@ -307,7 +314,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
   /** Whether an elementwise call over n floats splits across the pool. */
   const flatParallel = (n: number): boolean => pool !== undefined && n >= 4 * parallelMinElements;
 
-  const rt: RuntimeContext = { memory, heap, threads, pooled: pool !== undefined, parallelMinFlops, job, launch, checkBuffer, checkLive, rowsReady, rowsParallel, flatParallel };
+  const rt: RuntimeContext = { memory, heap, threads, pooled: pool !== undefined, relaxed: ex.isRelaxed() === 1, parallelMinFlops, job, launch, checkBuffer, checkLive, rowsReady, rowsParallel, flatParallel };
   const { matmul, matmulArrays } = matmulKernels(rt);
   const { softmax, softmaxBackward } = softmaxKernels(rt);
   const { binary, stridedCopy, unary } = elementwiseKernels(rt);
@@ -315,6 +322,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
   const { rmsNorm, rmsNormBackward } = rmsNormKernels(rt);
   const { rope } = ropeKernels(rt);
   const { adamw } = adamwKernels(rt);
+  const { quantizeAbsmaxRows, ternaryMatmul } = ternaryKernels(rt);
 
   if (options.warmup ?? true) {
     // The first call of a kernel runs in V8's baseline tier (~5× slower); warm every layout, inline and pooled.
@@ -350,6 +358,15 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
       rmsNorm({ x: a, gain: b, y: c, rstd: e, rows: wb * s, cols: s, eps: 1e-5 });
       rmsNormBackward({ x: a, gain: b, rstd: d, dy: b, dx: c, dgain: e, rows: wb * s, cols: s });
       adamw({ p: a, g: b, m: c, v: d, pOut: e, mOut: f, vOut: h, n: len, lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, bc1: 1, bc2: 1 });
+      // Packed ternary: K = 1024 (16 blocks), N = 256 (pooled at M = 8), prefill and decode, each kernel of the build
+      // (sums and scales in f and h, outputs of the kernels above: tg holds the cross-entropy targets).
+      for (const relaxedKernel of rt.relaxed ? [false, true] : [false]) {
+        for (const M of [8, 1]) {
+          quantizeAbsmaxRows({ x: a, M, K: 1024, Q: 127, out: e, relaxed: relaxedKernel, nBlocks: 16, sumx: f, scale: h, gamma: 1 });
+          ternaryMatmul({ w: d, x: e, sumx: f, scale: h, y: c, M, N: 256, nBlocks: 16, relaxed: relaxedKernel });
+          ternaryMatmul({ w: d, x: e, sumx: f, scale: h, y: c, M, N: 6, nBlocks: 16, relaxed: relaxedKernel });
+        }
+      }
     }
     for (const buf of [tg, h, f, e, d, c, b, a]) heap.free(buf);
   }
@@ -373,6 +390,8 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     rmsNormBackward,
     adamw,
     rope,
+    quantizeAbsmaxRows,
+    ternaryMatmul,
     dispose: async () => {
       if (disposed) return;
       disposed = true;

@@ -10,6 +10,8 @@ export interface RuntimeContext {
   readonly threads: number;
   /** Whether a worker pool runs (threads > 1). */
   readonly pooled: boolean;
+  /** Whether the module is the relaxed-SIMD build. */
+  readonly relaxed: boolean;
   /** Matmuls below this many FLOPs stay on the calling thread. */
   readonly parallelMinFlops: number;
   /** Write a call's kernel, its three pointers and rows × cols to the control block; returns the block. */

@@ -1,10 +1,15 @@
-// Kernels shared by the plain and relaxed builds: the plain-SIMD ternary × int8 kernel and the activation
-// quantizer (the fp32 baseline is in f32.ts). Pointer-style AssemblyScript (raw loads, pointer bumping,
-// do/while), no allocation: the JS side owns all memory above 64 KiB. See packages/quant/README.md for the layouts.
+// Packed ternary × int8 matmul (BitNet b1.58 inference; @bitskip/quant's `ternaryMatmul` kernel on the wasm backend):
+// the plain-SIMD kernel and the per-token absmax activation quantizer, in every build; the relaxed-SIMD kernel is in
+// ternary-relaxed.ts. Pointer-style AssemblyScript (raw loads, pointer bumping, do/while), no allocation. Layouts:
+// packages/quant/README.md. Output rows are `ldy` bytes apart, so a part of the output columns (a range of weight
+// panels, taken in chunks by each thread: ternaryPart) writes into the whole y (M, N) in place.
+import { chunkOf, nextChunk } from './chunks';
+import { C_A, C_B, C_C, C_K, C_M, C_N, C_P0, C_P1, C_P2, C_P3, C_P4 } from './ctrl';
+import { ternaryRelaxed } from './ternary-relaxed';
 
 // @ts-ignore: decorator
 @inline
-function hsum(a: v128): i32 {
+function hsumI32(a: v128): i32 {
   return i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1) + i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3);
 }
 
@@ -20,13 +25,13 @@ function hsum(a: v128): i32 {
  * 64 · 2 · 127 · K < 2^31 for K ≤ 131,072, checked by PackedTernaryMatrix.pack).
  * `scratch`: 256 * nBlocks bytes, used when M >= 2.
  */
-export function ternaryPlain(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32, scratch: usize): void {
-  if (M >= 2) ternaryPlainPanels(w, x, sumx, scale, y, M, nBlocks, N, scratch);
-  if (M & 1) ternaryPlainTokens(w, x, sumx, scale, y, M - 1, M, nBlocks, N);
+export function ternaryPlain(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32, scratch: usize, ldy: usize): void {
+  if (M >= 2) ternaryPlainPanels(w, x, sumx, scale, y, M, nBlocks, N, scratch, ldy);
+  if (M & 1) ternaryPlainTokens(w, x, sumx, scale, y, M - 1, M, nBlocks, N, ldy);
 }
 
 /** Tokens m0 .. M-1 one at a time (decode, and the odd last token of a prefill). */
-function ternaryPlainTokens(w: usize, x: usize, sumx: usize, scale: usize, y: usize, m0: i32, M: i32, nBlocks: i32, N: i32): void {
+function ternaryPlainTokens(w: usize, x: usize, sumx: usize, scale: usize, y: usize, m0: i32, M: i32, nBlocks: i32, N: i32, ldy: usize): void {
   const panelBytes = <usize>nBlocks << 5;
   const tokBytes = <usize>nBlocks << 7;
   // Field masks: slots 0, 1 of a byte (bits 0-1, 2-3) masked in place as u, 4u; slots 2, 3 likewise after one shift
@@ -79,9 +84,9 @@ function ternaryPlainTokens(w: usize, x: usize, sumx: usize, scale: usize, y: us
       } while (--b);
       const sx = load<i32>(sumx + (<usize>m << 2));
       const sc = load<f64>(scale + (<usize>m << 3));
-      const yp = y + ((<usize>m * <usize>N + <usize>n) << 2);
-      store<f32>(yp, <f32>(<f64>((hsum(a0) >> 6) - sx) * sc));
-      if (n + 1 < N) store<f32>(yp, <f32>(<f64>((hsum(a1) >> 6) - sx) * sc), 4);
+      const yp = y + <usize>m * ldy + (<usize>n << 2);
+      store<f32>(yp, <f32>(<f64>((hsumI32(a0) >> 6) - sx) * sc));
+      if (n + 1 < N) store<f32>(yp, <f32>(<f64>((hsumI32(a1) >> 6) - sx) * sc), 4);
     }
   }
 }
@@ -94,10 +99,10 @@ function ternaryPlainTokens(w: usize, x: usize, sumx: usize, scale: usize, y: us
  * body to its top, so a body unrolled over a whole block (as before) kept 16+ vectors live and spilled most of
  * them to the stack. The odd last token is left to the one-token path.
  */
-function ternaryPlainPanels(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32, scratch: usize): void {
+function ternaryPlainPanels(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32, scratch: usize, ldy: usize): void {
   const panelBytes = <usize>nBlocks << 5;
   const tokBytes = <usize>nBlocks << 7;
-  const yRow = <usize>N << 2;
+  const yRow = ldy;
   // Field masks: slots 0, 1 of a byte (bits 0-1, 2-3) masked in place as u, 4u; slots 2, 3 likewise after one shift
   // by 4. The activations are pre-scaled by 4^(3 − (s & 1)) = 64, 16, 64, 16: every product is 64 · u · c.
   const f0 = i16x8.splat(3);
@@ -183,23 +188,23 @@ function plainQuad(up: usize, x: usize, sumx: usize, scale: usize, y: usize, yRo
   } while (--k);
   const s0 = load<i32>(sumx, 0);
   const c0 = load<f64>(scale, 0);
-  store<f32>(y, <f32>(<f64>((hsum(a00) >> 6) - s0) * c0));
-  if (two) store<f32>(y, <f32>(<f64>((hsum(a01) >> 6) - s0) * c0), 4);
+  store<f32>(y, <f32>(<f64>((hsumI32(a00) >> 6) - s0) * c0));
+  if (two) store<f32>(y, <f32>(<f64>((hsumI32(a01) >> 6) - s0) * c0), 4);
   y += yRow;
   const s1 = load<i32>(sumx, 4);
   const c1 = load<f64>(scale, 8);
-  store<f32>(y, <f32>(<f64>((hsum(a10) >> 6) - s1) * c1));
-  if (two) store<f32>(y, <f32>(<f64>((hsum(a11) >> 6) - s1) * c1), 4);
+  store<f32>(y, <f32>(<f64>((hsumI32(a10) >> 6) - s1) * c1));
+  if (two) store<f32>(y, <f32>(<f64>((hsumI32(a11) >> 6) - s1) * c1), 4);
   y += yRow;
   const s2 = load<i32>(sumx, 8);
   const c2 = load<f64>(scale, 16);
-  store<f32>(y, <f32>(<f64>((hsum(a20) >> 6) - s2) * c2));
-  if (two) store<f32>(y, <f32>(<f64>((hsum(a21) >> 6) - s2) * c2), 4);
+  store<f32>(y, <f32>(<f64>((hsumI32(a20) >> 6) - s2) * c2));
+  if (two) store<f32>(y, <f32>(<f64>((hsumI32(a21) >> 6) - s2) * c2), 4);
   y += yRow;
   const s3 = load<i32>(sumx, 12);
   const c3 = load<f64>(scale, 24);
-  store<f32>(y, <f32>(<f64>((hsum(a30) >> 6) - s3) * c3));
-  if (two) store<f32>(y, <f32>(<f64>((hsum(a31) >> 6) - s3) * c3), 4);
+  store<f32>(y, <f32>(<f64>((hsumI32(a30) >> 6) - s3) * c3));
+  if (two) store<f32>(y, <f32>(<f64>((hsumI32(a31) >> 6) - s3) * c3), 4);
 }
 
 /** Two tokens × the unpacked 2-row panel (the remainder of the quads), two steps per iteration. */
@@ -233,13 +238,13 @@ function plainPair(up: usize, x: usize, tokBytes: usize, sumx: usize, scale: usi
   } while (--k);
   const s0 = load<i32>(sumx, 0);
   const c0 = load<f64>(scale, 0);
-  store<f32>(y, <f32>(<f64>((hsum(a00) >> 6) - s0) * c0));
-  if (two) store<f32>(y, <f32>(<f64>((hsum(a01) >> 6) - s0) * c0), 4);
+  store<f32>(y, <f32>(<f64>((hsumI32(a00) >> 6) - s0) * c0));
+  if (two) store<f32>(y, <f32>(<f64>((hsumI32(a01) >> 6) - s0) * c0), 4);
   y += yRow;
   const s1 = load<i32>(sumx, 4);
   const c1 = load<f64>(scale, 8);
-  store<f32>(y, <f32>(<f64>((hsum(a10) >> 6) - s1) * c1));
-  if (two) store<f32>(y, <f32>(<f64>((hsum(a11) >> 6) - s1) * c1), 4);
+  store<f32>(y, <f32>(<f64>((hsumI32(a10) >> 6) - s1) * c1));
+  if (two) store<f32>(y, <f32>(<f64>((hsumI32(a11) >> 6) - s1) * c1), 4);
 }
 
 /**
@@ -324,4 +329,68 @@ function codes4(v: v128, qv: v128, sv: v128): v128 {
   const a = f64x2.nearest(f64x2.div(f64x2.mul(f64x2.promote_low_f32x4(v), qv), sv));
   const b = f64x2.nearest(f64x2.div(f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 0, 1)), qv), sv));
   return v128.shuffle<i32>(i32x4.trunc_sat_f64x2_s_zero(a), i32x4.trunc_sat_f64x2_s_zero(b), 0, 1, 4, 5);
+}
+
+/**
+ * The ternary matmul over the control block (OP_TERNARY): w at C_A (packed panels), the activation layout at C_B, y
+ * at C_C (M × N f32, in place), M at C_M, N at C_N, nBlocks at C_K; sums at C_P0, scales at C_P1, the kernel at C_P2
+ * (0 plain, 1 relaxed), the prefill scratch at C_P3 with C_P4 bytes per thread. The units of work are weight panels
+ * (2 rows plain, 4 relaxed), taken in chunks (chunks.ts); each chunk writes its columns of y.
+ */
+export function ternaryPart(ctrl: usize, t: i32): void {
+  const relaxed = load<i32>(ctrl + C_P2) != 0;
+  const R = relaxed ? 4 : 2;
+  const M = load<i32>(ctrl + C_M);
+  const N = load<i32>(ctrl + C_N);
+  const nBlocks = load<i32>(ctrl + C_K);
+  const w = load<usize>(ctrl + C_A);
+  const x = load<usize>(ctrl + C_B);
+  const y = load<usize>(ctrl + C_C);
+  const sumx = load<usize>(ctrl + C_P0);
+  const scale = load<usize>(ctrl + C_P1);
+  const scratch = load<usize>(ctrl + C_P3) + <usize>t * <usize>load<i32>(ctrl + C_P4);
+  const panelBytes = <usize>nBlocks * <usize>R << 4;
+  const ldy = <usize>N << 2;
+  const panels = (N + R - 1) / R;
+  const chunk = chunkOf<i32>(ctrl, panels, 1);
+  let first = true;
+  for (;;) {
+    const p0 = nextChunk<i32>(ctrl, t, panels, chunk, first);
+    first = false;
+    if (p0 < 0) break;
+    const n0 = p0 * R;
+    const n1 = min(N, (p0 + chunk) * R);
+    const wp = w + <usize>p0 * panelBytes;
+    const yp = y + (<usize>n0 << 2);
+    if (relaxed) {
+      if (ASC_FEATURE_RELAXED_SIMD) {
+        ternaryRelaxed(wp, x, sumx, scale, yp, M, nBlocks, n1 - n0, scratch, ldy);
+      } else {
+        unreachable(); // JS never asks the plain build for the relaxed kernel
+      }
+    } else {
+      ternaryPlain(wp, x, sumx, scale, yp, M, nBlocks, n1 - n0, scratch, ldy);
+    }
+  }
+}
+
+/**
+ * The activation quantizer over the control block (OP_QUANTIZE_ABSMAX; the caller's thread only): x at C_A (M × K
+ * f32), the layout out at C_C, M at C_M, K at C_N, nBlocks at C_K, Q at C_P0, the layout kind at C_P1, sums at C_P2,
+ * scales at C_P3, γ (f64) at C_P4..C_P5.
+ */
+export function quantizeAbsmaxPart(ctrl: usize, t: i32): void {
+  if (t != 0) return;
+  quantizeAbsmaxRows(
+    load<usize>(ctrl + C_A),
+    load<i32>(ctrl + C_M),
+    load<i32>(ctrl + C_N),
+    load<i32>(ctrl + C_P0),
+    load<usize>(ctrl + C_C),
+    load<i32>(ctrl + C_P1),
+    load<i32>(ctrl + C_K),
+    load<usize>(ctrl + C_P2),
+    load<usize>(ctrl + C_P3),
+    load<f64>(ctrl + C_P4),
+  );
 }

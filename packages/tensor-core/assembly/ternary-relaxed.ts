@@ -1,6 +1,5 @@
-// The relaxed-SIMD build: everything in the plain build plus the relaxed-dot ternary kernel.
-export { quantizeAbsmaxRows, ternaryPlain } from './common';
-export { matmulF32 } from './f32';
+// The relaxed-SIMD ternary × int8 kernel (compiled into the relaxed builds only: ternaryPart calls it under
+// ASC_FEATURE_RELAXED_SIMD). Output rows `ldy` bytes apart, as the plain kernel (ternary.ts).
 
 /**
  * Ternary × int8, relaxed SIMD, 4-row panels. Weights: per panel, per 64-weight block, 16 bytes per row, byte j
@@ -8,13 +7,13 @@ export { matmulF32 } from './f32';
  * i16x8.relaxed_dot_i8x16_i7x16_s(x, u) (u in {0, 1, 2} is a valid i7 operand); i16 partial sums are widened
  * every 16 blocks (1,024 weights): |16 * 4 * 2 * 127 * 2| = 32,512 < 32,768, so nothing saturates.
  */
-export function ternaryRelaxed(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32, scratch: usize): void {
-  if (M >= 2) ternaryRelaxedPanels(w, x, sumx, scale, y, M, nBlocks, N, scratch);
-  if (M & 1) ternaryRelaxedTokens(w, x, sumx, scale, y, M - 1, M, nBlocks, N);
+export function ternaryRelaxed(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32, scratch: usize, ldy: usize): void {
+  if (M >= 2) ternaryRelaxedPanels(w, x, sumx, scale, y, M, nBlocks, N, scratch, ldy);
+  if (M & 1) ternaryRelaxedTokens(w, x, sumx, scale, y, M - 1, M, nBlocks, N, ldy);
 }
 
 /** Tokens m0 .. M-1 one at a time, codes unpacked in registers (decode, and the odd last token of a prefill). */
-function ternaryRelaxedTokens(w: usize, x: usize, sumx: usize, scale: usize, y: usize, m0: i32, M: i32, nBlocks: i32, N: i32): void {
+function ternaryRelaxedTokens(w: usize, x: usize, sumx: usize, scale: usize, y: usize, m0: i32, M: i32, nBlocks: i32, N: i32, ldy: usize): void {
   const panelBytes = <usize>nBlocks << 6;
   const tokBytes = <usize>nBlocks << 6;
   const m3 = i8x16.splat(3);
@@ -71,7 +70,7 @@ function ternaryRelaxedTokens(w: usize, x: usize, sumx: usize, scale: usize, y: 
       } while (left > 0);
       const sx = load<i32>(sumx + (<usize>m << 2));
       const sc = load<f64>(scale + (<usize>m << 3));
-      const yp = y + ((<usize>m * <usize>N + <usize>n) << 2);
+      const yp = y + <usize>m * ldy + (<usize>n << 2);
       store<f32>(yp, <f32>(<f64>(hsum4(r0) - sx) * sc));
       if (n + 1 < N) store<f32>(yp, <f32>(<f64>(hsum4(r1) - sx) * sc), 4);
       if (n + 2 < N) store<f32>(yp, <f32>(<f64>(hsum4(r2) - sx) * sc), 8);
@@ -87,7 +86,7 @@ function ternaryRelaxedTokens(w: usize, x: usize, sumx: usize, scale: usize, y: 
  * iteration (TurboFan hoists a body's loads; a bigger body spills). i16 sums are widened every 64 slots (1,024
  * weights, the same bound as the one-token path). The odd last token is left to the one-token path.
  */
-function ternaryRelaxedPanels(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32, scratch: usize): void {
+function ternaryRelaxedPanels(w: usize, x: usize, sumx: usize, scale: usize, y: usize, M: i32, nBlocks: i32, N: i32, scratch: usize, ldy: usize): void {
   const panelBytes = <usize>nBlocks << 6;
   const tokBytes = <usize>nBlocks << 6;
   const m3 = i8x16.splat(3);
@@ -119,12 +118,12 @@ function ternaryRelaxedPanels(w: usize, x: usize, sumx: usize, scale: usize, y: 
       wp += 64;
       up += 256;
     } while (--b);
-    for (let m = 0; m + 1 < M; m += 2) relaxedPair(scratch, x + <usize>m * tokBytes, tokBytes, sumx, scale, y, m, n, N, nBlocks);
+    for (let m = 0; m + 1 < M; m += 2) relaxedPair(scratch, x + <usize>m * tokBytes, tokBytes, sumx, scale, y, m, n, N, nBlocks, ldy);
   }
 }
 
 /** Two tokens (m, m + 1) × the unpacked 4-row panel at `up` (rows n .. n + 3). */
-function relaxedPair(up: usize, xp: usize, tokBytes: usize, sumx: usize, scale: usize, y: usize, m: i32, n: i32, N: i32, nBlocks: i32): void {
+function relaxedPair(up: usize, xp: usize, tokBytes: usize, sumx: usize, scale: usize, y: usize, m: i32, n: i32, N: i32, nBlocks: i32, ldy: usize): void {
   let a00 = i32x4.splat(0);
   let a01 = i32x4.splat(0);
   let a02 = i32x4.splat(0);
@@ -175,14 +174,14 @@ function relaxedPair(up: usize, xp: usize, tokBytes: usize, sumx: usize, scale: 
   } while (left > 0);
   const s0 = load<i32>(sumx + (<usize>m << 2));
   const c0 = load<f64>(scale + (<usize>m << 3));
-  const y0 = y + ((<usize>m * <usize>N + <usize>n) << 2);
+  const y0 = y + <usize>m * ldy + (<usize>n << 2);
   store<f32>(y0, <f32>(<f64>(hsum4(a00) - s0) * c0));
   if (n + 1 < N) store<f32>(y0, <f32>(<f64>(hsum4(a01) - s0) * c0), 4);
   if (n + 2 < N) store<f32>(y0, <f32>(<f64>(hsum4(a02) - s0) * c0), 8);
   if (n + 3 < N) store<f32>(y0, <f32>(<f64>(hsum4(a03) - s0) * c0), 12);
   const s1 = load<i32>(sumx + (<usize>(m + 1) << 2));
   const c1 = load<f64>(scale + (<usize>(m + 1) << 3));
-  const y1 = y + ((<usize>(m + 1) * <usize>N + <usize>n) << 2);
+  const y1 = y + <usize>(m + 1) * ldy + (<usize>n << 2);
   store<f32>(y1, <f32>(<f64>(hsum4(a10) - s1) * c1));
   if (n + 1 < N) store<f32>(y1, <f32>(<f64>(hsum4(a11) - s1) * c1), 4);
   if (n + 2 < N) store<f32>(y1, <f32>(<f64>(hsum4(a12) - s1) * c1), 8);
