@@ -235,9 +235,9 @@ function wasmTernary(backend: Backend): (x: TensorInfo, w: TensorInfo, layout: P
     const sumBytes = Math.ceil((M * 4) / 16) * 16;
     const heap = core.heap;
     const base = heap.allocBytes(scBytes + sumBytes + M * tokBytes);
-    const scales = rawBuffer(core.memory, base, 2 * M);
-    const sums = rawBuffer(core.memory, base + scBytes, M);
-    const xq = rawBuffer(core.memory, base + scBytes + sumBytes, (M * tokBytes) / 4);
+    const scales = new RawBuffer(core.memory, base, 2 * M);
+    const sums = new RawBuffer(core.memory, base + scBytes, M);
+    const xq = new RawBuffer(core.memory, base + scBytes + sumBytes, (M * tokBytes) / 4);
     try {
       if (spec.scheme === 'absmax') {
         core.quantizeAbsmaxRows({ x: backend.buffer(x.id), M, K, Q: spec.bits === 8 ? 127 : 7, out: xq, relaxed, nBlocks, sumx: sums, scale: scales, gamma });
@@ -264,14 +264,16 @@ function wasmTernary(backend: Backend): (x: TensorInfo, w: TensorInfo, layout: P
 }
 
 /** A WasmBuffer over `length` 4-byte elements at byte `ptr` of the runtime's memory (no view made until asked). */
-function rawBuffer(memory: { readonly buffer: ArrayBufferLike }, ptr: number, length: number): WasmBuffer {
-  return {
-    ptr,
-    length,
-    get f32() {
-      return new Float32Array(memory.buffer, ptr, length);
-    },
-  };
+class RawBuffer implements WasmBuffer {
+  constructor(
+    private readonly memory: { readonly buffer: ArrayBufferLike },
+    readonly ptr: number,
+    readonly length: number,
+  ) {}
+
+  get f32(): Float32Array {
+    return new Float32Array(this.memory.buffer, this.ptr, this.length);
+  }
 }
 
 /** Activation codes (M, K) into the kernel's layout at `ptr` (zero padded): relaxed i8 in order; plain i16, pre-scaled. */
