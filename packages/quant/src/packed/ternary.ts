@@ -7,6 +7,7 @@
 // backend's worker pool; `cpu` is the float64 reference, referenceTernaryMatmul. Layouts: packages/quant/README.md.
 import { WasmBackend, checkFloat, checkInputs, getBackend, getKernel, keep, record, registerKernel, relaxedSimdSupported, tensor, tidy, CpuBackend } from '@bitskip/tensor-core';
 import type { Backend, DataId, Tensor, TensorInfo } from '@bitskip/tensor-core';
+import type { WasmBuffer } from '@bitskip/tensor-core/wasm';
 import type { ActivationQuantSpec } from '../quantizers.js';
 import { checkActivationSpec, quantizeActivationRows } from '../quantizers.js';
 
@@ -228,11 +229,15 @@ function wasmTernary(backend: Backend): (x: TensorInfo, w: TensorInfo, layout: P
     const { inFeatures: K, outFeatures: N, nBlocks, scale: gamma } = layout;
     const relaxed = layout.panelRows === 4;
     const y = backend.allocate([M, N], 'float32');
+    // One temporary block per call for the scales (f64, first: 8-byte aligned), the sums and the activation layout.
     const tokBytes = nBlocks * (relaxed ? 64 : 128);
+    const scBytes = Math.ceil((M * 8) / 16) * 16;
+    const sumBytes = Math.ceil((M * 4) / 16) * 16;
     const heap = core.heap;
-    const xq = heap.alloc((M * tokBytes) / 4);
-    const sums = heap.alloc(M);
-    const scales = heap.alloc(2 * M);
+    const base = heap.allocBytes(scBytes + sumBytes + M * tokBytes);
+    const scales = new RawBuffer(core.memory, base, 2 * M);
+    const sums = new RawBuffer(core.memory, base + scBytes, M);
+    const xq = new RawBuffer(core.memory, base + scBytes + sumBytes, (M * tokBytes) / 4);
     try {
       if (spec.scheme === 'absmax') {
         core.quantizeAbsmaxRows({ x: backend.buffer(x.id), M, K, Q: spec.bits === 8 ? 127 : 7, out: xq, relaxed, nBlocks, sumx: sums, scale: scales, gamma });
@@ -252,12 +257,23 @@ function wasmTernary(backend: Backend): (x: TensorInfo, w: TensorInfo, layout: P
       }
       core.ternaryMatmul({ w: backend.buffer(w.id), x: xq, sumx: sums, scale: scales, y: backend.buffer(y), M, N, nBlocks, relaxed });
     } finally {
-      heap.free(scales);
-      heap.free(sums);
-      heap.free(xq);
+      heap.free(base);
     }
     return y;
   };
+}
+
+/** A WasmBuffer over `length` 4-byte elements at byte `ptr` of the runtime's memory (no view made until asked). */
+class RawBuffer implements WasmBuffer {
+  constructor(
+    private readonly memory: { readonly buffer: ArrayBufferLike },
+    readonly ptr: number,
+    readonly length: number,
+  ) {}
+
+  get f32(): Float32Array {
+    return new Float32Array(this.memory.buffer, this.ptr, this.length);
+  }
 }
 
 /** Activation codes (M, K) into the kernel's layout at `ptr` (zero padded): relaxed i8 in order; plain i16, pre-scaled. */

@@ -51,6 +51,9 @@ export interface QuantizeAbsmaxArgs {
   gamma: number;
 }
 
+const f64Bits = new Float64Array(1);
+const f64BitsI = new Int32Array(f64Bits.buffer);
+
 /** Below this many weight × token products a ternary call runs on the calling thread only. */
 export const TERNARY_PARALLEL_MIN = 1 << 20;
 
@@ -59,7 +62,9 @@ export function ternaryKernels(rt: RuntimeContext) {
   const quantizeAbsmaxRows = (args: QuantizeAbsmaxArgs): void => {
     rt.checkLive('ternary');
     const { x, M, K, Q, out, nBlocks, sumx, scale } = args;
-    for (const [name, v] of [['M', M], ['K', K], ['nBlocks', nBlocks]] as const) checkDim(name, v);
+    checkDim('M', M);
+    checkDim('K', K);
+    checkDim('nBlocks', nBlocks);
     if (Q !== 127 && Q !== 7) throw new RangeError(`quantizeAbsmaxRows: Q must be 127 or 7, got ${Q}`);
     if (nBlocks * 64 < K) throw new RangeError(`quantizeAbsmaxRows: ${nBlocks} blocks hold ${nBlocks * 64} < K = ${K} weights`);
     if (M === 0) return;
@@ -75,14 +80,19 @@ export function ternaryKernels(rt: RuntimeContext) {
     ctl[P + 1] = args.relaxed ? 1 : M >= 2 ? 2 : 0; // layout 1: relaxed; 2: plain prefill (token quads interleaved); 0: plain decode
     ctl[P + 2] = sumx.ptr;
     ctl[P + 3] = scale.ptr;
-    new Float64Array(ctl.buffer, ctl.byteOffset + (P + 4) * 4, 1)[0] = args.gamma;
+    // γ as f64 in two i32 slots (little-endian), with no view made per call.
+    f64Bits[0] = args.gamma;
+    ctl[P + 4] = f64BitsI[0]!;
+    ctl[P + 5] = f64BitsI[1]!;
     rt.launch(ctl, false);
   };
 
   const ternaryMatmul = (args: TernaryMatmulArgs): void => {
     rt.checkLive('ternary');
     const { w, x, sumx, scale, y, M, N, nBlocks, relaxed } = args;
-    for (const [name, v] of [['M', M], ['N', N], ['nBlocks', nBlocks]] as const) checkDim(name, v);
+    checkDim('M', M);
+    checkDim('N', N);
+    checkDim('nBlocks', nBlocks);
     if (relaxed && !rt.relaxed) throw new Error("ternaryMatmul: the relaxed kernel needs the relaxed-SIMD build (this runtime runs the plain one); use the plain kernel");
     if (M === 0 || N === 0) return;
     if (nBlocks === 0) throw new RangeError('ternaryMatmul: nBlocks must be at least 1');
