@@ -1,75 +1,15 @@
 // Result documents of the bench app: one schema-versioned JSON per run, with machine meta,
 // written atomically (temporary name, then rename). See CONVENTIONS §5.
-import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ensureWritableDir, writeFileAtomicSync } from '@bitskip/atomic-fs';
+import { RESULT_SCHEMA_VERSION, stats } from '@bitskip/eval';
+import type { MachineMeta, ResultDoc as EvalResultDoc, Stats } from '@bitskip/eval';
+import { machineMeta } from '@bitskip/eval/node';
 
-export const RESULT_SCHEMA_VERSION = 1;
-
-export interface Stats {
-  n: number;
-  median: number;
-  min: number;
-  max: number;
-}
-
-export interface MachineMeta {
-  cpuModel: string;
-  cores: number;
-  memoryBytes: number;
-  node: string;
-  v8: string;
-  platform: string;
-  arch: string;
-  gitSha: string | null;
-  gitDirty: boolean | null;
-  time: string;
-  argv: string[];
-}
-
-export interface ResultDoc<M = unknown, C = unknown> {
-  schemaVersion: number;
-  kind: 'bench';
-  suite: string;
-  meta: MachineMeta;
-  config: C;
-  metrics: M;
-}
-
-function git(args: string[]): string | null {
-  try {
-    return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return null;
-  }
-}
-
-export function machineMeta(): MachineMeta {
-  const sha = git(['rev-parse', 'HEAD']);
-  const status = sha === null ? null : git(['status', '--porcelain']);
-  return {
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    memoryBytes: totalmem(),
-    node: process.version,
-    v8: process.versions.v8,
-    platform: process.platform,
-    arch: process.arch,
-    gitSha: sha,
-    gitDirty: status === null ? null : status.length > 0,
-    time: new Date().toISOString(),
-    argv: process.argv.slice(2),
-  };
-}
-
-export function stats(samples: readonly number[]): Stats {
-  if (samples.length === 0) throw new Error('stats: no samples');
-  const s = [...samples].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-  return { n: s.length, median, min: s[0]!, max: s[s.length - 1]! };
-}
+// The one result schema lives in @bitskip/eval (CONVENTIONS §9); the bench writes documents of kind 'bench'.
+export { RESULT_SCHEMA_VERSION, machineMeta, stats };
+export type { MachineMeta, Stats };
+export type ResultDoc<M = unknown, C = unknown> = EvalResultDoc<M, C> & { kind: 'bench' };
 
 /**
  * Time several variants interleaved in rounds (round r runs every variant once, in a rotated order),
