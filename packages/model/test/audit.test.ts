@@ -1,31 +1,14 @@
 // The causal-leakage audit (@bitskip/eval causalAudit; SPEC §2, §8) on the real BitSkip model: every variant passes
 // it at every exit with tolerance 0 (cpu reference and wasm), and the paper's no-causal-mask fault
 // (`paperNoCausalMask: true`) fails it at the first exit and the first position.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng, WasmBackend, findBackend, getBackend, registerWasmBackend, setBackend } from '@bitskip/tensor-core';
+import { describe, expect, it } from 'vitest';
+import { Rng, getBackend } from '@bitskip/tensor-core';
 import { causalAudit } from '@bitskip/eval';
 import { BitSkipModel, VARIANTS, resolveModelConfig } from '../src/index.js';
 import type { Variant } from '../src/index.js';
+import { useWasmBackend, on } from './helpers.js';
 
-beforeAll(() => {
-  registerWasmBackend({ warmup: false });
-});
-
-afterAll(async () => {
-  setBackend('cpu');
-  const w = findBackend('wasm');
-  if (w instanceof WasmBackend) await w.destroy();
-});
-
-function on<T>(name: string, fn: () => T): T {
-  const prev = getBackend().name;
-  setBackend(name);
-  try {
-    return fn();
-  } finally {
-    setBackend(prev);
-  }
-}
+useWasmBackend();
 
 function audit(variant: Variant, extra: Record<string, unknown> = {}): ReturnType<typeof causalAudit> {
   const c = resolveModelConfig({ variant, initStd: 0.1, ...extra }, 'tiny');

@@ -6,37 +6,16 @@
 // The models have seeded random weights (tiny preset, initStd 0.1): their early exits agree with the last one often
 // enough that drafts are partly accepted (greedy acceptance 0.07–0.6 over the variants, E and k; printed by the
 // tests), so no training is needed.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Rng, WasmBackend, findBackend, getBackend, noGrad, registerWasmBackend, setBackend, tensor, tidy } from '@bitskip/tensor-core';
+import { describe, expect, it } from 'vitest';
+import { Rng, getBackend, noGrad, tensor, tidy } from '@bitskip/tensor-core';
 import { dynamicExitDecode, greedyDecode, sampleDecode, selfSpeculativeDecode } from '@bitskip/layerskip';
 import type { Sampling } from '@bitskip/layerskip';
 import { exitDecodingSpeed } from '@bitskip/eval';
-import { BitSkipModel, KVCache, VARIANTS, resolveModelConfig } from '../src/index.js';
-import type { ModelConfig, Variant } from '../src/index.js';
+import { BitSkipModel, KVCache, VARIANTS } from '../src/index.js';
+import type { Variant } from '../src/index.js';
+import { useWasmBackend, on, tinyConfig } from './helpers.js';
 
-beforeAll(() => {
-  registerWasmBackend({ warmup: false });
-});
-
-afterAll(async () => {
-  setBackend('cpu');
-  const w = findBackend('wasm');
-  if (w instanceof WasmBackend) await w.destroy();
-});
-
-function on<T>(name: string, fn: () => T): T {
-  const prev = getBackend().name;
-  setBackend(name);
-  try {
-    return fn();
-  } finally {
-    setBackend(prev);
-  }
-}
-
-function tinyConfig(variant: Variant, extra: Record<string, unknown> = {}): ModelConfig {
-  return resolveModelConfig({ variant, initStd: 0.1, ...extra }, 'tiny');
-}
+useWasmBackend();
 
 function model(variant: Variant, extra: Record<string, unknown> = {}, seed = 1): { m: BitSkipModel; newCache: () => KVCache } {
   const m = new BitSkipModel(tinyConfig(variant, extra), new Rng(seed)).eval();

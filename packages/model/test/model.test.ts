@@ -5,8 +5,8 @@
 // loss, and the whole training path (layer drop + early-exit loss + AdamW) lowers the loss on real TinyStories text.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdamW, Rng, WasmBackend, concat, findBackend, getBackend, registerWasmBackend, setBackend, slice, tensor, tidy } from '@bitskip/tensor-core';
+import { describe, expect, it } from 'vitest';
+import { AdamW, Rng, concat, getBackend, slice, tensor, tidy } from '@bitskip/tensor-core';
 import type { Tensor } from '@bitskip/tensor-core';
 import { expectClose } from '@bitskip/test-utils';
 import type { Tolerance } from '@bitskip/test-utils';
@@ -16,35 +16,12 @@ const assertClose = (what: string, ours: ArrayLike<number>, ref: ArrayLike<numbe
 import { BITSKIP_LAYER_DROP, DEFAULT_EARLY_EXIT, earlyExitLoss, enabledExits, sampleLayerDrop } from '@bitskip/layerskip';
 import type { LayerDropMask } from '@bitskip/layerskip';
 import { BitSkipModel, KVCache, VARIANTS, numParams, resolveModelConfig } from '../src/index.js';
-import type { ModelConfig, Variant } from '../src/index.js';
+import type { ModelConfig } from '../src/index.js';
+import { useWasmBackend, on, tinyConfig } from './helpers.js';
 
 const EXACT = { rtol: 0, atol: 0 };
 
-beforeAll(() => {
-  registerWasmBackend({ warmup: false }); // 'wasm': the quant and hadamard kernels register for this name
-});
-
-afterAll(async () => {
-  setBackend('cpu');
-  const w = findBackend('wasm');
-  if (w instanceof WasmBackend) await w.destroy();
-});
-
-/** Run fn with `name` as the default backend (models and tensors are created on it). */
-function on<T>(name: string, fn: () => T): T {
-  const prev = getBackend().name;
-  setBackend(name);
-  try {
-    return fn();
-  } finally {
-    setBackend(prev);
-  }
-}
-
-/** The tiny preset as `variant`, with weights large enough that every layer visibly changes the residual stream. */
-function tinyConfig(variant: Variant, extra: Record<string, unknown> = {}): ModelConfig {
-  return resolveModelConfig({ variant, initStd: 0.1, ...extra }, 'tiny');
-}
+useWasmBackend();
 
 function randomIds(rng: Rng, n: number, vocab: number): number[] {
   return Array.from({ length: n }, () => rng.int(vocab));
