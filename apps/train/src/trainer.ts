@@ -7,7 +7,7 @@ import { AdamW, Rng, clipGradNormTensor, constantSchedule, cosineSchedule, mul, 
 import type { LrSchedule, Tensor } from '@bitskip/tensor-core';
 import { BitSkipModel, paperCompatFlags, quantConfigFor } from '@bitskip/model';
 import type { ModelConfig } from '@bitskip/model';
-import { earlyExitLoss, enabledExits, quarterExits, sampleLayerDrop } from '@bitskip/layerskip';
+import { earlyExitLoss, enabledExits, quarterExits, sampleLayerDrop, stepRng } from '@bitskip/layerskip';
 import { evaluateExits, stats } from '@bitskip/eval';
 import type { ExitScore, ResultDoc } from '@bitskip/eval';
 import { machineMeta, makeResult, writeResultFile } from '@bitskip/eval/node';
@@ -50,11 +50,6 @@ export interface RunOutcome {
   exitCode: number;
   resultPath: string | null;
   result: ResultDoc | null;
-}
-
-/** A per-step Rng: independent of how many draws earlier steps made, so a resumed run draws the same. */
-function stepRng(seed: number, step: number, micro: number): Rng {
-  return new Rng(BigInt(seed) * 0x9e3779b1n + BigInt(step) * 4099n + BigInt(micro));
 }
 
 function makeSchedule(c: TrainConfig, total: number): LrSchedule {

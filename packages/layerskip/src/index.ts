@@ -8,6 +8,7 @@ export {
   layerSkipTimeScale,
   quadraticDropRates,
   sampleLayerDrop,
+  stepRng,
 } from './schedules.js';
 export type { LayerDropMask, LayerDropSchedule } from './schedules.js';
 export {

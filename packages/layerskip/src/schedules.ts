@@ -4,7 +4,7 @@
 // expected drop per sample) and 'categorical' (exactly one layer dropped per sample, drawn with probabilities p_l / Σp).
 // LayerSkip's exponential schedule: p_{l,t} = S(t) · D(l) · p_max, D(l) = e^{l ln2 / (L−1)} − 1 and, when pre-training
 // from scratch, S(t) = e^{t ln2 / (T−1)} − 1 (else S = 1).
-import type { Rng } from '@bitskip/tensor-core';
+import { Rng } from '@bitskip/tensor-core';
 
 function checkLayers(numLayers: number): void {
   if (!Number.isInteger(numLayers) || numLayers < 1) {
@@ -129,4 +129,12 @@ export function sampleLayerDrop(s: LayerDropSchedule, numLayers: number, batch: 
     for (let l = 0; l < numLayers; l++) for (let b = 0; b < batch; b++) if (rng.next() < p[l]!) keep[l]![b] = 0;
   }
   return { keep };
+}
+
+/**
+ * The Rng of one training micro-batch (layer-drop mask, residual dropout): derived from (seed, step, micro) alone,
+ * independent of how many draws earlier steps made, so a resumed run draws exactly what an uninterrupted one would.
+ */
+export function stepRng(seed: number, step: number, micro = 0): Rng {
+  return new Rng(BigInt(seed) * 0x9e3779b1n + BigInt(step) * 4099n + BigInt(micro));
 }

@@ -21,7 +21,7 @@ import type { Tensor } from '@bitskip/tensor-core';
 import type { WasmBackend } from '@bitskip/tensor-core/wasm';
 import { BitSkipModel, PRESET_NAMES, VARIANTS, resolveModelConfig } from '@bitskip/model';
 import type { ModelConfig, PresetName, Variant } from '@bitskip/model';
-import { BITSKIP_LAYER_DROP, DEFAULT_EARLY_EXIT, earlyExitLoss, enabledExits, sampleLayerDrop } from '@bitskip/layerskip';
+import { BITSKIP_LAYER_DROP, DEFAULT_EARLY_EXIT, earlyExitLoss, enabledExits, sampleLayerDrop, stepRng } from '@bitskip/layerskip';
 import type { EarlyExitConfig } from '@bitskip/layerskip';
 import { interleavedRounds, stats, table, writeResult } from '../result.js';
 import type { Stats } from '../result.js';
@@ -120,10 +120,6 @@ export function cellModelConfig(preset: PresetName, variant: Variant, vocab: num
   return seq > m.maxSeqLen ? resolveModelConfig({ variant, vocabSize: vocab, maxSeqLen: seq }, preset) : m;
 }
 
-/** The trainer's per-step Rng (apps/train/src/trainer.ts stepRng), micro-batch 0. */
-function stepRng(seed: number, step: number): Rng {
-  return new Rng(BigInt(seed) * 0x9e3779b1n + BigInt(step) * 4099n);
-}
 
 const MiB = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
 
