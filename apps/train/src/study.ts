@@ -4,7 +4,7 @@
 // continues where it stopped (finished runs are skipped, a run with a checkpoint resumes); a diverged run is recorded
 // as a finding and the study goes on. study.json lists every run and its outcome.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeResult, writeResultFile } from '@bitskip/eval/node';
 import type { ResultDoc } from '@bitskip/eval';
@@ -54,7 +54,7 @@ export async function runStudy(o: StudyOptions): Promise<number> {
     if (existsSync(resultPath)) {
       const r = JSON.parse(readFileSync(resultPath, 'utf8')) as ResultDoc<{ validation: { bitsPerByte: number }[]; wallSeconds: number }>;
       process.stdout.write(`study: ${name} already done (${r.status ?? '?'}); skipping\n`);
-      outcomes.push({ run: name, status: r.status ?? 'unknown', resultPath, finalBitsPerByte: r.metrics.validation.at(-1)?.bitsPerByte ?? null, seconds: r.metrics.wallSeconds });
+      outcomes.push({ run: name, status: r.status ?? 'unknown', resultPath: relative(root, resultPath), finalBitsPerByte: r.metrics.validation.at(-1)?.bitsPerByte ?? null, seconds: r.metrics.wallSeconds });
       continue;
     }
     const config = mergeConfig(loadConfigFile(join(CONFIG_DIR, `${name}.json`), PRESET_RECIPES.study), o.overrides, 'flags');
@@ -64,7 +64,7 @@ export async function runStudy(o: StudyOptions): Promise<number> {
     const r = await runTraining({ config, outDir: dir, resume, name, backend: o.backend, ...(o.dataDir === undefined ? {} : { dataDir: o.dataDir }), startedAt: started, stop: o.stop, printConfig: false });
     if (r.status === 'interrupted') return EXIT.interrupted;
     const m = r.result?.metrics as { validation: { bitsPerByte: number }[] } | undefined;
-    outcomes.push({ run: name, status: r.status, resultPath: r.resultPath, finalBitsPerByte: m?.validation.at(-1)?.bitsPerByte ?? null, seconds: (performance.now() - started) / 1000 });
+    outcomes.push({ run: name, status: r.status, resultPath: r.resultPath === null ? null : relative(root, r.resultPath), finalBitsPerByte: m?.validation.at(-1)?.bitsPerByte ?? null, seconds: (performance.now() - started) / 1000 });
   }
   const doc = makeResult('study', 'two-phase', { runs: o.runs, overrides: o.overrides }, { runs: outcomes, wallSeconds: (performance.now() - t0) / 1000, peakRssBytes: process.resourceUsage().maxRSS * 1024 }, { status: o.stop.signal === null ? 'complete' : 'interrupted' });
   const p = writeResultFile(join(root, 'study.json'), doc);
