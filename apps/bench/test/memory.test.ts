@@ -22,12 +22,12 @@ const sample = (step: number, rssMiB: number, extra: Partial<MemorySample> = {})
 
 describe('memory suite options', () => {
   it('defaults: 200 steps on wasm with every core, a sample every 20 steps, 5% limit, young generation pinned', () => {
-    expect(parseMemoryArgs([], 8)).toEqual({ steps: 200, backend: 'wasm', threads: 8, samplesEvery: 20, maxGrowth: 5, pinYoungGen: true });
+    expect(parseMemoryArgs([], 8)).toEqual({ steps: 200, variant: 'v1', backend: 'wasm', threads: 8, samplesEvery: 20, maxGrowth: 5, pinYoungGen: true });
   });
 
   it('parses every option', () => {
     const args = ['--steps', '400', '--backend', 'cpu', '--threads', '1', '--samples-every', '0', '--max-growth', '2.5', '--no-pin-young-gen'];
-    expect(parseMemoryArgs(args, 2)).toEqual({ steps: 400, backend: 'cpu', threads: 1, samplesEvery: 0, maxGrowth: 2.5, pinYoungGen: false });
+    expect(parseMemoryArgs(args, 2)).toEqual({ steps: 400, variant: 'v1', backend: 'cpu', threads: 1, samplesEvery: 0, maxGrowth: 2.5, pinYoungGen: false });
   });
 
   it('rejects bad values and unknown options with a UsageError naming the known ones', () => {

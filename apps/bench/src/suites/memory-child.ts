@@ -1,20 +1,22 @@
-// The child process of the memory suite (memory.ts starts it with the node flags it measures under): trains TinyLM
-// with AdamW on a fresh batch each step and prints JSON lines on stdout — a `start` line, a `sample` line at step 20,
+// The child process of the memory suite (memory.ts starts it with the node flags it measures under): runs the BitSkip
+// training step (../bitskip-step.ts) on a fresh batch each step and prints JSON lines on stdout — a `start` line, a `sample` line at step 20,
 // every --samples-every steps and at the last step, a `done` line — and a progress line every 50 steps on stderr.
 // Usage (memory.ts passes every option): node --expose-gc [--experimental-wasm-relaxed-simd]
 //   [--min-semi-space-size=16 --max-semi-space-size=16] --import tsx memory-child.ts
-//   --steps N --backend wasm|cpu --threads N --samples-every N
+//   --steps N --variant V --backend wasm|cpu --threads N --samples-every N
 import { getHeapSpaceStatistics } from 'node:v8';
-import { AdamW, Rng, setBackend, tensor } from '@bitskip/tensor-core';
+import { setBackend } from '@bitskip/tensor-core';
 import type { Backend } from '@bitskip/tensor-core';
-import { TinyLM, syntheticBatch, tinyLMStep } from '@bitskip/tensor-core/testing';
 import { WasmBackend, initWasmBackend } from '@bitskip/tensor-core/wasm';
-import { BASE_STEP, MEMORY_BATCH, MEMORY_MODEL, MEMORY_OPTIMIZER, MEMORY_SEED } from './memory.js';
+import { VARIANTS } from '@bitskip/model';
+import type { Variant } from '@bitskip/model';
+import { EARLY_EXIT, bitskipTrainStep, makeStepCell } from '../bitskip-step.js';
+import { BASE_STEP, MEMORY_BATCH, MEMORY_SEED, memoryModelConfig } from './memory.js';
 import type { ChildLine, MemorySample } from './memory.js';
 
 const PROGRESS_EVERY = 50;
 
-function parse(argv: string[]): { steps: number; backend: 'wasm' | 'cpu'; threads: number; samplesEvery: number } {
+function parse(argv: string[]): { steps: number; variant: Variant; backend: 'wasm' | 'cpu'; threads: number; samplesEvery: number } {
   const get = (flag: string): string => {
     const i = argv.indexOf(flag);
     const v = argv[i + 1];
@@ -23,7 +25,9 @@ function parse(argv: string[]): { steps: number; backend: 'wasm' | 'cpu'; thread
   };
   const backend = get('--backend');
   if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`memory-child: --backend must be wasm or cpu, got ${backend}`);
-  return { steps: Number(get('--steps')), backend, threads: Number(get('--threads')), samplesEvery: Number(get('--samples-every')) };
+  const variant = get('--variant');
+  if (!VARIANTS.includes(variant as Variant)) throw new Error(`memory-child: --variant must be one of ${VARIANTS.join(', ')}, got ${variant}`);
+  return { steps: Number(get('--steps')), variant: variant as Variant, backend, threads: Number(get('--threads')), samplesEvery: Number(get('--samples-every')) };
 }
 
 const emit = (line: ChildLine): void => void process.stdout.write(JSON.stringify(line) + '\n');
@@ -39,19 +43,13 @@ async function main(): Promise<void> {
     b = setBackend('wasm');
   } else b = setBackend('cpu');
   const wasm = b instanceof WasmBackend ? b : null;
-  const cfg = MEMORY_MODEL;
-  const { batch: B, seq: T } = MEMORY_BATCH;
-  const rng = new Rng(MEMORY_SEED);
-  const model = new TinyLM(cfg, rng.split());
-  const opt = new AdamW(model.parameters(), { lr: MEMORY_OPTIMIZER.lr, weightDecay: MEMORY_OPTIMIZER.weightDecay });
-  const dataRng = rng.split();
-  const dropRng = rng.split();
+  const cell = makeStepCell(memoryModelConfig(o.variant), EARLY_EXIT.on, MEMORY_BATCH, MEMORY_SEED);
   emit({
     type: 'start',
     backend: b.name,
     simd: wasm === null ? null : wasm.info().simd,
     threads: wasm === null ? 1 : wasm.info().threads,
-    params: model.numParams(),
+    params: cell.model.numParams(),
     node: process.version,
     execArgv: process.execArgv,
   });
@@ -85,14 +83,7 @@ async function main(): Promise<void> {
   let t0 = performance.now();
   for (let s = 1; s <= o.steps; s++) {
     // A fresh batch each step (new input tensors written and disposed), as a data loader would.
-    const { ids, targets } = syntheticBatch(dataRng, cfg.vocab, B, T);
-    const x = tensor(ids, [B, T], 'int32');
-    const y = tensor(targets, [B, T], 'int32');
-    const l = tinyLMStep(model, opt, x, y, dropRng);
-    loss = l.itemSync();
-    l.dispose();
-    x.dispose();
-    y.dispose();
+    loss = bitskipTrainStep(cell, o.steps);
     if (s % PROGRESS_EVERY === 0) process.stderr.write(`memory: step ${s}/${o.steps}, loss ${loss.toFixed(4)}\n`);
     if (s === BASE_STEP || s === o.steps || (o.samplesEvery > 0 && s % o.samplesEvery === 0)) {
       trainMs += performance.now() - t0;
@@ -101,8 +92,7 @@ async function main(): Promise<void> {
     }
   }
   emit({ type: 'done', steps: o.steps, trainSeconds: trainMs / 1000, lastLoss: loss });
-  model.dispose();
-  opt.dispose();
+  cell.dispose();
   if (wasm !== null) await wasm.destroy();
 }
 

@@ -1,5 +1,6 @@
-// memory: is a training loop's memory stable? Trains TinyLM (@bitskip/tensor-core/testing: 2 layers × d 128, GQA
-// 4/2 heads, SwiGLU 344, vocab 512, dropout 0.1) with AdamW on batches of 8 × 64 fresh tokens in a child Node process
+// memory: is a training loop's memory stable? Runs the real BitSkip training step (../bitskip-step.ts: BitSkipModel
+// 2 layers × d 128, GQA 4/2 heads, SwiGLU 344, vocab 512, dropout 0.1, layer dropout, the early-exit loss, AdamW; the
+// variant is an option, v1 by default) on batches of 8 × 64 fresh tokens in a child Node process
 // (memory-child.ts), which samples the process RSS, V8's heap (used and committed), the WASM memory, the WASM heap's
 // live blocks and the backend's live buffers after 3 × (gc + 50 ms pause), at step 20, every --samples-every steps
 // and at the last step. The check: RSS at the last step within --max-growth percent (default 5) of RSS at step 20,
@@ -18,15 +19,21 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { VARIANTS, resolveModelConfig } from '@bitskip/model';
+import type { ModelConfig, Variant } from '@bitskip/model';
+import { EARLY_EXIT, TRAIN_OPTIMIZER } from '../bitskip-step.js';
 import { table, writeResult } from '../result.js';
 import { UsageError, parseThreads } from '../suite.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 
-/** The model trained (TinyLMConfig), batch and optimizer: the same as tensor-core's former rss-probe script. */
-export const MEMORY_MODEL = { vocab: 512, dim: 128, heads: 4, kvHeads: 2, hidden: 344, layers: 2, dropout: 0.1 };
+/** The model trained (ModelConfig overrides on the tiny preset) and its batch: the sizes of tensor-core's former rss-probe script. */
+export const MEMORY_MODEL = { vocabSize: 512, dim: 128, numHeads: 4, numKvHeads: 2, headDim: 32, ffnDim: 344, numLayers: 2, dropout: 0.1, maxSeqLen: 64 };
 export const MEMORY_BATCH = { batch: 8, seq: 64 };
-export const MEMORY_OPTIMIZER = { name: 'AdamW', lr: 1e-3, weightDecay: 0.1 };
 export const MEMORY_SEED = 5;
+
+export function memoryModelConfig(variant: Variant): ModelConfig {
+  return resolveModelConfig({ ...MEMORY_MODEL, variant }, 'tiny');
+}
 /** RSS growth is measured from this step (the first sample) to the last one. */
 export const BASE_STEP = 20;
 /** V8 semi-space size (MiB) the child is pinned at; see the header. */
@@ -34,6 +41,7 @@ export const SEMI_SPACE_MIB = 16;
 
 export interface MemoryOptions {
   steps: number;
+  variant: Variant;
   backend: 'wasm' | 'cpu';
   /** Threads of the wasm backend (the cpu backend has one). */
   threads: number;
@@ -45,10 +53,10 @@ export interface MemoryOptions {
   pinYoungGen: boolean;
 }
 
-const KNOWN = '--steps N (default 200), --backend wasm|cpu, --threads N (default: all cores), --samples-every N (default 20), --max-growth PERCENT (default 5), --no-pin-young-gen';
+const KNOWN = '--steps N (default 200), --variant V (default v1), --backend wasm|cpu, --threads N (default: all cores), --samples-every N (default 20), --max-growth PERCENT (default 5), --no-pin-young-gen';
 
 export function parseMemoryArgs(args: string[], cores = availableParallelism()): MemoryOptions {
-  const o: MemoryOptions = { steps: 200, backend: 'wasm', threads: cores, samplesEvery: 20, maxGrowth: 5, pinYoungGen: true };
+  const o: MemoryOptions = { steps: 200, variant: 'v1', backend: 'wasm', threads: cores, samplesEvery: 20, maxGrowth: 5, pinYoungGen: true };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (v === undefined || v.trim() === '' || !Number.isInteger(n) || n < min) throw new UsageError(`memory: ${flag} needs an integer ≥ ${min}, got ${v ?? 'nothing'}`);
@@ -57,7 +65,11 @@ export function parseMemoryArgs(args: string[], cores = availableParallelism()):
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--steps') o.steps = int(a, args[++i], BASE_STEP + 1);
-    else if (a === '--threads') o.threads = parseThreads('memory', a, args[++i]);
+    else if (a === '--variant') {
+      const v = args[++i];
+      if (!VARIANTS.includes(v as Variant)) throw new UsageError(`memory: --variant must be one of ${VARIANTS.join(', ')}, got ${v ?? 'nothing'}`);
+      o.variant = v as Variant;
+    } else if (a === '--threads') o.threads = parseThreads('memory', a, args[++i]);
     else if (a === '--samples-every') o.samplesEvery = int(a, args[++i], 0);
     else if (a === '--max-growth') {
       const v = args[++i];
@@ -178,7 +190,7 @@ async function runChild(flags: string[], childArgs: string[]): Promise<ChildLine
 async function run({ outDir, args }: SuiteOptions): Promise<number> {
   const o = parseMemoryArgs(args);
   const flags = childNodeFlags(o.pinYoungGen);
-  const childArgs = ['--steps', String(o.steps), '--backend', o.backend, '--threads', String(o.threads), '--samples-every', String(o.samplesEvery)];
+  const childArgs = ['--steps', String(o.steps), '--variant', o.variant, '--backend', o.backend, '--threads', String(o.threads), '--samples-every', String(o.samplesEvery)];
   process.stderr.write(`memory: ${o.steps} steps on ${o.backend}${o.backend === 'wasm' ? ` (${o.threads} threads)` : ''}, child node ${flags.join(' ')}\n`);
   const lines = await runChild(flags, childArgs);
   const start = lines.find((l) => l.type === 'start');
@@ -188,7 +200,7 @@ async function run({ outDir, args }: SuiteOptions): Promise<number> {
   const v = verdict(samples, o.maxGrowth);
 
   const backendName = start.simd === null ? start.backend : `${start.backend} (${start.simd} SIMD, ${start.threads} threads)`;
-  process.stdout.write(`backend ${backendName}; TinyLM ${start.params} parameters ${JSON.stringify(MEMORY_MODEL)}, batch ${MEMORY_BATCH.batch} × seq ${MEMORY_BATCH.seq}, AdamW\n`);
+  process.stdout.write(`backend ${backendName}; BitSkip ${o.variant} ${start.params} parameters ${JSON.stringify(MEMORY_MODEL)}, batch ${MEMORY_BATCH.batch} × seq ${MEMORY_BATCH.seq}, layer drop, early-exit loss, AdamW\n`);
   process.stdout.write(`child: node ${start.node} ${flags.slice(0, -2).join(' ')}${o.pinYoungGen ? '' : ' (young generation not pinned)'}\n`);
   process.stdout.write(`${done.steps} steps, ${((1000 * done.trainSeconds) / done.steps).toFixed(1)} ms/step (sampling pauses excluded), last loss ${done.lastLoss.toFixed(4)}\n\n`);
   process.stdout.write(memoryTable(samples) + '\n\n');
@@ -208,10 +220,12 @@ async function run({ outDir, args }: SuiteOptions): Promise<number> {
       maxGrowthPercent: o.maxGrowth,
       pinYoungGen: o.pinYoungGen,
       nodeFlags: flags.slice(0, -2),
-      model: MEMORY_MODEL,
+      variant: o.variant,
+      model: memoryModelConfig(o.variant),
       params: start.params,
       batch: MEMORY_BATCH,
-      optimizer: MEMORY_OPTIMIZER,
+      optimizer: { name: 'AdamW', ...TRAIN_OPTIMIZER },
+      earlyExit: EARLY_EXIT.on,
       seed: MEMORY_SEED,
       sampling: '3 × (gc() + 50 ms pause) before each sample',
     },
@@ -223,9 +237,9 @@ async function run({ outDir, args }: SuiteOptions): Promise<number> {
 
 export const memorySuite: Suite = {
   name: 'memory',
-  description: `training-loop memory: RSS, JS heap and WASM memory of TinyLM + AdamW in a child Node, step ${BASE_STEP} vs last`,
+  description: `training-loop memory: RSS, JS heap and WASM memory of the BitSkip training step in a child Node, step ${BASE_STEP} vs last`,
   options: [
-    '--steps N (default 200)  --backend wasm|cpu (default wasm)  --threads N (default: all cores)',
+    `--steps N (default 200)  --variant V (${VARIANTS.join(', ')}; default v1)  --backend wasm|cpu (default wasm)  --threads N (default: all cores)`,
     '--samples-every N (default 20)  --max-growth PERCENT (default 5; exit 1 above it)',
     `--no-pin-young-gen  child without --min/--max-semi-space-size=${SEMI_SPACE_MIB} (V8 grows its young generation mid-run)`,
   ],

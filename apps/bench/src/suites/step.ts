@@ -1,28 +1,32 @@
-// Training-step throughput per backend: TinyLM (@bitskip/tensor-core/testing) trained with AdamW — forward,
-// backward, update and the loss read back (so asynchronous devices finish the step) — on cpu, wasm with N threads
-// and gpu.js modes, one model per backend from the same seed, steps interleaved in rounds (each round runs one step
-// per backend, in rotated order) so that a noisy neighbour slows all backends alike. Prints ms/step and tokens/s
-// with the cpu ratio and writes a result JSON. (scripts/profile-train.ts in tensor-core splits a step by kernel.)
-import { AdamW, Rng, findBackend, registerBackend, setBackend, tensor } from '@bitskip/tensor-core';
-import type { Backend, Tensor } from '@bitskip/tensor-core';
-import { TinyLM, syntheticBatch, tinyLMStep } from '@bitskip/tensor-core/testing';
-import type { TinyLMConfig } from '@bitskip/tensor-core/testing';
+// Training-step throughput per backend: the real BitSkip step (../bitskip-step.ts: BitSkipModel of a preset and
+// variant, layer dropout, the early-exit loss, gradient clipping, AdamW — the trainer's inner loop, every loss read
+// back so asynchronous devices finish the step) on cpu, wasm with N threads and gpu.js modes, one model per backend
+// from the same seed, steps interleaved in rounds (each round runs one step per backend, in rotated order) so that a
+// noisy neighbour slows all backends alike. Prints ms/step and tokens/s with the cpu ratio and writes a result JSON.
+// (scripts/profile-train.ts in tensor-core splits a step by kernel; the train suite compares variants and presets.)
+import { registerBackend, findBackend, setBackend } from '@bitskip/tensor-core';
+import type { Backend } from '@bitskip/tensor-core';
+import { PRESET_NAMES, VARIANTS, resolveModelConfig } from '@bitskip/model';
+import type { ModelConfig, PresetName, Variant } from '@bitskip/model';
+import { EARLY_EXIT, EARLY_EXIT_SETTINGS, TRAIN_OPTIMIZER, TRAIN_SEED, bitskipTrainStep, makeStepCell } from '../bitskip-step.js';
+import type { EarlyExitSetting, StepCell } from '../bitskip-step.js';
 import { GPUJS_MODES, openGpujs } from '../gpujs.js';
 import type { GpujsModeName } from '../gpujs.js';
 import { stats, table, writeResult } from '../result.js';
 import { UsageError, parseThreads } from '../suite.js';
 import type { Suite, SuiteOptions } from '../suite.js';
 
-
-/** Every backend's model and batch come from this seed; the optimizer is the same everywhere. */
-const SEED = 1;
-const OPTIMIZER = { lr: 1e-3, weightDecay: 0.1 };
+/** Model size overrides (ModelConfig keys) on top of the preset. */
+export type SizeOverrides = Partial<Pick<ModelConfig, 'numLayers' | 'dim' | 'numHeads' | 'numKvHeads' | 'ffnDim' | 'vocabSize'>>;
 
 export interface StepOptions {
   backends: string[];
   steps: number;
   warmup: number;
-  model: TinyLMConfig;
+  preset: PresetName;
+  variant: Variant;
+  earlyExit: EarlyExitSetting;
+  sizes: SizeOverrides;
   batch: number;
   seq: number;
 }
@@ -32,25 +36,23 @@ const INT_FLAGS = {
   '--warmup': 'warmup',
   '--batch': 'batch',
   '--seq': 'seq',
-  '--layers': 'layers',
+  '--layers': 'numLayers',
   '--dim': 'dim',
-  '--heads': 'heads',
-  '--kv-heads': 'kvHeads',
-  '--hidden': 'hidden',
-  '--vocab': 'vocab',
+  '--heads': 'numHeads',
+  '--kv-heads': 'numKvHeads',
+  '--ffn': 'ffnDim',
+  '--vocab': 'vocabSize',
 } as const;
 
-const KNOWN = `--backends LIST (cpu, wasm:N, gpujs-${GPUJS_MODES.join(', gpujs-')}), ${Object.keys(INT_FLAGS).join(' N, ')} N`;
+const KNOWN = `--backends LIST (cpu, wasm:N, gpujs-${GPUJS_MODES.join(', gpujs-')}), --preset P, --variant V, --early-exit on|off, ${Object.keys(INT_FLAGS).join(' N, ')} N`;
+
+function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T {
+  if (v === undefined || !allowed.includes(v as T)) throw new UsageError(`step: ${flag}: must be one of ${allowed.join(', ')}; got ${v === undefined ? 'nothing' : `"${v}"`}`);
+  return v as T;
+}
 
 export function parseStepArgs(args: string[]): StepOptions {
-  const o: StepOptions = {
-    backends: ['cpu', 'wasm:1', 'wasm:2'],
-    steps: 8,
-    warmup: 2,
-    model: { vocab: 512, dim: 128, heads: 4, kvHeads: 4, hidden: 344, layers: 4, dropout: 0 },
-    batch: 8,
-    seq: 128,
-  };
+  const o: StepOptions = { backends: ['cpu', 'wasm:1', 'wasm:2'], steps: 8, warmup: 2, preset: 'quick', variant: 'v1', earlyExit: 'on', sizes: {}, batch: 8, seq: 128 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const v = args[++i];
@@ -64,19 +66,37 @@ export function parseStepArgs(args: string[]): StepOptions {
       }
       if (list.length === 0) throw new UsageError('step: --backends needs a comma-separated list, e.g. cpu,wasm:1,wasm:2');
       o.backends = [...new Set(list)];
-    } else if (a in INT_FLAGS) {
+    } else if (a === '--preset') o.preset = oneOf(a, v, PRESET_NAMES);
+    else if (a === '--variant') o.variant = oneOf(a, v, VARIANTS);
+    else if (a === '--early-exit') o.earlyExit = oneOf(a, v, EARLY_EXIT_SETTINGS);
+    else if (a in INT_FLAGS) {
       const n = Number(v);
       const key = INT_FLAGS[a as keyof typeof INT_FLAGS];
       const min = key === 'warmup' ? 0 : 1;
       if (v === undefined || v.trim() === '' || !Number.isInteger(n) || n < min) throw new UsageError(`step: ${a} needs an integer ≥ ${min}, got ${v ?? 'nothing'}`);
       if (key === 'steps' || key === 'warmup' || key === 'batch' || key === 'seq') o[key] = n;
-      else o.model = { ...o.model, [key]: n };
+      else o.sizes = { ...o.sizes, [key]: n };
     } else throw new UsageError(`step: unknown option ${a} (known: ${KNOWN})`);
   }
-  if (o.model.dim % o.model.heads !== 0 || o.model.heads % o.model.kvHeads !== 0) {
-    throw new UsageError(`step: --dim (${o.model.dim}) must be a multiple of --heads (${o.model.heads}), and --heads of --kv-heads (${o.model.kvHeads})`);
-  }
+  stepModelConfig(o); // size errors before any backend opens
   return o;
+}
+
+/** The model of a step run: the preset with the size overrides (head size = dim / heads), long enough for --seq. */
+export function stepModelConfig(o: Pick<StepOptions, 'preset' | 'variant' | 'sizes' | 'seq'>): ModelConfig {
+  const base = resolveModelConfig({}, o.preset);
+  const dim = o.sizes.dim ?? base.dim;
+  const heads = o.sizes.numHeads ?? base.numHeads;
+  const over: Record<string, unknown> = { ...o.sizes, variant: o.variant, maxSeqLen: Math.max(o.seq, base.maxSeqLen) };
+  if (o.sizes.dim !== undefined || o.sizes.numHeads !== undefined) {
+    if (dim % heads !== 0) throw new UsageError(`step: --dim (${dim}) must be a multiple of --heads (${heads})`);
+    over.headDim = dim / heads;
+  }
+  try {
+    return resolveModelConfig(over, o.preset);
+  } catch (e) {
+    throw new UsageError(`step: ${(e as Error).message}`);
+  }
 }
 
 interface Run {
@@ -117,6 +137,8 @@ async function openBackend(spec: string): Promise<{ backend: Backend; info: stri
 
 async function run({ outDir, args }: SuiteOptions): Promise<void> {
   const o = parseStepArgs(args);
+  const mc = stepModelConfig(o);
+  const total = o.warmup + o.steps;
   const runs: Run[] = [];
   let params = 0;
   for (const spec of o.backends) {
@@ -124,25 +146,12 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
     if (opened === null) continue; // said why on stderr
     const { backend, info, close } = opened;
     setBackend(backend.name);
-    const rng = new Rng(SEED);
-    const model = new TinyLM(o.model, rng.split());
-    params = model.numParams();
-    const opt = new AdamW(model.parameters(), OPTIMIZER);
-    const { ids, targets } = syntheticBatch(rng.split(), o.model.vocab, o.batch, o.seq);
-    const x: Tensor = tensor(ids, [o.batch, o.seq], 'int32');
-    const y: Tensor = tensor(targets, [o.batch, o.seq], 'int32');
-    const step = async (): Promise<number> => {
-      const loss = tinyLMStep(model, opt, x, y, rng);
-      const v = await loss.item();
-      loss.dispose();
-      return v;
-    };
+    const cell: StepCell = makeStepCell(mc, EARLY_EXIT[o.earlyExit], o, TRAIN_SEED);
+    params = cell.model.numParams();
+    const step = (): Promise<number> => Promise.resolve(bitskipTrainStep(cell, total));
     const dispose = async (): Promise<void> => {
       setBackend(backend.name);
-      model.dispose();
-      opt.dispose();
-      x.dispose();
-      y.dispose();
+      cell.dispose();
       setBackend('cpu');
       await close();
     };
@@ -175,24 +184,27 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
   const tokens = o.batch * o.seq;
   const rows = runs.map((r) => ({ backend: r.spec, info: r.info, ms: stats(r.ms), tokensPerSecond: stats(r.ms.map((m) => (tokens * 1000) / m)), losses: r.losses }));
   const cpu = rows.find((r) => r.backend === 'cpu');
-  process.stdout.write(`model: TinyLM ${JSON.stringify(o.model)}, ${params} parameters; batch ${o.batch} × seq ${o.seq}; ${o.steps} timed steps after ${o.warmup} warm-up, interleaved\n`);
+  process.stdout.write(
+    `model: BitSkip ${o.preset} ${o.variant} (${mc.numLayers} × d ${mc.dim}, heads ${mc.numHeads}/${mc.numKvHeads}, ffn ${mc.ffnDim}, vocab ${mc.vocabSize}), ${params} parameters; early exit ${o.earlyExit}; batch ${o.batch} × seq ${o.seq}; ${o.steps} timed steps after ${o.warmup} warm-up, interleaved\n`,
+  );
   process.stdout.write(
     table(
       ['backend', 'ms/step median', 'min', 'max', 'tokens/s', 'vs cpu', 'last loss', 'info'],
       rows.map((r) => [r.backend, r.ms.median, r.ms.min, r.ms.max, Math.round(r.tokensPerSecond.median), cpu === undefined ? '-' : `${(cpu.ms.median / r.ms.median).toFixed(1)}×`, r.losses[r.losses.length - 1]!.toFixed(4), r.info]),
     ) + '\n',
   );
-  const file = writeResult(outDir, 'step', { ...o, params, optimizer: OPTIMIZER, seed: SEED }, { runs: rows });
+  const file = writeResult(outDir, 'step', { ...o, model: mc, params, optimizer: { name: 'AdamW', ...TRAIN_OPTIMIZER }, earlyExitConfig: EARLY_EXIT[o.earlyExit], seed: TRAIN_SEED }, { runs: rows });
   process.stdout.write(`wrote ${file}\n`);
 }
 
 export const stepSuite: Suite = {
   name: 'step',
-  description: 'training-step throughput (TinyLM + AdamW, loss read back) per backend: cpu, wasm:N, gpu.js modes',
+  description: 'training-step throughput (the BitSkip step: model, layer drop, early-exit loss, AdamW) per backend: cpu, wasm:N, gpu.js modes',
   options: [
     '--backends LIST  cpu, wasm:N, gpujs-cpu, gpujs-webasm, gpujs-headlessgl, gpujs-webgpu (default cpu,wasm:1,wasm:2)',
+    `--preset P (${PRESET_NAMES.join(', ')}; default quick)  --variant V (${VARIANTS.join(', ')}; default v1)  --early-exit on|off (default on)`,
     '--steps N (default 8)  --warmup N (default 2)  --batch N (default 8)  --seq N (default 128)',
-    '--layers N (4)  --dim N (128)  --heads N (4)  --kv-heads N (4)  --hidden N (344)  --vocab N (512)',
+    '--layers N  --dim N  --heads N  --kv-heads N  --ffn N  --vocab N  (override the preset; head size = dim / heads)',
   ],
   run,
 };

@@ -1,10 +1,8 @@
 // train: tokens/s of a real BitSkip training step (BitSkipModel from @bitskip/model, the early-exit loss and layer
 // dropout from @bitskip/layerskip, AdamW) per preset × variant × early-exit setting, and the peak memory of a step.
-// The step is the computation of apps/train/src/trainer.ts's inner loop (accum 1): a per-step seeded Rng draws the
-// BitSkip layer-drop mask; inside tidy: forward with collect = the enabled exits, logits: false, layerDrop, rng;
-// earlyExitLoss; backward; loss, final loss and exit losses read back; then clipGradNormTensor (norm read back), AdamW
-// step, zeroGrad. Early exit 'on' is DEFAULT_EARLY_EXIT (exits L/4, L/2, 3L/4, scale 0.3); 'off' is scale 0 (no exit
-// collected). Batches are synthetic tokens from a seeded Rng (the same stream for every cell).
+// The step is ../bitskip-step.ts (the trainer's inner loop, accum 1). Early exit 'on' is DEFAULT_EARLY_EXIT (exits
+// L/4, L/2, 3L/4, scale 0.3); 'off' is scale 0 (no exit collected). Batches are synthetic tokens from a seeded Rng
+// (the same stream for every cell).
 //
 // One child Node process per preset (this suite with --child, run with the parent's node flags) so that its peak RSS
 // is the preset's own. The child first runs a memory phase: each cell alone — its model and AdamW built, one step,
@@ -16,13 +14,13 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { AdamW, Rng, clipGradNormTensor, setBackend, tensor, tidy } from '@bitskip/tensor-core';
-import type { Tensor } from '@bitskip/tensor-core';
+import { setBackend } from '@bitskip/tensor-core';
 import type { WasmBackend } from '@bitskip/tensor-core/wasm';
-import { BitSkipModel, PRESET_NAMES, VARIANTS, resolveModelConfig } from '@bitskip/model';
+import { PRESET_NAMES, VARIANTS, resolveModelConfig } from '@bitskip/model';
 import type { ModelConfig, PresetName, Variant } from '@bitskip/model';
-import { BITSKIP_LAYER_DROP, DEFAULT_EARLY_EXIT, earlyExitLoss, enabledExits, sampleLayerDrop, stepRng } from '@bitskip/layerskip';
-import type { EarlyExitConfig } from '@bitskip/layerskip';
+import { BITSKIP_LAYER_DROP } from '@bitskip/layerskip';
+import { EARLY_EXIT, EARLY_EXIT_SETTINGS, TRAIN_OPTIMIZER, TRAIN_SEED, bitskipTrainStep, makeStepCell } from '../bitskip-step.js';
+import type { EarlyExitSetting, StepCell } from '../bitskip-step.js';
 import { interleavedRounds, stats, table, writeResult } from '../result.js';
 import type { Stats } from '../result.js';
 import { UsageError } from '../suite.js';
@@ -33,14 +31,8 @@ import type { Suite, SuiteOptions } from '../suite.js';
  * both train 16 × 256), and the quick recipe's BPE vocabulary. Copied, not imported: the bench imports no app.
  */
 export const RECIPE = { batch: 16, seq: 256, vocab: 1024 } as const;
-/** The recipe's seed and optimizer (apps/train/src/config.ts BASE: lr 3e-3, betas 0.9/0.95, eps 1e-8, wd 0.1, clip 1). */
-export const TRAIN_SEED = 1234;
-export const TRAIN_OPTIMIZER = { lr: 3e-3, betas: [0.9, 0.95] as [number, number], eps: 1e-8, weightDecay: 0.1, clip: 1.0 };
 /** Step-time ratio to the baseline variant (same preset, same early-exit setting) that passes: fake-quant 1.3×, Hadamard 1.5×. */
 export const TARGETS: Readonly<Partial<Record<Variant, number>>> = { v1: 1.3, v2: 1.5, v3: 1.5 };
-export const EARLY_EXIT_SETTINGS = ['on', 'off'] as const;
-export type EarlyExitSetting = (typeof EARLY_EXIT_SETTINGS)[number];
-const EARLY_EXIT: Record<EarlyExitSetting, EarlyExitConfig> = { on: DEFAULT_EARLY_EXIT, off: { ...DEFAULT_EARLY_EXIT, scale: 0 } };
 
 export interface TrainBenchOptions {
   presets: PresetName[];
@@ -130,89 +122,13 @@ export type ChildLine =
   | { type: 'cell'; variant: Variant; earlyExit: EarlyExitSetting; exits: number[]; ms: number[]; losses: number[] }
   | { type: 'done'; params: number; flopsPerToken: number; peakRssMiB: number; maxRssEndMiB: number; wasmMemoryMiB: number | null; heapReservedMiB: number | null };
 
-interface Cell {
+interface Cell extends StepCell {
   variant: Variant;
-  earlyExit: EarlyExitSetting;
-  model: BitSkipModel;
-  opt: AdamW;
-  data: Rng;
-  step: number;
-  exits: number[];
-  losses: number[];
-  dispose(): void;
+  earlyExitSetting: EarlyExitSetting;
 }
 
 function makeCell(o: TrainBenchOptions, preset: PresetName, variant: Variant, earlyExit: EarlyExitSetting): Cell {
-  const mc = cellModelConfig(preset, variant, o.vocab, o.seq);
-  const model = new BitSkipModel(mc, new Rng(TRAIN_SEED));
-  const params = model.namedParameters();
-  // The trainer's parameter groups: weight decay on matrices only.
-  const opt = new AdamW(
-    [
-      { params: params.filter(([, p]) => p.rank >= 2).map(([, p]) => p) },
-      { params: params.filter(([, p]) => p.rank < 2).map(([, p]) => p), weightDecay: 0 },
-    ],
-    { lr: TRAIN_OPTIMIZER.lr, betas: TRAIN_OPTIMIZER.betas, eps: TRAIN_OPTIMIZER.eps, weightDecay: TRAIN_OPTIMIZER.weightDecay },
-  );
-  model.train();
-  return {
-    variant,
-    earlyExit,
-    model,
-    opt,
-    data: new Rng(TRAIN_SEED + 1),
-    step: 0,
-    exits: enabledExits(EARLY_EXIT[earlyExit], mc.numLayers),
-    losses: [],
-    dispose: () => {
-      model.dispose();
-      opt.dispose();
-    },
-  };
-}
-
-/** One training step of a cell: trainer.ts's inner loop with accum 1. Returns the loss. */
-function trainStep(c: Cell, o: TrainBenchOptions, totalSteps: number): number {
-  const { model, opt } = c;
-  const L = model.numLayers;
-  const B = o.batch;
-  const T = o.seq;
-  const cfg = EARLY_EXIT[c.earlyExit];
-  const step = c.step++;
-  // A synthetic window of T + 1 tokens per row: inputs are the first T, targets the next T (what a sampler returns).
-  const inputs = new Int32Array(B * T);
-  const targets = new Int32Array(B * T);
-  for (let b = 0; b < B; b++) {
-    let prev = c.data.int(o.vocab);
-    for (let t = 0; t < T; t++) {
-      const next = c.data.int(o.vocab);
-      inputs[b * T + t] = prev;
-      targets[b * T + t] = next;
-      prev = next;
-    }
-  }
-  const exits = enabledExits(cfg, L, step, totalSteps);
-  const rng = stepRng(TRAIN_SEED, step);
-  const mask = sampleLayerDrop(BITSKIP_LAYER_DROP, L, B, rng, step, totalSteps);
-  const vals = tidy(() => {
-    const x = tensor(inputs, [B, T], 'int32');
-    const y = tensor(targets, [B, T], 'int32');
-    const f = model.forward(x, { collect: exits, logits: false, layerDrop: mask, rng });
-    const ee = earlyExitLoss({ head: model, final: f.hidden, exits: exits.map((layer) => ({ layer, hidden: f.exits.get(layer)! })), targets: y, config: cfg, numLayers: L });
-    const loss: Tensor = ee.loss;
-    loss.backward();
-    return { loss: loss.itemSync(), final: ee.finalLoss.itemSync(), exits: ee.exitLosses.map((t) => t.itemSync()) };
-  });
-  let gradNorm = NaN;
-  if (Number.isFinite(vals.loss)) {
-    const n = clipGradNormTensor(model.parameters(), TRAIN_OPTIMIZER.clip);
-    gradNorm = n.itemSync();
-    n.dispose();
-  }
-  if (Number.isFinite(vals.loss) && Number.isFinite(gradNorm)) opt.step();
-  opt.zeroGrad();
-  c.losses.push(vals.loss);
-  return vals.loss;
+  return { ...makeStepCell(cellModelConfig(preset, variant, o.vocab, o.seq), EARLY_EXIT[earlyExit], o), variant, earlyExitSetting: earlyExit };
 }
 
 const emit = (line: ChildLine): void => void process.stdout.write(JSON.stringify(line) + '\n');
@@ -259,7 +175,7 @@ async function runChild(o: TrainBenchOptions): Promise<void> {
     params = c.model.numParams();
     heapPeak = heap?.liveBytes ?? 0;
     const t0 = performance.now();
-    trainStep(c, o, total);
+    bitskipTrainStep(c, total);
     const seconds = (performance.now() - t0) / 1000;
     const heapAfter = heap?.liveBytes ?? 0;
     c.dispose();
@@ -271,7 +187,7 @@ async function runChild(o: TrainBenchOptions): Promise<void> {
   // Timing phase: every cell from the same seed, warm-up rounds, then interleaved timed rounds.
   const cells = specs.map((s) => makeCell(o, preset, s.variant, s.earlyExit));
   for (let w = 0; w < o.warmup; w++) {
-    for (const c of cells) trainStep(c, o, total);
+    for (const c of cells) bitskipTrainStep(c, total);
     process.stderr.write(`train: ${preset} warm-up round ${w + 1}/${o.warmup}\n`);
   }
   let calls = 0;
@@ -279,13 +195,13 @@ async function runChild(o: TrainBenchOptions): Promise<void> {
     cells.map((c, i) => ({
       name: String(i),
       fn: () => {
-        trainStep(c, o, total);
+        bitskipTrainStep(c, total);
         if (++calls % cells.length === 0) process.stderr.write(`train: ${preset} round ${calls / cells.length}/${o.steps}\n`);
       },
     })),
     o.steps,
   );
-  cells.forEach((c, i) => emit({ type: 'cell', variant: c.variant, earlyExit: c.earlyExit, exits: c.exits, ms: secs.get(String(i))!.map((s) => s * 1000), losses: c.losses }));
+  cells.forEach((c, i) => emit({ type: 'cell', variant: c.variant, earlyExit: c.earlyExitSetting, exits: c.exits, ms: secs.get(String(i))!.map((s) => s * 1000), losses: c.losses }));
   const flopsPerToken = cells[0]!.model.flopsPerToken({ seq: o.seq });
   for (const c of cells) c.dispose();
   emit({
