@@ -1,6 +1,7 @@
 // The fakeQuant and fakeQuantMask kernels for each backend kind, registered once at import (fake.ts):
 // - cpu (CpuBackend) and wasm (WasmBackend): the typed-array quantizers of quantizers.ts, on the cpu backend's
-//   arrays or on views of WASM memory (no copies): identical results on both;
+//   arrays or on views of WASM memory (no copies): identical results on both; the wasm kernel's activation values
+//   come from the WASM runtime's fakeQuantRows (f64 SIMD, threaded), the same values bit for bit;
 // - gpujs (any mode, through GpujsKernelRunner.runKernel; gpu.js is never imported here): float32 kernels built
 //   from the same scheme records (schemes.ts: the `gpu` source fragments).
 //   Activations: one kernel for the per-row scale (absmax: max|x|, exact; absmean: Kahan mean|x|), one per element.
@@ -61,6 +62,14 @@ function cpuKernel(backend: CpuBackend, mask: boolean): (x: TensorInfo, spec: Fa
 function wasmKernel(backend: WasmBackend, mask: boolean): (x: TensorInfo, spec: FakeQuantSpec) => DataId {
   return (x, spec) => {
     const out = backend.allocate(x.shape, 'float32');
+    if (!mask && spec.target === 'activation' && x.dtype === 'float32') {
+      // The hot path of every BitLinear forward: the runtime's f64 SIMD kernel, threaded, the same values bit for bit.
+      const q = activationScheme(spec);
+      const n = x.shape[x.shape.length - 1] ?? 1;
+      const size = x.shape.reduce((a, b) => a * b, 1);
+      backend.core.fakeQuantRows({ x: backend.buffer(x.id), y: backend.buffer(out), rows: n === 0 ? 0 : size / n, cols: n, scale: q.scale, qmin: q.range[0], qmax: q.range[1] });
+      return out;
+    }
     // Views after the allocation (it may grow the memory); the quantizers allocate only JS arrays.
     quantInto(backend.view(x.id), x.shape, spec, mask, backend.view(out) as Float32Array);
     return out;

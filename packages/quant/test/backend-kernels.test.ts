@@ -45,6 +45,7 @@ function cases(): Case[] {
   for (const [bits, scheme] of [[8, 'absmax'], [4, 'absmax'], [4, 'absmean']] as const) {
     out.push({ name: `${scheme} int${bits}, 48 rows of 64`, spec: act(bits, scheme), shape: [6, 8, 64], values: normals(48 * 64, bits * 10 + scheme.length, 3) });
     out.push({ name: `${scheme} int${bits}, 3 rows of 1024`, spec: act(bits, scheme), shape: [3, 1024], values: normals(3 * 1024, bits + scheme.length) });
+    out.push({ name: `${scheme} int${bits}, 600 rows of 67 (a SIMD tail; rows over the wasm threads)`, spec: act(bits, scheme), shape: [600, 67], values: normals(600 * 67, bits * 3 + scheme.length, 2) });
     out.push({ name: `${scheme} int${bits}, zeros and tiny rows (eps)`, spec: act(bits, scheme), shape: [2, 4], values: [0, 0, 0, 0, 1e-7, -2e-7, 0, 3e-8] });
   }
   for (const q of [127, 7]) {

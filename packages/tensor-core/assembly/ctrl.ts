@@ -48,6 +48,8 @@ export const OP_ROPE: i32 = 10;
 /** Packed ternary × int8 matmul (ternary.ts) and its per-token absmax activation quantizer. */
 export const OP_TERNARY: i32 = 11;
 export const OP_QUANTIZE_ABSMAX: i32 = 12;
+/** Per-token fake quantization of f32 activations (fake-quant.ts; @bitskip/quant's activation schemes). */
+export const OP_FAKE_QUANT: i32 = 13;
 
 // Fused kernels (cross-entropy, RMSNorm, AdamW, rope) take C_A, C_B, C_C, rows in C_M, cols in C_N, and further
 // pointers and f32 parameters in these slots (the elementwise slots, reused).

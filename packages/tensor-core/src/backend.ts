@@ -236,6 +236,13 @@ export function getKernel<K extends KernelName>(backend: Backend, name: K): Kern
   return impl;
 }
 
+/** Every kernel `backend` has: its own table's, then those registered for its kind (e.g. to wrap them with timers). */
+export function kernelNames(backend: Backend): KernelName[] {
+  const own = Object.keys(backend.kernels).filter((k) => backend.kernels[k as KernelName] !== undefined) as KernelName[];
+  const extra = [...(extraKernels.get(backend.kind)?.keys() ?? [])].filter((k) => !own.includes(k));
+  return [...own, ...extra];
+}
+
 /** Whether `backend` has kernel `name` (built in, or registered for its kind). */
 export function hasKernel(backend: Backend, name: KernelName): boolean {
   return backend.kernels[name] !== undefined || extraKernels.get(backend.kind)?.has(name) === true;

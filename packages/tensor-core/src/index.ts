@@ -17,7 +17,7 @@ export type {
   TensorInfo,
   UnaryOp,
 } from './backend.js';
-export { BACKEND_KINDS, getKernel, hasKernel, registerKernel } from './backend.js';
+export { BACKEND_KINDS, getKernel, hasKernel, kernelNames, registerKernel } from './backend.js';
 export { findBackend, getBackend, registerBackend, registeredBackends, setBackend } from './backends/builtin.js';
 export type { BackendFactory } from './registry.js';
 export { CpuBackend } from './backends/cpu/backend.js';

@@ -1,7 +1,7 @@
 // The kernel-extension hook: a package contributes a kernel to every backend of a kind (cpu, wasm, gpujs), typed by
 // module augmentation; a backend created under any name finds it.
 import { describe, expect, it } from 'vitest';
-import { CpuBackend, checkInputs, createWasmBackendSync, findBackend, getKernel, grad, hasKernel, record, registerBackend, registerKernel, sum, tensor } from '../src/index.js';
+import { CpuBackend, checkInputs, createWasmBackendSync, findBackend, getKernel, grad, hasKernel, kernelNames, record, registerBackend, registerKernel, sum, tensor } from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import type { DataId, TensorInfo } from '../src/index.js';
 
@@ -26,7 +26,14 @@ describe('registerKernel', () => {
     const cpu = findBackend('cpu');
     expect(hasKernel(cpu, 'testDoublePlus')).toBe(true);
     expect(hasKernel(findBackend('cpu64'), 'testDoublePlus')).toBe(true); // kind 'cpu' too
-    expect(hasKernel(createWasmBackendSync({ name: 'no-double', warmup: false }), 'testDoublePlus')).toBe(false); // kind 'wasm'
+    const wasm = createWasmBackendSync({ name: 'no-double', warmup: false });
+    expect(hasKernel(wasm, 'testDoublePlus')).toBe(false); // kind 'wasm'
+    // kernelNames: the built-in table, then the registered names of the kind, each once, all of them found by getKernel.
+    expect(kernelNames(cpu)).toContain('testDoublePlus');
+    expect(kernelNames(cpu)).toContain('matmul');
+    expect(kernelNames(wasm)).not.toContain('testDoublePlus');
+    expect(new Set(kernelNames(cpu)).size).toBe(kernelNames(cpu).length);
+    for (const k of kernelNames(cpu)) expect(hasKernel(cpu, k)).toBe(true);
     const x = tensor([1, 2, 3]);
     const id = getKernel(cpu, 'testDoublePlus')(x, 1);
     expect(Array.from(cpu.readSync!(id))).toEqual([3, 5, 7]);

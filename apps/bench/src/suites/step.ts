@@ -4,7 +4,7 @@
 // from the same seed, steps interleaved in rounds (each round runs one step per backend, in rotated order) so that a
 // noisy neighbour slows all backends alike. Prints ms/step and tokens/s with the cpu ratio and writes a result JSON.
 // (scripts/profile-train.ts in tensor-core splits a step by kernel; the train suite compares variants and presets.)
-import { registerBackend, findBackend, setBackend } from '@bitskip/tensor-core';
+import { findBackend, getKernel, kernelNames, registerBackend, setBackend } from '@bitskip/tensor-core';
 import type { Backend } from '@bitskip/tensor-core';
 import { PRESET_NAMES, VARIANTS, resolveModelConfig } from '@bitskip/model';
 import type { ModelConfig, PresetName, Variant } from '@bitskip/model';
@@ -29,6 +29,8 @@ export interface StepOptions {
   sizes: SizeOverrides;
   batch: number;
   seq: number;
+  /** Time every kernel call of the timed steps and print each kernel's share of the step. */
+  profile: boolean;
 }
 
 const INT_FLAGS = {
@@ -44,7 +46,7 @@ const INT_FLAGS = {
   '--vocab': 'vocabSize',
 } as const;
 
-const KNOWN = `--backends LIST (cpu, wasm:N, gpujs-${GPUJS_MODES.join(', gpujs-')}), --preset P, --variant V, --early-exit on|off, ${Object.keys(INT_FLAGS).join(' N, ')} N`;
+const KNOWN = `--backends LIST (cpu, wasm:N, gpujs-${GPUJS_MODES.join(', gpujs-')}), --preset P, --variant V, --early-exit on|off, --profile, ${Object.keys(INT_FLAGS).join(' N, ')} N`;
 
 function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T {
   if (v === undefined || !allowed.includes(v as T)) throw new UsageError(`step: ${flag}: must be one of ${allowed.join(', ')}; got ${v === undefined ? 'nothing' : `"${v}"`}`);
@@ -52,9 +54,13 @@ function oneOf<T extends string>(flag: string, v: string | undefined, allowed: r
 }
 
 export function parseStepArgs(args: string[]): StepOptions {
-  const o: StepOptions = { backends: ['cpu', 'wasm:1', 'wasm:2'], steps: 8, warmup: 2, preset: 'quick', variant: 'v1', earlyExit: 'on', sizes: {}, batch: 8, seq: 128 };
+  const o: StepOptions = { backends: ['cpu', 'wasm:1', 'wasm:2'], steps: 8, warmup: 2, preset: 'quick', variant: 'v1', earlyExit: 'on', sizes: {}, batch: 8, seq: 128, profile: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
+    if (a === '--profile') {
+      o.profile = true;
+      continue;
+    }
     const v = args[++i];
     if (a === '--backends') {
       const list = (v ?? '').split(',').filter((s) => s !== '');
@@ -99,12 +105,50 @@ export function stepModelConfig(o: Pick<StepOptions, 'preset' | 'variant' | 'siz
   }
 }
 
+/** Per-kernel time (ms) and calls of one backend while instrumented. */
+interface KernelProfile {
+  ms: Map<string, number>;
+  calls: Map<string, number>;
+  restore(): void;
+}
+
+/**
+ * Wrap every kernel of `b` (its own and those registered for its kind) with a timer keyed by kernel name (unary and
+ * binary by op). Kernels are synchronous on cpu and wasm; on gpu.js the time is the launch unless the kernel reads back.
+ */
+function instrument(b: Backend): KernelProfile {
+  const ms = new Map<string, number>();
+  const calls = new Map<string, number>();
+  const table = b.kernels as Record<string, ((...args: unknown[]) => unknown) | undefined>;
+  const saved = new Map(Object.entries(table));
+  for (const name of kernelNames(b)) {
+    const fn = getKernel(b, name) as unknown as (...args: unknown[]) => unknown;
+    table[name] = (...args: unknown[]) => {
+      const key = name === 'unary' ? `unary:${String(args[1])}` : name === 'binary' ? `binary:${String(args[2])}` : name;
+      const t0 = performance.now();
+      const r = fn(...args);
+      ms.set(key, (ms.get(key) ?? 0) + performance.now() - t0);
+      calls.set(key, (calls.get(key) ?? 0) + 1);
+      return r;
+    };
+  }
+  return {
+    ms,
+    calls,
+    restore: () => {
+      for (const k of Object.keys(table)) if (!saved.has(k)) delete table[k];
+      for (const [k, f] of saved) table[k] = f;
+    },
+  };
+}
+
 interface Run {
   spec: string;
   backend: Backend;
   info: string;
   step: () => Promise<number>;
   ms: number[];
+  profile: KernelProfile | null;
   losses: number[];
   dispose: () => Promise<void>;
 }
@@ -155,7 +199,7 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
       setBackend('cpu');
       await close();
     };
-    runs.push({ spec, backend, info, step, ms: [], losses: [], dispose });
+    runs.push({ spec, backend, info, step, ms: [], profile: null, losses: [], dispose });
     process.stderr.write(`step: ${spec} ready (${info})\n`);
   }
   if (runs.length === 0) throw new UsageError('step: none of the requested backends runs here');
@@ -166,6 +210,7 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
         r.losses.push(await r.step());
       }
     }
+    if (o.profile) for (const r of runs) r.profile = instrument(r.backend);
     for (let s = 0; s < o.steps; s++) {
       for (let j = 0; j < runs.length; j++) {
         const r = runs[(j + s) % runs.length]!;
@@ -178,7 +223,10 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
     }
   } finally {
     setBackend('cpu');
-    for (const r of runs) await r.dispose();
+    for (const r of runs) {
+      r.profile?.restore();
+      await r.dispose();
+    }
   }
 
   const tokens = o.batch * o.seq;
@@ -193,8 +241,39 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
       rows.map((r) => [r.backend, r.ms.median, r.ms.min, r.ms.max, Math.round(r.tokensPerSecond.median), cpu === undefined ? '-' : `${(cpu.ms.median / r.ms.median).toFixed(1)}×`, r.losses[r.losses.length - 1]!.toFixed(4), r.info]),
     ) + '\n',
   );
-  const file = writeResult(outDir, 'step', { ...o, model: mc, params, optimizer: { name: 'AdamW', ...TRAIN_OPTIMIZER }, earlyExitConfig: EARLY_EXIT[o.earlyExit], seed: TRAIN_SEED }, { runs: rows });
+  const kernels = o.profile ? profileRows(runs, o.steps) : null;
+  if (kernels !== null) process.stdout.write(`\n${profileTable(kernels, runs.map((r) => r.spec))}\n`);
+  const file = writeResult(outDir, 'step', { ...o, model: mc, params, optimizer: { name: 'AdamW', ...TRAIN_OPTIMIZER }, earlyExitConfig: EARLY_EXIT[o.earlyExit], seed: TRAIN_SEED }, { runs: rows, ...(kernels === null ? {} : { kernels }) });
   process.stdout.write(`wrote ${file}\n`);
+}
+
+/** Per kernel: ms per step and share of the step on each backend; '(outside kernels)' is the rest of the step. */
+export interface KernelRow {
+  kernel: string;
+  callsPerStep: number;
+  msPerStep: number[];
+  share: number[];
+}
+
+function profileRows(runs: readonly Run[], steps: number): KernelRow[] {
+  const totals = runs.map((r) => r.ms.reduce((a, b) => a + b, 0));
+  const names = [...new Set(runs.flatMap((r) => [...r.profile!.ms.keys()]))];
+  const rows: KernelRow[] = names.map((k) => {
+    const ms = runs.map((r) => r.profile!.ms.get(k) ?? 0);
+    return { kernel: k, callsPerStep: (runs[0]!.profile!.calls.get(k) ?? 0) / steps, msPerStep: ms.map((m) => m / steps), share: ms.map((m, i) => m / totals[i]!) };
+  });
+  rows.sort((a, b) => Math.max(...b.share) - Math.max(...a.share) || a.kernel.localeCompare(b.kernel));
+  const outside = runs.map((r, i) => totals[i]! - [...r.profile!.ms.values()].reduce((a, b) => a + b, 0));
+  rows.push({ kernel: '(outside kernels)', callsPerStep: 0, msPerStep: outside.map((m) => m / steps), share: outside.map((m, i) => m / totals[i]!) });
+  return rows;
+}
+
+function profileTable(rows: readonly KernelRow[], backends: readonly string[]): string {
+  const shown = rows.filter((r) => r.kernel === '(outside kernels)' || Math.max(...r.share) >= 0.005);
+  return `share of the step per kernel (ms per step, %; kernels under 0.5% everywhere left out)\n${table(
+    ['kernel', 'calls/step', ...backends],
+    shown.map((r) => [r.kernel, r.callsPerStep === 0 ? '-' : r.callsPerStep.toFixed(0), ...r.msPerStep.map((m, i) => `${m.toFixed(1)} ms ${(100 * r.share[i]!).toFixed(1)}%`)]),
+  )}`;
 }
 
 export const stepSuite: Suite = {
@@ -204,6 +283,7 @@ export const stepSuite: Suite = {
     '--backends LIST  cpu, wasm:N, gpujs-cpu, gpujs-webasm, gpujs-headlessgl, gpujs-webgpu (default cpu,wasm:1,wasm:2)',
     `--preset P (${PRESET_NAMES.join(', ')}; default quick)  --variant V (${VARIANTS.join(', ')}; default v1)  --early-exit on|off (default on)`,
     '--steps N (default 8)  --warmup N (default 2)  --batch N (default 8)  --seq N (default 128)',
+    '--profile  time every kernel call of the timed steps; print and record each kernel\'s share of the step',
     '--layers N  --dim N  --heads N  --kv-heads N  --ffn N  --vocab N  (override the preset; head size = dim / heads)',
   ],
   run,

@@ -46,6 +46,8 @@ export const OP_ROPE = 10;
 /** Packed ternary × int8 matmul and its activation quantizer (assembly/ternary.ts). */
 export const OP_TERNARY = 11;
 export const OP_QUANTIZE_ABSMAX = 12;
+/** Per-token fake quantization of f32 activations (assembly/fake-quant.ts). */
+export const OP_FAKE_QUANT = 13;
 /** First of the parameter slots of the fused kernels (assembly/ctrl.ts C_P0..C_P11). */
 export const P = 20;
 

@@ -22,6 +22,8 @@ import type { RopeArgs } from './kernels/rope.js';
 import { softmaxKernels } from './kernels/softmax.js';
 import { ternaryKernels } from './kernels/ternary.js';
 import type { QuantizeAbsmaxArgs, TernaryMatmulArgs } from './kernels/ternary.js';
+import { fakeQuantKernels } from './kernels/fake-quant.js';
+import type { FakeQuantRowsArgs } from './kernels/fake-quant.js';
 import type { SoftmaxArgs, SoftmaxBackwardArgs } from './kernels/softmax.js';
 import { MAX_PAGES, WasmHeap } from './memory.js';
 import type { WasmBuffer } from './memory.js';
@@ -30,7 +32,7 @@ import type { WasmMemory, WasmModule } from './wasm-api.js';
 
 export type { WasmBuffer } from './memory.js';
 export type { WasmMemory, WasmModule } from './wasm-api.js';
-export type { AdamWArgs, BinaryArgs, CrossEntropyArgs, CrossEntropyBackwardArgs, MatmulArgs, MatmulArrayArgs, RmsNormArgs, RmsNormBackwardArgs, QuantizeAbsmaxArgs, RopeArgs, SoftmaxArgs, SoftmaxBackwardArgs, StridedCopyArgs, TernaryMatmulArgs, UnaryArgs };
+export type { AdamWArgs, BinaryArgs, CrossEntropyArgs, CrossEntropyBackwardArgs, FakeQuantRowsArgs, MatmulArgs, MatmulArrayArgs, RmsNormArgs, RmsNormBackwardArgs, QuantizeAbsmaxArgs, RopeArgs, SoftmaxArgs, SoftmaxBackwardArgs, StridedCopyArgs, TernaryMatmulArgs, UnaryArgs };
 export { TERNARY_PARALLEL_MIN, ternaryTokenBytes } from './kernels/ternary.js';
 export { BINARY_CODES, CMD_EXIT, CMD_RUN, CTRL, CTRL_INTS, UNARY_CODES } from './ctrl.js';
 export type { WasmBinaryOp, WasmUnaryOp } from './ctrl.js';
@@ -127,6 +129,8 @@ export interface WasmRuntime {
   quantizeAbsmaxRows(args: QuantizeAbsmaxArgs): void;
   /** Packed ternary × int8 matmul, output columns split over the threads in panel chunks. */
   ternaryMatmul(args: TernaryMatmulArgs): void;
+  /** Per-token fake quantization of f32 activations (absmax or absmean codes, float64 arithmetic), rows over the threads. */
+  fakeQuantRows(args: FakeQuantRowsArgs): void;
   dispose(): Promise<void>;
 }
 
@@ -323,6 +327,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
   const { rope } = ropeKernels(rt);
   const { adamw } = adamwKernels(rt);
   const { quantizeAbsmaxRows, ternaryMatmul } = ternaryKernels(rt);
+  const { fakeQuantRows } = fakeQuantKernels(rt);
 
   if (options.warmup ?? true) {
     // The first call of a kernel runs in V8's baseline tier (~5× slower); warm every layout, inline and pooled.
@@ -358,6 +363,8 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
       rmsNorm({ x: a, gain: b, y: c, rstd: e, rows: wb * s, cols: s, eps: 1e-5 });
       rmsNormBackward({ x: a, gain: b, rstd: d, dy: b, dx: c, dgain: e, rows: wb * s, cols: s });
       adamw({ p: a, g: b, m: c, v: d, pOut: e, mOut: f, vOut: h, n: len, lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, bc1: 1, bc2: 1 });
+      fakeQuantRows({ x: a, y: c, rows: wb * s, cols: s, scale: 'absmax', qmin: -127, qmax: 127 });
+      fakeQuantRows({ x: a, y: c, rows: 4, cols: s, scale: 'absmean', qmin: -8, qmax: 7 });
       // Packed ternary: K = 1024 (16 blocks), N = 256 (pooled at M = 8), prefill and decode, each kernel of the build
       // (sums and scales in f and h, outputs of the kernels above: tg holds the cross-entropy targets).
       for (const relaxedKernel of rt.relaxed ? [false, true] : [false]) {
@@ -392,6 +399,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     rope,
     quantizeAbsmaxRows,
     ternaryMatmul,
+    fakeQuantRows,
     dispose: async () => {
       if (disposed) return;
       disposed = true;
