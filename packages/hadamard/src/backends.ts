@@ -1,6 +1,7 @@
 // The fwht kernel for each backend kind, registered once at import (op.ts) for every backend of that kind:
 // - cpu (CpuBackend: cpu, cpu64, or any name): fwhtInPlace on a copy of the backend's typed array;
-// - wasm (WasmBackend): fwhtInPlace on a view of the output buffer in WASM memory (no copies);
+// - wasm (WasmBackend): the WASM runtime's fwhtRows (f32x4 butterflies, f64 scale, rows over the threads): the
+//   values of fwhtInPlace bit for bit;
 // - gpujs (GpujsBackend, any mode): log2(block) butterfly passes, one gpu.js kernel each (O(1) work per element
 //   and pass, O(n log n) per row in all; the same additions in the same order as fwhtInPlace, in float32).
 //   The alternative, one kernel with y_j = (1/√n) Σ_i (−1)^popcount(i & j) x_i, is O(n) reads per output (and
@@ -33,6 +34,13 @@ export const wasmFwhtKernel: KernelFactory<'fwht'> = (backend: Backend) => {
   }
   return (x, block) => {
     const out = backend.allocate(x.shape, 'float32');
+    if (x.dtype === 'float32') {
+      // The WASM runtime's SIMD transform, rows over the threads: fwhtInPlace's values bit for bit.
+      const size = x.shape.reduce((a, d) => a * d, 1);
+      if (size % block !== 0) throw new Error(`fwht: data length ${size} is not a multiple of the row size ${block}`);
+      backend.core.fwhtRows({ x: backend.buffer(x.id), y: backend.buffer(out), rows: size / block, n: block });
+      return out;
+    }
     const v = backend.view(out) as Float32Array; // views after the allocation
     v.set(backend.view(x.id));
     fwhtInPlace(v, block);

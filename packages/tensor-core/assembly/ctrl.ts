@@ -50,6 +50,8 @@ export const OP_TERNARY: i32 = 11;
 export const OP_QUANTIZE_ABSMAX: i32 = 12;
 /** Per-token fake quantization of f32 activations (fake-quant.ts; @bitskip/quant's activation schemes). */
 export const OP_FAKE_QUANT: i32 = 13;
+/** Orthonormal fast Walsh–Hadamard transform of rows (fwht.ts; @bitskip/hadamard's fwhtInPlace). */
+export const OP_FWHT: i32 = 14;
 
 // Fused kernels (cross-entropy, RMSNorm, AdamW, rope) take C_A, C_B, C_C, rows in C_M, cols in C_N, and further
 // pointers and f32 parameters in these slots (the elementwise slots, reused).

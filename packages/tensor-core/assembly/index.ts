@@ -1,13 +1,14 @@
 // Entry of the WASM kernels module (built by scripts/build-wasm.mjs into plain and relaxed SIMD builds).
 // JS writes a call into the control block at `ctrl`; the caller (t = 0) and each worker (t ≥ 1) run
 // runPart on it and take their share of the work. No allocation here: JS owns all memory.
-import { C_OP, OP_ADAMW, OP_BINARY, OP_CE_BACKWARD, OP_CE_FORWARD, OP_FAKE_QUANT, OP_MATMUL, OP_QUANTIZE_ABSMAX, OP_RMSNORM_BACKWARD, OP_RMSNORM_FORWARD, OP_ROPE, OP_SOFTMAX, OP_SOFTMAX_BACKWARD, OP_TERNARY, OP_UNARY } from './ctrl';
+import { C_OP, OP_ADAMW, OP_BINARY, OP_CE_BACKWARD, OP_CE_FORWARD, OP_FAKE_QUANT, OP_FWHT, OP_MATMUL, OP_QUANTIZE_ABSMAX, OP_RMSNORM_BACKWARD, OP_RMSNORM_FORWARD, OP_ROPE, OP_SOFTMAX, OP_SOFTMAX_BACKWARD, OP_TERNARY, OP_UNARY } from './ctrl';
 import { adamwPart, ceBackwardPart, ceForwardPart, rmsNormBackwardPart, rmsNormForwardPart, ropePart } from './fused';
 import { binaryPart, unaryPart } from './elementwise';
 import { matmulPart, matmulScratchBytes } from './matmul';
 import { softmaxBackwardPart, softmaxPart } from './softmax';
 import { quantizeAbsmaxPart, ternaryPart } from './ternary';
 import { fakeQuantPart } from './fake-quant';
+import { fwhtPart } from './fwht';
 
 /** First byte above the module's static data: JS allocates from here up. */
 export function heapBase(): usize {
@@ -40,4 +41,5 @@ export function runPart(ctrl: usize, t: i32, scratch: usize): void {
   else if (op == OP_TERNARY) ternaryPart(ctrl, t);
   else if (op == OP_QUANTIZE_ABSMAX) quantizeAbsmaxPart(ctrl, t);
   else if (op == OP_FAKE_QUANT) fakeQuantPart(ctrl, t);
+  else if (op == OP_FWHT) fwhtPart(ctrl, t);
 }

@@ -48,6 +48,8 @@ export const OP_TERNARY = 11;
 export const OP_QUANTIZE_ABSMAX = 12;
 /** Per-token fake quantization of f32 activations (assembly/fake-quant.ts). */
 export const OP_FAKE_QUANT = 13;
+/** Orthonormal fast Walsh–Hadamard transform of rows (assembly/fwht.ts). */
+export const OP_FWHT = 14;
 /** First of the parameter slots of the fused kernels (assembly/ctrl.ts C_P0..C_P11). */
 export const P = 20;
 

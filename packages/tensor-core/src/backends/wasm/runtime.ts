@@ -22,8 +22,8 @@ import type { RopeArgs } from './kernels/rope.js';
 import { softmaxKernels } from './kernels/softmax.js';
 import { ternaryKernels } from './kernels/ternary.js';
 import type { QuantizeAbsmaxArgs, TernaryMatmulArgs } from './kernels/ternary.js';
-import { fakeQuantKernels } from './kernels/fake-quant.js';
-import type { FakeQuantRowsArgs } from './kernels/fake-quant.js';
+import { bitLinearKernels } from './kernels/bitlinear.js';
+import type { FakeQuantRowsArgs, FwhtRowsArgs } from './kernels/bitlinear.js';
 import type { SoftmaxArgs, SoftmaxBackwardArgs } from './kernels/softmax.js';
 import { MAX_PAGES, WasmHeap } from './memory.js';
 import type { WasmBuffer } from './memory.js';
@@ -32,7 +32,7 @@ import type { WasmMemory, WasmModule } from './wasm-api.js';
 
 export type { WasmBuffer } from './memory.js';
 export type { WasmMemory, WasmModule } from './wasm-api.js';
-export type { AdamWArgs, BinaryArgs, CrossEntropyArgs, CrossEntropyBackwardArgs, FakeQuantRowsArgs, MatmulArgs, MatmulArrayArgs, RmsNormArgs, RmsNormBackwardArgs, QuantizeAbsmaxArgs, RopeArgs, SoftmaxArgs, SoftmaxBackwardArgs, StridedCopyArgs, TernaryMatmulArgs, UnaryArgs };
+export type { AdamWArgs, BinaryArgs, CrossEntropyArgs, CrossEntropyBackwardArgs, FakeQuantRowsArgs, FwhtRowsArgs, MatmulArgs, MatmulArrayArgs, RmsNormArgs, RmsNormBackwardArgs, QuantizeAbsmaxArgs, RopeArgs, SoftmaxArgs, SoftmaxBackwardArgs, StridedCopyArgs, TernaryMatmulArgs, UnaryArgs };
 export { TERNARY_PARALLEL_MIN, ternaryTokenBytes } from './kernels/ternary.js';
 export { BINARY_CODES, CMD_EXIT, CMD_RUN, CTRL, CTRL_INTS, UNARY_CODES } from './ctrl.js';
 export type { WasmBinaryOp, WasmUnaryOp } from './ctrl.js';
@@ -131,6 +131,8 @@ export interface WasmRuntime {
   ternaryMatmul(args: TernaryMatmulArgs): void;
   /** Per-token fake quantization of f32 activations (absmax or absmean codes, float64 arithmetic), rows over the threads. */
   fakeQuantRows(args: FakeQuantRowsArgs): void;
+  /** Orthonormal fast Walsh–Hadamard transform of rows (f32 butterflies, f64 scale: fwhtInPlace's values), rows over the threads. */
+  fwhtRows(args: FwhtRowsArgs): void;
   dispose(): Promise<void>;
 }
 
@@ -327,7 +329,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
   const { rope } = ropeKernels(rt);
   const { adamw } = adamwKernels(rt);
   const { quantizeAbsmaxRows, ternaryMatmul } = ternaryKernels(rt);
-  const { fakeQuantRows } = fakeQuantKernels(rt);
+  const { fakeQuantRows, fwhtRows } = bitLinearKernels(rt);
 
   if (options.warmup ?? true) {
     // The first call of a kernel runs in V8's baseline tier (~5× slower); warm every layout, inline and pooled.
@@ -365,6 +367,8 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
       adamw({ p: a, g: b, m: c, v: d, pOut: e, mOut: f, vOut: h, n: len, lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, bc1: 1, bc2: 1 });
       fakeQuantRows({ x: a, y: c, rows: wb * s, cols: s, scale: 'absmax', qmin: -127, qmax: 127 });
       fakeQuantRows({ x: a, y: c, rows: 4, cols: s, scale: 'absmean', qmin: -8, qmax: 7 });
+      fwhtRows({ x: a, y: c, rows: wb * s, n: s });
+      fwhtRows({ x: a, y: c, rows: 4, n: s });
       // Packed ternary: K = 1024 (16 blocks), N = 256 (pooled at M = 8), prefill and decode, each kernel of the build
       // (sums and scales in f and h, outputs of the kernels above: tg holds the cross-entropy targets).
       for (const relaxedKernel of rt.relaxed ? [false, true] : [false]) {
@@ -400,6 +404,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     quantizeAbsmaxRows,
     ternaryMatmul,
     fakeQuantRows,
+    fwhtRows,
     dispose: async () => {
       if (disposed) return;
       disposed = true;

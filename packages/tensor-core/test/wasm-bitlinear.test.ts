@@ -1,7 +1,10 @@
-// WASM per-token fake quantization (assembly/fake-quant.ts) against a float64 reference written here from the
-// formulas (BitNet b1.58 absmax; BitNet v2 / a4.8 absmean): values bit for bit, on edge widths (SIMD tails),
-// exact ties (half to even), all-zero rows (the 1e-5 scale floor), NaN (skipped by absmax's scale, NaN out;
-// poisons an absmean row), −0, in place; 1 and 2 threads, plain and relaxed builds.
+// The WASM runtime's BitLinear row kernels against references written here from the formulas:
+// - per-token fake quantization (assembly/fake-quant.ts; BitNet b1.58 absmax, BitNet v2 / a4.8 absmean): values bit
+//   for bit, on edge widths (SIMD tails), exact ties (half to even), all-zero rows (the 1e-5 scale floor), NaN
+//   (skipped by absmax's scale, NaN out; poisons an absmean row), −0, in place;
+// - the orthonormal fast Walsh–Hadamard transform (assembly/fwht.ts): bit for bit the in-place butterfly loop with
+//   f32 stores (written here), within 1e-5 of the dense Sylvester matrix product in float64, its own inverse;
+// 1 and 2 threads, plain and relaxed builds.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/rng.js';
 import { relaxedSimdSupported } from '../src/backends/wasm/runtime.js';
@@ -38,6 +41,43 @@ function reference(x: Float32Array, rows: number, cols: number, scale: 'absmax' 
       let c = rne((row[j]! * k) / s);
       if (!Number.isNaN(c)) c = c > qmax ? qmax : c < qmin ? qmin : c;
       y[r * cols + j] = scale === 'absmax' ? (c * s) / k : (s / k) * c;
+    }
+  }
+  return y;
+}
+
+/** The butterfly loop over a Float32Array (each sum rounded to f32 on store), then the f64 scale: the JS kernel's order. */
+function fwhtLoop(x: Float32Array, n: number, scale: number): Float32Array {
+  const d = Float32Array.from(x);
+  for (let base = 0; base < d.length; base += n) {
+    for (let h = 1; h < n; h *= 2) {
+      for (let i = base; i < base + n; i += 2 * h) {
+        for (let j = i; j < i + h; j++) {
+          const a = d[j]!;
+          const b = d[j + h]!;
+          d[j] = a + b;
+          d[j + h] = a - b;
+        }
+      }
+    }
+    if (scale !== 1) for (let i = base; i < base + n; i++) d[i] = d[i]! * scale;
+  }
+  return d;
+}
+
+/** Dense H_n / √n (Sylvester: H[i][j] = (−1)^popcount(i & j)) times each row, in float64. */
+function fwhtDense(x: Float32Array, n: number): Float64Array {
+  const y = new Float64Array(x.length);
+  const pop = (v: number): number => {
+    let c = 0;
+    for (; v !== 0; v &= v - 1) c++;
+    return c;
+  };
+  for (let base = 0; base < x.length; base += n) {
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += (pop(i & j) % 2 === 0 ? 1 : -1) * x[base + j]!;
+      y[base + i] = s / Math.sqrt(n);
     }
   }
   return y;
@@ -98,6 +138,32 @@ describe.each(configs)('wasm fakeQuantRows (relaxed=$relaxed, threads=$threads)'
         }
       }
     }
+  });
+
+  it('fwhtRows: the butterfly loop bit for bit, the dense transform within 1e-5, its own inverse, in place', () => {
+    const rng = new Rng(8);
+    for (const n of [1, 2, 4, 8, 16, 64, 128, 256, 1024]) {
+      for (const rows of [1, 7, 300]) {
+        if (rows * n > 200_000) continue;
+        const x = new Float32Array(rows * n).map(() => rng.normal() * (0.5 + 8 * rng.next()));
+        if (rows > 1) x[n] = 1e30; // one huge outlier (rounding of every sum in its row)
+        const xb = alloc(x);
+        const yb = alloc(new Float32Array(x.length));
+        mm.fwhtRows({ x: xb, y: yb, rows, n });
+        same(yb.f32, fwhtLoop(x, n, 1 / Math.sqrt(n)), `fwht ${rows}×${n}`);
+        if (n <= 256 && rows < 300) {
+          const dense = fwhtDense(x, n);
+          for (let i = 0; i < dense.length; i++) expect(Math.abs(yb.f32[i]! - dense[i]!)).toBeLessThanOrEqual(1e-5 * Math.sqrt(n) * Math.max(1, ...x.subarray(Math.floor(i / n) * n, Math.floor(i / n) * n + n).map(Math.abs)));
+        }
+        const zb = alloc(new Float32Array(x.length));
+        mm.fwhtRows({ x: yb, y: zb, rows, n });
+        if (rows === 1 || n === 1) for (let i = 0; i < x.length; i++) expect(Math.abs(zb.f32[i]! - x[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(x[i]!)) * Math.sqrt(n));
+        mm.fwhtRows({ x: xb, y: xb, rows, n, scale: 1 }); // in place, unnormalised
+        same(xb.f32, fwhtLoop(x, n, 1), `fwht in place, scale 1, ${rows}×${n}`);
+      }
+    }
+    const b = alloc(new Float32Array(12));
+    expect(() => mm.fwhtRows({ x: b, y: b, rows: 1, n: 12 })).toThrow(/n must be a power of two, got 12/);
   });
 
   it('rejects bad ranges and schemes, naming the argument', () => {

@@ -1,7 +1,8 @@
-// The WASM runtime's per-token fake quantization of f32 activations (assembly/fake-quant.ts): the activation
-// quantizers of @bitskip/quant (schemes.ts) in float64 SIMD, bit for bit the JS reference's values; rows split
-// across the threads. @bitskip/quant registers it as its `wasm` fakeQuant kernel for activations.
-import { OP_FAKE_QUANT, P } from '../ctrl.js';
+// The WASM runtime's row kernels of BitLinear / H-BitLinear: per-token fake quantization of f32 activations
+// (assembly/fake-quant.ts: the activation quantizers of @bitskip/quant's schemes.ts in float64 SIMD) and the
+// orthonormal fast Walsh–Hadamard transform (assembly/fwht.ts: @bitskip/hadamard's fwhtInPlace), each bit for bit
+// its JS reference's values, rows split across the threads. quant and hadamard register them as their `wasm` kernels.
+import { OP_FAKE_QUANT, OP_FWHT, P } from '../ctrl.js';
 import type { WasmBuffer } from '../memory.js';
 import { overlaps } from './context.js';
 import type { RuntimeContext } from './context.js';
@@ -18,7 +19,7 @@ export interface FakeQuantRowsArgs {
 }
 
 /** The launcher of this family over the runtime `rt` (argument checks, then one control-block call). */
-export function fakeQuantKernels(rt: RuntimeContext) {
+export function bitLinearKernels(rt: RuntimeContext) {
   const fakeQuantRows = (args: FakeQuantRowsArgs): void => {
     const { x, y, rows, cols, qmin, qmax } = args;
     if (args.scale !== 'absmax' && args.scale !== 'absmean') throw new RangeError(`fakeQuantRows: scale must be 'absmax' or 'absmean', got '${String(args.scale)}'`);
@@ -37,5 +38,33 @@ export function fakeQuantKernels(rt: RuntimeContext) {
     ctl[P + 2] = qmin;
     rt.launch(ctl, rt.rowsParallel(rows, cols));
   };
-  return { fakeQuantRows };
+  /** y = the orthonormal FWHT of each row of n (a power of two) of x, times `scale` (default 1/√n); y may be x. */
+  const fwhtRows = (args: FwhtRowsArgs): void => {
+    const { x, y, rows, n } = args;
+    if (!Number.isInteger(n) || n <= 0 || (n & (n - 1)) !== 0) throw new RangeError(`fwhtRows: n must be a power of two, got ${n}`);
+    const scale = args.scale ?? 1 / Math.sqrt(n);
+    if (!rt.rowsReady('fwhtRows', rows, n)) return;
+    rt.checkBuffer('fwhtRows', 'x', x, rows * n);
+    rt.checkBuffer('fwhtRows', 'y', y, rows * n);
+    if (overlaps(x, y) && x.ptr !== y.ptr) throw new Error('fwhtRows: y must be x itself or not overlap it');
+    const ctl = rt.job(OP_FWHT, x, x, y, rows, n);
+    f64Bits[0] = scale;
+    ctl[P] = f64BitsI[0]!;
+    ctl[P + 1] = f64BitsI[1]!;
+    rt.launch(ctl, rt.rowsParallel(rows, n));
+  };
+  return { fakeQuantRows, fwhtRows };
+}
+
+const f64Bits = new Float64Array(1);
+const f64BitsI = new Int32Array(f64Bits.buffer);
+
+export interface FwhtRowsArgs {
+  x: WasmBuffer;
+  y: WasmBuffer;
+  rows: number;
+  /** Row length: a power of two. */
+  n: number;
+  /** Default 1/√n (orthonormal); 1 for the unnormalised Sylvester transform. */
+  scale?: number;
 }
