@@ -19,12 +19,13 @@ interface Run {
   stderr: string;
 }
 // Asynchronous, so that the tests below (each a Node start-up of ~1 s) run side by side.
-const run = (...args: string[]) =>
+const runEnv = (env: Record<string, string>, ...args: string[]) =>
   new Promise<Run>((done) => {
-    execFile(process.execPath, ['--import', 'tsx', main, ...args], { encoding: 'utf8', cwd: appDir, env: { ...process.env, INIT_CWD: tmp } }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', main, ...args], { encoding: 'utf8', cwd: appDir, env: { ...process.env, INIT_CWD: tmp, ...env } }, (err, stdout, stderr) => {
       done({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
     });
   });
+const run = (...args: string[]) => runEnv({}, ...args);
 
 function oneLineError(r: Run, pattern: RegExp): void {
   expect(r.status, r.stderr).toBe(2);
@@ -80,6 +81,10 @@ describe.concurrent('report CLI', () => {
     oneLineError(await run(e), /result\.json: metrics\.audit\.passed must be a boolean$/);
   });
 
+  it('names the font file when it is missing', async () => {
+    oneLineError(await runEnv({ BITSKIP_REPORT_FONT: join(tmp, 'no-font.ttf') }, fixtures, '--out', join(tmp, 'nofont')), /no-font\.ttf is missing: .*apt-get install fonts-dejavu-core/);
+  });
+
   it('says what to run for an empty or missing directory', async () => {
     const empty = join(tmp, 'empty');
     mkdirSync(empty, { recursive: true });
@@ -91,7 +96,8 @@ describe.concurrent('report CLI', () => {
     const a = await run(fixtures, '--out', 'a');
     expect(a.status, a.stderr).toBe(0);
     expect(a.stdout).toMatch(/^report: 14 result files -> .* in \d+\.\d\d s\n$/);
-    const b = await run(fixtures, '--out', join(tmp, 'b'));
+    // The second render under another locale and time zone: neither may show in the output.
+    const b = await runEnv({ LC_ALL: 'de_DE.UTF-8', LANG: 'de_DE.UTF-8', TZ: 'Asia/Kolkata' }, fixtures, '--out', join(tmp, 'b'));
     expect(b.status, b.stderr).toBe(0);
     for (const f of ['report.md', 'report.html']) {
       const first = readFileSync(join(tmp, 'a', f));
