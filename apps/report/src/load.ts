@@ -330,6 +330,7 @@ const PRODUCE_HINT =
 export function loadResults(dirs: readonly string[], cwd: string): LoadOutcome {
   const results: LoadedResult[] = [];
   const skipped: SkippedFile[] = [];
+  const seen = new Set<string>();
   for (const d of dirs) {
     const root = resolve(cwd, d);
     let isDir: boolean;
@@ -343,6 +344,12 @@ export function loadResults(dirs: readonly string[], cwd: string): LoadOutcome {
     let found = 0;
     for (const rel of files) {
       const path = join(root, rel);
+      // A file under two of the given directories (one inside the other, or given twice) counts once.
+      if (seen.has(path)) {
+        found++;
+        continue;
+      }
+      seen.add(path);
       const parsed = parseResult(readFileSync(path, 'utf8'), path);
       if (parsed === null) {
         skipped.push({ root, rel, why: 'not a result document (no schemaVersion, kind or meta)' });

@@ -1,9 +1,10 @@
 // Table assembly against the fixture numbers: each expected cell is recomputed here from the closed forms the
 // fixtures were made with (make-fixtures.ts: ppl(E) = final·(1 + 0.1·(L − E)), bits/byte = ln(ppl)·1000/(4000·ln 2)).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixed, percent } from '../src/format.js';
-import { loadResults } from '../src/load.js';
+import { loadResults, parseResult } from '../src/load.js';
 import type { LoadedResult } from '../src/load.js';
 import { mixingNotes, paperCompatTable, paperVsOurs, provenance, table1, table2, table3 } from '../src/tables.js';
 import type { Table } from '../src/tables.js';
@@ -26,6 +27,23 @@ describe('loading the fixtures', () => {
     expect(results.length).toBe(14);
     expect(skipped.map((s) => s.rel)).toEqual(['study/paper-v1/train-config.json']);
     expect(results.find((r) => r.rel === 'bench/data.json')!.role).toBe('unknown');
+  });
+});
+
+describe('parseResult', () => {
+  const step = readFileSync(join(fixtures, 'bench/step.json'), 'utf8');
+  it('lists a kind this build does not know as unknown, but still checks its envelope', () => {
+    expect(parseResult(JSON.stringify({ ...JSON.parse(step), kind: 'sweep' }), 'x.json')!.role).toBe('unknown');
+    expect(() => parseResult(JSON.stringify({ ...JSON.parse(step), kind: 'sweep', meta: undefined }), 'x.json')).toThrow(/^x\.json: meta is missing$/);
+  });
+  it('returns null for JSON that is no result document, and names the field of a bad one', () => {
+    expect(parseResult('{"dim": 64}', 'config.json')).toBeNull();
+    const doc = JSON.parse(step) as { metrics: { runs: Array<{ tokensPerSecond: { median: unknown } }> } };
+    doc.metrics.runs[1]!.tokensPerSecond.median = 'fast';
+    expect(() => parseResult(JSON.stringify(doc), 'step.json')).toThrow(/^step\.json: metrics\.runs\[1\]\.tokensPerSecond\.median must be a number, got "fast"$/);
+  });
+  it('counts a file once when its directory is given twice', () => {
+    expect(loadResults([fixtures, join(fixtures, 'bench')], process.cwd()).results.length).toBe(14);
   });
 });
 
