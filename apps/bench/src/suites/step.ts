@@ -31,6 +31,8 @@ export interface StepOptions {
   seq: number;
   /** Time every kernel call of the timed steps and print each kernel's share of the step. */
   profile: boolean;
+  /** With profile: matmul per shape and layout. */
+  profileMatmul: boolean;
 }
 
 const INT_FLAGS = {
@@ -46,7 +48,7 @@ const INT_FLAGS = {
   '--vocab': 'vocabSize',
 } as const;
 
-const KNOWN = `--backends LIST (cpu, wasm:N, gpujs-${GPUJS_MODES.join(', gpujs-')}), --preset P, --variant V, --early-exit on|off, --profile, ${Object.keys(INT_FLAGS).join(' N, ')} N`;
+const KNOWN = `--backends LIST (cpu, wasm:N, gpujs-${GPUJS_MODES.join(', gpujs-')}), --preset P, --variant V, --early-exit on|off, --profile, --profile-matmul, ${Object.keys(INT_FLAGS).join(' N, ')} N`;
 
 function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T {
   if (v === undefined || !allowed.includes(v as T)) throw new UsageError(`step: ${flag}: must be one of ${allowed.join(', ')}; got ${v === undefined ? 'nothing' : `"${v}"`}`);
@@ -54,11 +56,12 @@ function oneOf<T extends string>(flag: string, v: string | undefined, allowed: r
 }
 
 export function parseStepArgs(args: string[]): StepOptions {
-  const o: StepOptions = { backends: ['cpu', 'wasm:1', 'wasm:2'], steps: 8, warmup: 2, preset: 'quick', variant: 'v1', earlyExit: 'on', sizes: {}, batch: 8, seq: 128, profile: false };
+  const o: StepOptions = { backends: ['cpu', 'wasm:1', 'wasm:2'], steps: 8, warmup: 2, preset: 'quick', variant: 'v1', earlyExit: 'on', sizes: {}, batch: 8, seq: 128, profile: false, profileMatmul: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--profile') {
+    if (a === '--profile' || a === '--profile-matmul') {
       o.profile = true;
+      if (a === '--profile-matmul') o.profileMatmul = true;
       continue;
     }
     const v = args[++i];
@@ -112,11 +115,23 @@ interface KernelProfile {
   restore(): void;
 }
 
+/** matmul by shape and layout: `matmul [batch×]M×K×N NT` (A is M×K after its transpose, B K×N). */
+function matmulKey(args: unknown[]): string {
+  const [a, b, transA, transB] = args as [{ shape: number[] }, { shape: number[] }, boolean, boolean];
+  const ra = a.shape.length;
+  const M = transA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const K = transA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const rb = b.shape.length;
+  const N = transB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  const batch = a.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+  return `matmul ${batch > 1 ? `${batch}×` : ''}${M}×${K}×${N} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`;
+}
+
 /**
  * Wrap every kernel of `b` (its own and those registered for its kind) with a timer keyed by kernel name (unary and
  * binary by op). Kernels are synchronous on cpu and wasm; on gpu.js the time is the launch unless the kernel reads back.
  */
-function instrument(b: Backend): KernelProfile {
+function instrument(b: Backend, detail: boolean): KernelProfile {
   const ms = new Map<string, number>();
   const calls = new Map<string, number>();
   const table = b.kernels as Record<string, ((...args: unknown[]) => unknown) | undefined>;
@@ -124,7 +139,7 @@ function instrument(b: Backend): KernelProfile {
   for (const name of kernelNames(b)) {
     const fn = getKernel(b, name) as unknown as (...args: unknown[]) => unknown;
     table[name] = (...args: unknown[]) => {
-      const key = name === 'unary' ? `unary:${String(args[1])}` : name === 'binary' ? `binary:${String(args[2])}` : name;
+      const key = name === 'unary' ? `unary:${String(args[1])}` : name === 'binary' ? `binary:${String(args[2])}` : name === 'matmul' && detail ? matmulKey(args) : name;
       const t0 = performance.now();
       const r = fn(...args);
       ms.set(key, (ms.get(key) ?? 0) + performance.now() - t0);
@@ -210,7 +225,7 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
         r.losses.push(await r.step());
       }
     }
-    if (o.profile) for (const r of runs) r.profile = instrument(r.backend);
+    if (o.profile) for (const r of runs) r.profile = instrument(r.backend, o.profileMatmul);
     for (let s = 0; s < o.steps; s++) {
       for (let j = 0; j < runs.length; j++) {
         const r = runs[(j + s) % runs.length]!;
@@ -284,6 +299,7 @@ export const stepSuite: Suite = {
     `--preset P (${PRESET_NAMES.join(', ')}; default quick)  --variant V (${VARIANTS.join(', ')}; default v1)  --early-exit on|off (default on)`,
     '--steps N (default 8)  --warmup N (default 2)  --batch N (default 8)  --seq N (default 128)',
     '--profile  time every kernel call of the timed steps; print and record each kernel\'s share of the step',
+    '--profile-matmul  the same, with matmul split by shape and layout',
     '--layers N  --dim N  --heads N  --kv-heads N  --ffn N  --vocab N  (override the preset; head size = dim / heads)',
   ],
   run,
