@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { BACKENDS, openBackend } from './backend.js';
 import type { BackendName } from './backend.js';
 import { runEval } from './evaluate.js';
-import { generate } from './generate.js';
+import { PromptError, generate } from './generate.js';
 import type { DecodeMode } from './generate.js';
 import { openRun, openRunData } from './run.js';
 import { EXIT, UsageError } from './trainer.js';
@@ -187,7 +187,13 @@ export async function generateCommand(argv: string[]): Promise<number> {
       seed: seed ?? run.state.config.seed,
       mode,
     };
-    const r = generate(run.model, data.tokenizer, o);
+    let r;
+    try {
+      r = generate(run.model, data.tokenizer, o);
+    } catch (e) {
+      if (e instanceof PromptError) throw new UsageError(`--prompt: ${e.message}`);
+      throw e;
+    }
     const how =
       mode.kind === 'exit' ? (mode.exitLayer === L ? `full model (${L} layers)` : `exit ${mode.exitLayer}/${L}`) : mode.kind === 'dynamic' ? `dynamic exit, threshold ${mode.threshold}` : `self-speculative, draft exit ${mode.exitLayer}/${L}, ${mode.draftTokens} tokens per round`;
     say(r.text);

@@ -39,6 +39,11 @@ export interface GenerateOutput {
   acceptanceRate?: number;
 }
 
+/** A prompt the model cannot take (too long for its context). */
+export class PromptError extends Error {
+  override name = 'PromptError';
+}
+
 /** The prompt as the model saw stories in training: end-of-text, then the text's tokens. */
 export function promptIds(tok: Tokenizer, prompt: string): number[] {
   return [tok.eotId, ...tok.encode(prompt)];
@@ -49,7 +54,7 @@ export function generate(model: BitSkipModel, tok: Tokenizer, o: SampleOptions):
   model.eval();
   const prompt = promptIds(tok, o.prompt);
   const max = model.config.maxSeqLen;
-  if (prompt.length > max) throw new Error(`generate: the prompt is ${prompt.length} tokens, more than the model's maxSeqLen ${max}`);
+  if (prompt.length > max) throw new PromptError(`the prompt is ${prompt.length} tokens (end-of-text included), more than the model's maxSeqLen ${max}`);
   const common = { maxNewTokens: Math.max(0, Math.min(o.tokens, max - prompt.length + 1)), stopToken: tok.eotId, maxLength: max };
   const sampling: Sampling | undefined = o.temperature > 0 ? { rng: new Rng(o.seed), temperature: o.temperature, topK: o.topK } : undefined;
   const mode: DecodeMode = o.mode ?? { kind: 'exit', exitLayer: o.exitLayer ?? model.numLayers };

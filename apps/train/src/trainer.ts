@@ -310,7 +310,12 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
     say(`evaluating on the validation split (${config.eval.finalWindows > 0 ? `${config.eval.finalWindows} windows` : `all ${data.valid.tokens.length.toLocaleString('en-US')} tokens`}) at exits ${evalExits(L).join(', ')} ...`);
     scores = validate(config.eval.finalWindows);
     for (const s of scores) valSeries.push({ step, layer: s.layer, loss: s.loss, bitsPerByte: s.bitsPerByte });
-    sampleText = generate(model, tok, { ...config.sample, seed: config.seed }).text;
+    try {
+      sampleText = generate(model, tok, { ...config.sample, seed: config.seed }).text;
+    } catch (e) {
+      // A sample prompt longer than the model's context must not lose a finished run's result.
+      sampleText = `(no sample: ${(e as Error).message})`;
+    }
     // The causal-leakage audit at every exit (a few random prompts, seeded): its verdict is in every result.
     const ta = performance.now();
     audit = auditModel(model, config.seed, TRAIN_AUDIT);
