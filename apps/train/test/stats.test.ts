@@ -53,7 +53,7 @@ describe('activationStats on BitSkipModel', () => {
             const b = model.layers[l - 1]!;
             const qkv = b.attnNorm.forward(x);
             const after = out.exits.get(l)!;
-            const mid = add(x, b.attn.forward(qkv, l - 1, { cache: null, rng: null } as never));
+            const mid = add(x, b.attn.forward(qkv, l - 1, { cache: null, rng: null }));
             const gu = b.mlpNorm.forward(mid);
             push(`${l}:qkv`, qkv);
             push(`${l}:gate_up`, gu);
