@@ -44,7 +44,7 @@ function cacheKey(c: DataConfig, dir: string | null): string {
   return createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16);
 }
 
-function openPrepared(dir: string): Omit<PreparedData, 'source' | 'prepared'> {
+export function openPrepared(dir: string): Omit<PreparedData, 'source' | 'prepared'> {
   const meta = readMeta(dir);
   const tokenizer = loadTokenizer(dir);
   const train = openShard(join(dir, 'train.bin'), { tokenizerHash: tokenizer.hash });

@@ -1,5 +1,6 @@
 // train: the BitSkip training app. `pnpm --filter train start` trains V1 at the quick preset on TinyStories;
-// `... start -- study` runs the two-phase study. Every user mistake is one line and exit 2.
+// `... start -- study` runs the two-phase study, `... -- eval RUN_DIR` evaluates a checkpoint and `... -- generate
+// RUN_DIR` decodes text from it (commands.ts). Every user mistake is one line and exit 2.
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { PathError } from '@bitskip/atomic-fs';
@@ -11,6 +12,7 @@ import { ConfigError, PRESET_RECIPES, mergeConfig } from './config.js';
 import { BACKENDS, openBackend } from './backend.js';
 import type { BackendName } from './backend.js';
 import { CheckpointStateError } from './checkpoint.js';
+import { evalCommand, generateCommand } from './commands.js';
 import { STUDY_RUNS, loadConfigFile, runStudy } from './study.js';
 import { EXIT, UsageError, runTraining } from './trainer.js';
 
@@ -18,6 +20,10 @@ const DEFAULT_BUDGET = 540;
 
 const HELP = `Usage: pnpm --filter train start [-- options]          train one model
        pnpm --filter train start -- study [options]      the two-phase study (4 variants, then v2/v3 stabilised)
+       pnpm --filter train start -- eval RUN_DIR [...]   perplexity at every exit, causal audit, statistics
+       pnpm --filter train start -- generate RUN_DIR [...]  text with a fixed / dynamic exit or self-speculative
+                                                          decoding, and tokens/s
+(eval --help and generate --help list their options.)
 
 Trains a BitSkip model on TinyStories and prints validation perplexity and bits per byte at exits L/4, L/2,
 3L/4 and L, and a generated story. With no options: variant v1, preset quick, wasm backend, ${DEFAULT_BUDGET} s budget.
@@ -79,6 +85,9 @@ function stamp(): string {
 
 async function main(argv: string[]): Promise<number> {
   const startedAt = performance.now();
+  const args = argv.filter((a) => a !== '--');
+  if (args[0] === 'eval') return evalCommand(args.slice(1));
+  if (args[0] === 'generate') return generateCommand(args.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
@@ -112,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = parsed.positionals[0] ?? 'train';
   if (parsed.positionals.length > 1 || (command !== 'train' && command !== 'study')) {
-    throw new UsageError(`unknown command '${parsed.positionals.join(' ')}'; commands: train (default), study (see --help)`);
+    throw new UsageError(`unknown command '${parsed.positionals.join(' ')}'; commands: train (default), study, eval, generate (see --help)`);
   }
   const study = command === 'study';
   if (!study && v.runs !== undefined) throw new UsageError('--runs applies to the study command only');

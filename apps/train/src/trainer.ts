@@ -9,7 +9,7 @@ import { BitSkipModel, paperCompatFlags, quantConfigFor } from '@bitskip/model';
 import type { ModelConfig } from '@bitskip/model';
 import { earlyExitLoss, enabledExits, quarterExits, sampleLayerDrop, stepRng } from '@bitskip/layerskip';
 import { evaluateExits, stats } from '@bitskip/eval';
-import type { ExitScore, ResultDoc } from '@bitskip/eval';
+import type { CausalAuditVerdict, ExitScore, ResultDoc } from '@bitskip/eval';
 import { machineMeta, makeResult, writeResultFile } from '@bitskip/eval/node';
 import { PathError, ensureWritableDir as checkWritable, writeFileAtomicSync } from '@bitskip/atomic-fs';
 import { BatchSampler } from '@bitskip/data-tinystories';
@@ -20,6 +20,7 @@ import type { PreparedData } from './data.js';
 import { cleanStale, readCheckpointState, restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { RunPlan, TrainState } from './checkpoint.js';
 import { generate } from './generate.js';
+import { TRAIN_AUDIT, auditModel } from './audit.js';
 import { ProgressLine, formatDuration } from './progress.js';
 
 /** Exit codes of a run (documented in the README and --help). */
@@ -303,11 +304,22 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
   // Final evaluation per exit, a sample, the result.
   let scores: ExitScore[] = [];
   let sampleText = '';
+  let audit: CausalAuditVerdict | null = null;
+  let auditSeconds: number | null = null;
   if (status === 'complete') {
     say(`evaluating on the validation split (${config.eval.finalWindows > 0 ? `${config.eval.finalWindows} windows` : `all ${data.valid.tokens.length.toLocaleString('en-US')} tokens`}) at exits ${evalExits(L).join(', ')} ...`);
     scores = validate(config.eval.finalWindows);
     for (const s of scores) valSeries.push({ step, layer: s.layer, loss: s.loss, bitsPerByte: s.bitsPerByte });
-    sampleText = generate(model, tok, { ...config.sample, seed: config.seed }).text;
+    try {
+      sampleText = generate(model, tok, { ...config.sample, seed: config.seed }).text;
+    } catch (e) {
+      // A sample prompt longer than the model's context must not lose a finished run's result.
+      sampleText = `(no sample: ${(e as Error).message})`;
+    }
+    // The causal-leakage audit at every exit (a few random prompts, seeded): its verdict is in every result.
+    const ta = performance.now();
+    audit = auditModel(model, config.seed, TRAIN_AUDIT);
+    auditSeconds = (performance.now() - ta) / 1000;
   }
   const rss = process.resourceUsage().maxRSS * 1024;
   const wall = (performance.now() - o.startedAt) / 1000;
@@ -327,6 +339,8 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
     divergedAtStep: status === 'diverged' ? step : null,
     lastFiniteLoss: lastFinite,
     validation: scores,
+    audit,
+    auditSeconds,
     params: model.numParams(),
     flopsPerToken: model.flopsPerToken({ seq: T }),
     peakRssBytes: rss,
@@ -350,6 +364,9 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
   say(`\ntrained ${step} steps, ${tokens.toLocaleString('en-US')} tokens in ${formatDuration(trainSeconds)} (${Math.round(metrics.tokensPerSecond).toLocaleString('en-US')} tok/s); wall ${formatDuration(wall)}, peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
   say(`validation (${scores[0]?.tokens.toLocaleString('en-US') ?? 0} tokens, ${scores[0]?.bytes.toLocaleString('en-US') ?? 0} bytes):`);
   for (const l of fmtScores(scores, L)) say(l);
+  if (audit !== null) {
+    say(`causal audit (exits 1..${L}, ${audit.prompts} prompts × ${audit.seqLen}): ${audit.passed ? 'passed' : `FAILED (max |Δ logit| before the cut ${audit.maxChange.toExponential(2)})`} in ${(auditSeconds ?? 0).toFixed(2)} s`);
+  }
   say(`\nsample (temperature ${config.sample.temperature}, top-k ${config.sample.topK}):\n${sampleText}\n`);
   say(`checkpoint: ${join(runDir, 'checkpoint')}\nresult:     ${resultPath}\nlog:        ${logPath}`);
   return { status, exitCode: EXIT.ok, resultPath, result };

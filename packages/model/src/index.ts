@@ -16,8 +16,8 @@ export {
 export type { HadamardPlacement, LowBitScheme, ModelConfig, PaperCompatKey, PresetName, Variant } from './config.js';
 export { initNormal, makeProjection, quantConfigFor } from './linear.js';
 export type { Projector } from './linear.js';
-export { BitSkipModel } from './model.js';
-export type { ForwardOptions, ForwardOutput } from './model.js';
+export { BitSkipModel, QUANT_SITES } from './model.js';
+export type { ForwardOptions, ForwardOutput, QuantSite, SiteObserver } from './model.js';
 export { KVCache } from './kv-cache.js';
 export { Attention, Block, FeedForward } from './model.js';
 export {

@@ -28,10 +28,22 @@ import { KVCache } from './kv-cache.js';
 import { initNormal, makeProjection, projectShared } from './linear.js';
 import type { Projector } from './linear.js';
 
-/** Per-call state of the layers: positions, the cache, dropout. */
+/** The inputs of the four quantizer sites of a layer: qkv (after attnNorm), o, gate_up (after mlpNorm), down. */
+export type QuantSite = 'qkv' | 'o' | 'gate_up' | 'down';
+export const QUANT_SITES: readonly QuantSite[] = ['qkv', 'o', 'gate_up', 'down'];
+
+/**
+ * An observer of the quantizer sites' inputs (activation statistics, eval's stats.ts): called with the layer
+ * (1-based), the site and its input (..., width) before any Hadamard or quantizer, inside the caller's tidy scope.
+ * A read-only hook: without it the forward is unchanged (one `undefined` check per site).
+ */
+export type SiteObserver = (layer: number, site: QuantSite, x: Tensor) => void;
+
+/** Per-call state of the layers: positions, the cache, dropout, an optional observer. */
 interface LayerContext {
   readonly cache: KVCache | null;
   readonly rng: Rng | null;
+  readonly observe?: SiteObserver | undefined;
 }
 
 export class Attention extends Module {
@@ -58,6 +70,7 @@ export class Attention extends Module {
     const [B, T] = x.shape as [number, number, number];
     const { numHeads: H, numKvHeads: Hkv, headDim: D, ropeTheta } = this.c;
     const pos = ctx.cache?.length(layer) ?? 0;
+    ctx.observe?.(layer + 1, 'qkv', x);
     // (B, T, H*D) -> (B, T, H, D) -> (B, H, T, D)
     const [qx, kx, vx] = projectShared([this.q, this.k, this.v], x) as [Tensor, Tensor, Tensor];
     const q = rope(permute(reshape(qx, [B, T, H, D]), [0, 2, 1, 3]), { offset: pos, base: ropeTheta });
@@ -66,7 +79,9 @@ export class Attention extends Module {
     if (ctx.cache !== null) ({ k, v } = ctx.cache.append(layer, k, v)); // (B, Hkv, pos + T, D)
     const a = attention(q, k, v, { causal: !this.c.paperNoCausalMask }); // (B, H, T, D)
     // (B, H, T, D) -> (B, T, H, D) -> (B, T, H*D)
-    return this.o.forward(reshape(permute(a, [0, 2, 1, 3]), [B, T, H * D]));
+    const ao = reshape(permute(a, [0, 2, 1, 3]), [B, T, H * D]);
+    ctx.observe?.(layer + 1, 'o', ao);
+    return this.o.forward(ao);
   }
 }
 
@@ -82,10 +97,13 @@ export class FeedForward extends Module {
     this.down = makeProjection(c, 'down', c.ffnDim, c.dim, rng, c.initStd / Math.sqrt(2 * c.numLayers));
   }
 
-  /** (B, T, dim) -> (B, T, dim): down(SiLU(gate(x)) ⊙ up(x)). */
-  forward(x: Tensor): Tensor {
+  /** (B, T, dim) -> (B, T, dim): down(SiLU(gate(x)) ⊙ up(x)). `observe` sees gate_up's and down's inputs. */
+  forward(x: Tensor, layer = 0, observe?: SiteObserver): Tensor {
+    observe?.(layer + 1, 'gate_up', x);
     const [g, u] = projectShared([this.gate, this.up], x) as [Tensor, Tensor];
-    return this.down.forward(mul(silu(g), u));
+    const h = mul(silu(g), u);
+    observe?.(layer + 1, 'down', h);
+    return this.down.forward(h);
   }
 }
 
@@ -114,7 +132,7 @@ export class Block extends Module {
 
   forward(x: Tensor, layer: number, ctx: LayerContext): Tensor {
     x = add(x, this.drop(this.attn.forward(this.attnNorm.forward(x), layer, ctx), ctx));
-    return add(x, this.drop(this.mlp.forward(this.mlpNorm.forward(x)), ctx));
+    return add(x, this.drop(this.mlp.forward(this.mlpNorm.forward(x), layer, ctx.observe), ctx));
   }
 }
 
@@ -131,6 +149,8 @@ export interface ForwardOptions {
   rng?: Rng;
   /** Incremental decoding: ids are the next positions after what the cache holds; the cache is extended. */
   cache?: KVCache;
+  /** Sees every quantizer site's input (activation statistics); absent in training and decoding. */
+  observe?: SiteObserver;
 }
 
 export interface ForwardOutput {
@@ -210,7 +230,7 @@ export class BitSkipModel extends Module implements ExitHead {
    * Layers [from, to) (0-based) on hidden states h (B, T, dim). With a cache, h holds the positions that follow what
    * every layer in the range has cached (their lengths must agree).
    */
-  runLayers(h: Tensor, from: number, to: number, opts: { cache?: KVCache; layerDrop?: LayerDropMask | null; rng?: Rng; onLayer?: (layer: number, h: Tensor) => void } = {}): Tensor {
+  runLayers(h: Tensor, from: number, to: number, opts: { cache?: KVCache; layerDrop?: LayerDropMask | null; rng?: Rng; onLayer?: (layer: number, h: Tensor) => void; observe?: SiteObserver } = {}): Tensor {
     const L = this.config.numLayers;
     if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from <= to && to <= L)) {
       throw new Error(`BitSkipModel.runLayers: need 0 <= from <= to <= ${L}, got ${from}, ${to}`);
@@ -225,7 +245,7 @@ export class BitSkipModel extends Module implements ExitHead {
         }
       }
     }
-    const ctx: LayerContext = { cache, rng: opts.rng ?? null };
+    const ctx: LayerContext = { cache, rng: opts.rng ?? null, observe: opts.observe };
     let x = h;
     for (let l = from; l < to; l++) {
       const keep = opts.layerDrop?.keep[l];
@@ -268,6 +288,7 @@ export class BitSkipModel extends Module implements ExitHead {
     const hidden = this.runLayers(this.embedTokens(ids), 0, E, {
       ...(opts.cache === undefined ? {} : { cache: opts.cache }),
       ...(opts.rng === undefined ? {} : { rng: opts.rng }),
+      ...(opts.observe === undefined ? {} : { observe: opts.observe }),
       layerDrop: opts.layerDrop ?? null,
       onLayer: (layer, h) => {
         if (want.has(layer)) exits.set(layer, h);
