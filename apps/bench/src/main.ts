@@ -9,9 +9,10 @@ import { kernelsSuite } from './suites/kernels.js';
 import { memorySuite } from './suites/memory.js';
 import { quantSuite } from './suites/quant.js';
 import { stepSuite } from './suites/step.js';
+import { studySuite } from './suites/study.js';
 import { trainSuite } from './suites/train.js';
 
-const SUITES: Suite[] = [kernelsSuite, dataSuite, quantSuite, memorySuite, stepSuite, trainSuite];
+const SUITES: Suite[] = [kernelsSuite, dataSuite, quantSuite, memorySuite, stepSuite, trainSuite, studySuite];
 
 const workspaceRoot = join(import.meta.dirname, '../../..');
 

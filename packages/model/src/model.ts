@@ -12,6 +12,7 @@ import {
   attention,
   dropout,
   gather,
+  isGradEnabled,
   mul,
   permute,
   reshape,
@@ -19,6 +20,7 @@ import {
   scatterAdd,
   silu,
   tensor,
+  tidy,
 } from '@bitskip/tensor-core';
 import type { Rng, Tensor } from '@bitskip/tensor-core';
 import type { ExitHead, LayerDropMask } from '@bitskip/layerskip';
@@ -247,9 +249,14 @@ export class BitSkipModel extends Module implements ExitHead {
     }
     const ctx: LayerContext = { cache, rng: opts.rng ?? null, observe: opts.observe };
     let x = h;
+    // Without gradients (evaluation, decoding) nothing needs a layer's intermediates after it: each layer runs in its
+    // own tidy scope, so at most one layer's attention scores and FFN activations are alive at a time.
+    const perLayerScope = !isGradEnabled();
     for (let l = from; l < to; l++) {
       const keep = opts.layerDrop?.keep[l];
-      x = keep === undefined ? this.layers[l]!.forward(x, l, ctx) : this.runLayerOnRows(x, l, keep, ctx);
+      const input = x;
+      const step = (): Tensor => (keep === undefined ? this.layers[l]!.forward(input, l, ctx) : this.runLayerOnRows(input, l, keep, ctx));
+      x = perLayerScope ? tidy(step) : step();
       opts.onLayer?.(l + 1, x);
     }
     return x;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AdamW, Rng, concat, getBackend, slice, tensor, tidy } from '@bitskip/tensor-core';
+import { AdamW, Rng, concat, getBackend, noGrad, slice, tensor, tidy } from '@bitskip/tensor-core';
 import type { Tensor } from '@bitskip/tensor-core';
 import { expectClose } from '@bitskip/test-utils';
 import type { Tolerance } from '@bitskip/test-utils';
@@ -463,5 +463,37 @@ describe('forward options', () => {
     expect(m.paperCompat).toEqual(['paperNoCausalMask', 'paperHadamard']);
     expect(m.flopsPerToken({ seq: 16, layers: 2 })).toBeLessThan(m.flopsPerToken({ seq: 16 }));
     m.dispose();
+  });
+});
+
+describe('memory without gradients', () => {
+  it('each layer runs in its own scope: live buffers grow by the hidden states only, not every intermediate', () => {
+    const alive = (layers: number, grad: boolean): { growth: number; logits: number[] } => {
+      const model = new BitSkipModel(tinyConfig('v2', { numLayers: layers }), new Rng(3));
+      const ids = tensor(Array.from({ length: 2 * 16 }, (_, i) => (i * 7) % 96), [2, 16], 'int32');
+      const backend = getBackend();
+      let growth = 0;
+      let logits: number[] = [];
+      const run = (): void =>
+        tidy(() => {
+          const before = backend.numLiveBuffers();
+          const out = model.forward(ids, { exitLayer: layers });
+          growth = backend.numLiveBuffers() - before;
+          logits = Array.from(out.logits!.dataSync());
+        });
+      if (grad) run();
+      else noGrad(run);
+      ids.dispose();
+      model.dispose();
+      return { growth, logits };
+    };
+    const [g2, g8] = [alive(2, false), alive(8, false)];
+    // Per extra layer: its output hidden state (and nothing of its attention or FFN).
+    expect((g8.growth - g2.growth) / 6).toBeLessThanOrEqual(1);
+    // With gradients the graph keeps every intermediate (what backward needs): many buffers per layer.
+    const [t2, t8] = [alive(2, true), alive(8, true)];
+    expect((t8.growth - t2.growth) / 6).toBeGreaterThan(10);
+    // The same logits either way.
+    expect(alive(4, false).logits).toEqual(alive(4, true).logits);
   });
 });
