@@ -8,3 +8,4 @@ export { causalAudit } from './audit.js';
 export type { AuditModel, CausalAuditOptions, CausalAuditVerdict, CausalLeak } from './audit.js';
 export { exitDecodingSpeed, measureDecodeSpeed } from './speed.js';
 export type { DecodeRun, ExitSpeed, ExitSpeedOptions, ExitSpeedReport, SpeedMeasurement, SpeedOptions } from './speed.js';
+export * from './sweeps.js';
