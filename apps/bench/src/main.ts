@@ -5,13 +5,14 @@ import { describeFsError, ensureWritableDir, recoverStale } from '@bitskip/atomi
 import { UsageError } from './suite.js';
 import type { Suite } from './suite.js';
 import { dataSuite } from './suites/data.js';
+import { decodeSuite } from './suites/decode.js';
 import { kernelsSuite } from './suites/kernels.js';
 import { memorySuite } from './suites/memory.js';
 import { quantSuite } from './suites/quant.js';
 import { stepSuite } from './suites/step.js';
 import { trainSuite } from './suites/train.js';
 
-const SUITES: Suite[] = [kernelsSuite, dataSuite, quantSuite, memorySuite, stepSuite, trainSuite];
+const SUITES: Suite[] = [kernelsSuite, dataSuite, quantSuite, memorySuite, stepSuite, trainSuite, decodeSuite];
 
 const workspaceRoot = join(import.meta.dirname, '../../..');
 
