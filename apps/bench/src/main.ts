@@ -5,6 +5,7 @@ import { describeFsError, ensureWritableDir, recoverStale } from '@bitskip/atomi
 import { UsageError } from './suite.js';
 import type { Suite } from './suite.js';
 import { dataSuite } from './suites/data.js';
+import { decodeSuite } from './suites/decode.js';
 import { kernelsSuite } from './suites/kernels.js';
 import { memorySuite } from './suites/memory.js';
 import { quantSuite } from './suites/quant.js';
@@ -12,7 +13,7 @@ import { stepSuite } from './suites/step.js';
 import { studySuite } from './suites/study.js';
 import { trainSuite } from './suites/train.js';
 
-const SUITES: Suite[] = [kernelsSuite, dataSuite, quantSuite, memorySuite, stepSuite, trainSuite, studySuite];
+const SUITES: Suite[] = [kernelsSuite, dataSuite, quantSuite, memorySuite, stepSuite, trainSuite, decodeSuite, studySuite];
 
 const workspaceRoot = join(import.meta.dirname, '../../..');
 

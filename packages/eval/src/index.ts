@@ -34,3 +34,4 @@ export type {
   StatsModel,
   StatsProjection,
 } from './stats.js';
+export * from './sweeps.js';

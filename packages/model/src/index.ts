@@ -17,7 +17,9 @@ export type { HadamardPlacement, LowBitScheme, ModelConfig, PaperCompatKey, Pres
 export { initNormal, makeProjection, quantConfigFor } from './linear.js';
 export type { Projector } from './linear.js';
 export { BitSkipModel, QUANT_SITES } from './model.js';
-export type { ForwardOptions, ForwardOutput, QuantSite, SiteObserver } from './model.js';
+export type { BitSkipModelOptions, ForwardOptions, ForwardOutput, QuantSite, SiteObserver } from './model.js';
+export { PackedModelError, blockProjections, buildPackedModel, checkPackable, freezeModel, modelWeightBytes } from './packed.js';
+export type { FreezeModelOptions, WeightBytes } from './packed.js';
 export { KVCache } from './kv-cache.js';
 export { Attention, Block, FeedForward } from './model.js';
 export {

@@ -26,6 +26,7 @@ import type { Rng, Tensor } from '@bitskip/tensor-core';
 import type { ExitHead, LayerDropMask } from '@bitskip/layerskip';
 import type { ModelConfig } from './config.js';
 import { flopsPerToken, numParams, paperCompatFlags, resolveModelConfig } from './config.js';
+import { embeddingInPlace, linearInPlace } from './bounded-init.js';
 import { KVCache } from './kv-cache.js';
 import { initNormal, makeProjection, projectShared } from './linear.js';
 import type { Projector } from './linear.js';
@@ -164,6 +165,20 @@ export interface ForwardOutput {
   exits: Map<number, Tensor>;
 }
 
+/** Options of the BitSkipModel constructor (both change memory use only, never a weight). */
+export interface BitSkipModelOptions {
+  /**
+   * Called with each block right after its weights are drawn, before the next block (layers in order). packed.ts
+   * freezes the block there, so that a packed model never holds more than one block's fp32 weights.
+   */
+  onBlock?: (block: Block, layer: number) => void;
+  /**
+   * Draw the embedding and the head straight into their float32 buffers (bounded-init.ts), without the float64
+   * staging arrays of tensor-core's randn/uniform (1.2 GB at the paper preset's vocabulary). The same weights.
+   */
+  boundedInit?: boolean;
+}
+
 /** The BitSkip decoder. `new BitSkipModel(config, rng)` draws every weight from rng (seeded, backend-independent). */
 export class BitSkipModel extends Module implements ExitHead {
   readonly config: ModelConfig;
@@ -172,15 +187,23 @@ export class BitSkipModel extends Module implements ExitHead {
   readonly norm: RMSNorm;
   readonly head: Linear;
 
-  constructor(config: ModelConfig | Record<string, unknown>, rng: Rng) {
+  constructor(config: ModelConfig | Record<string, unknown>, rng: Rng, opts: BitSkipModelOptions = {}) {
     super();
     const c = resolveModelConfig(config as Record<string, unknown>, 'paper');
     this.config = c;
-    this.embed = new Embedding(c.vocabSize, c.dim, rng, c.initStd);
-    this.layers = Array.from({ length: c.numLayers }, () => new Block(c, rng));
+    const bounded = opts.boundedInit === true;
+    this.embed = bounded ? embeddingInPlace(c.vocabSize, c.dim, rng, c.initStd) : new Embedding(c.vocabSize, c.dim, rng, c.initStd);
+    this.layers = Array.from({ length: c.numLayers }, (_, l) => {
+      const b = new Block(c, rng);
+      opts.onBlock?.(b, l);
+      return b;
+    });
     this.norm = new RMSNorm(c.dim, c.normEps);
-    this.head = new Linear(c.dim, c.vocabSize, rng);
-    initNormal(this.head.weight, rng, c.initStd);
+    if (bounded) this.head = linearInPlace(c.dim, c.vocabSize, rng, c.initStd);
+    else {
+      this.head = new Linear(c.dim, c.vocabSize, rng);
+      initNormal(this.head.weight, rng, c.initStd);
+    }
   }
 
   get numLayers(): number {
