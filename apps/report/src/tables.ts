@@ -60,7 +60,7 @@ export function phaseOf(r: LoadedResult): number | null {
 const dirOf = (r: LoadedResult) => `${r.root}/${posix.dirname(r.rel)}`;
 const paperCompat = (r: LoadedResult) => r.doc.paperCompat ?? [];
 const runLabel = (r: LoadedResult) => (paperCompat(r).length > 0 ? `${r.doc.suite} (paper-compat)` : r.doc.suite);
-const variantOf = (r: LoadedResult) => (r.role === 'decode' ? (r.doc.config as DecodeConfig).variant : (r.doc.config as TrainConfig).model.variant);
+const variantOf = (r: LoadedResult) => (r.role === 'decode' ? ((r.doc.config as DecodeConfig).variant ?? '—') : (r.doc.config as TrainConfig).model.variant);
 const numLayersOf = (r: LoadedResult) => (r.doc.config as TrainConfig).model.numLayers;
 
 /** The result of `role` whose run name is `run`, preferring one in the same directory as `near`, then the lowest id. */
@@ -206,7 +206,7 @@ export function table2(all: readonly LoadedResult[]): Table {
   };
 }
 
-const decodeRun = (r: LoadedResult) => (r.doc.config as DecodeConfig).run ?? `(${(r.doc.config as DecodeConfig).preset})`;
+const decodeRun = (r: LoadedResult) => (r.doc.config as DecodeConfig).run ?? `(${(r.doc.config as DecodeConfig).preset ?? 'checkpoint'})`;
 const decodes = (all: readonly LoadedResult[]) =>
   all.filter((r) => r.role === 'decode').sort((a, b) => cmp(decodeRun(a), decodeRun(b)) || variantRank(variantOf(a)) - variantRank(variantOf(b)) || a.id - b.id);
 
