@@ -11,9 +11,9 @@ import { UsageError } from '../src/suite.js';
 
 describe('study suite options', () => {
   it('defaults: every step, the committed budgets; --quick, --steps, --time-budget, --threads, --data-dir', () => {
-    expect(parseStudyArgs([])).toEqual({ quick: false, timeBudget: null, dataDir: null, steps: ['train', 'eval', 'decode', 'report'], threads: null });
-    const o = parseStudyArgs(['--quick', '--steps', 'report,eval', '--time-budget', '90', '--threads', '2', '--data-dir', '/d']);
-    expect(o).toEqual({ quick: true, timeBudget: 90, dataDir: '/d', steps: ['eval', 'report'], threads: 2 });
+    expect(parseStudyArgs([])).toEqual({ quick: false, decodeQuick: false, timeBudget: null, dataDir: null, steps: ['train', 'eval', 'decode', 'report'], threads: null });
+    const o = parseStudyArgs(['--quick', '--decode-quick', '--steps', 'report,eval', '--time-budget', '90', '--threads', '2', '--data-dir', '/d']);
+    expect(o).toEqual({ quick: true, decodeQuick: true, timeBudget: 90, dataDir: '/d', steps: ['eval', 'report'], threads: 2 });
   });
 
   it.each([

@@ -22,6 +22,8 @@ type Step = (typeof STEPS)[number];
 
 export interface StudyOptions {
   quick: boolean;
+  /** Decode with --quick while the rest runs at full size (a reference study in bounded time). */
+  decodeQuick: boolean;
   /** The train study's per-run time budget (seconds); null: the committed configs' own. */
   timeBudget: number | null;
   dataDir: string | null;
@@ -31,10 +33,11 @@ export interface StudyOptions {
 }
 
 export function parseStudyArgs(args: string[]): StudyOptions {
-  const o: StudyOptions = { quick: false, timeBudget: null, dataDir: null, steps: [...STEPS], threads: null };
+  const o: StudyOptions = { quick: false, decodeQuick: false, timeBudget: null, dataDir: null, steps: [...STEPS], threads: null };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--quick') o.quick = true;
+    else if (a === '--decode-quick') o.decodeQuick = true;
     else if (a === '--time-budget' || a === '--data-dir' || a === '--steps' || a === '--threads') {
       const v = args[++i];
       if (v === undefined || v.startsWith('--')) throw new UsageError(`study: ${a} needs a value`);
@@ -53,7 +56,7 @@ export function parseStudyArgs(args: string[]): StudyOptions {
         if (list.length === 0) throw new UsageError(`study: --steps needs a comma-separated list of ${STEPS.join(', ')}`);
         o.steps = STEPS.filter((s) => list.includes(s));
       }
-    } else throw new UsageError(`study: unknown option ${a} (known: --quick, --time-budget SECONDS, --data-dir DIR, --steps ${STEPS.join(',')}, --threads N)`);
+    } else throw new UsageError(`study: unknown option ${a} (known: --quick, --decode-quick, --time-budget SECONDS, --data-dir DIR, --steps ${STEPS.join(',')}, --threads N)`);
   }
   return o;
 }
@@ -132,7 +135,7 @@ async function run({ outDir, args }: SuiteOptions): Promise<number> {
       }
     }
     if (o.steps.includes('decode')) {
-      const quick = o.quick ? ['--quick'] : [];
+      const quick = o.quick || o.decodeQuick ? ['--quick'] : [];
       const existing = existsSync(decodeDir) ? readdirSync(decodeDir) : [];
       for (const r of runs) {
         const dir = join(decodeDir, r);
@@ -174,6 +177,7 @@ export const studySuite: Suite = {
   description: 'every result the report needs: the two-phase study trained, each run evaluated and decoded, the report rendered',
   options: [
     '--quick  the small version (tiny preset, 40 steps a run, decode --quick): a few minutes on 2 cores',
+    '--decode-quick  only the decode step in its quick form (the reference study in bounded time)',
     '--time-budget SECONDS  per training run (default: the committed configs)  --threads N  --data-dir DIR',
     `--steps LIST  of ${STEPS.join(', ')} (default all; each skips what is already done)`,
     'Writes into --out (use a directory of its own, e.g. --out results/study): runs/, decode/, report/ and the suite result.',
