@@ -4,7 +4,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { RESULT_KINDS, validateResultDoc } from '@bitskip/eval';
-import type { ResultDoc, Stats } from '@bitskip/eval';
+import type { DynamicExitRow, FixedExitRow, ResultDoc, SpeculativeRow, Stats } from '@bitskip/eval';
+export type { DynamicExitRow, FixedExitRow, SpeculativeRow };
 
 /** A user-facing error: printed as one line, exit status 2. */
 export class ReportError extends Error {
@@ -47,29 +48,6 @@ export interface EvalConfig {
   run: string | null;
   phase: number | null;
   model: ModelConfigLike;
-}
-export interface FixedExitRow {
-  exitLayer: number;
-  tokensPerSecond: Stats;
-  speedGain: number;
-  flopIdealGain: number;
-  fractionOfIdeal: number | null;
-  perplexity: number | null;
-  qualityLoss: number | null;
-}
-export interface DynamicExitRow {
-  threshold: number;
-  meanExitLayer: number;
-  tokensPerSecond: Stats;
-  perplexity: number | null;
-}
-export interface SpeculativeRow {
-  exitLayer: number;
-  k: number;
-  acceptanceRate: number;
-  tokensPerSecond: Stats;
-  speedup: number;
-  greedyExact: boolean;
 }
 export interface PackedRow {
   preset: string;

@@ -77,22 +77,3 @@ export async function prepareData(c: DataConfig, opts: { dataDir?: string; cache
   return { ...openPrepared(dir), source, prepared: true };
 }
 
-/** UTF-8 bytes of the text of target ids (the end-of-text separator counts one byte): the denominator of bits/byte. */
-export function bytesCounter(tok: Tokenizer): (ids: Int32Array) => number {
-  return (ids) => {
-    let bytes = 0;
-    let run: number[] = [];
-    const flush = (): void => {
-      if (run.length > 0) bytes += Buffer.byteLength(tok.decode(run));
-      run = [];
-    };
-    for (const id of ids) {
-      if (id === tok.eotId) {
-        flush();
-        bytes += 1;
-      } else run.push(id);
-    }
-    flush();
-    return bytes;
-  };
-}

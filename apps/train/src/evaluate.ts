@@ -9,7 +9,7 @@ import type { CausalAuditVerdict, ExitScore, LayerActivationStats, LayerWeightSt
 import { machineMeta, makeResult, writeResultFile } from '@bitskip/eval/node';
 import type { ModelConfig } from '@bitskip/model';
 import type { TrainConfig } from './config.js';
-import { bytesCounter } from './data.js';
+import { bytesCounter } from '@bitskip/data-tinystories';
 import { openRun, openRunData } from './run.js';
 import { EVAL_AUDIT, auditModel } from './audit.js';
 import type { AuditSettings } from './audit.js';

@@ -3,7 +3,7 @@ export { END_OF_TEXT, readStories, splitStories, type ReadStoriesOptions } from 
 export { DataError, asDataError } from './errors.js';
 export { Rng } from './rng.js';
 export { findInvalidUtf8 } from './utf8.js';
-export { GPT2_PATTERN, type Tokenizer } from './tokenizer.js';
+export { GPT2_PATTERN, bytesCounter, type Tokenizer } from './tokenizer.js';
 export { BPE_FORMAT, BPE_VERSION, BpeTokenizer, BpeTrainer, trainBpe, type BpeFile, type TrainBpeOptions } from './bpe.js';
 export { GPT2_EOT_ID, GPT2_VOCAB_SIZE, gpt2Tokenizer } from './gpt2.js';
 export {

@@ -22,3 +22,29 @@ export const GPT2_PATTERN = String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
+
+/**
+ * The UTF-8 byte count of the text that target ids stand for (an end-of-text separator counts one byte, the newline
+ * that separates stories): the denominator of bits per byte. Runs between separators are decoded whole, so a
+ * character split across tokens counts its bytes once.
+ */
+export function bytesCounter(tok: Tokenizer): (ids: ArrayLike<number>) => number {
+  const utf8 = new TextEncoder();
+  return (ids) => {
+    let bytes = 0;
+    let run: number[] = [];
+    const flush = (): void => {
+      if (run.length > 0) bytes += utf8.encode(tok.decode(run)).length;
+      run = [];
+    };
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (id === tok.eotId) {
+        flush();
+        bytes += 1;
+      } else run.push(id);
+    }
+    flush();
+    return bytes;
+  };
+}

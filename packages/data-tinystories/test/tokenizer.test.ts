@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BpeTokenizer, DataError, GPT2_EOT_ID, GPT2_PATTERN, Rng, gpt2Tokenizer, splitStories, trainBpe, type Tokenizer } from '../src/index.js';
+import { BpeTokenizer, DataError, GPT2_EOT_ID, GPT2_PATTERN, Rng, bytesCounter, gpt2Tokenizer, splitStories, trainBpe, type Tokenizer } from '../src/index.js';
 import { dataDir, fixtureText, tmp, useSample } from './helpers.js';
 
 // Adversarial UTF-8: emoji, ZWJ sequences, flags, combining marks, CJK, RTL, controls, NUL, astral symbols.
@@ -185,4 +185,20 @@ describe('GPT-2 tokenizer', () => {
   });
 
   it('round-trips adversarial UTF-8 exactly (lone surrogates become U+FFFD)', () => checkRoundTrip(tok));
+});
+
+describe('bytesCounter (the denominator of bits per byte)', () => {
+  it('counts the UTF-8 bytes of the text, one byte per end-of-text, and decodes runs whole', () => {
+    const tok = gpt2Tokenizer();
+    const a = 'Tom saw a bird. "Héllo," he said — 🐦!';
+    const b = 'ça va';
+    const ids = [...tok.encode(a), tok.eotId, ...tok.encode(b), tok.eotId];
+    const utf8 = (s: string): number => new TextEncoder().encode(s).length;
+    expect(bytesCounter(tok)(Int32Array.from(ids))).toBe(utf8(a) + 1 + utf8(b) + 1);
+    // The emoji is split across byte-level tokens: decoded one token at a time its pieces would be U+FFFD each.
+    const bird = tok.encode('🐦');
+    expect(bird.length).toBeGreaterThan(1);
+    expect(bytesCounter(tok)(bird)).toBe(4);
+    expect(bytesCounter(tok)([])).toBe(0);
+  });
 });

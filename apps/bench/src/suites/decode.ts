@@ -21,7 +21,7 @@ import type { DynamicExitRow, ExitFlops, FixedExitRow, SpeculativeRow, Stats, Sw
 import { BitSkipModel, PRESET_NAMES, VARIANTS, flopsPerToken, resolveModelConfig } from '@bitskip/model';
 import type { ModelConfig, PresetName, TokenizerInfo, Variant } from '@bitskip/model';
 import { loadModel } from '@bitskip/model/node';
-import { defaultCacheDir, loadTokenizer, openShard } from '@bitskip/data-tinystories';
+import { bytesCounter, defaultCacheDir, loadTokenizer, openShard } from '@bitskip/data-tinystories';
 import type { Tokenizer } from '@bitskip/data-tinystories';
 import { table, writeResult } from '../result.js';
 import { UsageError, parseThreads } from '../suite.js';
@@ -226,25 +226,6 @@ export function findValidation(dataDir: string, tok: TokenizerInfo | null, cache
   return { dir, tokens: shard.tokens, tokenizer };
 }
 
-/** UTF-8 bytes of the text of target ids (the end-of-text separator counts one byte): bits per byte's denominator. */
-function bytesCounter(tok: Tokenizer): (ids: Int32Array) => number {
-  return (ids) => {
-    let bytes = 0;
-    let run: number[] = [];
-    const flush = (): void => {
-      if (run.length > 0) bytes += Buffer.byteLength(tok.decode(run));
-      run = [];
-    };
-    for (const id of ids) {
-      if (id === tok.eotId) {
-        flush();
-        bytes += 1;
-      } else run.push(id);
-    }
-    flush();
-    return bytes;
-  };
-}
 
 /** Prompts: evenly spaced slices of the validation tokens when given, else seeded random tokens. */
 export function makePrompts(n: number, len: number, vocab: number, seed: number, tokens: ArrayLike<number> | null): number[][] {
