@@ -34,15 +34,8 @@ export async function openBackend(name: BackendName, threads: number | undefined
   } catch (e) {
     throw new UsageError(`--backend ${name}: gpu.js is not installed (${(e as Error).message})`);
   }
-  if (mode === 'webgpu') {
-    const b = await mod.createWebGpuBackend(name);
-    if (b === null) throw new UsageError(`--backend ${name}: no WebGPU adapter answered (Node needs webgpu's Dawn; headless: EGL_PLATFORM=surfaceless)`);
-    mod.registerGpujsBackend({ mode, name });
-    setBackend(name);
-    return { name, renderer: b.info().renderer ?? mode };
-  }
-  if (!mod.gpujsModeAvailable(mode)) throw new UsageError(`--backend ${name}: gpu.js cannot run in ${mode} mode here${mode === 'headlessgl' ? ' (run under xvfb-run -a, with headless-gl built)' : ''}`);
-  mod.registerGpujsBackend({ mode, name });
-  const b = setBackend(name) as unknown as { info(): { renderer?: string } };
-  return { name, renderer: b.info().renderer ?? mode };
+  const opened = await mod.openGpujsBackend(mode, name);
+  if ('unavailable' in opened) throw new UsageError(`--backend ${name}: ${opened.unavailable}`);
+  setBackend(name);
+  return { name, renderer: opened.renderer };
 }

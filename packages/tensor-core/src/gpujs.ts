@@ -107,3 +107,27 @@ export async function createWebGpuBackend(name?: string): Promise<GpujsBackend |
   b.setAdapterInfo(info);
   return b;
 }
+
+/** The gpu.js modes a run or a benchmark can pin. */
+export const GPUJS_MODES = ['cpu', 'webasm', 'headlessgl', 'webgpu'] as const satisfies readonly GpujsMode[];
+export type GpujsModeName = (typeof GPUJS_MODES)[number];
+
+/**
+ * A gpu.js backend pinned to `mode`, registered under `name` (default `gpujs-<mode>`) so that `setBackend(name)`
+ * selects this instance, with its renderer (the WebGPU adapter or the GL renderer string) — or, when the mode cannot
+ * run here, why not (never a fallback to another mode). The train app's `--backend gpujs-*` and the bench suites open
+ * their gpu.js backends through this.
+ */
+export async function openGpujsBackend(mode: GpujsModeName, name?: string): Promise<{ backend: GpujsBackend; renderer: string } | { unavailable: string }> {
+  let backend: GpujsBackend;
+  if (mode === 'webgpu') {
+    const b = await createWebGpuBackend(name);
+    if (b === null) return { unavailable: 'no WebGPU adapter answered (Node needs the `webgpu` package (Dawn); BITSKIP_DAWN_BACKEND picks its backend, default opengles, which needs EGL_PLATFORM=surfaceless headless)' };
+    backend = b;
+  } else {
+    if (!gpujsModeAvailable(mode)) return { unavailable: `gpu.js cannot run in ${mode} mode here${mode === 'headlessgl' ? ' (run under xvfb-run -a, with headless-gl built)' : ''}` };
+    backend = createGpujsBackend({ mode, ...(name === undefined ? {} : { name }) });
+  }
+  registerBackend(backend.name, () => backend);
+  return { backend, renderer: backend.info().renderer ?? mode };
+}

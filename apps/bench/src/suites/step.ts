@@ -4,7 +4,7 @@
 // from the same seed, steps interleaved in rounds (each round runs one step per backend, in rotated order) so that a
 // noisy neighbour slows all backends alike. Prints ms/step and tokens/s with the cpu ratio and writes a result JSON.
 // (scripts/profile-train.ts in tensor-core splits a step by kernel; the train suite compares variants and presets.)
-import { findBackend, getKernel, kernelNames, registerBackend, setBackend } from '@bitskip/tensor-core';
+import { findBackend, getKernel, kernelNames, setBackend } from '@bitskip/tensor-core';
 import type { Backend } from '@bitskip/tensor-core';
 import { PRESET_NAMES, VARIANTS, resolveModelConfig } from '@bitskip/model';
 import type { ModelConfig, PresetName, Variant } from '@bitskip/model';
@@ -182,8 +182,7 @@ async function openBackend(spec: string): Promise<{ backend: Backend; info: stri
     process.stderr.write(`step: ${spec}: ${opened.unavailable}; skipped\n`);
     return null;
   }
-  const { backend, renderer } = opened;
-  registerBackend(backend.name, () => backend); // so that setBackend selects it (models are built on the current backend)
+  const { backend, renderer } = opened; // registered: setBackend selects it (models are built on the current backend)
   return {
     backend,
     info: renderer,
