@@ -3,8 +3,7 @@
 // schemes.ts (the gpu.js kernels read the same records).
 import type { ActivationBits, ActivationScheme, WeightScheme } from './config.js';
 import { ACTIVATION_BITS, ACTIVATION_SCHEMES, WEIGHT_SCHEMES } from './config.js';
-import { QUANT_EPS, WEIGHT_QUANT, activationScheme, scaleOf } from './schemes.js';
-import type { QuantScheme } from './schemes.js';
+import { WEIGHT_QUANT, activationScheme, scaleOf } from './schemes.js';
 
 export { QUANT_EPS } from './schemes.js';
 
@@ -63,64 +62,11 @@ export function quantizeActivationRows(x: ArrayLike<number>, rows: number, n: nu
 export function fakeQuantActivationRows(x: ArrayLike<number>, rows: number, n: number, spec: ActivationQuantSpec, out: FloatArray): void {
   checkActivationSpec(spec);
   const q = activationScheme(spec);
-  if (x instanceof Float32Array && out instanceof Float32Array) {
-    // The hot path of every BitLinear forward (cpu and wasm): the scheme's rules inlined, same float64 arithmetic in
-    // the same order, so the values are the generic loop's bit for bit (tests compare the two).
-    if (q.scale === 'absmax') fakeQuantAbsmaxRowsF32(x, rows, n, q.range[1], out);
-    else fakeQuantAbsmeanRowsF32(x, rows, n, q.range[0], q.range[1], out);
-    return;
-  }
-  fakeQuantActivationRowsGeneric(x, rows, n, q, out);
-}
-
-/** The scheme record's rules applied element by element (any array type): the reference of the inlined loops. */
-export function fakeQuantActivationRowsGeneric(x: ArrayLike<number>, rows: number, n: number, q: QuantScheme, out: FloatArray): void {
   const { code, value } = q;
   for (let r = 0; r < rows; r++) {
     const o = r * n;
     const s = scaleOf(q, x, o, n);
     for (let i = o; i < o + n; i++) out[i] = value(code(x[i]!, s), s);
-  }
-}
-
-/** absmax with Q = qmax: s = max(max|x|, eps), c = clip(roundHalfEven(x·Q/s), −Q, Q), x_q = c·s/Q (schemes.ts). */
-function fakeQuantAbsmaxRowsF32(x: Float32Array, rows: number, n: number, Q: number, out: Float32Array): void {
-  for (let r = 0; r < rows; r++) {
-    const o = r * n;
-    const e = o + n;
-    let s = 0;
-    for (let i = o; i < e; i++) {
-      const a = Math.abs(x[i]!);
-      if (a > s) s = a;
-    }
-    if (!(s > QUANT_EPS)) s = QUANT_EPS;
-    for (let i = o; i < e; i++) {
-      const v = (x[i]! * Q) / s;
-      let c = Math.round(v);
-      if (c - v === 0.5 && c % 2 !== 0) c -= 1; // ties to even (round.ts)
-      c = Math.min(Q, Math.max(-Q, c));
-      out[i] = (c * s) / Q;
-    }
-  }
-}
-
-/** absmean (4 bits): β = max(mean|x|, eps), c = clip(roundHalfEven(x·√7/β), qmin, qmax), x_q = (β/√7)·c (schemes.ts). */
-function fakeQuantAbsmeanRowsF32(x: Float32Array, rows: number, n: number, qmin: number, qmax: number, out: Float32Array): void {
-  const k = Math.sqrt(7);
-  for (let r = 0; r < rows; r++) {
-    const o = r * n;
-    const e = o + n;
-    let acc = 0;
-    for (let i = o; i < e; i++) acc += Math.abs(x[i]!);
-    const s = Math.max(acc / n, QUANT_EPS);
-    const step = s / k;
-    for (let i = o; i < e; i++) {
-      const v = (x[i]! * k) / s;
-      let c = Math.round(v);
-      if (c - v === 0.5 && c % 2 !== 0) c -= 1;
-      c = Math.min(qmax, Math.max(qmin, c));
-      out[i] = step * c;
-    }
   }
 }
 

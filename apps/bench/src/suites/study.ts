@@ -11,6 +11,7 @@
 // evaluation windows, decode --quick.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeResult } from '../result.js';
 import { UsageError } from '../suite.js';
@@ -80,7 +81,7 @@ async function child(app: string, args: string[], what: string): Promise<number>
   const code = await new Promise<number | null>((res, rej) => {
     const p = spawn(process.execPath, [...nodeFlags(), 'src/main.ts', ...args], { cwd: join(ROOT, 'apps', app), stdio: 'inherit', env: process.env });
     p.on('error', rej);
-    p.on('close', (c, sig) => res(sig === null ? c : 128 + 2));
+    p.on('close', (c, sig) => res(sig === null ? c : 128 + (constants.signals[sig] ?? 0)));
   });
   if (code !== 0) throw new StudyStepError(`study: ${what} failed (exit ${code}): node ${app}/src/main.ts ${args.join(' ')}`, code ?? 1);
   return (performance.now() - t0) / 1000;
@@ -94,6 +95,9 @@ export class StudyStepError extends Error {
     super(message);
   }
 }
+
+/** Whether `dir` holds a decode suite's result (that step is done). */
+const hasDecodeResult = (dir: string): boolean => existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('decode-') && f.endsWith('.json'));
 
 /** The run directories of a study that finished (a result.json with status complete). */
 function finishedRuns(runsDir: string): string[] {
@@ -136,10 +140,9 @@ async function run({ outDir, args }: SuiteOptions): Promise<number> {
     }
     if (o.steps.includes('decode')) {
       const quick = o.quick || o.decodeQuick ? ['--quick'] : [];
-      const existing = existsSync(decodeDir) ? readdirSync(decodeDir) : [];
       for (const r of runs) {
         const dir = join(decodeDir, r);
-        if (existsSync(dir) && readdirSync(dir).some((f) => f.startsWith('decode-'))) {
+        if (hasDecodeResult(dir)) {
           records.push({ step: 'decode', target: r, seconds: 0, status: 'skipped' });
           continue;
         }
@@ -147,7 +150,7 @@ async function run({ outDir, args }: SuiteOptions): Promise<number> {
         records.push({ step: 'decode', target: r, seconds: s, status: 'done' });
       }
       const packedDir = join(decodeDir, 'packed');
-      if (existing.includes('packed') && readdirSync(packedDir).some((f) => f.startsWith('decode-'))) records.push({ step: 'decode', target: 'packed', seconds: 0, status: 'skipped' });
+      if (hasDecodeResult(packedDir)) records.push({ step: 'decode', target: 'packed', seconds: 0, status: 'skipped' });
       else {
         const s = await child('bench', ['decode', '--sections', 'packed', '--out', packedDir, ...quick, ...threads], 'decode packed vs fp32');
         records.push({ step: 'decode', target: 'packed', seconds: s, status: 'done' });
