@@ -3,7 +3,7 @@
 // on the wasm backend (float32, to ~1e-5), with ignored targets, every kind of chunking (1, not dividing N, larger
 // than N), all targets ignored, the float64 gradients against finite differences, and no leaked buffers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Parameter, Rng, crossEntropy, findBackend, linearCrossEntropy, matmul, registerWasmBackend, tensor, tidy, valueAndGrad } from '../src/index.js';
+import { Parameter, Rng, crossEntropy, findBackend, linearCrossEntropy, matmul, mul, noGrad, registerWasmBackend, tensor, tidy, valueAndGrad } from '../src/index.js';
 import type { Backend, Tensor } from '../src/index.js';
 import { expectClose } from '@bitskip/test-utils';
 import type { Tolerance } from '@bitskip/test-utils';
@@ -106,6 +106,27 @@ describe('linearCrossEntropy on cpu64 equals crossEntropy(matmul(h, W, {transB: 
       });
     assertClose('dh vs finite differences', got.dh, fd('h'), { rtol: 1e-6, atol: 1e-8 });
     assertClose('dW vs finite differences', got.dw, fd('w'), { rtol: 1e-6, atol: 1e-8 });
+  });
+
+  it('training computes the gradients in the forward: an upstream factor scales them, the loss equals the no-grad loss, one input alone gets its gradient', () => {
+    // The fused op takes its gradient path when an input records gradients and its loss-only path under noGrad.
+    const c = draw(6, [1]);
+    const b = cpu64();
+    const scale = -2.5;
+    const got = tidy(() => {
+      const h = tensor(c.h, [N, D], 'float32', b);
+      const w = tensor(c.w, [V, D], 'float32', b);
+      const t = tensor(c.t, [N], 'int32', b);
+      const { value, grads } = valueAndGrad((hh: Tensor, ww: Tensor) => mul(linearCrossEntropy(hh, ww, t, { chunk: 4 }), scale), [h, w]);
+      const hOnly = valueAndGrad((hh: Tensor) => linearCrossEntropy(hh, w, t, { chunk: 4 }), [h]);
+      const plain = noGrad(() => linearCrossEntropy(h, w, t, { chunk: 4 }).itemSync());
+      return { loss: value.itemSync() / scale, plain, dh: Array.from(grads[0]!.dataSync()), dw: Array.from(grads[1]!.dataSync()), dhOnly: Array.from(hOnly.grads[0]!.dataSync()) };
+    });
+    const want = run(b, c, 'composed');
+    assertClose('loss', [got.loss, got.plain], [want.loss, want.loss], { rtol: 1e-12, atol: 1e-12 });
+    assertClose('dh, scaled', got.dh, want.dh.map((g) => g * scale), { rtol: 1e-12, atol: 1e-12 });
+    assertClose('dW, scaled', got.dw, want.dw.map((g) => g * scale), { rtol: 1e-12, atol: 1e-12 });
+    assertClose('dh alone', got.dhOnly, want.dh, { rtol: 1e-12, atol: 1e-12 });
   });
 
   it('every target ignored: loss 0 and zero gradients', () => {

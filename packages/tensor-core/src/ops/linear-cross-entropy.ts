@@ -4,8 +4,11 @@
 // largest matmul of a step and an early-exit loss runs it once per exit: this bounds its memory to one chunk.
 //   forward:  CE = Σ_c (n_c / N) · CE_c,   CE_c the mean over chunk c's n_c scored rows, N = Σ n_c
 //   backward: dlogits_c = (softmax(logits_c) − onehot) · dy / N;  dh_c = dlogits_c W;  dW = Σ_c dlogits_cᵀ h_c
+// When the forward records gradients (training), the loss is a scalar, so its gradients are computed in the forward
+// from the logits at hand with dy = 1 and the backward only scales them by dy (Liger-kernel's trick): no second head
+// matmul and no second cross-entropy pass per chunk. Without gradients (eval), the forward computes the loss only.
 import { getKernel } from '../backend.js';
-import { customGrad } from '../engine.js';
+import { customGrad, isGradEnabled, noGrad, record, tidy } from '../engine.js';
 import { fmtShape } from '../shape.js';
 import { Tensor, newRef } from '../tensor.js';
 import { scalar } from './create.js';
@@ -46,6 +49,8 @@ export function linearCrossEntropy(h: Tensor, w: Tensor, targets: Tensor, opts: 
     return n;
   });
   const total = counts.reduce((a, b) => a + b, 0);
+  for (const x of t) if (x !== ignoreIndex && (x < 0 || x >= v)) throw new Error(`linearCrossEntropy: target ${x} out of range [0, ${v})`);
+  if (isGradEnabled() && (h.tracksGrad || w.tracksGrad)) return gradInForward(h, w, targets, chunks, counts, total, ignoreIndex);
   const op = customGrad(
     (hh, ww, tt) => {
       let acc = scalar(0, 'float32', hh.backend);
@@ -78,4 +83,54 @@ export function linearCrossEntropy(h: Tensor, w: Tensor, targets: Tensor, opts: 
     },
   );
   return op(h, w, targets);
+}
+
+/**
+ * The training path: per chunk, logits, the loss and its gradients for dy = 1 (only those an input needs), kept as
+ * the node's saved tensors; the backward returns them scaled by dy.
+ */
+function gradInForward(h: Tensor, w: Tensor, targets: Tensor, chunks: [number, number][], counts: number[], total: number, ignoreIndex: number): Tensor {
+  const be = h.backend;
+  const needH = h.tracksGrad;
+  const needW = w.tracksGrad;
+  const { loss, dh, dw } = noGrad(() =>
+    tidy(() => {
+      let acc = scalar(0, 'float32', be);
+      const dhs: Tensor[] = [];
+      let dw: Tensor | null = null;
+      chunks.forEach(([a, b], i) => {
+        const hc = slice(h, [a, 0], [b]);
+        if (counts[i] === 0) {
+          if (needH) dhs.push(mul(hc, 0));
+          return;
+        }
+        const tc = slice(targets, [a], [b]);
+        const logits = matmul(hc, w, { transB: true }); // (n, D) x (V, D)ᵀ -> (n, V)
+        const k = getKernel(be, 'crossEntropy')(logits, tc, ignoreIndex);
+        const ce = new Tensor(newRef(be, k.loss), [], 'float32', null);
+        acc = add(acc, mul(ce, counts[i]! / total));
+        const lseT = new Tensor(newRef(be, k.lse), [b - a], 'float32', null);
+        // The kernel divides by this chunk's count; dy = n_c / N makes the whole divided by the total.
+        const dyc = scalar(counts[i]! / total, 'float32', be);
+        const g = new Tensor(newRef(be, getKernel(be, 'crossEntropyBackward')(logits, tc, lseT, dyc, ignoreIndex)), logits.shape, 'float32', null);
+        if (needH) dhs.push(matmul(g, w)); // (n, V) x (V, D) -> (n, D)
+        if (needW) {
+          const dwc = matmul(g, hc, { transA: true }); // (n, V)ᵀ x (n, D) -> (V, D)
+          dw = dw === null ? dwc : add(dw, dwc);
+        }
+      });
+      const dh = needH ? (dhs.length === 1 ? dhs[0]! : concat(dhs, 0)) : null;
+      return { loss: acc, dh, dw: needW ? (dw ?? mul(w, 0)) : null };
+    }),
+  );
+  const saved = [dh ?? loss, dw ?? loss];
+  const y = record('linearCrossEntropy', [h, w, targets], loss.ref, [], 'float32', {
+    save: saved,
+    backward: (dy, [sdh, sdw], needs) => [needs[0] === true && needH ? mul(sdh!, dy) : null, needs[1] === true && needW ? mul(sdw!, dy) : null, null],
+  });
+  loss.ref.refs++;
+  loss.dispose();
+  dh?.dispose();
+  dw?.dispose();
+  return y;
 }

@@ -16,6 +16,18 @@ export function gatherF(x: NumArray, idx: Int32Array, outer: number, n: number, 
 /** out (outer, n, inner) = zeros, then out[o, idx[j], :] += upd[o, j, :]. Accumulates in float64. */
 export function scatterAddF(upd: NumArray, idx: Int32Array, outer: number, n: number, inner: number, out: FloatArray): void {
   const nIdx = idx.length;
+  if (distinctIndices(idx, n)) {
+    // Each destination row receives one update (layer dropout's kept rows): 0 + u is u, so copy, no float64 pass.
+    out.fill(0);
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < nIdx; j++) {
+        const dst = (o * n + idx[j]!) * inner;
+        const src = (o * nIdx + j) * inner;
+        for (let i = 0; i < inner; i++) out[dst + i] = upd[src + i]! + 0; // + 0: −0 becomes 0, as 0 + u does
+      }
+    }
+    return;
+  }
   const acc = new Float64Array(outer * n * inner);
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < nIdx; j++) {
@@ -25,4 +37,16 @@ export function scatterAddF(upd: NumArray, idx: Int32Array, outer: number, n: nu
     }
   }
   for (let i = 0; i < acc.length; i++) out[i] = acc[i]!;
+}
+
+/** True when every index is in [0, n) and none repeats. */
+function distinctIndices(idx: Int32Array, n: number): boolean {
+  if (idx.length > n) return false;
+  const seen = new Uint8Array(n);
+  for (let j = 0; j < idx.length; j++) {
+    const k = idx[j]!;
+    if (k < 0 || k >= n || seen[k] === 1) return false;
+    seen[k] = 1;
+  }
+  return true;
 }

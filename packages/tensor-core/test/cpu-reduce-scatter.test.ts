@@ -1,0 +1,85 @@
+// The cpu reduce and scatter-add kernels (which the wasm backend also runs on its views) against brute-force
+// references written from the definitions: every output element a float64 sum of its inputs in increasing input
+// order, rounded once. The fast paths (one contiguous block of axes; distinct scatter indices) must match the
+// reference bit for bit, like the general loop they bypass.
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../src/rng.js';
+import { reduceF32 } from '../src/backends/cpu/kernels/reduce.js';
+import { scatterAddF } from '../src/backends/cpu/kernels/gather.js';
+
+function randomF32(n: number, rng: Rng): Float32Array {
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = rng.normal() * 10 ** rng.int(5);
+  return x;
+}
+
+/** Σ over `axes` by visiting every input index in row-major order, accumulating each output in float64. */
+function referenceSum(x: Float32Array, shape: number[], axes: number[]): Float32Array {
+  const outShape = shape.map((s, d) => (axes.includes(d) ? 1 : s));
+  const n = outShape.reduce((a, b) => a * b, 1);
+  const acc = new Float64Array(n);
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let flat = 0; flat < x.length; flat++) {
+    let o = 0;
+    for (let d = 0; d < shape.length; d++) o = o * outShape[d]! + (axes.includes(d) ? 0 : idx[d]!);
+    acc[o]! += x[flat]!;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++idx[d]! < shape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return Float32Array.from(acc);
+}
+
+describe('reduceF32 sum', () => {
+  const rng = new Rng(7);
+  const cases: [number[], number[]][] = [
+    [[16, 2, 2, 8, 4], [2]], // the grouped-kv broadcast backward: one middle axis
+    [[3, 4, 5, 6], [1, 2]], // a middle block
+    [[5, 7], [0]], // the first axis (bias-like gradients)
+    [[5, 7], [1]], // the last axis alone
+    [[2, 3, 4], [0, 1, 2]], // everything (the general path: the block ends at the last axis)
+    [[3, 4, 5], [1, 2]], // a block ending at the last axis (general path)
+    [[3, 4, 5], [0, 2]], // not contiguous (general path)
+  ];
+  for (const [shape, axes] of cases) {
+    it(`shape ${shape.join('×')} over axes ${axes.join(',')} equals the row-major float64 reference bit for bit`, () => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const x = randomF32(n, rng);
+      const want = referenceSum(x, shape, axes);
+      const got = new Float32Array(want.length);
+      reduceF32('sum', x, shape, axes, got);
+      expect(Array.from(got)).toEqual(Array.from(want));
+    });
+  }
+});
+
+/** out[o, idx[j], :] += upd[o, j, :], float64 accumulation, zeros elsewhere. */
+function referenceScatter(upd: Float32Array, idx: number[], outer: number, n: number, inner: number): Float32Array {
+  const acc = new Float64Array(outer * n * inner);
+  for (let o = 0; o < outer; o++) for (let j = 0; j < idx.length; j++) for (let i = 0; i < inner; i++) acc[(o * n + idx[j]!) * inner + i]! += upd[(o * idx.length + j) * inner + i]!;
+  return Float32Array.from(acc);
+}
+
+describe('scatterAddF', () => {
+  const rng = new Rng(11);
+  const cases: [string, number[], number, number, number][] = [
+    ['distinct rows (layer dropout: kept rows back into the batch)', [0, 2, 3, 5, 6], 1, 8, 12],
+    ['distinct, outer 3', [4, 1, 0], 3, 5, 2],
+    ['repeated indices (embedding gradient) accumulate', [1, 3, 1, 1, 0, 3], 2, 4, 3],
+  ];
+  for (const [name, idx, outer, n, inner] of cases) {
+    it(name, () => {
+      const upd = randomF32(outer * idx.length * inner, rng);
+      const got = new Float32Array(outer * n * inner).fill(Number.NaN);
+      scatterAddF(upd, Int32Array.from(idx), outer, n, inner, got);
+      expect(Array.from(got)).toEqual(Array.from(referenceScatter(upd, idx, outer, n, inner)));
+    });
+  }
+  it('writes +0, not −0, where the update is −0 (as 0 + u does)', () => {
+    const got = new Float32Array(2);
+    scatterAddF(Float32Array.from([-0]), Int32Array.from([1]), 1, 2, 1, got);
+    expect(Object.is(got[1], 0)).toBe(true);
+    expect(Object.is(got[0], 0)).toBe(true);
+  });
+});
