@@ -52,6 +52,9 @@ export const OP_QUANTIZE_ABSMAX: i32 = 12;
 export const OP_FAKE_QUANT: i32 = 13;
 /** Orthonormal fast Walsh–Hadamard transform of rows (fwht.ts; @bitskip/hadamard's fwhtInPlace). */
 export const OP_FWHT: i32 = 14;
+/** Fused scaled-dot-product attention, forward and backward (attention.ts). */
+export const OP_ATTENTION: i32 = 15;
+export const OP_ATTENTION_BACKWARD: i32 = 16;
 
 // Fused kernels (cross-entropy, RMSNorm, AdamW, rope) take C_A, C_B, C_C, rows in C_M, cols in C_N, and further
 // pointers and f32 parameters in these slots (the elementwise slots, reused).

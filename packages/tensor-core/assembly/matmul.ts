@@ -272,18 +272,22 @@ function packB(b: usize, dst: usize, k: i32, n: i32, k0: i32, kc: i32, j0: i32, 
 }
 
 // Rows [r0, r1) of C (m×n) (+)= op(A)·op(B) for one batch item. k ≥ 1.
-// bPacked: the scratch already holds op(B) packed whole (k ≤ KC and n ≤ NC, packed by this thread's previous
-// gemm on the same B in this call), so the B packing is skipped.
-function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: i32, transB: i32, accumulate: i32, r0: i32, r1: i32, scratch: usize, bPacked: bool): void {
+// wholeB: op(B) fits the B scratch whole (n ≤ NC and k·n, columns padded to NR, ≤ KC·NC): each depth block kk is
+// packed at its own place (kk·ncPad floats in) instead of over the previous one, so the packing can serve later
+// chunks. bPacked: the scratch already holds op(B) packed whole (by this thread's previous gemm on the same B in this
+// call), so the B packing is skipped.
+function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: i32, transB: i32, accumulate: i32, r0: i32, r1: i32, scratch: usize, wholeB: bool, bPacked: bool): void {
   const pa = scratch;
-  const pb = pa + (<usize>(MC * KC) << 2);
-  const tile = pb + (<usize>(KC * NC) << 2);
+  const pb0 = pa + (<usize>(MC * KC) << 2);
+  const ncPad = <usize>((n + NR - 1) / NR) * <usize>NR;
+  const tile = pb0 + (<usize>(KC * NC) << 2);
   const ldc = <usize>n << 2;
   for (let jj = 0; jj < n; jj += NC) {
     const nc = min(NC, n - jj);
     for (let kk = 0; kk < k; kk += KC) {
       const kc = min(KC, k - kk);
       const add = accumulate != 0 || kk > 0;
+      const pb = wholeB ? pb0 + ((<usize>kk * ncPad) << 2) : pb0;
       if (!bPacked) packB(b, pb, k, n, kk, kc, jj, nc, transB);
       for (let ii = r0; ii < r1; ii += MC) {
         const mc = min(MC, r1 - ii);
@@ -349,9 +353,11 @@ export function matmulPart(ctrl: usize, t: i32, scratch: usize): void {
   const panels = (m + MR - 1) / MR;
   const total = <i64>batch * <i64>panels;
   const sc = (<usize>m * <usize>n) << 2;
-  // When op(B) is one block (k ≤ KC, n ≤ NC), its packing serves every chunk of the same B that this thread
-  // takes (the next chunks of the batch item, and every item when B is broadcast): packed once per thread.
-  const oneBlock = k <= KC && n <= NC;
+  // When op(B) fits the B scratch whole (n ≤ NC, k·n ≤ KC·NC), its packing serves every chunk of the same B that
+  // this thread takes (the next chunks of the batch item, and every item when B is broadcast): packed once per
+  // thread. That matters for the training step's narrow products with a deep k (weight gradients: k = tokens, n =
+  // 128), where B was otherwise repacked whole for every chunk.
+  const wholeB = n <= NC && <i64>k * <i64>(((n + NR - 1) / NR) * NR) <= <i64>(KC * NC);
   let packed: usize = <usize>-1;
   let chunk = total;
   if (threads > 1) {
@@ -372,8 +378,8 @@ export function matmulPart(ctrl: usize, t: i32, scratch: usize): void {
       const p1 = <i32>min(<i64>panels, <i64>p0 + (u1 - u));
       const r1 = min(p1 * MR, m);
       const bb = b + <usize>bi * sb;
-      gemm(a + <usize>bi * sa, bb, c + <usize>bi * sc, m, k, n, transA, transB, acc, p0 * MR, r1, scratch, oneBlock && bb == packed);
-      if (oneBlock) packed = bb;
+      gemm(a + <usize>bi * sa, bb, c + <usize>bi * sc, m, k, n, transA, transB, acc, p0 * MR, r1, scratch, wholeB, wholeB && bb == packed);
+      if (wholeB) packed = bb;
       u += <i64>(p1 - p0);
     }
   }

@@ -151,8 +151,22 @@ export interface BuiltinKernels {
 /**
  * The kernel table: the built-in kernels plus those packages add by module augmentation (see registerKernel).
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- open for declaration merging by packages
-export interface Kernels extends BuiltinKernels {}
+export interface Kernels extends BuiltinKernels {
+  /**
+   * Optional (registered for the kinds that have it: wasm): fused scaled-dot-product attention. q (B, Hq, Tq, D),
+   * k and v (B, Hkv, Tk, D), Hq = group · Hkv; returns o (like q) and the per-row log-sum-exp of the scores
+   * (B, Hq, Tq) that the backward reuses. Causal: row i sees keys j ≤ i + Tk − Tq.
+   */
+  fusedAttention(q: TensorInfo, k: TensorInfo, v: TensorInfo, opts: FusedAttentionOptions): { o: DataId; lse: DataId };
+  /** Gradients of fusedAttention from dout (like o) and the forward's o and lse. */
+  fusedAttentionBackward(q: TensorInfo, k: TensorInfo, v: TensorInfo, o: TensorInfo, lse: TensorInfo, dout: TensorInfo, opts: FusedAttentionOptions): { dq: DataId; dk: DataId; dv: DataId };
+}
+
+/** Parameters of the fused attention kernels. */
+export interface FusedAttentionOptions {
+  readonly scale: number;
+  readonly causal: boolean;
+}
 
 export type KernelName = keyof Kernels;
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BINARY_CODES, COPY_CODE, CTRL, CTRL_INTS, E, OP_ADAMW, OP_BINARY, OP_CE_BACKWARD, OP_CE_FORWARD, OP_MATMUL, OP_FAKE_QUANT, OP_FWHT, OP_QUANTIZE_ABSMAX, OP_RMSNORM_BACKWARD, OP_RMSNORM_FORWARD, OP_ROPE, OP_SOFTMAX, OP_SOFTMAX_BACKWARD, OP_TERNARY, OP_UNARY, P, UNARY_CODES } from '../src/backends/wasm/ctrl.js';
+import { BINARY_CODES, COPY_CODE, CTRL, CTRL_INTS, E, OP_ADAMW, OP_ATTENTION, OP_ATTENTION_BACKWARD, OP_BINARY, OP_CE_BACKWARD, OP_CE_FORWARD, OP_MATMUL, OP_FAKE_QUANT, OP_FWHT, OP_QUANTIZE_ABSMAX, OP_RMSNORM_BACKWARD, OP_RMSNORM_FORWARD, OP_ROPE, OP_SOFTMAX, OP_SOFTMAX_BACKWARD, OP_TERNARY, OP_UNARY, P, UNARY_CODES } from '../src/backends/wasm/ctrl.js';
 
 const asm = (file: string): string => readFileSync(join(import.meta.dirname, '../assembly', file), 'utf8');
 
@@ -34,7 +34,7 @@ describe('the control block layout: assembly/ctrl.ts and src/backends/wasm/ctrl.
   });
 
   it('kernel op codes (OP_*) agree', () => {
-    const ts = { OP_MATMUL, OP_SOFTMAX, OP_SOFTMAX_BACKWARD, OP_BINARY, OP_UNARY, OP_CE_FORWARD, OP_CE_BACKWARD, OP_RMSNORM_FORWARD, OP_RMSNORM_BACKWARD, OP_ADAMW, OP_ROPE, OP_TERNARY, OP_QUANTIZE_ABSMAX, OP_FAKE_QUANT, OP_FWHT };
+    const ts = { OP_MATMUL, OP_SOFTMAX, OP_SOFTMAX_BACKWARD, OP_BINARY, OP_UNARY, OP_CE_FORWARD, OP_CE_BACKWARD, OP_RMSNORM_FORWARD, OP_RMSNORM_BACKWARD, OP_ADAMW, OP_ROPE, OP_TERNARY, OP_QUANTIZE_ABSMAX, OP_FAKE_QUANT, OP_FWHT, OP_ATTENTION, OP_ATTENTION_BACKWARD };
     expect(constants(ctrlSrc, /^OP_/)).toEqual(new Map(Object.entries(ts)));
   });
 

@@ -123,11 +123,15 @@ describe.each(configs)('wasm matmul ($name)', ({ relaxed, threads }) => {
     for (const m of sizes) for (const k of sizes) for (const n of sizes) runCase(mm, rng, { batch: 1, m, k, n, transA, transB }, 'edge');
   });
 
-  it.each(LAYOUTS)('$name across cache blocks and threads (133×600×1030, 100×300×70)', ({ transA, transB }) => {
+  it.each(LAYOUTS)('$name across cache blocks and threads (133×600×1030, 100×300×70, deep k with B packed whole)', ({ transA, transB }) => {
     const rng = new Rng(12);
     runCase(mm, rng, { batch: 1, m: 133, k: 600, n: 1030, transA, transB }, 'blocks'); // k > KC (512), n > NC (1024)
     runCase(mm, rng, { batch: 1, m: 100, k: 300, n: 70, transA, transB }, 'rows split');
     runCase(mm, rng, { batch: 1, m: 256, k: 64, n: 129, transA, transB }, 'rows split');
+    // op(B) deeper than one block but packed whole (k·n ≤ KC·NC): its depth blocks sit side by side and serve every
+    // chunk a thread takes (1100 rows are 8 chunks on 2 threads), also across broadcast batch items.
+    runCase(mm, rng, { batch: 1, m: 1100, k: 1100, n: 40, transA, transB }, 'deep k, whole B');
+    runCase(mm, rng, { batch: 3, m: 90, k: 700, n: 24, transA, transB, strideB: 0 }, 'deep k, whole B, broadcast');
   });
 
   it.each(LAYOUTS)('$name batched, with batch broadcasting', ({ transA, transB }) => {

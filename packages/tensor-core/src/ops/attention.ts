@@ -1,7 +1,12 @@
-// Scaled dot-product attention softmax(q kᵀ / √D + mask) v with grouped-query heads (GQA), composed from
-// primitives (matmul with a transposed operand, softmax), so it needs no gradient code of its own.
+// Scaled dot-product attention softmax(q kᵀ / √D + mask) v with grouped-query heads (GQA). Where the backend has
+// the fused kernels (fusedAttention: the wasm runtime's, causal keys skipped, no score tensor) and the head dim is a
+// multiple of 4, they run it and its backward; otherwise it is composed from primitives (matmul with a transposed
+// operand, softmax), which needs no gradient code of its own and is the reference the fused kernels are tested
+// against (`fused: false` forces it).
+import { getKernel, hasKernel } from '../backend.js';
+import { record } from '../engine.js';
 import { fmtShape } from '../shape.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor, newRef } from '../tensor.js';
 import { tensor } from './create.js';
 import { add, mul } from './elementwise.js';
 import { reshape } from './layout.js';
@@ -13,6 +18,8 @@ export interface AttentionOptions {
   causal?: boolean;
   /** Default 1/√D. */
   scale?: number;
+  /** Use the backend's fused kernels where it has them (default true); false: the composed reference. */
+  fused?: boolean;
 }
 
 /**
@@ -35,6 +42,22 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   }
   const G = Hq / Hkv;
   const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const be = q.backend;
+  if ((opts.fused ?? true) && D % 4 === 0 && B * Hq * Tq * Tk * D > 0 && hasKernel(be, 'fusedAttention') && k.backend === be && v.backend === be) {
+    const fo = { scale, causal };
+    const { o, lse } = getKernel(be, 'fusedAttention')(q, k, v, fo);
+    const lseT = new Tensor(newRef(be, lse), [B, Hq, Tq], 'float32', null, false);
+    const y = record('attention', [q, k, v], o, q.shape, 'float32', {
+      save: [q, k, v, lseT],
+      saveOutput: true,
+      backward: (dy, [sq, sk, sv, sl, so]) => {
+        const g = getKernel(dy.backend, 'fusedAttentionBackward')(sq!, sk!, sv!, so!, sl!, dy, fo);
+        return [new Tensor(newRef(dy.backend, g.dq), sq!.shape, 'float32', null), new Tensor(newRef(dy.backend, g.dk), sk!.shape, 'float32', null), new Tensor(newRef(dy.backend, g.dv), sv!.shape, 'float32', null)];
+      },
+    });
+    lseT.dispose();
+    return y;
+  }
   // (B, Hq, Tq, D) -> (B, Hkv, G, Tq, D); (B, Hkv, Tk, D) -> (B, Hkv, 1, Tk, D): the matmul broadcasts over G.
   // The scale is applied to q (Tq·D values) rather than to the scores (Tq·Tk): the same product, fewer multiplies.
   const q5 = reshape(mul(q, scale), [B, Hkv, G, Tq, D]);

@@ -3,7 +3,8 @@
 // kernels are the cpu backend's plain functions run on typed-array views of the same memory.
 // Views are made per kernel call, after the call's allocations: growing an unshared memory detaches its
 // buffer, so a view must never be kept across an allocation.
-import type { Backend, DataArray, DataId, DType, BuiltinKernels, KernelName, TensorInfo } from '../../backend.js';
+import { registerKernel } from '../../backend.js';
+import type { Backend, DataArray, DataId, DType, BuiltinKernels, FusedAttentionOptions, KernelName, TensorInfo } from '../../backend.js';
 import { broadcastStrides, fmtShape, sizeOf } from '../../shape.js';
 import { matmulDims, rowsOf, typedArrayKernels } from '../cpu/table.js';
 import { BINARY_CODES, UNARY_CODES } from './runtime.js';
@@ -432,3 +433,43 @@ export function mergeDims(shape: readonly number[], sa: readonly number[], sb: r
   }
   return groups;
 }
+
+/** Heads, kv heads, rows, keys and head dim of a fused attention call, checked (q (B, Hq, Tq, D), k = v (B, Hkv, Tk, D)). */
+function attentionDims(q: TensorInfo, k: TensorInfo, v: TensorInfo): { pairs: number; group: number; tq: number; tk: number; d: number } {
+  const [B, Hq, Tq, D] = q.shape as [number, number, number, number];
+  const [Bk, Hkv, Tk, Dk] = k.shape as [number, number, number, number];
+  if (q.shape.length !== 4 || k.shape.length !== 4 || Bk !== B || Dk !== D || Hkv < 1 || Hq % Hkv !== 0 || v.shape.some((x, i) => x !== k.shape[i])) {
+    throw new Error(`fusedAttention: incompatible q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)}`);
+  }
+  return { pairs: B * Hq, group: Hq / Hkv, tq: Tq, tk: Tk, d: D };
+}
+
+function wasmOf(b: Backend): WasmBackend {
+  if (!(b instanceof WasmBackend)) throw new Error(`fusedAttention: the wasm kernel needs a WasmBackend, got backend '${b.name}'`);
+  return b;
+}
+
+// The runtime's fused attention as the `wasm` kind's fusedAttention kernels (the attention op uses them where a
+// backend has them and the head dim is a multiple of 4; other backends compose it from matmul and softmax).
+registerKernel('wasm', 'fusedAttention', (backend) => {
+  const b = wasmOf(backend);
+  return (q: TensorInfo, k: TensorInfo, v: TensorInfo, opts: FusedAttentionOptions) => {
+    const dims = attentionDims(q, k, v);
+    const o = b.allocate(q.shape);
+    const lse = b.allocate(q.shape.slice(0, 3));
+    b.core.attention({ q: b.buffer(q.id), k: b.buffer(k.id), v: b.buffer(v.id), o: b.buffer(o), lse: b.buffer(lse), ...dims, scale: opts.scale, causal: opts.causal });
+    return { o, lse };
+  };
+});
+registerKernel('wasm', 'fusedAttentionBackward', (backend) => {
+  const b = wasmOf(backend);
+  return (q: TensorInfo, k: TensorInfo, v: TensorInfo, o: TensorInfo, lse: TensorInfo, dout: TensorInfo, opts: FusedAttentionOptions) => {
+    const dims = attentionDims(q, k, v);
+    const dq = b.allocate(q.shape);
+    const dk = b.allocate(k.shape);
+    const dv = b.allocate(v.shape);
+    const buf = (id: DataId): WasmBuffer => b.buffer(id);
+    b.core.attentionBackward({ q: buf(q.id), k: buf(k.id), v: buf(v.id), o: buf(o.id), lse: buf(lse.id), dout: buf(dout.id), dq: buf(dq), dk: buf(dk), dv: buf(dv), ...dims, scale: opts.scale, causal: opts.causal });
+    return { dq, dk, dv };
+  };
+});

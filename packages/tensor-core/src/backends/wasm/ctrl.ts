@@ -50,6 +50,9 @@ export const OP_QUANTIZE_ABSMAX = 12;
 export const OP_FAKE_QUANT = 13;
 /** Orthonormal fast Walsh–Hadamard transform of rows (assembly/fwht.ts). */
 export const OP_FWHT = 14;
+/** Fused scaled-dot-product attention, forward and backward (assembly/attention.ts). */
+export const OP_ATTENTION = 15;
+export const OP_ATTENTION_BACKWARD = 16;
 /** First of the parameter slots of the fused kernels (assembly/ctrl.ts C_P0..C_P11). */
 export const P = 20;
 

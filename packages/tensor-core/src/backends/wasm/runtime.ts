@@ -10,6 +10,8 @@ import type { AdamWArgs } from './kernels/adamw.js';
 import type { RuntimeContext } from './kernels/context.js';
 import { checkDim } from './kernels/context.js';
 import { crossEntropyKernels } from './kernels/cross-entropy.js';
+import { attentionKernels } from './kernels/attention.js';
+import type { AttentionArgs, AttentionBackwardArgs } from './kernels/attention.js';
 import type { CrossEntropyArgs, CrossEntropyBackwardArgs } from './kernels/cross-entropy.js';
 import { elementwiseKernels } from './kernels/elementwise.js';
 import type { BinaryArgs, StridedCopyArgs, UnaryArgs } from './kernels/elementwise.js';
@@ -133,6 +135,10 @@ export interface WasmRuntime {
   fakeQuantRows(args: FakeQuantRowsArgs): void;
   /** Orthonormal fast Walsh–Hadamard transform of rows (f32 butterflies, f64 scale: fwhtInPlace's values), rows over the threads. */
   fwhtRows(args: FwhtRowsArgs): void;
+  /** Fused scaled-dot-product attention (grouped kv heads, causal keys skipped), query rows over the threads. */
+  attention(args: AttentionArgs): void;
+  /** Its gradients from the forward's output and log-sum-exp, kv heads over the threads. */
+  attentionBackward(args: AttentionBackwardArgs): void;
   dispose(): Promise<void>;
 }
 
@@ -320,7 +326,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
   /** Whether an elementwise call over n floats splits across the pool. */
   const flatParallel = (n: number): boolean => pool !== undefined && n >= 4 * parallelMinElements;
 
-  const rt: RuntimeContext = { memory, heap, threads, pooled: pool !== undefined, relaxed: ex.isRelaxed() === 1, parallelMinFlops, job, launch, checkBuffer, checkLive, rowsReady, rowsParallel, flatParallel };
+  const rt: RuntimeContext = { memory, heap, threads, pooled: pool !== undefined, relaxed: ex.isRelaxed() === 1, parallelMinFlops, scratchBytes: ex.scratchBytes(), job, launch, checkBuffer, checkLive, rowsReady, rowsParallel, flatParallel };
   const { matmul, matmulArrays } = matmulKernels(rt);
   const { softmax, softmaxBackward } = softmaxKernels(rt);
   const { binary, stridedCopy, unary } = elementwiseKernels(rt);
@@ -330,6 +336,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
   const { adamw } = adamwKernels(rt);
   const { quantizeAbsmaxRows, ternaryMatmul } = ternaryKernels(rt);
   const { fakeQuantRows, fwhtRows } = bitLinearKernels(rt);
+  const { attention, attentionBackward } = attentionKernels(rt);
 
   if (options.warmup ?? true) {
     // The first call of a kernel runs in V8's baseline tier (~5× slower); warm every layout, inline and pooled.
@@ -338,6 +345,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     const len = wb * s * s;
     const [a, b, c, d, e, f, h] = Array.from({ length: 7 }, () => heap.alloc(len)) as [WasmBuffer, WasmBuffer, WasmBuffer, WasmBuffer, WasmBuffer, WasmBuffer, WasmBuffer];
     const tg = heap.alloc(wb * s);
+    const x = heap.alloc(len);
     const fill = (buf: WasmBuffer, x: number): void => void new Float32Array(memory.buffer, buf.ptr, buf.length).fill(x);
     fill(a, 0.5);
     fill(b, 0.25);
@@ -369,6 +377,13 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
       fakeQuantRows({ x: a, y: c, rows: 4, cols: s, scale: 'absmean', qmin: -8, qmax: 7 });
       fwhtRows({ x: a, y: c, rows: wb * s, n: s });
       fwhtRows({ x: a, y: c, rows: 4, n: s });
+      // Attention: wb (and 2) heads in groups of 2 over 64 keys of 16, causal, forward and backward (f, h and x:
+      // outputs; f and h are rewritten by the packed ternary calls below).
+      for (const pairs of [wb, 2]) {
+        const at = { q: a, k: b, v: d, o: c, lse: f, pairs, group: 2, tq: s, tk: s, d: 16, scale: 0.25, causal: true };
+        attention(at);
+        attentionBackward({ ...at, dout: b, dq: e, dk: h, dv: x });
+      }
       // Packed ternary: K = 1024 (16 blocks), N = 256 (pooled at M = 8), prefill and decode, each kernel of the build
       // (sums and scales in f and h, outputs of the kernels above: tg holds the cross-entropy targets).
       for (const relaxedKernel of rt.relaxed ? [false, true] : [false]) {
@@ -379,7 +394,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
         }
       }
     }
-    for (const buf of [tg, h, f, e, d, c, b, a]) heap.free(buf);
+    for (const buf of [x, tg, h, f, e, d, c, b, a]) heap.free(buf);
   }
 
   return {
@@ -405,6 +420,8 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     ternaryMatmul,
     fakeQuantRows,
     fwhtRows,
+    attention,
+    attentionBackward,
     dispose: async () => {
       if (disposed) return;
       disposed = true;

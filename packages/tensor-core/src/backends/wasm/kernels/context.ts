@@ -14,6 +14,8 @@ export interface RuntimeContext {
   readonly relaxed: boolean;
   /** Matmuls below this many FLOPs stay on the calling thread. */
   readonly parallelMinFlops: number;
+  /** Bytes of each thread's scratch (the matmul's packed panels; attention's score rows). */
+  readonly scratchBytes: number;
   /** Write a call's kernel, its three pointers and rows × cols to the control block; returns the block. */
   job(op: number, a: WasmBuffer, b: WasmBuffer, c: WasmBuffer, rows: number, cols: number): Int32Array;
   /** Run the call written to the control block, on the pool (this thread is part 0) when `parallel`. */

@@ -1,0 +1,291 @@
+// Fused scaled-dot-product attention, forward and backward, in f32x4 (grouped kv heads, optional causal mask):
+//   S = scale · Q Kᵀ (+ causal mask),  P = softmax(S) per row,  O = P V,  lse = log Σ exp(S) per row
+//   dP = dO Vᵀ,  δ = rowsum(dO ⊙ O),  dS = P ⊙ (dP − δ),  dQ = scale · dS K,  dK = scale · dSᵀ Q,  dV = Pᵀ dO
+// without materialising S or P beyond four rows at a time: the forward keeps per row only lse (the backward
+// recomputes P = exp(S − lse), as FlashAttention does), the causal part of a row is all that is computed (keys
+// past the diagonal are skipped, not masked), and the row's softmax, the mask and the scale are folded in.
+// Layouts (all contiguous): q, o, dO, dQ (pairs, Tq, D) with pairs = batch · Hq; k, v, dK, dV (pairs / G, Tk, D),
+// query head h reading kv head h / G; lse (pairs, Tq). Causal: query row i sees keys j ≤ i + Tk − Tq.
+// Work: the forward takes (query pair, block of 4 rows) units; the backward takes whole kv pairs (every query head
+// of the group and every row), so that dK and dV of a pair have one writer. D is a multiple of 4 (checked in JS).
+// Scratch: per thread, the matmul scratch passed to runPart (two blocks of 4 × Tk floats are used).
+import { chunkOf, nextChunk } from './chunks';
+import { C_A, C_B, C_BATCH, C_C, C_K, C_M, C_N, C_P0, C_P1, C_P2, C_P3, C_P4, C_P5, C_SA, C_SB, C_TA } from './ctrl';
+import { exp4, hmax, hsum, madd } from './simd';
+
+// More parameter slots of the attention calls (the matmul slots, unused by these ops).
+const C_PAIRS_KV: usize = C_BATCH; // kv pairs = batch · Hkv
+const C_TK: usize = C_K;
+const C_G: usize = C_SA;
+const C_CAUSAL: usize = C_SB;
+const C_SCALE: usize = C_TA; // f32 bits
+
+/** Keys row i of a Tq-row block sees: all Tk, or i + Tk − Tq + 1 under the causal mask. */
+// @ts-ignore: decorator
+@inline function keysOf(i: i32, tq: i32, tk: i32, causal: bool): i32 {
+  return causal ? min(tk, max(0, i + tk - tq + 1)) : tk;
+}
+
+// s[r][j] = scale · q_r · k_j for rows r < 4 (row pointers q0..q3) and keys j < n, into rows of `stride` bytes.
+// @ts-ignore: decorator
+@inline function scores(q0: usize, q1: usize, q2: usize, q3: usize, k: usize, n: i32, d: i32, scale: f32, s: usize, stride: usize): void {
+  const rowBytes = <usize>d << 2;
+  let kj = k;
+  for (let j = 0; j < n; j++) {
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
+    for (let x: usize = 0; x < rowBytes; x += 16) {
+      const kv = v128.load(kj + x);
+      a0 = madd(v128.load(q0 + x), kv, a0);
+      a1 = madd(v128.load(q1 + x), kv, a1);
+      a2 = madd(v128.load(q2 + x), kv, a2);
+      a3 = madd(v128.load(q3 + x), kv, a3);
+    }
+    const off = <usize>j << 2;
+    store<f32>(s + off, hsum(a0) * scale);
+    store<f32>(s + stride + off, hsum(a1) * scale);
+    store<f32>(s + 2 * stride + off, hsum(a2) * scale);
+    store<f32>(s + 3 * stride + off, hsum(a3) * scale);
+    kj += rowBytes;
+  }
+}
+
+// acc_r[x] = Σ_{j < n} w[r][j] · m_j[x] for the four weight rows, written (or added) to out rows o0..o3 (all D).
+// m: (n, D) rows; w rows of `stride` bytes. Rows whose pointer is 0 are skipped on write.
+// @ts-ignore: decorator
+@inline function weightedRows(w: usize, stride: usize, m: usize, n: i32, d: i32, o0: usize, o1: usize, o2: usize, o3: usize): void {
+  const rowBytes = <usize>d << 2;
+  for (let x: usize = 0; x < rowBytes; x += 16) {
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    let a2 = f32x4.splat(0);
+    let a3 = f32x4.splat(0);
+    let mj = m + x;
+    for (let j = 0; j < n; j++) {
+      const mv = v128.load(mj);
+      const off = <usize>j << 2;
+      a0 = madd(v128.load32_splat(w + off), mv, a0);
+      a1 = madd(v128.load32_splat(w + stride + off), mv, a1);
+      a2 = madd(v128.load32_splat(w + 2 * stride + off), mv, a2);
+      a3 = madd(v128.load32_splat(w + 3 * stride + off), mv, a3);
+      mj += rowBytes;
+    }
+    if (o0 != 0) v128.store(o0 + x, a0);
+    if (o1 != 0) v128.store(o1 + x, a1);
+    if (o2 != 0) v128.store(o2 + x, a2);
+    if (o3 != 0) v128.store(o3 + x, a3);
+  }
+}
+
+// out_j[x] += Σ_r w[r][j] · v_r[x] for keys j < n (the transposed product: dK and dV rows), rows v0..v3 of D.
+// @ts-ignore: decorator
+@inline function addTransposed(w: usize, stride: usize, v0: usize, v1: usize, v2: usize, v3: usize, n: i32, d: i32, out: usize): void {
+  const rowBytes = <usize>d << 2;
+  let oj = out;
+  for (let j = 0; j < n; j++) {
+    const off = <usize>j << 2;
+    const w0 = v128.load32_splat(w + off);
+    const w1 = v128.load32_splat(w + stride + off);
+    const w2 = v128.load32_splat(w + 2 * stride + off);
+    const w3 = v128.load32_splat(w + 3 * stride + off);
+    for (let x: usize = 0; x < rowBytes; x += 16) {
+      let acc = v128.load(oj + x);
+      acc = madd(w0, v128.load(v0 + x), acc);
+      acc = madd(w1, v128.load(v1 + x), acc);
+      acc = madd(w2, v128.load(v2 + x), acc);
+      acc = madd(w3, v128.load(v3 + x), acc);
+      v128.store(oj + x, acc);
+    }
+    oj += rowBytes;
+  }
+}
+
+// Row r of s (keys < n, padded with zeros to a multiple of 4 beyond n): p = exp(s − m) with m = max (forward,
+// returns lse = m + log Σ p and normalises p), or p = exp(s − lse) (backward, lse given).
+// @ts-ignore: decorator
+@inline function softmaxRow(s: usize, n: i32, nPad: i32, lseIn: f32, forward: bool): f32 {
+  const vec = n & ~3;
+  let m = lseIn;
+  if (forward) {
+    let mv = f32x4.splat(-Infinity);
+    for (let j = 0; j < vec; j += 4) mv = f32x4.pmax(mv, v128.load(s + (<usize>j << 2)));
+    m = hmax(mv);
+    for (let j = vec; j < n; j++) m = max(m, load<f32>(s + (<usize>j << 2)));
+  }
+  // Keys n..nPad−1 take −∞ (exp gives exactly 0), so the vector loop runs to nPad.
+  for (let j = n; j < nPad; j++) store<f32>(s + (<usize>j << 2), -Infinity);
+  const ms = f32x4.splat(m);
+  let sv = f32x4.splat(0);
+  for (let j = 0; j < nPad; j += 4) {
+    const off = <usize>j << 2;
+    const e = exp4(f32x4.sub(v128.load(s + off), ms));
+    v128.store(s + off, e);
+    sv = f32x4.add(sv, e);
+  }
+  if (!forward) return 0;
+  const l = hsum(sv);
+  const iv = f32x4.splat(1 / l);
+  for (let j = 0; j < nPad; j += 4) {
+    const off = <usize>j << 2;
+    v128.store(s + off, f32x4.mul(v128.load(s + off), iv));
+  }
+  return m + Mathf.log(l);
+}
+
+/** Forward: thread t's (query pair, 4-row block) units. */
+export function attentionPart(ctrl: usize, t: i32, scratch: usize): void {
+  const q = <usize>load<u32>(ctrl + C_A);
+  const k = <usize>load<u32>(ctrl + C_B);
+  const v = <usize>load<u32>(ctrl + C_C);
+  const tq = load<i32>(ctrl + C_M);
+  const d = load<i32>(ctrl + C_N);
+  const pairsKv = load<i32>(ctrl + C_PAIRS_KV);
+  const tk = load<i32>(ctrl + C_TK);
+  const g = load<i32>(ctrl + C_G);
+  const causal = load<i32>(ctrl + C_CAUSAL) != 0;
+  const scale = load<f32>(ctrl + C_SCALE);
+  const o = <usize>load<u32>(ctrl + C_P0);
+  const lse = <usize>load<u32>(ctrl + C_P1);
+  if (tq <= 0 || tk <= 0 || d <= 0 || pairsKv <= 0) return;
+  const blocks = (tq + 3) >> 2;
+  const units = pairsKv * g * blocks;
+  const rowBytes = <usize>d << 2;
+  const stride = <usize>((tk + 3) & ~3) << 2;
+  const chunk = chunkOf<i32>(ctrl, units, 1);
+  let first = true;
+  for (;;) {
+    const u0 = nextChunk<i32>(ctrl, t, units, chunk, first);
+    first = false;
+    if (u0 < 0) return;
+    const u1 = min(units, u0 + chunk);
+    for (let u = u0; u < u1; u++) {
+      const p = u / blocks;
+      const i0 = (u % blocks) << 2;
+      const rows = min(4, tq - i0);
+      const kvp = p / g;
+      const qp = q + ((<usize>p * <usize>tq) * rowBytes);
+      const kp = k + ((<usize>kvp * <usize>tk) * rowBytes);
+      const vp = v + ((<usize>kvp * <usize>tk) * rowBytes);
+      const n = keysOf(i0 + rows - 1, tq, tk, causal);
+      const nPad = (n + 3) & ~3;
+      const q0 = qp + <usize>i0 * rowBytes;
+      const q1 = rows > 1 ? q0 + rowBytes : q0;
+      const q2 = rows > 2 ? q0 + 2 * rowBytes : q0;
+      const q3 = rows > 3 ? q0 + 3 * rowBytes : q0;
+      scores(q0, q1, q2, q3, kp, n, d, scale, scratch, stride);
+      for (let r = 0; r < 4; r++) {
+        const sr = scratch + <usize>r * stride;
+        const nr = r < rows ? keysOf(i0 + r, tq, tk, causal) : 0;
+        if (nr == 0) {
+          for (let j = 0; j < nPad; j++) store<f32>(sr + (<usize>j << 2), 0); // no key (or no row): weights 0
+          if (r < rows) store<f32>(lse + ((<usize>p * <usize>tq + <usize>(i0 + r)) << 2), -Infinity);
+          continue;
+        }
+        const l = softmaxRow(sr, nr, nPad, 0, true);
+        store<f32>(lse + ((<usize>p * <usize>tq + <usize>(i0 + r)) << 2), l);
+      }
+      const o0 = o + ((<usize>p * <usize>tq + <usize>i0) * rowBytes);
+      weightedRows(scratch, stride, vp, n, d, o0, rows > 1 ? o0 + rowBytes : 0, rows > 2 ? o0 + 2 * rowBytes : 0, rows > 3 ? o0 + 3 * rowBytes : 0);
+    }
+  }
+}
+
+/** Backward: thread t's kv pairs (every query head of the group, every row); dK and dV are written whole. */
+export function attentionBackwardPart(ctrl: usize, t: i32, scratch: usize): void {
+  const q = <usize>load<u32>(ctrl + C_A);
+  const k = <usize>load<u32>(ctrl + C_B);
+  const v = <usize>load<u32>(ctrl + C_C);
+  const tq = load<i32>(ctrl + C_M);
+  const d = load<i32>(ctrl + C_N);
+  const pairsKv = load<i32>(ctrl + C_PAIRS_KV);
+  const tk = load<i32>(ctrl + C_TK);
+  const g = load<i32>(ctrl + C_G);
+  const causal = load<i32>(ctrl + C_CAUSAL) != 0;
+  const scale = load<f32>(ctrl + C_SCALE);
+  const o = <usize>load<u32>(ctrl + C_P0);
+  const lse = <usize>load<u32>(ctrl + C_P1);
+  const dout = <usize>load<u32>(ctrl + C_P2);
+  const dq = <usize>load<u32>(ctrl + C_P3);
+  const dk = <usize>load<u32>(ctrl + C_P4);
+  const dv = <usize>load<u32>(ctrl + C_P5);
+  if (tq <= 0 || tk <= 0 || d <= 0 || pairsKv <= 0) return;
+  const rowBytes = <usize>d << 2;
+  const stride = <usize>((tk + 3) & ~3) << 2;
+  const ps = scratch; // P rows (4 × Tk)
+  const ds = scratch + 4 * stride; // dP, then dS rows (4 × Tk)
+  const chunk = chunkOf<i32>(ctrl, pairsKv, 1);
+  let first = true;
+  for (;;) {
+    const u0 = nextChunk<i32>(ctrl, t, pairsKv, chunk, first);
+    first = false;
+    if (u0 < 0) return;
+    const u1 = min(pairsKv, u0 + chunk);
+    for (let kvp = u0; kvp < u1; kvp++) {
+      const kvOff = (<usize>kvp * <usize>tk) * rowBytes;
+      const kp = k + kvOff;
+      const vp = v + kvOff;
+      const dkp = dk + kvOff;
+      const dvp = dv + kvOff;
+      memory.fill(dkp, 0, <usize>tk * rowBytes);
+      memory.fill(dvp, 0, <usize>tk * rowBytes);
+      for (let h = 0; h < g; h++) {
+        const p = kvp * g + h;
+        const rowOff = (<usize>p * <usize>tq) * rowBytes;
+        for (let i0 = 0; i0 < tq; i0 += 4) {
+          const rows = min(4, tq - i0);
+          const n = keysOf(i0 + rows - 1, tq, tk, causal);
+          if (n == 0) {
+            for (let r = 0; r < rows; r++) memory.fill(dq + rowOff + <usize>(i0 + r) * rowBytes, 0, rowBytes);
+            continue;
+          }
+          const nPad = (n + 3) & ~3;
+          const first4 = <usize>i0 * rowBytes;
+          const q0 = q + rowOff + first4;
+          const do0 = dout + rowOff + first4;
+          const oo0 = o + rowOff + first4;
+          const q1 = rows > 1 ? q0 + rowBytes : q0;
+          const q2 = rows > 2 ? q0 + 2 * rowBytes : q0;
+          const q3 = rows > 3 ? q0 + 3 * rowBytes : q0;
+          const d1 = rows > 1 ? do0 + rowBytes : do0;
+          const d2 = rows > 2 ? do0 + 2 * rowBytes : do0;
+          const d3 = rows > 3 ? do0 + 3 * rowBytes : do0;
+          scores(q0, q1, q2, q3, kp, n, d, scale, ps, stride); // S
+          scores(do0, d1, d2, d3, vp, n, d, 1, ds, stride); // dP = dO Vᵀ
+          for (let r = 0; r < 4; r++) {
+            const pr = ps + <usize>r * stride;
+            const dr = ds + <usize>r * stride;
+            const nr = r < rows ? keysOf(i0 + r, tq, tk, causal) : 0;
+            if (nr == 0) {
+              // A missing row (or one with no key): P = 0 and dS = 0 on every key of the block.
+              for (let j = 0; j < nPad; j++) {
+                store<f32>(pr + (<usize>j << 2), 0);
+                store<f32>(dr + (<usize>j << 2), 0);
+              }
+              continue;
+            }
+            softmaxRow(pr, nr, nPad, load<f32>(lse + ((<usize>p * <usize>tq + <usize>(i0 + r)) << 2)), false); // P = exp(S − lse)
+            // δ = dO_r · O_r
+            const dor = do0 + <usize>r * rowBytes;
+            const oor = oo0 + <usize>r * rowBytes;
+            let dv4 = f32x4.splat(0);
+            for (let x: usize = 0; x < rowBytes; x += 16) dv4 = madd(v128.load(dor + x), v128.load(oor + x), dv4);
+            const delta = f32x4.splat(hsum(dv4));
+            const sc = f32x4.splat(scale);
+            // dS = P ⊙ (dP − δ) · scale (the scale of S folded in for dQ and dK); zero past the row's keys.
+            for (let j = 0; j < nPad; j += 4) {
+              const off = <usize>j << 2;
+              v128.store(dr + off, f32x4.mul(f32x4.mul(v128.load(pr + off), f32x4.sub(v128.load(dr + off), delta)), sc));
+            }
+          }
+          // dV += Pᵀ dO, dK += dSᵀ Q (missing rows have zero weights), dQ = dS K.
+          addTransposed(ps, stride, do0, d1, d2, d3, n, d, dvp);
+          addTransposed(ds, stride, q0, q1, q2, q3, n, d, dkp);
+          const dq0 = dq + rowOff + first4;
+          weightedRows(ds, stride, kp, n, d, dq0, rows > 1 ? dq0 + rowBytes : 0, rows > 2 ? dq0 + 2 * rowBytes : 0, rows > 3 ? dq0 + 3 * rowBytes : 0);
+        }
+      }
+    }
+  }
+}
