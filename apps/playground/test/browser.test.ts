@@ -1,0 +1,186 @@
+/// <reference lib="dom" />
+// The built page in headless Chromium (Debian's `chromium`, driven by playwright-core), served by a static server on
+// 127.0.0.1 with the COOP/COEP headers: it loads the tiny checkpoint (made here from the sample data), generates 20
+// greedy tokens on cpu, wasm and webgl2 (gpu.js on SwiftShader), and each run's tokens must equal what the Node
+// implementation — the same packages, @bitskip/layerskip's greedyDecode on the checkpoint loaded by
+// @bitskip/model/node — produces on the same backend kind (webgl2 is compared with the cpu reference). On cpu the page
+// also runs self-speculative decoding (greedy: must equal full greedy decoding) and the confidence exit (must equal
+// Node's dynamicExitDecode, exit for exit) after the network is cut (offline once loaded). No console error may
+// occur; a screenshot per backend is saved under test-artifacts/ (git-ignored).
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWasmBackendSync, noGrad, registerBackend, setBackend, tensor, tidy } from '@bitskip/tensor-core';
+import { KVCache } from '@bitskip/model';
+import { loadModel } from '@bitskip/model/node';
+import { BpeTokenizer } from '@bitskip/data-tinystories';
+import { dynamicExitDecode, greedyDecode } from '@bitskip/layerskip';
+import { makeTinyCheckpoint } from '../scripts/tiny.js';
+
+const CHROMIUM = process.env.BITSKIP_CHROMIUM ?? '/usr/bin/chromium';
+const DATA = process.env.BITSKIP_DATA_DIR;
+const appDir = join(import.meta.dirname, '..');
+const artifacts = join(appDir, 'test-artifacts');
+const ready = existsSync(CHROMIUM) && DATA !== undefined && existsSync(join(DATA, 'train.txt'));
+
+if (!ready && process.env.CI) {
+  describe('playground in Chromium', () => {
+    it('needs Chromium and the sample data', () => {
+      throw new Error(`needs ${CHROMIUM} (Debian's chromium; or set BITSKIP_CHROMIUM) and BITSKIP_DATA_DIR with train.txt (.ci/run sets both)`);
+    });
+  });
+}
+
+const PROMPT = 'Once upon a time, a little girl';
+const N = 20;
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
+
+/** A static server: the built page at /, the checkpoints directory at /checkpoints/, with COOP/COEP. */
+function serve(root: string, checkpoints: string): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
+    const file = path.startsWith('/checkpoints/') ? normalize(join(checkpoints, path.slice('/checkpoints/'.length))) : normalize(join(root, path === '/' ? 'index.html' : path));
+    if (!(file.startsWith(root) || file.startsWith(checkpoints)) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
+    });
+    res.end(readFileSync(file));
+  });
+  return new Promise((done) => server.listen(0, '127.0.0.1', () => done({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
+}
+
+interface Run {
+  ids: number[];
+  exits: number[];
+}
+
+async function generateOnPage(page: Page, o: { mode: string; exit?: number; threshold?: number; draft?: number }): Promise<Run> {
+  await page.fill('#tokens', String(N));
+  await page.selectOption('#mode', o.mode);
+  if (o.exit !== undefined) await page.fill('#exit', String(o.exit));
+  if (o.threshold !== undefined) await page.fill('#threshold', String(o.threshold));
+  if (o.draft !== undefined) await page.fill('#draft', String(o.draft));
+  await page.fill('#prompt', PROMPT);
+  await page.click('#generate');
+  await page.waitForSelector('.pane[data-state="done"], .pane[data-state="error"]', { timeout: 40_000 });
+  const pane = page.locator('.pane').first();
+  const state = await pane.getAttribute('data-state');
+  if (state !== 'done') throw new Error(`generation failed on the page: ${await pane.locator('.stats').textContent()}`);
+  const ids = (await pane.getAttribute('data-ids')) ?? '';
+  const exits = (await pane.getAttribute('data-exits')) ?? '';
+  return { ids: ids === '' ? [] : ids.split(',').map(Number), exits: exits === '' ? [] : exits.split(',').map(Number) };
+}
+
+describe.skipIf(!ready)('playground in Chromium', () => {
+  let tmp: string;
+  let server: Server;
+  let url: string;
+  let browser: Browser;
+  let L: number;
+  const node: Record<'cpu' | 'wasm', Run> = { cpu: { ids: [], exits: [] }, wasm: { ids: [], exits: [] } };
+  let nodeDynamic: Run;
+  let margin = Infinity;
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'bitskip-playground-'));
+    const ckpt = await makeTinyCheckpoint(join(tmp, 'checkpoints', 'tiny'), { dataDir: DATA! });
+    const outDir = join(tmp, 'dist');
+    await build({ root: appDir, configFile: join(appDir, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+
+    // The Node implementation: the same checkpoint through @bitskip/model/node and layerskip's decoders.
+    const tok = BpeTokenizer.load(join(ckpt, 'tokenizer.json'));
+    const prompt = [tok.eotId, ...tok.encode(PROMPT)];
+    registerBackend('wasm-node-1', () => createWasmBackendSync({ name: 'wasm-node-1' }));
+    for (const kind of ['cpu', 'wasm'] as const) {
+      setBackend(kind === 'cpu' ? 'cpu' : 'wasm-node-1');
+      const { model } = await loadModel(ckpt);
+      model.eval();
+      L = model.numLayers;
+      const common = { maxNewTokens: N, stopToken: tok.eotId, maxLength: model.config.maxSeqLen, newCache: () => new KVCache(model.numLayers) };
+      node[kind].ids = greedyDecode(model, prompt, { ...common, exitLayer: L }).tokens;
+      if (kind === 'cpu') {
+        const d = dynamicExitDecode(model, prompt, { ...common, threshold: 0.01 });
+        nodeDynamic = { ids: d.tokens, exits: d.exitLayers };
+        // How far each greedy choice is from a tie (top-1 minus top-2 logit, cpu): backends that round differently
+        // (webgl2's float32 against cpu's float64 accumulation) agree only where this is well above their error.
+        const seq = [...prompt, ...node.cpu.ids];
+        const logits = noGrad(() => tidy(() => model.forward(tensor(seq, [1, seq.length], 'int32')).logits!.dataSync()));
+        const V = model.config.vocabSize;
+        for (let p = prompt.length - 1; p < seq.length - 1; p++) {
+          const row = Array.from(logits.subarray(p * V, (p + 1) * V)).sort((a, b) => b - a);
+          margin = Math.min(margin, row[0]! - row[1]!);
+        }
+      }
+      model.dispose();
+    }
+    setBackend('cpu');
+    ({ server, url } = await serve(outDir, join(tmp, 'checkpoints')));
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'] });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.close();
+    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('the Node references: 20 tokens (no end-of-text) on cpu and wasm, equal to each other', () => {
+    expect(node.cpu.ids).toHaveLength(N);
+    expect(node.wasm.ids).toEqual(node.cpu.ids);
+    console.log(`tiny checkpoint, prompt ${JSON.stringify(PROMPT)}: greedy ids ${node.cpu.ids.join(' ')}; smallest top-1/top-2 logit gap ${margin.toFixed(4)}`);
+    expect(margin).toBeGreaterThan(0); // no exact tie: the greedy choices are defined
+  });
+
+  for (const backend of ['cpu', 'wasm', 'webgl2'] as const) {
+    it(`${backend}: loads the tiny checkpoint and generates Node's greedy tokens, no console error`, async () => {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(e.message));
+      try {
+        await page.goto(`${url}/?backend=${backend}&checkpoint=tiny`);
+        await page.locator('#status-a[data-state="loaded"], #status-a[data-state="error"]').waitFor({ timeout: 30_000 });
+        expect(await page.getAttribute('#status-a', 'data-state'), (await page.textContent('#status-a')) ?? '').toBe('loaded');
+        await page.locator('#backend-status[data-state="ready"]').waitFor({ timeout: 30_000 });
+        const notes = await page.locator('#backend-notes .fallback').allTextContents();
+        expect(await page.getAttribute('#backend-status', 'data-active'), `fell back: ${notes.join(' / ')}`).toBe(backend);
+        expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(true);
+
+        const full = await generateOnPage(page, { mode: 'exit', exit: L });
+        expect(full.ids, `${backend} page vs Node ${backend === 'webgl2' ? 'cpu' : backend}`).toEqual(node[backend === 'webgl2' ? 'cpu' : backend].ids);
+        expect(full.exits).toEqual(Array<number>(N).fill(L));
+        expect(await page.locator('.pane .tok').count()).toBe(N);
+
+        if (backend === 'cpu') {
+          // Offline once loaded: cut the network, then decode self-speculatively and with the confidence exit.
+          await page.context().setOffline(true);
+          const spec = await generateOnPage(page, { mode: 'speculative', exit: 1, draft: 3 });
+          expect(spec.ids).toEqual(node.cpu.ids);
+          expect(spec.exits.every((e) => e === 1 || e === L)).toBe(true);
+          const dyn = await generateOnPage(page, { mode: 'dynamic', threshold: 0.01 });
+          expect(dyn).toEqual(nodeDynamic);
+          console.log(`cpu page: self-speculative (E 1, k 3) equals full greedy; confidence exit 0.01 exits ${dyn.exits.join(' ')}`);
+          await page.context().setOffline(false);
+        }
+        mkdirSync(artifacts, { recursive: true });
+        await page.screenshot({ path: join(artifacts, `playground-${backend}.png`), fullPage: true });
+        expect(errors).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    }, 60_000);
+  }
+});
