@@ -7,11 +7,10 @@
 // also runs self-speculative decoding (greedy: must equal full greedy decoding) and the confidence exit (must equal
 // Node's dynamicExitDecode, exit for exit) after the network is cut (offline once loaded). No console error may
 // occur; a screenshot per backend is saved under test-artifacts/ (git-ignored).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
@@ -22,6 +21,7 @@ import { loadModel } from '@bitskip/model/node';
 import { BpeTokenizer } from '@bitskip/data-tinystories';
 import { dynamicExitDecode, greedyDecode } from '@bitskip/layerskip';
 import { makeTinyCheckpoint } from '../scripts/tiny.js';
+import { CHROMIUM_ARGS, serveStatic } from '../scripts/static-server.js';
 
 const CHROMIUM = process.env.BITSKIP_CHROMIUM ?? '/usr/bin/chromium';
 const DATA = process.env.BITSKIP_DATA_DIR;
@@ -39,27 +39,6 @@ if (!ready && process.env.CI) {
 
 const PROMPT = 'Once upon a time, a little girl';
 const N = 20;
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
-
-/** A static server: the built page at /, the checkpoints directory at /checkpoints/, with COOP/COEP. */
-function serve(root: string, checkpoints: string): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
-    const file = path.startsWith('/checkpoints/') ? normalize(join(checkpoints, path.slice('/checkpoints/'.length))) : normalize(join(root, path === '/' ? 'index.html' : path));
-    if (!(file.startsWith(root) || file.startsWith(checkpoints)) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, {
-      'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
-      'Cross-Origin-Opener-Policy': 'same-origin',
-      'Cross-Origin-Embedder-Policy': 'require-corp',
-    });
-    res.end(readFileSync(file));
-  });
-  return new Promise((done) => server.listen(0, '127.0.0.1', () => done({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
-}
-
 interface Run {
   ids: number[];
   exits: number[];
@@ -125,8 +104,8 @@ describe.skipIf(!ready)('playground in Chromium', () => {
       model.dispose();
     }
     setBackend('cpu');
-    ({ server, url } = await serve(outDir, join(tmp, 'checkpoints')));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'] });
+    ({ server, url } = await serveStatic(outDir, join(tmp, 'checkpoints')));
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   }, 120_000);
 
   afterAll(async () => {
