@@ -15,6 +15,12 @@ of the prepared data the run recorded) into OUT_DIR (default: apps/playground/ch
 checkpoints/quick for the page's "quick" button).
   -h, --help   this help`;
 
+/** The arguments after the script, without the `--` that `pnpm <script> -- …` passes on. */
+function cliArgs(): string[] {
+  const a = process.argv.slice(2);
+  return a[0] === '--' ? a.slice(1) : a;
+}
+
 function fail(msg: string): never {
   process.stderr.write(`export-checkpoint: ${msg}\n`);
   process.exit(2);
@@ -22,7 +28,7 @@ function fail(msg: string): never {
 
 let parsed;
 try {
-  parsed = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  parsed = parseArgs({ args: cliArgs(), options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
 } catch (e) {
   fail(`${(e as Error).message.replace(/\n+/g, ' ')} (see --help)`);
 }

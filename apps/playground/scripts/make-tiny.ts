@@ -15,6 +15,12 @@ from a seed (untrained) and a 512-token BPE trained on the first 256 KiB of Tiny
   --seed N         weight seed (default 1)
   -h, --help       this help`;
 
+/** The arguments after the script, without the `--` that `pnpm <script> -- …` passes on. */
+function cliArgs(): string[] {
+  const a = process.argv.slice(2);
+  return a[0] === '--' ? a.slice(1) : a;
+}
+
 function fail(msg: string): never {
   process.stderr.write(`make-tiny: ${msg}\n`);
   process.exit(2);
@@ -22,7 +28,7 @@ function fail(msg: string): never {
 
 let values;
 try {
-  ({ values } = parseArgs({ options: { out: { type: 'string' }, 'data-dir': { type: 'string' }, variant: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+  ({ values } = parseArgs({ args: cliArgs(), options: { out: { type: 'string' }, 'data-dir': { type: 'string' }, variant: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
 } catch (e) {
   fail(`${(e as Error).message.replace(/\n+/g, ' ')} (see --help)`);
 }

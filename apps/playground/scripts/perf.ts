@@ -23,13 +23,19 @@ const HELP = `usage: pnpm --filter playground perf -- CHECKPOINT_DIR [--tokens N
   -h, --help       this help`;
 const PROMPT = 'Once upon a time, there was a little girl named Lily.';
 
+/** The arguments after the script, without the `--` that `pnpm <script> -- …` passes on. */
+function cliArgs(): string[] {
+  const a = process.argv.slice(2);
+  return a[0] === '--' ? a.slice(1) : a;
+}
+
 function fail(msg: string): never {
   process.stderr.write(`perf: ${msg}\n`);
   process.exit(2);
 }
 let parsed;
 try {
-  parsed = parseArgs({ options: { tokens: { type: 'string' }, repeats: { type: 'string' }, backends: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  parsed = parseArgs({ args: cliArgs(), options: { tokens: { type: 'string' }, repeats: { type: 'string' }, backends: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
 } catch (e) {
   fail(`${(e as Error).message.replace(/\n+/g, ' ')} (see --help)`);
 }

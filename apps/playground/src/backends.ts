@@ -57,7 +57,22 @@ async function tryOpen(c: BackendChoice): Promise<{ name: string; renderer: stri
   const { createGpujsBackend } = await import('@bitskip/tensor-core/gpujs');
   const b = createGpujsBackend({ mode: 'webgl2', name: 'gpujs-webgl2' });
   registerBackend(b.name, () => b);
-  return { name: b.name, renderer: b.info().renderer ?? 'WebGL2' };
+  const unmasked = unmaskedRenderer();
+  return { name: b.name, renderer: `${b.info().renderer ?? 'WebGL2'}${unmasked === null ? '' : ` — ${unmasked}`}` };
+}
+
+/** The GPU behind WebGL2 (WEBGL_debug_renderer_info; e.g. SwiftShader), or null where the browser hides it. */
+function unmaskedRenderer(): string | null {
+  try {
+    const gl = new OffscreenCanvas(1, 1).getContext('webgl2');
+    if (gl === null) return null;
+    const ext = gl.getExtension('WEBGL_debug_renderer_info');
+    const r = ext === null ? null : (gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) as unknown);
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+    return typeof r === 'string' && r !== '' ? r : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The active backend's live-buffer count (the page shows it: a leak would make it grow between generations). */

@@ -61,11 +61,17 @@ async function handle(msg: ToWorker): Promise<void> {
     } else {
       const { ckpt, model } = modelOf(msg.slot);
       const tok = ckpt.tokenizer;
-      let count = 0;
+      const ids: number[] = [];
+      let shown = '';
       const t0 = now();
       const summary = generate(model, tok, msg.request, (token, exitLayer) => {
-        count++;
-        post({ type: 'token', id: msg.id, token, text: tok.decode([token]), exitLayer, count, elapsedMs: now() - t0 });
+        // A token may end inside a UTF-8 character: its span shows the text completed so far, so a character split
+        // over tokens appears whole at the token that completes it (a trailing U+FFFD is held back).
+        ids.push(token);
+        const text = tok.decode(ids).replace(/\uFFFD+$/u, '');
+        const piece = text.startsWith(shown) ? text.slice(shown.length) : tok.decode([token]);
+        if (text.startsWith(shown)) shown = text;
+        post({ type: 'token', id: msg.id, token, text: piece, exitLayer, count: ids.length, elapsedMs: now() - t0 });
       });
       post({ type: 'done', id: msg.id, summary, liveBuffers: liveBuffers() });
     }
