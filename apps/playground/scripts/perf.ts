@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { createWasmBackendSync, registerBackend, setBackend } from '@bitskip/tensor-core';
-import { KVCache } from '@bitskip/model';
+import { KVCache, freezeModel } from '@bitskip/model';
 import { loadModel } from '@bitskip/model/node';
 import { BpeTokenizer } from '@bitskip/data-tinystories';
 import { greedyDecode } from '@bitskip/layerskip';
@@ -20,6 +20,7 @@ const HELP = `usage: pnpm --filter playground perf -- CHECKPOINT_DIR [--tokens N
   --tokens N       tokens per run (default 64)
   --repeats R      timed runs per backend after one warm-up (default 3)
   --backends LIST  comma-separated, of ${BACKEND_CHOICES.join(', ')} (default cpu,wasm,webgl2)
+  --packed         packed ternary weights (freezeModel) on the page and in Node (cpu and wasm only)
   -h, --help       this help`;
 const PROMPT = 'Once upon a time, there was a little girl named Lily.';
 
@@ -35,7 +36,7 @@ function fail(msg: string): never {
 }
 let parsed;
 try {
-  parsed = parseArgs({ args: cliArgs(), options: { tokens: { type: 'string' }, repeats: { type: 'string' }, backends: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  parsed = parseArgs({ args: cliArgs(), options: { tokens: { type: 'string' }, repeats: { type: 'string' }, backends: { type: 'string' }, packed: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
 } catch (e) {
   fail(`${(e as Error).message.replace(/\n+/g, ' ')} (see --help)`);
 }
@@ -61,8 +62,10 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 // Node: the wasm backend on one thread.
 registerBackend('wasm-1', () => createWasmBackendSync({ name: 'wasm-1' }));
 setBackend('wasm-1');
+const packed = parsed.values.packed === true;
 const { model } = await loadModel(ckpt);
 model.eval();
+if (packed) freezeModel(model);
 const tok = BpeTokenizer.load(join(ckpt, 'tokenizer.json'));
 const prompt = [tok.eotId, ...tok.encode(PROMPT)];
 const nodeRates: number[] = [];
@@ -78,7 +81,7 @@ const rows: string[] = [];
 try {
   for (const b of backends) {
     const page = await browser.newPage();
-    await page.goto(`${url}/?backend=${b}&checkpoint=${encodeURIComponent(`checkpoints/${basename(ckpt)}/`)}`);
+    await page.goto(`${url}/?backend=${b}${packed ? '&packed=1' : ''}&checkpoint=${encodeURIComponent(`checkpoints/${basename(ckpt)}/`)}`);
     await page.locator('#status-a[data-state="loaded"], #status-a[data-state="error"]').waitFor({ timeout: 120_000 });
     await page.locator('#backend-status[data-state="ready"]').waitFor({ timeout: 120_000 });
     const active = await page.getAttribute('#backend-status', 'data-active');
@@ -101,6 +104,6 @@ try {
   await browser.close();
   server.close();
 }
-process.stdout.write(`checkpoint ${ckpt}, ${N} tokens greedy (full model), median of ${R} runs after a warm-up; ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}\n`);
+process.stdout.write(`checkpoint ${ckpt}${packed ? ' (packed)' : ''}, ${N} tokens greedy (full model), median of ${R} runs after a warm-up; ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}\n`);
 process.stdout.write(`| backend (Chromium) | tokens/s | range | vs Node wasm 1 thread | renderer |\n|---|---:|---|---:|---|\n${rows.join('\n')}\n`);
 process.stdout.write(`| Node wasm, 1 thread | ${median(nodeRates).toFixed(1)} | ${Math.min(...nodeRates).toFixed(1)}–${Math.max(...nodeRates).toFixed(1)} | 1.00 | |\n`);

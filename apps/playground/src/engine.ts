@@ -4,7 +4,7 @@
 // through @bitskip/layerskip's decoders (fixed exit, confidence exit, self-speculative), streamed token by token.
 import { Rng, parseSafetensors } from '@bitskip/tensor-core';
 import type { SafetensorsFile } from '@bitskip/tensor-core';
-import { BitSkipModel, CheckpointError, KVCache, loadModelTensors, parseCheckpointConfig } from '@bitskip/model';
+import { BitSkipModel, CheckpointError, KVCache, PackedModelError, freezeModel, loadModelTensors, parseCheckpointConfig } from '@bitskip/model';
 import type { ModelConfig, TokenizerInfo } from '@bitskip/model';
 import { dynamicExitDecode, greedyDecode, sampleDecode, selfSpeculativeDecode } from '@bitskip/layerskip';
 import type { DecodeResult, Sampling } from '@bitskip/layerskip';
@@ -108,6 +108,22 @@ export function buildModel(ckpt: Checkpoint): BitSkipModel {
     throw e;
   }
   return model.eval();
+}
+
+/**
+ * Pack a ternary model's projections (2-bit codes + γ: @bitskip/model's freezeModel, the packed ternary × int8
+ * kernels of the cpu and wasm backends); returns a line for the page. A baseline model or a backend without the
+ * kernels is a PlaygroundError saying so.
+ */
+export function packModel(model: BitSkipModel, backendName: string): string {
+  if (backendName !== 'cpu' && backendName !== 'wasm') throw new PlaygroundError(`Packed weights run on the cpu and wasm backends only (the packed kernels); ${backendName} runs the fake-quantized model.`);
+  try {
+    const bytes = freezeModel(model);
+    return `packed: projections ${(bytes.projections / 1024).toFixed(0)} KiB (fp32 ${(bytes.projectionsFp32 / 1024).toFixed(0)} KiB)`;
+  } catch (e) {
+    if (e instanceof PackedModelError) throw new PlaygroundError(`${e.message}.`);
+    throw e;
+  }
 }
 
 /** How to decode. */

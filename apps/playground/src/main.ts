@@ -44,6 +44,10 @@ function chooseBackend(choice: BackendChoice): void {
   send({ type: 'backend', choice });
 }
 backendSelect.addEventListener('change', () => chooseBackend(backendSelect.value as BackendChoice));
+$<HTMLInputElement>('packed').addEventListener('change', (e) => {
+  setBusy(true);
+  send({ type: 'packed', on: (e.target as HTMLInputElement).checked });
+});
 
 function isolationNote(): string {
   return globalThis.crossOriginIsolated
@@ -152,7 +156,7 @@ function addPane(slot: Slot, mode: DecodeMode): number {
   el.dataset.state = 'running';
   el.dataset.slot = slot;
   const title = document.createElement('h3');
-  title.textContent = `${slot.toUpperCase()} · ${s.variant} · ${modeLabel(mode, s.layers)}`;
+  title.textContent = `${slot.toUpperCase()} · ${s.variant}${$<HTMLInputElement>('packed').checked ? ' (packed)' : ''} · ${modeLabel(mode, s.layers)}`;
   const text = document.createElement('div');
   text.className = 'text';
   const stats = document.createElement('div');
@@ -243,10 +247,15 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
   } else if (m.type === 'loaded') {
     summaries.set(m.slot, m.summary);
     const s = m.summary;
-    setSlotStatus(m.slot, 'loaded', `${m.source}: ${s.variant}, ${s.layers} layers × ${s.dim}, vocabulary ${s.vocabSize}, context ${s.maxSeqLen}, ${s.params.toLocaleString('en')} parameters (${(s.weightBytes / 1024).toFixed(0)} KiB)`);
+    setSlotStatus(m.slot, 'loaded', `${m.source}: ${s.variant}, ${s.layers} layers × ${s.dim}, vocabulary ${s.vocabSize}, context ${s.maxSeqLen}, ${s.params.toLocaleString('en')} parameters (${(s.weightBytes / 1024).toFixed(0)} KiB)${m.packed === null ? '' : `; ${m.packed}`}`);
     const exit = $<HTMLInputElement>('exit');
     exit.max = String(s.layers);
     if (Number(exit.value) > s.layers) exit.value = String(Math.max(1, Math.floor(s.layers / 2)));
+  } else if (m.type === 'packed') {
+    const box = $<HTMLInputElement>('packed');
+    box.checked = m.on;
+    $('packed-notes').textContent = m.notes.join(' · ');
+    setBusy(pending > 0);
   } else if (m.type === 'token') {
     const p = panes.get(m.id);
     if (p === undefined) return;
@@ -299,6 +308,10 @@ const params = new URLSearchParams(location.search);
 const initial = params.get('backend') ?? 'wasm';
 chooseBackend((BACKEND_CHOICES as readonly string[]).includes(initial) ? (initial as BackendChoice) : 'wasm');
 if (!(BACKEND_CHOICES as readonly string[]).includes(initial)) $('run-error').textContent = `?backend=${initial} is not a backend; allowed: ${BACKEND_CHOICES.join(', ')}.`;
+if (params.get('packed') === '1') {
+  $<HTMLInputElement>('packed').checked = true;
+  send({ type: 'packed', on: true });
+}
 const ck = params.get('checkpoint');
 if (ck === 'tiny' || ck === 'quick') $(`ref-${ck}-a`).click();
 else if (ck !== null) void loadFromUrl('a', ck, ck);

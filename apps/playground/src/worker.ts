@@ -3,7 +3,7 @@
 import type { BitSkipModel } from '@bitskip/model';
 import { liveBuffers, openBackend } from './backends.js';
 import type { OpenedBackend } from './backends.js';
-import { PlaygroundError, buildModel, generate, parseCheckpoint } from './engine.js';
+import { PlaygroundError, buildModel, generate, packModel, parseCheckpoint } from './engine.js';
 import type { Checkpoint } from './engine.js';
 import type { FromWorker, Slot, ToWorker } from './protocol.js';
 
@@ -14,16 +14,40 @@ interface WorkerScope {
 const scope = self as unknown as WorkerScope;
 const post = (m: FromWorker): void => scope.postMessage(m);
 
-const loaded = new Map<Slot, { ckpt: Checkpoint; model: BitSkipModel | null; source: string }>();
+const loaded = new Map<Slot, { ckpt: Checkpoint; model: BitSkipModel | null; source: string; packed: string | null }>();
 let backend: OpenedBackend | null = null;
+let packed = false;
 const now = (): number => performance.now();
 
 /** Build (or rebuild after a backend change) the model of a slot on the current backend. */
 function modelOf(slot: Slot): { ckpt: Checkpoint; model: BitSkipModel } {
   const s = loaded.get(slot);
   if (s === undefined) throw new PlaygroundError(`Checkpoint ${slot.toUpperCase()} is not loaded yet.`);
-  s.model ??= buildModel(s.ckpt);
+  if (s.model === null) {
+    const model = buildModel(s.ckpt);
+    s.packed = null;
+    if (packed) {
+      try {
+        s.packed = packModel(model, backend?.name ?? 'cpu');
+      } catch (e) {
+        // Not packable here (a baseline model, a gpu.js backend): it runs unpacked, and the page says why.
+        if (!(e instanceof PlaygroundError)) {
+          model.dispose();
+          throw e;
+        }
+        s.packed = `not packed: ${e.message}`;
+      }
+    }
+    s.model = model;
+  }
   return { ckpt: s.ckpt, model: s.model };
+}
+
+function disposeModels(): void {
+  for (const s of loaded.values()) {
+    s.model?.dispose();
+    s.model = null;
+  }
 }
 
 // Messages are handled one at a time, in order (a generation finishes before the next message is read).
@@ -34,11 +58,17 @@ scope.onmessage = (e) => {
 
 async function handle(msg: ToWorker): Promise<void> {
   try {
-    if (msg.type === 'backend') {
-      for (const s of loaded.values()) {
-        s.model?.dispose();
-        s.model = null;
+    if (msg.type === 'packed') {
+      packed = msg.on;
+      disposeModels();
+      const notes: string[] = [];
+      for (const [slot, s] of loaded) {
+        modelOf(slot);
+        notes.push(`${slot.toUpperCase()}: ${s.packed ?? 'fake-quantized weights (as trained)'}`);
       }
+      post({ type: 'packed', on: packed, notes });
+    } else if (msg.type === 'backend') {
+      disposeModels();
       backend = await openBackend(msg.choice);
       const reloaded: Slot[] = [];
       for (const slot of loaded.keys()) {
@@ -50,14 +80,14 @@ async function handle(msg: ToWorker): Promise<void> {
       if (backend === null) backend = await openBackend('cpu');
       const ckpt = parseCheckpoint({ config: msg.config, weights: new Uint8Array(msg.weights), tokenizer: msg.tokenizer });
       loaded.get(msg.slot)?.model?.dispose();
-      loaded.set(msg.slot, { ckpt, model: null, source: msg.source });
+      loaded.set(msg.slot, { ckpt, model: null, source: msg.source, packed: null });
       try {
         modelOf(msg.slot);
       } catch (e) {
         loaded.delete(msg.slot);
         throw e;
       }
-      post({ type: 'loaded', slot: msg.slot, source: msg.source, summary: ckpt.summary });
+      post({ type: 'loaded', slot: msg.slot, source: msg.source, summary: ckpt.summary, packed: loaded.get(msg.slot)!.packed });
     } else {
       const { ckpt, model } = modelOf(msg.slot);
       const tok = ckpt.tokenizer;

@@ -5,7 +5,8 @@
 // implementation — the same packages, @bitskip/layerskip's greedyDecode on the checkpoint loaded by
 // @bitskip/model/node — produces on the same backend kind (webgl2 is compared with the cpu reference). On cpu the page
 // also runs self-speculative decoding (greedy: must equal full greedy decoding) and the confidence exit (must equal
-// Node's dynamicExitDecode, exit for exit) after the network is cut (offline once loaded). No console error may
+// Node's dynamicExitDecode, exit for exit) after the network is cut (offline once loaded); on wasm, with packed
+// ternary weights, the tokens must equal Node's packed model's (freezeModel). No console error may
 // occur; a screenshot per backend is saved under test-artifacts/ (git-ignored).
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -16,7 +17,7 @@ import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWasmBackendSync, noGrad, registerBackend, setBackend, tensor, tidy } from '@bitskip/tensor-core';
-import { KVCache } from '@bitskip/model';
+import { KVCache, freezeModel } from '@bitskip/model';
 import { loadModel } from '@bitskip/model/node';
 import { BpeTokenizer } from '@bitskip/data-tinystories';
 import { dynamicExitDecode, greedyDecode } from '@bitskip/layerskip';
@@ -67,7 +68,7 @@ describe.skipIf(!ready)('playground in Chromium', () => {
   let url: string;
   let browser: Browser;
   let L: number;
-  const node: Record<'cpu' | 'wasm', Run> = { cpu: { ids: [], exits: [] }, wasm: { ids: [], exits: [] } };
+  const node: Record<'cpu' | 'wasm' | 'wasmPacked', Run> = { cpu: { ids: [], exits: [] }, wasm: { ids: [], exits: [] }, wasmPacked: { ids: [], exits: [] } };
   let nodeDynamic: Run;
   let margin = Infinity;
 
@@ -100,6 +101,10 @@ describe.skipIf(!ready)('playground in Chromium', () => {
           const row = Array.from(logits.subarray(p * V, (p + 1) * V)).sort((a, b) => b - a);
           margin = Math.min(margin, row[0]! - row[1]!);
         }
+      }
+      if (kind === 'wasm') {
+        freezeModel(model); // packed ternary weights, as the page's "packed" switch does
+        node.wasmPacked.ids = greedyDecode(model, prompt, { ...common, exitLayer: L }).tokens;
       }
       model.dispose();
     }
@@ -143,6 +148,14 @@ describe.skipIf(!ready)('playground in Chromium', () => {
         expect(full.exits).toEqual(Array<number>(N).fill(L));
         expect(await page.locator('.pane .tok').count()).toBe(N);
 
+        if (backend === 'wasm') {
+          // Packed ternary weights: the page's freezeModel against Node's, both on wasm.
+          await page.check('#packed');
+          await page.locator('#packed-notes', { hasText: 'packed: projections' }).waitFor({ timeout: 20_000 });
+          const packed = await generateOnPage(page, { mode: 'exit', exit: L });
+          expect(packed.ids).toEqual(node.wasmPacked.ids);
+          console.log(`wasm page, packed: ${packed.ids.join(' ')} (${packed.ids.filter((t, i) => t === full.ids[i]).length}/${N} equal to unpacked)`);
+        }
         if (backend === 'cpu') {
           // Offline once loaded: cut the network, then decode self-speculatively and with the confidence exit.
           await page.context().setOffline(true);
