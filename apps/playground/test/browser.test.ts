@@ -6,7 +6,8 @@
 // @bitskip/model/node — produces on the same backend kind (webgl2 is compared with the cpu reference). On cpu the page
 // also runs self-speculative decoding (greedy: must equal full greedy decoding) and the confidence exit (must equal
 // Node's dynamicExitDecode, exit for exit) after the network is cut (offline once loaded); on wasm, with packed
-// ternary weights, the tokens must equal Node's packed model's (freezeModel). No console error may
+// ternary weights, the tokens must equal Node's packed model's (freezeModel). The cpu run also checks the side-by-side
+// views (full model vs exit 2 against Node's exit-2 decoding; A vs B) and a missing checkpoint URL's message. No console error may
 // occur; a screenshot per backend is saved under test-artifacts/ (git-ignored).
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -70,6 +71,7 @@ describe.skipIf(!ready)('playground in Chromium', () => {
   let L: number;
   const node: Record<'cpu' | 'wasm' | 'wasmPacked', Run> = { cpu: { ids: [], exits: [] }, wasm: { ids: [], exits: [] }, wasmPacked: { ids: [], exits: [] } };
   let nodeDynamic: Run;
+  let nodeExit2: number[] = [];
   let margin = Infinity;
 
   beforeAll(async () => {
@@ -90,6 +92,7 @@ describe.skipIf(!ready)('playground in Chromium', () => {
       const common = { maxNewTokens: N, stopToken: tok.eotId, maxLength: model.config.maxSeqLen, newCache: () => new KVCache(model.numLayers) };
       node[kind].ids = greedyDecode(model, prompt, { ...common, exitLayer: L }).tokens;
       if (kind === 'cpu') {
+        nodeExit2 = greedyDecode(model, prompt, { ...common, exitLayer: 2 }).tokens;
         const d = dynamicExitDecode(model, prompt, { ...common, threshold: 0.01 });
         nodeDynamic = { ids: d.tokens, exits: d.exitLayers };
         // How far each greedy choice is from a tie (top-1 minus top-2 logit, cpu): backends that round differently
@@ -131,7 +134,8 @@ describe.skipIf(!ready)('playground in Chromium', () => {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       const errors: string[] = [];
       page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
+        // The one expected error: the browser's own report of the deliberately missing checkpoint's 404.
+        if (m.type() === 'error' && !(m.text().includes('404') && m.location().url.includes('/checkpoints/missing/'))) errors.push(`${m.text()} (${m.location().url})`);
       });
       page.on('pageerror', (e) => errors.push(e.message));
       try {
@@ -158,14 +162,39 @@ describe.skipIf(!ready)('playground in Chromium', () => {
         }
         if (backend === 'cpu') {
           // Offline once loaded: cut the network, then decode self-speculatively and with the confidence exit.
+          const buffersAfterFirst = await page.textContent('#live-buffers');
           await page.context().setOffline(true);
           const spec = await generateOnPage(page, { mode: 'speculative', exit: 1, draft: 3 });
           expect(spec.ids).toEqual(node.cpu.ids);
           expect(spec.exits.every((e) => e === 1 || e === L)).toBe(true);
           const dyn = await generateOnPage(page, { mode: 'dynamic', threshold: 0.01 });
           expect(dyn).toEqual(nodeDynamic);
+          // Decoding leaves nothing behind on the backend: the live-buffer count is the model's, run after run.
+          expect(await page.textContent('#live-buffers')).toBe(buffersAfterFirst);
           console.log(`cpu page: self-speculative (E 1, k 3) equals full greedy; confidence exit 0.01 exits ${dyn.exits.join(' ')}`);
           await page.context().setOffline(false);
+
+          // Side by side: full model vs exit 2 (one checkpoint), then A vs B (the same checkpoint loaded twice).
+          await page.selectOption('#view', 'exits');
+          await page.selectOption('#mode', 'exit');
+          await page.fill('#exit', '2');
+          await page.click('#generate');
+          await page.waitForFunction(() => document.querySelectorAll('.pane[data-state="done"]').length === 2, undefined, { timeout: 30_000 });
+          const paneIds = async (): Promise<number[][]> => (await page.locator('.pane').evaluateAll((ps) => ps.map((p) => (p as HTMLElement).dataset.ids ?? ''))).map((x) => x.split(',').map(Number));
+          expect(await paneIds()).toEqual([node.cpu.ids, nodeExit2]);
+          // A checkpoint URL that is not there: one line saying so, in slot B's status.
+          await page.fill('#url-b', 'checkpoints/missing/');
+          await page.click('#load-url-b');
+          await page.locator('#status-b[data-state="error"]').waitFor({ timeout: 10_000 });
+          expect(await page.textContent('#status-b')).toMatch(/checkpoints\/missing\/config\.json answered HTTP 404 \(not found\)$/);
+          await page.click('#ref-tiny-b');
+          await page.locator('#status-b[data-state="loaded"]').waitFor({ timeout: 20_000 });
+          await page.selectOption('#view', 'checkpoints');
+          await page.fill('#exit', String(L));
+          await page.click('#generate');
+          await page.waitForFunction(() => document.querySelectorAll('.pane[data-state="done"]').length === 2, undefined, { timeout: 30_000 });
+          expect(await paneIds()).toEqual([node.cpu.ids, node.cpu.ids]);
+          expect(await page.locator('.pane h3').allTextContents()).toEqual([`A · v1 · full model (${L} layers)`, `B · v1 · full model (${L} layers)`]);
         }
         mkdirSync(artifacts, { recursive: true });
         await page.screenshot({ path: join(artifacts, `playground-${backend}.png`), fullPage: true });
