@@ -7,7 +7,8 @@
 // also runs self-speculative decoding (greedy: must equal full greedy decoding) and the confidence exit (must equal
 // Node's dynamicExitDecode, exit for exit) after the network is cut (offline once loaded); on wasm, with packed
 // ternary weights, the tokens must equal Node's packed model's (freezeModel). The cpu run also checks the side-by-side
-// views (full model vs exit 2 against Node's exit-2 decoding; A vs B) and a missing checkpoint URL's message. No console error may
+// views (full model vs exit 2 against Node's exit-2 decoding; A vs B with B from the file picker) and a missing
+// checkpoint URL's message. No console error may
 // occur; a screenshot per backend is saved under test-artifacts/ (git-ignored).
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -187,8 +188,13 @@ describe.skipIf(!ready)('playground in Chromium', () => {
           await page.click('#load-url-b');
           await page.locator('#status-b[data-state="error"]').waitFor({ timeout: 10_000 });
           expect(await page.textContent('#status-b')).toMatch(/checkpoints\/missing\/config\.json answered HTTP 404 \(not found\)$/);
-          await page.click('#ref-tiny-b');
+          // The file picker: two of the three files is a one-line complaint; all three load.
+          const ckptDir = join(tmp, 'checkpoints', 'tiny');
+          await page.setInputFiles('#files-b', [join(ckptDir, 'config.json'), join(ckptDir, 'model.safetensors')]);
+          await page.locator('#status-b[data-state="error"]', { hasText: 'missing: tokenizer.json' }).waitFor({ timeout: 10_000 });
+          await page.setInputFiles('#files-b', ['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => join(ckptDir, f)));
           await page.locator('#status-b[data-state="loaded"]').waitFor({ timeout: 20_000 });
+          expect(await page.textContent('#status-b')).toMatch(/^local files: v1, 4 layers × 32, vocabulary 512/);
           await page.selectOption('#view', 'checkpoints');
           await page.fill('#exit', String(L));
           await page.click('#generate');
