@@ -1,12 +1,8 @@
 // User-facing errors: one line naming the file or flag and what is wrong (the CLI prints the message, exit code 2).
 import { describeFsError } from '@bitskip/atomic-fs';
+import { DataError } from './data-error.js';
 
-export class DataError extends Error {
-  override readonly name = 'DataError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
+export { DataError };
 
 /**
  * A DataError for `e` when it is one, or a file-system error (no permission, read-only, disk full, a file in the

@@ -3,8 +3,9 @@
 import { open } from 'node:fs/promises';
 import { DataError } from './errors.js';
 import { findInvalidUtf8 } from './utf8.js';
+import { END_OF_TEXT } from './tokenizer.js';
 
-export const END_OF_TEXT = '<|endoftext|>';
+export { END_OF_TEXT };
 
 /** Split a TinyStories text file into stories (trimmed, empty ones dropped). Accepts LF or CRLF line ends. */
 export function splitStories(text: string): string[] {

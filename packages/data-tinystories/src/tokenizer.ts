@@ -1,5 +1,10 @@
 // The one tokenizer interface of this package, shared by the byte-level BPE trained here and the GPT-2 BPE.
-import { createHash } from 'node:crypto';
+import { sha256Hex } from './sha256.js';
+
+export { sha256Hex };
+
+/** The special token between stories (TinyStories' separator line). */
+export const END_OF_TEXT = '<|endoftext|>';
 
 export interface Tokenizer {
   /** 'bpe' (trained by this package) or 'gpt2' (the GPT-2 r50k_base ranks). */
@@ -18,10 +23,6 @@ export interface Tokenizer {
 
 /** GPT-2's pre-tokenization pattern (Radford et al. 2019, `encoder.py`): merges never cross these pieces. */
 export const GPT2_PATTERN = String.raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`;
-
-export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
 
 /**
  * The UTF-8 byte count of the text that target ids stand for (an end-of-text separator counts one byte, the newline

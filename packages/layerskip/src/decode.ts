@@ -54,6 +54,13 @@ export interface DecodeOptions<C extends DecodeCache = DecodeCache> {
   newCache?: () => C;
   /** Refuse a decode that would feed more positions than this (the model's maxSeqLen): prompt + maxNewTokens − 1. */
   maxLength?: number;
+  /**
+   * Called once per generated token, in order, as soon as it is final (a stop token is not reported), with the exit
+   * layer (1..L) whose logits chose it: E for a fixed exit, the exit taken for the dynamic exit; for self-speculative
+   * decoding E for an accepted draft and L for the full model's correction or bonus token. For streaming output; it
+   * must not touch the model or the cache.
+   */
+  onToken?: (token: number, exitLayer: number) => void;
 }
 
 export interface FixedExitOptions<C extends DecodeCache = DecodeCache> extends DecodeOptions<C> {
@@ -253,6 +260,7 @@ function fixedExit<C extends DecodeCache>(model: DecodingModel<C>, prompt: reado
           break;
         }
         tokens.push(x);
+        o.onToken?.(x, E);
       }
     });
   } finally {
@@ -361,6 +369,7 @@ export function dynamicExitDecode<C extends DecodeCache>(model: DecodingModel<C>
         }
         tokens.push(next);
         exitLayers.push(exit);
+        o.onToken?.(next, exit);
         x = next;
       }
     });
@@ -480,13 +489,14 @@ export function selfSpeculativeDecode<C extends DecodeCache>(model: DecodingMode
         accepted += round.accepted;
         // Keep x and the accepted drafts (positions start..start+a); drop the rest.
         cache.truncate(start + round.accepted + 1);
-        for (const t of round.out) {
+        for (const [i, t] of round.out.entries()) {
           if (t === o.stopToken) {
             stopped = true;
             break;
           }
           tokens.push(t);
           seq.push(t);
+          o.onToken?.(t, i < round.accepted ? E : L); // accepted drafts came from exit E, the last one from the full model
         }
       }
     });

@@ -413,3 +413,42 @@ describe('exit decoding speed (eval)', () => {
     m.dispose();
   });
 });
+
+describe('onToken (streaming)', () => {
+  it('reports every generated token in order with the exit that chose it: fixed E, the dynamic exit taken, E for accepted drafts and L for the rest', () => {
+    on('cpu', () => {
+      const { m, newCache } = model('v1');
+      const L = m.numLayers;
+      const prompt = [3, 1, 4, 1, 5];
+      const seen: [number, number][] = [];
+      const onToken = (t: number, e: number): void => {
+        seen.push([t, e]);
+      };
+      const fixed = greedyDecode(m, prompt, { maxNewTokens: 12, exitLayer: 2, newCache, onToken });
+      expect(seen).toEqual(fixed.tokens.map((t) => [t, 2]));
+
+      seen.length = 0;
+      const dyn = dynamicExitDecode(m, prompt, { maxNewTokens: 12, threshold: 0.2, newCache, onToken });
+      expect(seen).toEqual(dyn.tokens.map((t, i) => [t, dyn.exitLayers[i]]));
+
+      for (const [E, k] of [[1, 3], [2, 2], [3, 4]] as const) {
+        seen.length = 0;
+        const spec = selfSpeculativeDecode(m, prompt, { maxNewTokens: 12, exitLayer: E, draftTokens: k, newCache, onToken });
+        expect(seen.map(([t]) => t)).toEqual(spec.tokens);
+        // Each round reports its accepted drafts at E, then one token of the full model at L.
+        expect(seen.filter(([, e]) => e === E).length).toBe(spec.stats.accepted);
+        expect(seen.filter(([, e]) => e === L).length).toBe(spec.stats.fullModelPasses);
+        expect(seen.every(([, e]) => e === E || e === L)).toBe(true);
+      }
+
+      // A stop token is not reported.
+      const stopAt = fixed.tokens[3]!;
+      seen.length = 0;
+      const stopped = greedyDecode(m, prompt, { maxNewTokens: 12, exitLayer: 2, newCache, onToken, stopToken: stopAt });
+      expect(stopped.stopped).toBe(true);
+      expect(seen.map(([t]) => t)).toEqual(stopped.tokens);
+      expect(seen.some(([t]) => t === stopAt)).toBe(false);
+      m.dispose();
+    });
+  });
+});

@@ -1,0 +1,67 @@
+// pnpm --filter playground export-checkpoint -- RUN_DIR [OUT_DIR]: a train run's checkpoint as the playground reads
+// it — RUN_DIR/checkpoint/{config.json, model.safetensors} and the run's tokenizer.json (from the prepared data
+// directory its state.json records), its hash checked against config.json — into OUT_DIR (default
+// apps/playground/checkpoints/<run name>), written whole through a staging directory.
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readCheckpointConfig } from '@bitskip/model/node';
+import { BpeTokenizer, readMeta } from '@bitskip/data-tinystories';
+import { writeDirAtomic } from '@bitskip/atomic-fs';
+
+const HELP = `usage: pnpm --filter playground export-checkpoint -- RUN_DIR [OUT_DIR]
+Copies a train run's model (RUN_DIR/checkpoint/config.json, model.safetensors) and its BPE tokenizer (tokenizer.json
+of the prepared data the run recorded) into OUT_DIR (default: apps/playground/checkpoints/<run name>; name it
+checkpoints/quick for the page's "quick" button).
+  -h, --help   this help`;
+
+/** The arguments after the script, without the `--` that `pnpm <script> -- …` passes on. */
+function cliArgs(): string[] {
+  const a = process.argv.slice(2);
+  return a[0] === '--' ? a.slice(1) : a;
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`export-checkpoint: ${msg}\n`);
+  process.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({ args: cliArgs(), options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+} catch (e) {
+  fail(`${(e as Error).message.replace(/\n+/g, ' ')} (see --help)`);
+}
+if (parsed.values.help === true) {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
+const cwd = process.env.INIT_CWD ?? process.cwd();
+const [runArg, outArg, ...extra] = parsed.positionals;
+if (runArg === undefined || extra.length > 0) fail('expected RUN_DIR and at most one OUT_DIR (see --help)');
+const run = resolve(cwd, runArg);
+const ckpt = join(run, 'checkpoint');
+const statePath = join(ckpt, 'state.json');
+if (!existsSync(statePath)) fail(`${statePath}: not found (RUN_DIR must be a train run directory with a checkpoint)`);
+try {
+  const { tokenizer: info } = await readCheckpointConfig(ckpt);
+  if (info === null || info.kind !== 'bpe') fail(`${join(ckpt, 'config.json')}: the run's tokenizer is ${info === null ? 'not recorded' : info.kind}; the playground reads BPE tokenizers only`);
+  const state = JSON.parse(readFileSync(statePath, 'utf8')) as { dataDir?: unknown };
+  if (typeof state.dataDir !== 'string') fail(`${statePath}: no "dataDir" (the prepared data the run used)`);
+  const meta = readMeta(state.dataDir);
+  if (meta.tokenizer.file === null) fail(`${state.dataDir}: the prepared data holds no tokenizer file`);
+  const tokPath = join(state.dataDir, meta.tokenizer.file);
+  const tok = BpeTokenizer.load(tokPath);
+  if (tok.hash !== info.hash) fail(`${tokPath}: its hash ${tok.hash.slice(0, 12)}… is not the checkpoint's ${info.hash.slice(0, 12)}…`);
+  const out = outArg === undefined ? join(import.meta.dirname, '..', 'checkpoints', basename(run)) : resolve(cwd, outArg);
+  mkdirSync(dirname(out), { recursive: true });
+  await writeDirAtomic(out, (staging) => {
+    copyFileSync(join(ckpt, 'config.json'), join(staging, 'config.json'));
+    copyFileSync(join(ckpt, 'model.safetensors'), join(staging, 'model.safetensors'));
+    copyFileSync(tokPath, join(staging, 'tokenizer.json'));
+    return Promise.resolve();
+  });
+  process.stdout.write(`export-checkpoint: wrote ${out}\n`);
+} catch (e) {
+  fail((e as Error).message);
+}

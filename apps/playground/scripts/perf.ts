@@ -1,0 +1,109 @@
+// pnpm --filter playground perf -- CHECKPOINT_DIR [--tokens N] [--repeats R] [--backends cpu,wasm,webgl2]: decoding
+// tokens/s of the built page (dist/: run `pnpm --filter playground build` first) in headless Chromium per backend,
+// full model, greedy, against the Node wasm backend on one thread (the same checkpoint, prompt and decoder). Prints
+// the medians of R runs (the first run of each backend is a warm-up, not counted). A benchmark: nothing asserted.
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium } from 'playwright-core';
+import { createWasmBackendSync, registerBackend, setBackend } from '@bitskip/tensor-core';
+import { KVCache, freezeModel } from '@bitskip/model';
+import { loadModel } from '@bitskip/model/node';
+import { BpeTokenizer } from '@bitskip/data-tinystories';
+import { greedyDecode } from '@bitskip/layerskip';
+import { BACKEND_CHOICES } from '../src/backends.js';
+import { CHROMIUM_ARGS, serveStatic } from './static-server.js';
+
+const HELP = `usage: pnpm --filter playground perf -- CHECKPOINT_DIR [--tokens N] [--repeats R] [--backends LIST]
+  CHECKPOINT_DIR   config.json + model.safetensors + tokenizer.json (e.g. checkpoints/quick)
+  --tokens N       tokens per run (default 64)
+  --repeats R      timed runs per backend after one warm-up (default 3)
+  --backends LIST  comma-separated, of ${BACKEND_CHOICES.join(', ')} (default cpu,wasm,webgl2)
+  --packed         packed ternary weights (freezeModel) on the page and in Node (cpu and wasm only)
+  -h, --help       this help`;
+const PROMPT = 'Once upon a time, there was a little girl named Lily.';
+
+/** The arguments after the script, without the `--` that `pnpm <script> -- …` passes on. */
+function cliArgs(): string[] {
+  const a = process.argv.slice(2);
+  return a[0] === '--' ? a.slice(1) : a;
+}
+
+function fail(msg: string): never {
+  process.stderr.write(`perf: ${msg}\n`);
+  process.exit(2);
+}
+let parsed;
+try {
+  parsed = parseArgs({ args: cliArgs(), options: { tokens: { type: 'string' }, repeats: { type: 'string' }, backends: { type: 'string' }, packed: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+} catch (e) {
+  fail(`${(e as Error).message.replace(/\n+/g, ' ')} (see --help)`);
+}
+if (parsed.values.help === true) {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
+const cwd = process.env.INIT_CWD ?? process.cwd();
+if (parsed.positionals.length !== 1) fail('expected one CHECKPOINT_DIR (see --help)');
+const ckpt = resolve(cwd, parsed.positionals[0]!);
+for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) if (!existsSync(join(ckpt, f))) fail(`${join(ckpt, f)}: not found`);
+const N = Number(parsed.values.tokens ?? '64');
+const R = Number(parsed.values.repeats ?? '3');
+if (!Number.isInteger(N) || N < 1) fail(`--tokens must be an integer >= 1, got ${parsed.values.tokens}`);
+if (!Number.isInteger(R) || R < 1) fail(`--repeats must be an integer >= 1, got ${parsed.values.repeats}`);
+const backends = (parsed.values.backends ?? 'cpu,wasm,webgl2').split(',');
+for (const b of backends) if (!(BACKEND_CHOICES as readonly string[]).includes(b)) fail(`--backends: ${b} is not a backend; allowed: ${BACKEND_CHOICES.join(', ')}`);
+const dist = join(import.meta.dirname, '..', 'dist');
+if (!existsSync(join(dist, 'index.html'))) fail(`${dist}: no built page; run pnpm --filter playground build first`);
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+// Node: the wasm backend on one thread.
+registerBackend('wasm-1', () => createWasmBackendSync({ name: 'wasm-1' }));
+setBackend('wasm-1');
+const packed = parsed.values.packed === true;
+const { model } = await loadModel(ckpt);
+model.eval();
+if (packed) freezeModel(model);
+const tok = BpeTokenizer.load(join(ckpt, 'tokenizer.json'));
+const prompt = [tok.eotId, ...tok.encode(PROMPT)];
+const nodeRates: number[] = [];
+for (let i = 0; i <= R; i++) {
+  const r = greedyDecode(model, prompt, { maxNewTokens: N, exitLayer: model.numLayers, maxLength: model.config.maxSeqLen, newCache: () => new KVCache(model.numLayers) });
+  if (i > 0) nodeRates.push((r.tokens.length * 1000) / r.timing.decodeMs);
+}
+model.dispose();
+
+const { server, url } = await serveStatic(dist, dirname(ckpt));
+const browser = await chromium.launch({ executablePath: process.env.BITSKIP_CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+const rows: string[] = [];
+try {
+  for (const b of backends) {
+    const page = await browser.newPage();
+    await page.goto(`${url}/?backend=${b}${packed ? '&packed=1' : ''}&checkpoint=${encodeURIComponent(`checkpoints/${basename(ckpt)}/`)}`);
+    await page.locator('#status-a[data-state="loaded"], #status-a[data-state="error"]').waitFor({ timeout: 120_000 });
+    await page.locator('#backend-status[data-state="ready"]').waitFor({ timeout: 120_000 });
+    const active = await page.getAttribute('#backend-status', 'data-active');
+    const renderer = (await page.textContent('#backend-status')) ?? '';
+    await page.fill('#tokens', String(N));
+    await page.fill('#prompt', PROMPT);
+    await page.selectOption('#mode', 'exit');
+    await page.fill('#exit', String(model.numLayers));
+    const rates: number[] = [];
+    for (let i = 0; i <= R; i++) {
+      await page.click('#generate');
+      await page.waitForSelector('.pane[data-state="done"], .pane[data-state="error"]', { timeout: 300_000 });
+      const v = Number(await page.locator('.pane').first().getAttribute('data-tokens-per-second'));
+      if (i > 0) rates.push(v);
+    }
+    rows.push(`| ${b}${active === b ? '' : ` (fell back to ${active})`} | ${median(rates).toFixed(1)} | ${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)} | ${(median(rates) / median(nodeRates)).toFixed(2)} | ${renderer.replace(/^running: /, '')} |`);
+    await page.close();
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
+process.stdout.write(`checkpoint ${ckpt}${packed ? ' (packed)' : ''}, ${N} tokens greedy (full model), median of ${R} runs after a warm-up; ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}\n`);
+process.stdout.write(`| backend (Chromium) | tokens/s | range | vs Node wasm 1 thread | renderer |\n|---|---:|---|---:|---|\n${rows.join('\n')}\n`);
+process.stdout.write(`| Node wasm, 1 thread | ${median(nodeRates).toFixed(1)} | ${Math.min(...nodeRates).toFixed(1)}–${Math.max(...nodeRates).toFixed(1)} | 1.00 | |\n`);
