@@ -54,7 +54,8 @@ export function cellHash(c: Pick<Cell, 'name' | 'config' | 'seed' | 'threads' | 
 
 /**
  * The code version of the checkout at `root`: BITSKIP_CODE_VERSION when set (a deployment without .git), else git HEAD,
- * with `+<digest>` of `git diff HEAD` when tracked files have uncommitted changes (untracked files do not count).
+ * with `+<digest>` of `git diff HEAD` when tracked files other than Markdown have uncommitted changes (untracked
+ * files do not count).
  */
 export function codeVersion(root: string): string {
   const env = process.env.BITSKIP_CODE_VERSION;
@@ -68,7 +69,7 @@ export function codeVersion(root: string): string {
   };
   const head = git(['rev-parse', 'HEAD'])?.trim();
   if (head === undefined || head === '') return 'unknown';
-  const diff = git(['diff', 'HEAD', '--binary']) ?? '';
+  const diff = git(['diff', 'HEAD', '--binary', '--', '.', ':(exclude)*.md']) ?? ''; // prose changes no result
   return diff === '' ? head : `${head}+${createHash('sha256').update(diff).digest('hex').slice(0, 12)}`;
 }
 

@@ -65,10 +65,15 @@ export interface JobResult {
   resumed: boolean;
 }
 
-export type CellState = 'complete' | 'failed' | 'waiting' | 'active' | 'delayed' | 'other';
+export type CellState = 'complete' | 'failed' | 'waiting' | 'active' | 'delayed';
+
+type Retry = { attempts: number; backoffSeconds: number };
+
+const addCell = (queue: Queue<JobData, JobResult>, cell: Cell, store: ResultStore, retry: Retry): Promise<Job<JobData, JobResult>> =>
+  queue.add(cell.name, { cell, results: store.location }, { jobId: cell.hash, attempts: retry.attempts, backoff: { type: 'exponential', delay: retry.backoffSeconds * 1000 }, removeOnComplete: { age: 7 * 86400 }, removeOnFail: { age: 30 * 86400 } });
 
 /** Queue one job per cell that has no complete result (a failed or finished job of an earlier run is replaced). */
-export async function enqueueMissing(queue: Queue<JobData, JobResult>, cells: Cell[], store: ResultStore, retry: { attempts: number; backoffSeconds: number }): Promise<{ queued: number; kept: number; done: number }> {
+export async function enqueueMissing(queue: Queue<JobData, JobResult>, cells: Cell[], store: ResultStore, retry: Retry): Promise<{ queued: number; kept: number; done: number }> {
   let queued = 0;
   let kept = 0;
   let done = 0;
@@ -86,7 +91,7 @@ export async function enqueueMissing(queue: Queue<JobData, JobResult>, cells: Ce
       }
       await old.remove();
     }
-    await queue.add(cell.name, { cell, results: store.location }, { jobId: cell.hash, attempts: retry.attempts, backoff: { type: 'exponential', delay: retry.backoffSeconds * 1000 }, removeOnComplete: { age: 7 * 86400 }, removeOnFail: { age: 30 * 86400 } });
+    await addCell(queue, cell, store, retry);
     queued++;
   }
   return { queued, kept, done };
@@ -98,7 +103,7 @@ export interface QueuedGridOutcome {
 }
 
 /** Follow the grid until every cell is complete or failed, printing progress; resolves with the failed cells. */
-export async function followGrid(t: RedisTarget, queue: Queue<JobData, JobResult>, cells: Cell[], store: ResultStore, say: (line: string) => void): Promise<QueuedGridOutcome> {
+export async function followGrid(t: RedisTarget, queue: Queue<JobData, JobResult>, cells: Cell[], store: ResultStore, retry: Retry, say: (line: string) => void): Promise<QueuedGridOutcome> {
   const events = new QueueEvents(QUEUE_NAME, { connection: connectionOf(t) });
   const byHash = new Map(cells.map((c) => [c.hash, c]));
   const lastShown = new Map<string, number>();
@@ -119,9 +124,10 @@ export async function followGrid(t: RedisTarget, queue: Queue<JobData, JobResult
   const failed = new Map<string, { attempts: number; error: string }>();
   const jobs: Job<JobData, JobResult>[] = [];
   let shown = '';
+  const completedAt = new Map<string, number>();
   try {
     for (;;) {
-      const counts: Record<CellState, number> = { complete: 0, failed: 0, waiting: 0, active: 0, delayed: 0, other: 0 };
+      const counts: Record<CellState, number> = { complete: 0, failed: 0, waiting: 0, active: 0, delayed: 0 };
       for (const c of cells) {
         if (await store.has(cellKey(c.hash))) {
           counts.complete++;
@@ -135,10 +141,21 @@ export async function followGrid(t: RedisTarget, queue: Queue<JobData, JobResult
         } else if (s === 'waiting' || s === 'prioritized') counts.waiting++;
         else if (s === 'active') counts.active++;
         else if (s === 'delayed') counts.delayed++;
-        else if (s === 'completed') counts.active++; // published a moment ago; the store shows it next round
-        else counts.other++;
+        else if (s === 'completed') {
+          // Published a moment ago, the store shows it next round — unless the worker wrote somewhere else.
+          const since = completedAt.get(c.hash) ?? performance.now();
+          completedAt.set(c.hash, since);
+          if (performance.now() - since > 10_000) {
+            counts.failed++;
+            failed.set(c.hash, { attempts: job!.attemptsMade, error: `its job completed on ${job!.processedBy ?? 'a worker'} but no result is in ${store.location}: do the workers write to this results location (--results)?` });
+          } else counts.active++;
+        } else {
+          // Not in the queue (removed by hand, or Redis lost its data): queued again.
+          await addCell(queue, c, store, retry);
+          counts.waiting++;
+        }
       }
-      const line = `grid: ${counts.complete}/${cells.length} complete, ${counts.active} running, ${counts.waiting} waiting, ${counts.delayed} waiting to retry, ${counts.failed} failed${counts.other > 0 ? `, ${counts.other} not in the queue` : ''}`;
+      const line = `grid: ${counts.complete}/${cells.length} complete, ${counts.active} running, ${counts.waiting} waiting, ${counts.delayed} waiting to retry, ${counts.failed} failed`;
       if (line !== shown) say(line);
       shown = line;
       if (counts.complete + counts.failed === cells.length) break;

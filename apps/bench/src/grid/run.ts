@@ -163,7 +163,7 @@ export async function runGrid(args: string[], outDir: string): Promise<number> {
     try {
       const e = await q.enqueueMissing(queue, cells, store, def.retry);
       say(`grid: ${e.queued} cells queued on ${o.queue} (${e.kept} already queued, ${e.done} already complete); start workers with: pnpm --filter bench start -- worker --queue ${o.queue}`);
-      const f = await q.followGrid(target, queue, cells, store, say);
+      const f = await q.followGrid(target, queue, cells, store, def.retry, say);
       failedNow = f.failed;
       overhead = q.queueOverhead(f.jobs);
       for (const [hash, x] of failedNow) {
