@@ -4,6 +4,7 @@
 // stalled-job check hands the job to another worker, and that one resumes from the cell's last checkpoint in the
 // shared work directory. Job progress (stage, step, loss) goes through BullMQ's job progress.
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { CellError, ROOT, failedKey, runCell } from '../grid/cell.js';
@@ -31,8 +32,9 @@ export function parseWorkerArgs(args: string[]): WorkerOptions {
     if (v === undefined || v.startsWith('--')) throw new UsageError(`worker: ${a} needs a value`);
     i++;
     if (a === '--queue') o.queue = v;
-    else if (a === '--results') o.results = v;
-    else if (a === '--data-dir') o.dataDir = v;
+    // Paths relative to where the command was typed (pnpm --filter runs it in apps/bench; INIT_CWD keeps the original).
+    else if (a === '--results') o.results = /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : resolve(process.env.INIT_CWD ?? process.cwd(), v);
+    else if (a === '--data-dir') o.dataDir = resolve(process.env.INIT_CWD ?? process.cwd(), v);
     else {
       const n = Number(v);
       if (!Number.isFinite(n) || n < 1 || n > 3600) throw new UsageError(`worker: --lock-seconds needs seconds in [1, 3600], got ${JSON.stringify(v)}`);
