@@ -9,7 +9,14 @@ import type { LoadedResult } from '../src/load.js';
 import { gridCells, seedSpread, table1 } from '../src/tables.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
-const base = JSON.parse(readFileSync(join(fixtures, 'study/phase1-v1.json'), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+interface TrainDoc {
+  schemaVersion: number;
+  suite: string;
+  meta: unknown;
+  config: { train: { seed: number; optim?: Record<string, unknown> } };
+  metrics: { validation: { perplexity: number; bitsPerByte: number }[] };
+}
+const base = JSON.parse(readFileSync(join(fixtures, 'study/phase1-v1.json'), 'utf8')) as TrainDoc;
 
 /** A train result of the fixture's config with this seed, name and final-exit perplexity. */
 function trainRun(id: number, suite: string, seed: number, ppl: number, lr?: number): LoadedResult {
@@ -17,7 +24,7 @@ function trainRun(id: number, suite: string, seed: number, ppl: number, lr?: num
   doc.suite = suite;
   doc.config.train.seed = seed;
   if (lr !== undefined) doc.config.train.optim = { ...doc.config.train.optim, lr };
-  const fin = doc.metrics.validation.at(-1);
+  const fin = doc.metrics.validation.at(-1)!;
   fin.perplexity = ppl;
   fin.bitsPerByte = Math.log2(ppl) / 4;
   const parsed = parseResult(JSON.stringify(doc), `${suite}.json`)!;
