@@ -12,8 +12,9 @@ import { quantSuite } from './suites/quant.js';
 import { stepSuite } from './suites/step.js';
 import { studySuite } from './suites/study.js';
 import { trainSuite } from './suites/train.js';
+import { workerSuite } from './suites/worker.js';
 
-const SUITES: Suite[] = [kernelsSuite, dataSuite, quantSuite, memorySuite, stepSuite, trainSuite, decodeSuite, studySuite];
+const SUITES: Suite[] = [kernelsSuite, dataSuite, quantSuite, memorySuite, stepSuite, trainSuite, decodeSuite, studySuite, workerSuite];
 
 const workspaceRoot = join(import.meta.dirname, '../../..');
 

@@ -89,7 +89,7 @@ export interface StepMetrics {
 }
 
 /** What a file holds, as far as the report is concerned. */
-export type Role = 'train' | 'eval' | 'study' | 'decode' | 'kernels' | 'step' | 'unknown';
+export type Role = 'train' | 'eval' | 'study' | 'grid' | 'decode' | 'kernels' | 'step' | 'unknown';
 
 export interface LoadedResult {
   /** Index in the provenance table, from 1 (files sorted by results dir, then relative path). */
@@ -250,7 +250,33 @@ function checkStep(doc: ResultDoc, fail: Fail): void {
   });
 }
 
+/** A grid's index (`bench study --grid`, runs/grid.json): one row per cell, failed cells included. */
+export interface GridCellRow {
+  run: string;
+  hash: string;
+  status: 'complete' | 'failed' | 'missing';
+  trainStatus: string | null;
+  attempts: number | null;
+  error: string | null;
+}
+export interface GridMetrics {
+  runs: GridCellRow[];
+}
+
+function checkGrid(doc: ResultDoc, fail: Fail): void {
+  const m = doc.metrics as Record<string, unknown>;
+  rows(m, 'runs', 'metrics', fail, (r, f) => {
+    str(r, 'run', f, fail);
+    str(r, 'hash', f, fail);
+    if (r.status !== 'complete' && r.status !== 'failed' && r.status !== 'missing') fail(`${f}.status`, `must be 'complete', 'failed' or 'missing', got ${JSON.stringify(r.status)}`);
+    str(r, 'trainStatus', f, fail, true);
+    num(r, 'attempts', f, fail, true);
+    str(r, 'error', f, fail, true);
+  });
+}
+
 function roleOf(doc: ResultDoc): Role {
+  if (doc.kind === 'study' && doc.suite === 'grid') return 'grid';
   if (doc.kind === 'train' || doc.kind === 'eval' || doc.kind === 'study') return doc.kind;
   if (doc.kind === 'bench' && (doc.suite === 'decode' || doc.suite === 'kernels' || doc.suite === 'step')) return doc.suite;
   return 'unknown';
@@ -294,6 +320,7 @@ export function parseResult(text: string, where: string): { doc: ResultDoc; role
   else if (role === 'decode') checkDecode(doc, fail);
   else if (role === 'kernels') checkKernels(doc, fail);
   else if (role === 'step') checkStep(doc, fail);
+  else if (role === 'grid') checkGrid(doc, fail);
   return { doc, role };
 }
 

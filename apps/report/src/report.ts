@@ -3,7 +3,7 @@ import { allFigures, checkFont, renderFigure } from './charts.js';
 import type { LoadOutcome } from './load.js';
 import { renderHtml, renderMarkdown } from './render.js';
 import type { ReportParts } from './render.js';
-import { mixingNotes, paperCompatTable, paperVsOurs, provenance, table1, table2, table3 } from './tables.js';
+import { gridCells, mixingNotes, paperCompatTable, paperVsOurs, provenance, seedSpread, table1, table2, table3 } from './tables.js';
 import type { Table } from './tables.js';
 
 export interface Report {
@@ -27,7 +27,9 @@ export async function buildReport(loaded: LoadOutcome, inputs: string[], fontFil
   checkFont(fontFile);
   const all = loaded.results;
   const withNotes = (t: Table): Table => ({ ...t, notes: [...t.notes, ...mixingNotes(t.sources)] });
-  const main = [table1(all), table2(all), ...table3(all)].map(withNotes);
+  // The grid tables appear only for inputs that have them (a grid's index; runs differing only by seed).
+  const gridTables = [gridCells(all), seedSpread(all)].filter((t) => t.rows.length > 0);
+  const main = [...gridTables, table1(all), table2(all), ...table3(all)].map(withNotes);
   const figures = [];
   for (const f of allFigures(all)) {
     const notes = mixingNotes(f.sources);

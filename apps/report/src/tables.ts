@@ -2,8 +2,8 @@
 // results its rows came from, so that it can say when they mix machines or code (provenance notes).
 import { posix } from 'node:path';
 import { fixed, integer, MISSING, mib, percent, times } from './format.js';
-import { configHash } from './hash.js';
-import type { DecodeConfig, DecodeMetrics, EvalConfig, EvalMetrics, ExitRow, LoadedResult, SkippedFile, TrainConfig, TrainMetrics } from './load.js';
+import { canonicalJson, configHash } from './hash.js';
+import type { DecodeConfig, DecodeMetrics, EvalConfig, EvalMetrics, ExitRow, GridMetrics, LoadedResult, SkippedFile, TrainConfig, TrainMetrics } from './load.js';
 import { PAPER_FIGURES, PAPER_SOURCE } from './paper-figures.js';
 
 export interface Column {
@@ -84,11 +84,25 @@ function trainRuns(all: readonly LoadedResult[]): LoadedResult[] {
     .sort((a, b) => (phaseOf(a) ?? 0) - (phaseOf(b) ?? 0) || variantRank(variantOf(a)) - variantRank(variantOf(b)) || cmp(a.doc.suite, b.doc.suite) || a.id - b.id);
 }
 
-/** The baseline a train run is compared with: same directory and phase, else the same directory's phase 1, else any of that phase. */
+/** A train run's seed (config.train.seed), or null. */
+const seedOf = (r: LoadedResult): number | null => {
+  const s = (r.doc.config as { train?: { seed?: unknown } }).train?.seed;
+  return typeof s === 'number' ? s : null;
+};
+
+/**
+ * The baseline a train run is compared with: same directory and phase, else the same directory's phase 1, else one of
+ * that phase with the same seed (a grid: one directory per cell), else any of that phase.
+ */
 function baselineFor(all: readonly LoadedResult[], r: LoadedResult): LoadedResult | undefined {
   const bases = all.filter((b) => b.role === 'train' && variantOf(b) === 'baseline' && paperCompat(b).length === 0 && b !== r);
   const p = phaseOf(r);
-  return bases.find((b) => dirOf(b) === dirOf(r) && phaseOf(b) === p) ?? bases.find((b) => dirOf(b) === dirOf(r) && phaseOf(b) === 1) ?? bases.find((b) => phaseOf(b) === p);
+  return (
+    bases.find((b) => dirOf(b) === dirOf(r) && phaseOf(b) === p) ??
+    bases.find((b) => dirOf(b) === dirOf(r) && phaseOf(b) === 1) ??
+    bases.find((b) => phaseOf(b) === p && seedOf(b) !== null && seedOf(b) === seedOf(r)) ??
+    bases.find((b) => phaseOf(b) === p)
+  );
 }
 
 function auditCell(e: LoadedResult | undefined): string {
@@ -379,6 +393,7 @@ const ROLE_USE: Record<LoadedResult['role'], string> = {
   train: 'Tables 1, 2; training curves',
   eval: 'Tables 1, 2; Figure 1',
   study: 'index of a study (not charted)',
+  grid: 'Grid cells table',
   decode: 'Tables 2, 3; trade-off figure',
   kernels: 'kernel throughput figure',
   step: 'step throughput figure',
@@ -424,4 +439,82 @@ export function mixingNotes(sources: readonly LoadedResult[]): string[] {
   const shas = [...new Set(uniq.map(shortSha))].sort(cmp);
   if (shas.length > 1) notes.push(`Rows come from ${shas.length} different code versions (git sha): ${shas.map((s) => `${s} (${uniq.filter((r) => shortSha(r) === s).sort((a, b) => a.id - b.id).map(src).join(' ')})`).join('; ')}.`);
   return notes;
+}
+
+/** Config of a train result without its seed (canonical JSON): runs that differ only by seed share it. */
+const withoutSeed = (r: LoadedResult): string => {
+  const c = r.doc.config as { train?: Record<string, unknown> };
+  return canonicalJson({ ...c, train: c.train === undefined ? undefined : { ...c.train, seed: undefined } });
+};
+
+/** A spread over seeds as `mean (min – max)`. */
+function spread(xs: number[], decimals: number): string {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return `${fixed(mean, decimals)} (${fixed(Math.min(...xs), decimals)} – ${fixed(Math.max(...xs), decimals)})`;
+}
+
+/**
+ * Per-seed spread: train runs whose configuration differs only by the seed (a grid with several seeds), grouped, with
+ * the mean, min and max over seeds of the final-exit perplexity and bits per byte (as in Table 1). Empty without such
+ * groups (then the report leaves the table out).
+ */
+export function seedSpread(all: readonly LoadedResult[]): Table {
+  const groups = new Map<string, LoadedResult[]>();
+  for (const r of trainRuns(all)) {
+    if (seedOf(r) === null || r.doc.status !== 'complete') continue;
+    const k = `${paperCompat(r).join(',')}|${withoutSeed(r)}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const rows: string[][] = [];
+  const sources: LoadedResult[] = [];
+  for (const g of groups.values()) {
+    const seeds = [...new Set(g.map((r) => seedOf(r)!))].sort((a, b) => a - b);
+    if (seeds.length < 2) continue;
+    const fins = g.map((r) => finalExit((r.doc.metrics as TrainMetrics).validation)).filter((e): e is ExitRow => e !== undefined);
+    if (fins.length < 2) continue;
+    sources.push(...g);
+    const names = [...new Set(g.map((r) => r.doc.suite.replace(/-seed\d+$/, '')))].sort(cmp);
+    rows.push([
+      g.map(src).join(' '),
+      names.join(', '),
+      variantOf(g[0]!),
+      phaseOf(g[0]!) === null ? MISSING : String(phaseOf(g[0]!)),
+      seeds.join(', '),
+      String(fins.length),
+      spread(fins.map((e) => e.perplexity), 2),
+      spread(fins.map((e) => e.bitsPerByte), 3),
+    ]);
+  }
+  return {
+    id: 'seed-spread',
+    title: 'Per-seed spread',
+    caption: 'Train runs that differ only by their seed (a grid with several seeds): final-exit validation perplexity and bits per byte over the seeds, as mean (min – max).',
+    columns: [L('src'), L('run'), L('variant'), R('phase'), L('seeds'), R('n'), R('perplexity'), R('bits/byte')],
+    rows,
+    sources,
+    notes: [],
+  };
+}
+
+/** Grid cells: every cell of each grid index (runs/grid.json), failed and missing cells included. Empty without one. */
+export function gridCells(all: readonly LoadedResult[]): Table {
+  const rows: string[][] = [];
+  const sources: LoadedResult[] = [];
+  for (const g of all.filter((r) => r.role === 'grid')) {
+    sources.push(g);
+    const name = (g.doc.config as { grid?: unknown }).grid;
+    const grid = typeof name === 'string' ? name : MISSING;
+    for (const c of [...(g.doc.metrics as GridMetrics).runs].sort((a, b) => cmp(a.run, b.run))) {
+      rows.push([src(g), grid, c.run, c.hash, c.status === 'complete' ? `complete${c.trainStatus !== null && c.trainStatus !== 'complete' ? ` (${c.trainStatus})` : ''}` : c.status.toUpperCase(), c.attempts === null ? MISSING : String(c.attempts), c.error ?? '']);
+    }
+  }
+  return {
+    id: 'grid-cells',
+    title: 'Grid cells',
+    caption: 'Every cell of a study grid (`bench study --grid`): its run, content hash, and whether its result arrived; a FAILED cell exhausted its retries (the last error shown), a MISSING one has not run yet.',
+    columns: [L('src'), L('grid'), L('run'), L('hash'), L('status'), R('attempts'), L('error')],
+    rows,
+    sources,
+    notes: [],
+  };
 }

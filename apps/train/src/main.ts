@@ -11,7 +11,7 @@ import type { PresetName } from '@bitskip/model';
 import { ConfigError, PRESET_RECIPES, mergeConfig } from './config.js';
 import { BACKENDS, openBackend } from './backend.js';
 import type { BackendName } from './backend.js';
-import { CheckpointStateError } from './checkpoint.js';
+import { CheckpointStateError, readCheckpointState } from './checkpoint.js';
 import { evalCommand, generateCommand } from './commands.js';
 import { STUDY_RUNS, loadConfigFile, runStudy } from './study.js';
 import { EXIT, UsageError, runTraining } from './trainer.js';
@@ -41,6 +41,8 @@ Options:
   --seed N           seed of weights, data order, layer drop           (default ${PRESET_RECIPES.quick.seed})
   --out DIR          run directory (default runs/<name>-<time>; study: runs/study)
   --resume DIR       continue the run in DIR from its checkpoint (its stored config is used)
+  --name NAME        the run's name, its result's suite (default <preset>-<variant>; a study's phaseN-…
+                     names give the report its phase); letters, digits, . _ -
   --data-dir DIR     TinyStories text (train.txt/valid.txt or the official names); default BITSKIP_DATA_DIR,
                      else a download of data.maxBytes of the training file (cached, tokenized once)
   --runs LIST        study: which runs (default ${STUDY_RUNS.join(',')})
@@ -108,6 +110,7 @@ async function main(argv: string[]): Promise<number> {
         resume: { type: 'string' },
         'data-dir': { type: 'string' },
         runs: { type: 'string' },
+        name: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -125,6 +128,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const study = command === 'study';
   if (!study && v.runs !== undefined) throw new UsageError('--runs applies to the study command only');
+  if (study && v.name !== undefined) throw new UsageError('study: --name does not apply (each run is named after its committed config)');
+  if (v.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(v.name)) throw new UsageError(`--name: letters, digits, '.', '_' and '-' (at most 100, not starting with . _ -), got '${v.name}'`);
   if (study && (v.variant !== undefined || v.config !== undefined || v.resume !== undefined)) {
     throw new UsageError('study: --variant, --config and --resume do not apply (each run uses its committed config; a re-run resumes)');
   }
@@ -179,8 +184,9 @@ async function main(argv: string[]): Promise<number> {
     const { preset: _p, ...over } = flags;
     return runStudy({ outDir: v.out ?? join('runs', 'study'), runs, overrides: { ...over, ...(flags.preset === undefined ? {} : { preset: flags.preset }) }, backend, ...(dataDir === undefined ? {} : { dataDir }), stop });
   }
-  const variant = (config.model.variant as string | undefined) ?? 'v1';
-  const name = `${config.preset}-${variant}`;
+  // A resumed run is named from its stored config (the flags' config is the default recipe), unless --name says.
+  const named = v.resume === undefined ? config : readCheckpointState(resolve(v.resume)).config;
+  const name = v.name ?? `${named.preset}-${(named.model.variant as string | undefined) ?? 'v1'}`;
   const outDir = v.resume ?? v.out ?? join('runs', `${name}-${stamp()}`);
   const fault = parseFault(process.env.BITSKIP_TRAIN_FAULT);
   const r = await runTraining({ config, outDir, resume: v.resume !== undefined, name, backend, ...(dataDir === undefined ? {} : { dataDir }), startedAt, stop, ...(fault === undefined ? {} : { fault }) });

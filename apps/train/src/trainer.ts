@@ -83,6 +83,36 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+type SeriesPoint = { step: number; loss: number | null; lr: number; tokens: number; seconds: number };
+
+/**
+ * The training and periodic-validation series of a run's log (log.jsonl text), as the live loop builds them: one
+ * point per step (a skipped step has loss null and the previous step's seconds), one validation point per exit.
+ */
+export function seriesFromLog(text: string): { series: SeriesPoint[]; validation: Record<string, number | null>[]; lastLoss: number | null; lastFinite: number | null } {
+  const series: SeriesPoint[] = [];
+  const validation: Record<string, number | null>[] = [];
+  let lastLoss: number | null = null;
+  let lastFinite: number | null = null;
+  let seconds = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const d = JSON.parse(line) as { step: number; loss?: number; skipped?: boolean; lr?: number; tokens?: number; seconds?: number; val?: Record<string, number>; valBitsPerByte?: Record<string, number> };
+    if (d.val !== undefined) {
+      for (const [layer, loss] of Object.entries(d.val)) validation.push({ step: d.step, layer: Number(layer), loss, bitsPerByte: d.valBitsPerByte?.[layer] ?? null });
+    } else if (d.skipped === true) {
+      lastLoss = null;
+      series.push({ step: d.step, loss: null, lr: d.lr ?? NaN, tokens: d.tokens ?? 0, seconds });
+    } else if (typeof d.loss === 'number') {
+      seconds = d.seconds ?? seconds;
+      lastLoss = d.loss;
+      lastFinite = d.loss;
+      series.push({ step: d.step, loss: d.loss, lr: d.lr ?? NaN, tokens: d.tokens ?? 0, seconds });
+    }
+  }
+  return { series, validation, lastLoss, lastFinite };
+}
+
 export async function runTraining(o: RunOptions): Promise<RunOutcome> {
   const out = o.out ?? process.stdout;
   const progress = new ProgressLine(out);
@@ -160,7 +190,7 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
     }
   };
 
-  const series: { step: number; loss: number | null; lr: number; tokens: number; seconds: number }[] = [];
+  const series: SeriesPoint[] = [];
   const valSeries: Record<string, number | null>[] = [];
   const stepTimes: number[] = [];
   let status: RunOutcome['status'] = 'complete';
@@ -168,6 +198,14 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
   let lastCkpt = performance.now();
   let lastLoss: number | null = null;
   let lastFinite: number | null = null;
+  if (state !== null && existsSync(logPath)) {
+    // A resumed run's result carries the whole curve: the steps before the checkpoint come from the kept log.
+    const before = seriesFromLog(readFileSync(logPath, 'utf8'));
+    series.push(...before.series);
+    valSeries.push(...before.validation);
+    lastLoss = before.lastLoss;
+    lastFinite = before.lastFinite;
+  }
   const tStart = performance.now();
   const budgetCheckAt = Math.min(step + 10, plan.totalSteps);
   model.train();
@@ -274,7 +312,7 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
     if (config.eval.every > 0 && step % config.eval.every === 0 && step < plan.totalSteps && status === 'complete') {
       const scores = validate(config.eval.windows);
       for (const s of scores) valSeries.push({ step, layer: s.layer, loss: s.loss, bitsPerByte: s.bitsPerByte });
-      logLine({ step, val: Object.fromEntries(scores.map((s) => [String(s.layer), s.loss])) });
+      logLine({ step, val: Object.fromEntries(scores.map((s) => [String(s.layer), s.loss])), valBitsPerByte: Object.fromEntries(scores.map((s) => [String(s.layer), s.bitsPerByte])) });
       say(`step ${step}: validation loss ${scores.map((s) => `exit ${s.layer} ${s.loss.toFixed(3)}`).join(', ')} (${config.eval.windows} windows)`);
     }
     const now = performance.now();

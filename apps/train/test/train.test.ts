@@ -62,6 +62,25 @@ describe('train: interruption and resume', () => {
     const r = runTrain(['--resume', dir]);
     expect(r.status, r.stderr).toBe(0);
     expect(readLog(dir)).toEqual(reference.log);
+    // The resumed result carries the whole curve (the steps before the checkpoint from the log), as the
+    // uninterrupted run's does; wall-clock seconds aside.
+    const curves = (d: string) => {
+      const doc = JSON.parse(readFileSync(join(d, 'result.json'), 'utf8')) as { suite: string; series: { train: { step: number; loss: number | null; lr: number; tokens: number }[]; validation: unknown[] }; metrics: { finalTrainLoss: number } };
+      return { suite: doc.suite, train: doc.series.train.map(({ step, loss, lr, tokens }) => ({ step, loss, lr, tokens })), validation: doc.series.validation, finalTrainLoss: doc.metrics.finalTrainLoss };
+    };
+    expect(curves(dir)).toEqual(curves(reference.dir));
+    expect(curves(dir).train).toHaveLength(40);
+  }, 240_000);
+
+  it('--name names the run (its result\'s suite), also on --resume', async () => {
+    const dir = join(tmp(), 'named');
+    const p = startTrain([...TINY, '--steps', '12', '--name', 'phase1-v1-seed7', '--out', dir]);
+    await waitForLines(dir, 11); // past the checkpoint at step 10
+    p.kill('SIGTERM');
+    expect((await exited(p)).code).toBe(130);
+    const r = runTrain(['--resume', dir, '--name', 'phase1-v1-seed7']);
+    expect(r.status, r.stderr).toBe(0);
+    expect((JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as { suite: string }).suite).toBe('phase1-v1-seed7');
   }, 240_000);
 
   it('kill -9 at random moments with a checkpoint every step never leaves a wrong checkpoint', async () => {
@@ -124,6 +143,7 @@ describe('train: user mistakes', () => {
     ['bad budget', ['--time-budget', 'soon'], /--time-budget: expected seconds/],
     ['missing config file', ['--config', '/nonexistent/x.json'], /--config \/nonexistent\/x.json: cannot read it \(ENOENT\)/],
     ['resume without checkpoint', ['--resume', '/nonexistent-run'], /no checkpoint to resume/],
+    ['a bad --name', ['--name', '../x'], /--name: letters, digits/],
   ];
   for (const [what, args, re] of cases) {
     it(`${what}: one line, exit 2`, () => {

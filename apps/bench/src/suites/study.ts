@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
+import { GRID_OPTIONS } from '../grid/run.js';
 import { writeResult } from '../result.js';
 import { UsageError } from '../suite.js';
 import type { Suite, SuiteOptions } from '../suite.js';
@@ -109,6 +110,7 @@ function finishedRuns(runsDir: string): string[] {
 }
 
 async function run({ outDir, args }: SuiteOptions): Promise<number> {
+  if (args.includes('--grid')) return (await import('../grid/run.js')).runGrid(args, outDir);
   const o = parseStudyArgs(args);
   const t0 = performance.now();
   const runsDir = join(outDir, 'runs');
@@ -184,6 +186,7 @@ export const studySuite: Suite = {
     '--time-budget SECONDS  per training run (default: the committed configs)  --threads N  --data-dir DIR',
     `--steps LIST  of ${STEPS.join(', ')} (default all; each skips what is already done)`,
     'Writes into --out (use a directory of its own, e.g. --out results/study): runs/, decode/, report/ and the suite result.',
+    ...GRID_OPTIONS,
   ],
   run,
 };
