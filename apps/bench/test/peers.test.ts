@@ -14,7 +14,10 @@ import { DEFAULT_EARLY_EXIT, earlyExitLoss, enabledExits } from '@bitskip/layers
 import { TRAIN_OPTIMIZER } from '../src/bitskip-step.js';
 import { openPeer, parsePeers, stepRecipe } from '../src/peers/peer.js';
 import type { Peer, PeerSpec } from '../src/peers/peer.js';
+import { peerSummary, printPeerTable } from '../src/peers/summary.js';
 import { findTorchPython } from '../src/peers/torch.js';
+import { summarize } from '../src/suites/train.js';
+import type { ChildLine } from '../src/suites/train.js';
 import { UsageError } from '../src/suite.js';
 
 const B = 2;
@@ -99,5 +102,59 @@ describe('peer options and recipe', () => {
     [2, 4, 6].forEach((e, i) => expect(r.exitWeights[i]! * 12).toBeCloseTo(e, 12)); // (e/8) / (12/8)
     expect(r.exitScale).toBe(0.3);
     expect(r.dropRates).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((l) => (l === 7 ? 0 : 0.5 * (l / 8) ** 2)));
+  });
+});
+
+describe('peer rows and ratios', () => {
+  // 1,000 tokens a step: 100 ms is 10,000 tokens/s.
+  const summary = peerSummary(
+    [
+      { name: 'wasm:2', tokensPerSecond: 12_000 },
+      { name: 'cpu', tokensPerSecond: 1_000 },
+    ],
+    [
+      { peer: 'torch:1', info: 'a', ms: [100, 120, 80], losses: [5, 4] },
+      { peer: 'torch:2', info: 'b', ms: [250, 200, 300], losses: [5, 4.5] },
+      { peer: 'tfjs', info: 'c', ms: [2000], losses: [6] },
+    ],
+    1000,
+    ['torch:3: not here'],
+  );
+
+  it('tokens/s from the median step; min from the slowest, max from the fastest; ours / peer per our row', () => {
+    const t1 = summary.rows[0]!;
+    expect(t1.ms).toEqual({ n: 3, median: 100, min: 80, max: 120 });
+    expect(t1.tokensPerSecond).toEqual({ n: 3, median: 10_000, min: 1000 / 0.12, max: 12_500 });
+    expect(t1.oursOverPeer).toEqual({ 'wasm:2': 1.2, cpu: 0.1 });
+    expect(summary.rows[2]!.oursOverPeer['wasm:2']).toBeCloseTo(24, 12); // 12,000 / 500
+  });
+
+  it('"torch best" is the faster torch configuration; tfjs stands alone; notes kept', () => {
+    expect(summary.best).toEqual([
+      { framework: 'torch', peer: 'torch:1', tokensPerSecond: 10_000, oursOverPeer: { 'wasm:2': 1.2, cpu: 0.1 } },
+      { framework: 'tfjs', peer: 'tfjs', tokensPerSecond: 500, oursOverPeer: { 'wasm:2': 24, cpu: 2 } },
+    ]);
+    const text = printPeerTable(summary);
+    expect(text).toMatch(/torch best \(torch:1\) .* 10000 .* 1\.20× .* 0\.10×/);
+    expect(text).not.toMatch(/tfjs best/);
+    expect(text).toMatch(/note: torch:3: not here/);
+  });
+
+  it('the train suite: each cell\'s peers against that cell (ours / peer), notes per cell', () => {
+    const lines: ChildLine[] = [
+      { type: 'start', preset: 'tiny', backend: 'wasm', simd: 'plain', threads: 2, rssIdleMiB: 1, heapIdleMiB: 1 },
+      { type: 'cell', variant: 'baseline', earlyExit: 'on', exits: [1, 2, 3], ms: [50], losses: [5] },
+      { type: 'cell', variant: 'v1', earlyExit: 'on', exits: [1, 2, 3], ms: [100], losses: [5] },
+      { type: 'peer', variant: 'v1', earlyExit: 'on', peer: 'torch:1', info: 'x', ms: [200], losses: [5] },
+      { type: 'peerNote', variant: 'baseline', earlyExit: 'on', peer: 'tfjs', note: 'absent' },
+      { type: 'done', params: 10, flopsPerToken: 100, peakRssMiB: 1, maxRssEndMiB: 1, wasmMemoryMiB: 1, heapReservedMiB: 1 },
+    ];
+    const r = summarize({ batch: 2, seq: 50 }, 'tiny', lines); // 100 tokens a step
+    expect(r.peers).toHaveLength(2);
+    const [base, v1] = r.peers;
+    expect([base!.variant, base!.rows, base!.notes]).toEqual(['baseline', [], ['tfjs: absent']]);
+    expect(v1!.variant).toBe('v1');
+    expect(v1!.rows[0]!.tokensPerSecond.median).toBe(500);
+    expect(v1!.rows[0]!.oursOverPeer).toEqual({ ours: 2 }); // v1's 1,000 tokens/s over the peer's 500, not the baseline's 2,000
   });
 });
