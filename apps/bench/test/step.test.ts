@@ -12,7 +12,7 @@ import { UsageError } from '../src/suite.js';
 describe('step suite options', () => {
   it('defaults: cpu, wasm:1, wasm:2; 8 steps after 2 warm-up; BitSkip quick v1 with the early-exit loss; batch 8 × 128', () => {
     const o = parseStepArgs([]);
-    expect(o).toEqual({ backends: ['cpu', 'wasm:1', 'wasm:2'], steps: 8, warmup: 2, preset: 'quick', variant: 'v1', earlyExit: 'on', sizes: {}, batch: 8, seq: 128, profile: false, profileMatmul: false });
+    expect(o).toEqual({ backends: ['cpu', 'wasm:1', 'wasm:2'], steps: 8, warmup: 2, preset: 'quick', variant: 'v1', earlyExit: 'on', sizes: {}, batch: 8, seq: 128, profile: false, profileMatmul: false, peers: [] });
     expect(stepModelConfig(o)).toEqual(resolveModelConfig({ variant: 'v1' }, 'quick'));
   });
 
@@ -59,5 +59,27 @@ describe('step suite run', () => {
     expect(cpu!.losses).toHaveLength(3);
     for (let i = 0; i < 3; i++) expect(Math.abs(wasm!.losses[i]! - cpu!.losses[i]!)).toBeLessThan(1e-4);
     for (const l of cpu!.losses) expect(Number.isFinite(l)).toBe(true); // fresh random tokens each step: nothing to learn, but finite
+  });
+
+  it('--peer torch where no Python imports torch: one note per configuration, no peer rows, exit 0', () => {
+    const out = mkdtempSync(join(tmpdir(), 'bench-step-'));
+    const main = join(import.meta.dirname, '../src/main.ts');
+    const flags = process.versions.node.startsWith('20.') ? ['--experimental-wasm-relaxed-simd'] : [];
+    const size = ['--preset', 'tiny', '--variant', 'baseline', '--layers', '2', '--dim', '16', '--heads', '2', '--kv-heads', '1', '--ffn', '24', '--vocab', '11', '--seq', '8', '--batch', '2'];
+    const env = { ...process.env, BITSKIP_PYTHON: '/nonexistent/python3' };
+    const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', main, 'step', '--backends', 'cpu', '--peer', 'torch', '--steps', '1', '--warmup', '0', ...size, '--out', out], { encoding: 'utf8', env });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/peer torch:1 skipped: no Python with torch \(\/nonexistent\/python3: ENOENT\)/);
+    expect(r.stderr).toMatch(/peer torch:2 skipped/);
+    expect(r.stdout).toMatch(/\(no peer ran\)/);
+    const file = readdirSync(out).find((f) => f.startsWith('step-'))!;
+    const doc = JSON.parse(readFileSync(join(out, file), 'utf8')) as { metrics: { peers: { rows: unknown[]; notes: string[] } } };
+    expect(doc.metrics.peers.rows).toEqual([]);
+    expect(doc.metrics.peers.notes).toHaveLength(2);
+  });
+
+  it('--peer with an unknown name is a usage error naming the allowed peers', () => {
+    expect(() => parseStepArgs(['--peer', 'jax'])).toThrow(/step: --peer: unknown peer "jax"; allowed: torch \(1 and 2 threads\), torch:N, tfjs/);
+    expect(parseStepArgs(['--peer', 'torch,tfjs']).peers).toEqual(['torch:1', 'torch:2', 'tfjs']);
   });
 });

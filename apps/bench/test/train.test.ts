@@ -28,6 +28,7 @@ describe('train suite options', () => {
       warmup: 2,
       vocab: 1024,
       check: false,
+      peers: [],
       child: false,
     });
   });

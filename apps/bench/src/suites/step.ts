@@ -12,6 +12,8 @@ import { EARLY_EXIT, EARLY_EXIT_SETTINGS, TRAIN_OPTIMIZER, TRAIN_SEED, bitskipTr
 import type { EarlyExitSetting, StepCell } from '../bitskip-step.js';
 import { GPUJS_MODES, openGpujs } from '../gpujs.js';
 import type { GpujsModeName } from '../gpujs.js';
+import { openPeer, parsePeers } from '../peers/peer.js';
+import { peerSummary, printPeerTable } from '../peers/summary.js';
 import { stats, table, writeResult } from '../result.js';
 import { UsageError, parseThreads } from '../suite.js';
 import type { Suite, SuiteOptions } from '../suite.js';
@@ -33,6 +35,8 @@ export interface StepOptions {
   profile: boolean;
   /** With profile: matmul per shape and layout. */
   profileMatmul: boolean;
+  /** Peers stepped in the same rounds (peers/peer.ts): torch:N, tfjs. */
+  peers: string[];
 }
 
 const INT_FLAGS = {
@@ -48,7 +52,7 @@ const INT_FLAGS = {
   '--vocab': 'vocabSize',
 } as const;
 
-const KNOWN = `--backends LIST (cpu, wasm:N, gpujs-${GPUJS_MODES.join(', gpujs-')}), --preset P, --variant V, --early-exit on|off, --profile, --profile-matmul, ${Object.keys(INT_FLAGS).join(' N, ')} N`;
+const KNOWN = `--backends LIST (cpu, wasm:N, gpujs-${GPUJS_MODES.join(', gpujs-')}), --preset P, --variant V, --early-exit on|off, --profile, --profile-matmul, --peer torch,tfjs, ${Object.keys(INT_FLAGS).join(' N, ')} N`;
 
 function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T {
   if (v === undefined || !allowed.includes(v as T)) throw new UsageError(`step: ${flag}: must be one of ${allowed.join(', ')}; got ${v === undefined ? 'nothing' : `"${v}"`}`);
@@ -56,7 +60,7 @@ function oneOf<T extends string>(flag: string, v: string | undefined, allowed: r
 }
 
 export function parseStepArgs(args: string[]): StepOptions {
-  const o: StepOptions = { backends: ['cpu', 'wasm:1', 'wasm:2'], steps: 8, warmup: 2, preset: 'quick', variant: 'v1', earlyExit: 'on', sizes: {}, batch: 8, seq: 128, profile: false, profileMatmul: false };
+  const o: StepOptions = { backends: ['cpu', 'wasm:1', 'wasm:2'], steps: 8, warmup: 2, preset: 'quick', variant: 'v1', earlyExit: 'on', sizes: {}, batch: 8, seq: 128, profile: false, profileMatmul: false, peers: [] };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--profile' || a === '--profile-matmul') {
@@ -65,7 +69,8 @@ export function parseStepArgs(args: string[]): StepOptions {
       continue;
     }
     const v = args[++i];
-    if (a === '--backends') {
+    if (a === '--peer') o.peers = parsePeers('step', v);
+    else if (a === '--backends') {
       const list = (v ?? '').split(',').filter((s) => s !== '');
       for (const s of list) {
         const wasm = /^wasm:[1-9]\d*$/.test(s);
@@ -159,7 +164,9 @@ function instrument(b: Backend, detail: boolean): KernelProfile {
 
 interface Run {
   spec: string;
-  backend: Backend;
+  /** Our backend, or null for a peer (which times its own step: `step` returns its ms). */
+  backend: Backend | null;
+  peerStep?: () => Promise<{ ms: number; loss: number }>;
   info: string;
   step: () => Promise<number>;
   ms: number[];
@@ -217,18 +224,38 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
     process.stderr.write(`step: ${spec} ready (${info})\n`);
   }
   if (runs.length === 0) throw new UsageError('step: none of the requested backends runs here');
+  const ours = runs.length;
+  const peerNotes: string[] = [];
+  for (const name of o.peers) {
+    const peer = await openPeer(name, { model: mc, batch: o.batch, seq: o.seq, earlyExit: EARLY_EXIT[o.earlyExit], optimizer: TRAIN_OPTIMIZER, seed: TRAIN_SEED });
+    if ('unavailable' in peer) {
+      peerNotes.push(`${name}: ${peer.unavailable}`);
+      process.stderr.write(`step: peer ${name} skipped: ${peer.unavailable}\n`);
+      continue;
+    }
+    const peerStep = () => peer.step();
+    runs.push({ spec: peer.name, backend: null, info: peer.info, peerStep, step: async () => (await peerStep()).loss, ms: [], profile: null, losses: [], dispose: () => peer.close() });
+    process.stderr.write(`step: peer ${peer.name} ready (${peer.info})\n`);
+  }
   try {
     for (let w = 0; w < o.warmup; w++) {
       for (const r of runs) {
-        setBackend(r.backend.name);
+        if (r.backend !== null) setBackend(r.backend.name);
         r.losses.push(await r.step());
       }
     }
-    if (o.profile) for (const r of runs) r.profile = instrument(r.backend, o.profileMatmul);
+    if (o.profile) for (const r of runs) if (r.backend !== null) r.profile = instrument(r.backend, o.profileMatmul);
     for (let s = 0; s < o.steps; s++) {
       for (let j = 0; j < runs.length; j++) {
         const r = runs[(j + s) % runs.length]!;
-        setBackend(r.backend.name);
+        if (r.peerStep !== undefined) {
+          // A peer's own time of its step (tokens, forward, backward, clip, AdamW, loss read back), without the IPC.
+          const { ms, loss } = await r.peerStep();
+          r.losses.push(loss);
+          r.ms.push(ms);
+          continue;
+        }
+        setBackend(r.backend!.name);
         const t0 = process.hrtime.bigint();
         r.losses.push(await r.step());
         r.ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
@@ -244,7 +271,7 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
   }
 
   const tokens = o.batch * o.seq;
-  const rows = runs.map((r) => ({ backend: r.spec, info: r.info, ms: stats(r.ms), tokensPerSecond: stats(r.ms.map((m) => (tokens * 1000) / m)), losses: r.losses }));
+  const rows = runs.slice(0, ours).map((r) => ({ backend: r.spec, info: r.info, ms: stats(r.ms), tokensPerSecond: stats(r.ms.map((m) => (tokens * 1000) / m)), losses: r.losses }));
   const cpu = rows.find((r) => r.backend === 'cpu');
   process.stdout.write(
     `model: BitSkip ${o.preset} ${o.variant} (${mc.numLayers} × d ${mc.dim}, heads ${mc.numHeads}/${mc.numKvHeads}, ffn ${mc.ffnDim}, vocab ${mc.vocabSize}), ${params} parameters; early exit ${o.earlyExit}; batch ${o.batch} × seq ${o.seq}; ${o.steps} timed steps after ${o.warmup} warm-up, interleaved\n`,
@@ -255,9 +282,16 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
       rows.map((r) => [r.backend, r.ms.median, r.ms.min, r.ms.max, Math.round(r.tokensPerSecond.median), cpu === undefined ? '-' : `${(cpu.ms.median / r.ms.median).toFixed(1)}×`, r.losses[r.losses.length - 1]!.toFixed(4), r.info]),
     ) + '\n',
   );
-  const kernels = o.profile ? profileRows(runs, o.steps) : null;
+  const peers = peerSummary(
+    rows.map((r) => ({ name: r.backend, tokensPerSecond: r.tokensPerSecond.median })),
+    runs.slice(ours).map((r) => ({ peer: r.spec, info: r.info, ms: r.ms, losses: r.losses })),
+    tokens,
+    peerNotes,
+  );
+  if (o.peers.length > 0) process.stdout.write(`\n${printPeerTable(peers)}\n`);
+  const kernels = o.profile ? profileRows(runs.slice(0, ours), o.steps) : null;
   if (kernels !== null) process.stdout.write(`\n${profileTable(kernels, runs.map((r) => r.spec))}\n`);
-  const file = writeResult(outDir, 'step', { ...o, model: mc, params, optimizer: { name: 'AdamW', ...TRAIN_OPTIMIZER }, earlyExitConfig: EARLY_EXIT[o.earlyExit], seed: TRAIN_SEED }, { runs: rows, ...(kernels === null ? {} : { kernels }) });
+  const file = writeResult(outDir, 'step', { ...o, model: mc, params, optimizer: { name: 'AdamW', ...TRAIN_OPTIMIZER }, earlyExitConfig: EARLY_EXIT[o.earlyExit], seed: TRAIN_SEED }, { runs: rows, ...(o.peers.length === 0 ? {} : { peers }), ...(kernels === null ? {} : { kernels }) });
   process.stdout.write(`wrote ${file}\n`);
 }
 
@@ -299,6 +333,7 @@ export const stepSuite: Suite = {
     '--steps N (default 8)  --warmup N (default 2)  --batch N (default 8)  --seq N (default 128)',
     '--profile  time every kernel call of the timed steps; print and record each kernel\'s share of the step',
     '--profile-matmul  the same, with matmul split by shape and layout',
+    '--peer LIST  torch (PyTorch, 1 and 2 threads), torch:N, tfjs (tfjs-backend-wasm): the same step in the same rounds; rows, "torch best" and ours/peer tokens/s (absent torch: a note, rows skipped)',
     '--layers N  --dim N  --heads N  --kv-heads N  --ffn N  --vocab N  (override the preset; head size = dim / heads)',
   ],
   run,

@@ -21,7 +21,11 @@ import type { ModelConfig, PresetName, Variant } from '@bitskip/model';
 import { BITSKIP_LAYER_DROP } from '@bitskip/layerskip';
 import { EARLY_EXIT, EARLY_EXIT_SETTINGS, TRAIN_OPTIMIZER, TRAIN_SEED, bitskipTrainStep, makeStepCell } from '../bitskip-step.js';
 import type { EarlyExitSetting, StepCell } from '../bitskip-step.js';
-import { interleavedRounds, stats, table, writeResult } from '../result.js';
+import { openPeer, parsePeers } from '../peers/peer.js';
+import type { Peer } from '../peers/peer.js';
+import { peerSummary, printPeerTable } from '../peers/summary.js';
+import type { PeerSummary } from '../peers/summary.js';
+import { stats, table, writeResult } from '../result.js';
 import type { Stats } from '../result.js';
 import { UsageError } from '../suite.js';
 import type { Suite, SuiteOptions } from '../suite.js';
@@ -47,12 +51,14 @@ export interface TrainBenchOptions {
   vocab: number;
   /** Exit 1 when a ratio target fails (default: report only, as the kernels and step suites do). */
   check: boolean;
+  /** Peers stepped in the timing rounds beside every cell (peers/peer.ts): torch:N, tfjs. */
+  peers: string[];
   /** Internal: run as the child process of one preset (prints JSON lines). */
   child: boolean;
 }
 
 const INT_FLAGS = { '--threads': 'threads', '--batch': 'batch', '--seq': 'seq', '--steps': 'steps', '--warmup': 'warmup', '--vocab': 'vocab' } as const;
-const KNOWN = `--presets LIST, --variants LIST, --early-exit on,off, --backend wasm|cpu, ${Object.keys(INT_FLAGS).join(' N, ')} N, --check`;
+const KNOWN = `--presets LIST, --variants LIST, --early-exit on,off, --backend wasm|cpu, --peer torch,tfjs, ${Object.keys(INT_FLAGS).join(' N, ')} N, --check`;
 
 function list<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T[] {
   const items = (v ?? '').split(',').filter((s) => s !== '');
@@ -74,6 +80,7 @@ export function parseTrainArgs(args: string[]): TrainBenchOptions {
     warmup: 2,
     vocab: RECIPE.vocab,
     check: false,
+    peers: [],
     child: false,
   };
   let threadsSet = false;
@@ -82,6 +89,7 @@ export function parseTrainArgs(args: string[]): TrainBenchOptions {
     if (a === '--check') o.check = true;
     else if (a === '--child') o.child = true;
     else if (a === '--presets') o.presets = list(a, args[++i], PRESET_NAMES);
+    else if (a === '--peer') o.peers = parsePeers('train', args[++i]);
     else if (a === '--variants') o.variants = list(a, args[++i], VARIANTS);
     else if (a === '--early-exit') o.earlyExit = list(a, args[++i], EARLY_EXIT_SETTINGS);
     else if (a === '--backend') {
@@ -120,6 +128,8 @@ export type ChildLine =
   | { type: 'start'; preset: PresetName; backend: string; simd: string | null; threads: number; rssIdleMiB: number; heapIdleMiB: number | null }
   | { type: 'memory'; variant: Variant; earlyExit: EarlyExitSetting; params: number; heapPeakMiB: number | null; heapAfterMiB: number | null; maxRssMiB: number; seconds: number }
   | { type: 'cell'; variant: Variant; earlyExit: EarlyExitSetting; exits: number[]; ms: number[]; losses: number[] }
+  | { type: 'peer'; variant: Variant; earlyExit: EarlyExitSetting; peer: string; info: string; ms: number[]; losses: number[] }
+  | { type: 'peerNote'; variant: Variant; earlyExit: EarlyExitSetting; peer: string; note: string }
   | { type: 'done'; params: number; flopsPerToken: number; peakRssMiB: number; maxRssEndMiB: number; wasmMemoryMiB: number | null; heapReservedMiB: number | null };
 
 interface Cell extends StepCell {
@@ -184,24 +194,59 @@ async function runChild(o: TrainBenchOptions): Promise<void> {
   }
   const peakRssMiB = maxRssMiB();
 
-  // Timing phase: every cell from the same seed, warm-up rounds, then interleaved timed rounds.
+  // Timing phase: every cell from the same seed, its peers beside it, warm-up rounds, then interleaved timed rounds.
   const cells = specs.map((s) => makeCell(o, preset, s.variant, s.earlyExit));
+  interface Entry {
+    /** ms of one step: ours timed here, a peer's as it times itself (without the pipe). */
+    run: () => Promise<number>;
+    ms: number[];
+  }
+  const entries: Entry[] = cells.map((c) => ({
+    run: () => {
+      const t0 = process.hrtime.bigint();
+      bitskipTrainStep(c, total);
+      return Promise.resolve(Number(process.hrtime.bigint() - t0) / 1e6);
+    },
+    ms: [],
+  }));
+  const peers: { cell: Cell; peer: Peer; entry: Entry; losses: number[] }[] = [];
+  for (const c of cells) {
+    for (const name of o.peers) {
+      const p = await openPeer(name, { model: c.model.config, batch: o.batch, seq: o.seq, earlyExit: c.earlyExit, optimizer: TRAIN_OPTIMIZER, seed: TRAIN_SEED });
+      if ('unavailable' in p) {
+        emit({ type: 'peerNote', variant: c.variant, earlyExit: c.earlyExitSetting, peer: name, note: p.unavailable });
+        process.stderr.write(`train: peer ${name} skipped for ${preset} ${c.variant}: ${p.unavailable}\n`);
+        continue;
+      }
+      const losses: number[] = [];
+      const entry: Entry = {
+        run: async () => {
+          const r = await p.step();
+          losses.push(r.loss);
+          return r.ms;
+        },
+        ms: [],
+      };
+      peers.push({ cell: c, peer: p, entry, losses });
+      entries.push(entry);
+    }
+  }
   for (let w = 0; w < o.warmup; w++) {
-    for (const c of cells) bitskipTrainStep(c, total);
+    for (const e of entries) await e.run();
     process.stderr.write(`train: ${preset} warm-up round ${w + 1}/${o.warmup}\n`);
   }
-  let calls = 0;
-  const secs = interleavedRounds(
-    cells.map((c, i) => ({
-      name: String(i),
-      fn: () => {
-        bitskipTrainStep(c, total);
-        if (++calls % cells.length === 0) process.stderr.write(`train: ${preset} round ${calls / cells.length}/${o.steps}\n`);
-      },
-    })),
-    o.steps,
-  );
-  cells.forEach((c, i) => emit({ type: 'cell', variant: c.variant, earlyExit: c.earlyExitSetting, exits: c.exits, ms: secs.get(String(i))!.map((s) => s * 1000), losses: c.losses }));
+  for (let r = 0; r < o.steps; r++) {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[(i + r) % entries.length]!;
+      e.ms.push(await e.run());
+    }
+    process.stderr.write(`train: ${preset} round ${r + 1}/${o.steps}\n`);
+  }
+  cells.forEach((c, i) => emit({ type: 'cell', variant: c.variant, earlyExit: c.earlyExitSetting, exits: c.exits, ms: entries[i]!.ms, losses: c.losses }));
+  for (const p of peers) {
+    emit({ type: 'peer', variant: p.cell.variant, earlyExit: p.cell.earlyExitSetting, peer: p.peer.name, info: p.peer.info, ms: p.entry.ms, losses: p.losses });
+    await p.peer.close();
+  }
   const flopsPerToken = cells[0]!.model.flopsPerToken({ seq: o.seq });
   for (const c of cells) c.dispose();
   emit({
@@ -233,6 +278,7 @@ async function spawnChild(o: TrainBenchOptions, preset: PresetName): Promise<Chi
     o.backend,
     ...(o.backend === 'wasm' ? ['--threads', String(o.threads)] : []),
     ...['--batch', String(o.batch), '--seq', String(o.seq), '--steps', String(o.steps), '--warmup', String(o.warmup), '--vocab', String(o.vocab)],
+    ...(o.peers.length === 0 ? [] : ['--peer', o.peers.join(',')]),
   ];
   const child = spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: ChildLine[] = [];
@@ -270,6 +316,13 @@ export interface CellResult {
   losses: number[];
 }
 
+/** The peers of one cell: their rows, the best per framework, ours / peer in tokens/s (ours = this cell). */
+export interface CellPeers extends PeerSummary {
+  preset: PresetName;
+  variant: Variant;
+  earlyExit: EarlyExitSetting;
+}
+
 export interface PresetResult {
   preset: PresetName;
   params: number;
@@ -291,7 +344,7 @@ export interface PresetResult {
 }
 
 /** Rows from the children's lines: tokens/s, GFLOP/s, the ratio to the baseline and the target verdicts. */
-export function summarize(o: Pick<TrainBenchOptions, 'batch' | 'seq'>, preset: PresetName, lines: readonly ChildLine[]): { preset: PresetResult; cells: CellResult[] } {
+export function summarize(o: Pick<TrainBenchOptions, 'batch' | 'seq'>, preset: PresetName, lines: readonly ChildLine[]): { preset: PresetResult; cells: CellResult[]; peers: CellPeers[] } {
   const start = lines.find((l) => l.type === 'start');
   const done = lines.find((l) => l.type === 'done');
   if (start === undefined || done === undefined) throw new Error(`train: the ${preset} child ended without its start or done line`);
@@ -319,7 +372,21 @@ export function summarize(o: Pick<TrainBenchOptions, 'batch' | 'seq'>, preset: P
       losses: c.losses,
     };
   });
+  const peerLines = lines.filter((l) => l.type === 'peer');
+  const notes = lines.filter((l) => l.type === 'peerNote');
+  const peers: CellPeers[] = cells
+    .map((c) => {
+      const mine = (l: { variant: Variant; earlyExit: EarlyExitSetting }): boolean => l.variant === c.variant && l.earlyExit === c.earlyExit;
+      return {
+        preset,
+        variant: c.variant,
+        earlyExit: c.earlyExit,
+        ...peerSummary([{ name: 'ours', tokensPerSecond: c.tokensPerSecond.median }], peerLines.filter(mine), tokens, notes.filter(mine).map((n) => `${n.peer}: ${n.note}`)),
+      };
+    })
+    .filter((p) => p.rows.length > 0 || p.notes.length > 0);
   return {
+    peers,
     preset: {
       preset,
       params: done.params,
@@ -348,11 +415,13 @@ async function run({ outDir, args }: SuiteOptions): Promise<number> {
   }
   const presets: PresetResult[] = [];
   const cells: CellResult[] = [];
+  const peers: CellPeers[] = [];
   for (const preset of o.presets) {
     process.stderr.write(`train: ${preset}: ${o.variants.join(', ')} × early exit ${o.earlyExit.join(', ')} on ${o.backend}${o.backend === 'wasm' ? ` (${o.threads} thread${o.threads === 1 ? '' : 's'})` : ''}, batch ${o.batch} × seq ${o.seq}, ${o.warmup} warm-up + ${o.steps} timed rounds (child process)\n`);
     const r = summarize(o, preset, await spawnChild(o, preset));
     presets.push(r.preset);
     cells.push(...r.cells);
+    peers.push(...r.peers);
   }
 
   const first = presets[0]!;
@@ -404,6 +473,10 @@ async function run({ outDir, args }: SuiteOptions): Promise<number> {
       }),
     ) + '\n',
   );
+  if (o.peers.length > 0) {
+    for (const p of peers) process.stdout.write(`\n${p.preset} ${p.variant} early exit ${p.earlyExit}: ${printPeerTable(p, `ours (${p.preset} ${p.variant})`)}\n`);
+    if (peers.length === 0) process.stdout.write('\npeers: none ran\n');
+  }
   const judged = cells.filter((c) => c.pass !== null);
   const failed = judged.filter((c) => c.pass === false);
   const pass = judged.length === 0 ? null : failed.length === 0;
@@ -426,7 +499,7 @@ async function run({ outDir, args }: SuiteOptions): Promise<number> {
       models: Object.fromEntries(o.presets.map((p) => [p, cellModelConfig(p, 'baseline', o.vocab, o.seq)])),
       recipeSource: 'batch and seq mirror apps/train/src/config.ts PRESET_RECIPES (quick, study: 16 × 256); vocab the quick recipe BPE size',
     },
-    { presets, cells, pass },
+    { presets, cells, pass, ...(o.peers.length === 0 ? {} : { peers }) },
   );
   process.stdout.write(`wrote ${file}\n`);
   return o.check && pass === false ? 1 : 0;
@@ -440,6 +513,7 @@ export const trainSuite: Suite = {
     '--early-exit on,off (default both; off = early-exit scale 0, no exit collected)',
     '--backend wasm|cpu (default wasm)  --threads N (default 2)',
     `--batch N (default ${RECIPE.batch})  --seq N (default ${RECIPE.seq}; the train recipes)  --vocab N (default ${RECIPE.vocab})  --steps N (default 5)  --warmup N (default 2)`,
+    '--peer LIST  torch (PyTorch, 1 and 2 threads), torch:N, tfjs: the same step beside every cell in the timing rounds; ours / peer tokens/s per cell (absent torch: a note)',
     `--check  exit 1 when a target fails (v1 ≤ ${TARGETS.v1}×, v2/v3 ≤ ${TARGETS.v2}× baseline ms/step; default: report only)`,
   ],
   run,
