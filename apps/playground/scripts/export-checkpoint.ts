@@ -4,10 +4,10 @@
 // apps/playground/checkpoints/<run name>), written whole through a staging directory.
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { readCheckpointConfig } from '@bitskip/model/node';
 import { BpeTokenizer, readMeta } from '@bitskip/data-tinystories';
 import { writeDirAtomic } from '@bitskip/atomic-fs';
+import { scriptCli } from './cli.js';
 
 const HELP = `usage: pnpm --filter playground export-checkpoint -- RUN_DIR [OUT_DIR]
 Copies a train run's model (RUN_DIR/checkpoint/config.json, model.safetensors) and its BPE tokenizer (tokenizer.json
@@ -15,29 +15,10 @@ of the prepared data the run recorded) into OUT_DIR (default: apps/playground/ch
 checkpoints/quick for the page's "quick" button).
   -h, --help   this help`;
 
-/** The arguments after the script, without the `--` that `pnpm <script> -- …` passes on. */
-function cliArgs(): string[] {
-  const a = process.argv.slice(2);
-  return a[0] === '--' ? a.slice(1) : a;
-}
-
-function fail(msg: string): never {
-  process.stderr.write(`export-checkpoint: ${msg}\n`);
-  process.exit(2);
-}
-
-let parsed;
-try {
-  parsed = parseArgs({ args: cliArgs(), options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-} catch (e) {
-  fail(`${(e as Error).message.replace(/\n+/g, ' ')} (see --help)`);
-}
-if (parsed.values.help === true) {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(0);
-}
-const cwd = process.env.INIT_CWD ?? process.cwd();
-const [runArg, outArg, ...extra] = parsed.positionals;
+const cli = scriptCli('export-checkpoint', HELP, {}, true);
+const { positionals, cwd } = cli;
+const fail: (msg: string) => never = cli.fail;
+const [runArg, outArg, ...extra] = positionals;
 if (runArg === undefined || extra.length > 0) fail('expected RUN_DIR and at most one OUT_DIR (see --help)');
 const run = resolve(cwd, runArg);
 const ckpt = join(run, 'checkpoint');

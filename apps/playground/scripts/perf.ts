@@ -5,7 +5,6 @@
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { createWasmBackendSync, registerBackend, setBackend } from '@bitskip/tensor-core';
 import { KVCache, freezeModel } from '@bitskip/model';
@@ -14,6 +13,7 @@ import { BpeTokenizer } from '@bitskip/data-tinystories';
 import { greedyDecode } from '@bitskip/layerskip';
 import { BACKEND_CHOICES } from '../src/backends.js';
 import { CHROMIUM_ARGS, serveStatic } from './static-server.js';
+import { scriptCli } from './cli.js';
 
 const HELP = `usage: pnpm --filter playground perf -- CHECKPOINT_DIR [--tokens N] [--repeats R] [--backends LIST]
   CHECKPOINT_DIR   config.json + model.safetensors + tokenizer.json (e.g. checkpoints/quick)
@@ -24,35 +24,18 @@ const HELP = `usage: pnpm --filter playground perf -- CHECKPOINT_DIR [--tokens N
   -h, --help       this help`;
 const PROMPT = 'Once upon a time, there was a little girl named Lily.';
 
-/** The arguments after the script, without the `--` that `pnpm <script> -- …` passes on. */
-function cliArgs(): string[] {
-  const a = process.argv.slice(2);
-  return a[0] === '--' ? a.slice(1) : a;
-}
-
-function fail(msg: string): never {
-  process.stderr.write(`perf: ${msg}\n`);
-  process.exit(2);
-}
-let parsed;
-try {
-  parsed = parseArgs({ args: cliArgs(), options: { tokens: { type: 'string' }, repeats: { type: 'string' }, backends: { type: 'string' }, packed: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-} catch (e) {
-  fail(`${(e as Error).message.replace(/\n+/g, ' ')} (see --help)`);
-}
-if (parsed.values.help === true) {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(0);
-}
-const cwd = process.env.INIT_CWD ?? process.cwd();
-if (parsed.positionals.length !== 1) fail('expected one CHECKPOINT_DIR (see --help)');
-const ckpt = resolve(cwd, parsed.positionals[0]!);
+const cli = scriptCli('perf', HELP, { tokens: { type: 'string' }, repeats: { type: 'string' }, backends: { type: 'string' }, packed: { type: 'boolean' } }, true);
+const { positionals, cwd } = cli;
+const values = cli.values as { tokens?: string; repeats?: string; backends?: string; packed?: boolean };
+const fail: (msg: string) => never = cli.fail;
+if (positionals.length !== 1) fail('expected one CHECKPOINT_DIR (see --help)');
+const ckpt = resolve(cwd, positionals[0]!);
 for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) if (!existsSync(join(ckpt, f))) fail(`${join(ckpt, f)}: not found`);
-const N = Number(parsed.values.tokens ?? '64');
-const R = Number(parsed.values.repeats ?? '3');
-if (!Number.isInteger(N) || N < 1) fail(`--tokens must be an integer >= 1, got ${parsed.values.tokens}`);
-if (!Number.isInteger(R) || R < 1) fail(`--repeats must be an integer >= 1, got ${parsed.values.repeats}`);
-const backends = (parsed.values.backends ?? 'cpu,wasm,webgl2').split(',');
+const N = Number(values.tokens ?? '64');
+const R = Number(values.repeats ?? '3');
+if (!Number.isInteger(N) || N < 1) fail(`--tokens must be an integer >= 1, got ${values.tokens}`);
+if (!Number.isInteger(R) || R < 1) fail(`--repeats must be an integer >= 1, got ${values.repeats}`);
+const backends = (values.backends ?? 'cpu,wasm,webgl2').split(',');
 for (const b of backends) if (!(BACKEND_CHOICES as readonly string[]).includes(b)) fail(`--backends: ${b} is not a backend; allowed: ${BACKEND_CHOICES.join(', ')}`);
 const dist = join(import.meta.dirname, '..', 'dist');
 if (!existsSync(join(dist, 'index.html'))) fail(`${dist}: no built page; run pnpm --filter playground build first`);
@@ -62,7 +45,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 // Node: the wasm backend on one thread.
 registerBackend('wasm-1', () => createWasmBackendSync({ name: 'wasm-1' }));
 setBackend('wasm-1');
-const packed = parsed.values.packed === true;
+const packed = values.packed === true;
 const { model } = await loadModel(ckpt);
 model.eval();
 if (packed) freezeModel(model);
