@@ -8,9 +8,10 @@
 // query head h reading kv head h / G; lse (pairs, Tq). Causal: query row i sees keys j ≤ i + Tk − Tq.
 // Work: the forward takes (query pair, block of 4 rows) units; the backward takes whole kv pairs (every query head
 // of the group and every row), so that dK and dV of a pair have one writer. D is a multiple of 4 (checked in JS).
-// Scratch: per thread, the matmul scratch passed to runPart (two blocks of 4 × Tk floats are used).
+// Scratch: per thread, the matmul scratch passed to runPart (two blocks of 4 × Tk floats are used). The launcher
+// passes kᵀ (and vᵀ for the backward), (pairs / G, D, Tk) copies, so that scores run in tiles of 8 keys.
 import { chunkOf, nextChunk } from './chunks';
-import { C_A, C_B, C_BATCH, C_C, C_K, C_M, C_N, C_P0, C_P1, C_P2, C_P3, C_P4, C_P5, C_SA, C_SB, C_TA } from './ctrl';
+import { C_A, C_B, C_BATCH, C_C, C_K, C_M, C_N, C_P0, C_P1, C_P2, C_P3, C_P4, C_P5, C_P6, C_P7, C_SA, C_SB, C_TA } from './ctrl';
 import { exp4, hmax, hsum, madd } from './simd';
 
 // More parameter slots of the attention calls (the matmul slots, unused by these ops).
@@ -50,6 +51,55 @@ const C_SCALE: usize = C_TA; // f32 bits
     store<f32>(s + 3 * stride + off, hsum(a3) * scale);
     kj += rowBytes;
   }
+}
+
+// The same scores from kᵀ (D rows of tk keys, the launcher's transposed copy of k): for keys in tiles of 8, each
+// depth step loads two vectors of kᵀ and multiplies them by the four rows' q[x] broadcast — eight accumulators, no
+// horizontal sums. The keys past the last whole tile go through scores() above.
+// @ts-ignore: decorator
+@inline function scoresT(q0: usize, q1: usize, q2: usize, q3: usize, k: usize, kT: usize, tk: i32, n: i32, d: i32, scale: f32, s: usize, stride: usize): void {
+  const n8 = n & ~7;
+  const colBytes = <usize>tk << 2;
+  const dBytes = <usize>d << 2;
+  const sc = f32x4.splat(scale);
+  for (let j = 0; j < n8; j += 8) {
+    let a00 = f32x4.splat(0);
+    let a01 = f32x4.splat(0);
+    let a10 = f32x4.splat(0);
+    let a11 = f32x4.splat(0);
+    let a20 = f32x4.splat(0);
+    let a21 = f32x4.splat(0);
+    let a30 = f32x4.splat(0);
+    let a31 = f32x4.splat(0);
+    let kp = kT + (<usize>j << 2);
+    for (let x: usize = 0; x < dBytes; x += 4) {
+      const k0 = v128.load(kp);
+      const k1 = v128.load(kp, 16);
+      let qs = v128.load32_splat(q0 + x);
+      a00 = madd(qs, k0, a00);
+      a01 = madd(qs, k1, a01);
+      qs = v128.load32_splat(q1 + x);
+      a10 = madd(qs, k0, a10);
+      a11 = madd(qs, k1, a11);
+      qs = v128.load32_splat(q2 + x);
+      a20 = madd(qs, k0, a20);
+      a21 = madd(qs, k1, a21);
+      qs = v128.load32_splat(q3 + x);
+      a30 = madd(qs, k0, a30);
+      a31 = madd(qs, k1, a31);
+      kp += colBytes;
+    }
+    const off = <usize>j << 2;
+    v128.store(s + off, f32x4.mul(a00, sc));
+    v128.store(s + off, f32x4.mul(a01, sc), 16);
+    v128.store(s + stride + off, f32x4.mul(a10, sc));
+    v128.store(s + stride + off, f32x4.mul(a11, sc), 16);
+    v128.store(s + 2 * stride + off, f32x4.mul(a20, sc));
+    v128.store(s + 2 * stride + off, f32x4.mul(a21, sc), 16);
+    v128.store(s + 3 * stride + off, f32x4.mul(a30, sc));
+    v128.store(s + 3 * stride + off, f32x4.mul(a31, sc), 16);
+  }
+  if (n8 < n) scores(q0, q1, q2, q3, k + <usize>n8 * dBytes, n - n8, d, scale, s + (<usize>n8 << 2), stride);
 }
 
 // acc_r[x] = Σ_{j < n} w[r][j] · m_j[x] for the four weight rows, written (or added) to out rows o0..o3 (all D).
@@ -148,6 +198,7 @@ export function attentionPart(ctrl: usize, t: i32, scratch: usize): void {
   const scale = load<f32>(ctrl + C_SCALE);
   const o = <usize>load<u32>(ctrl + C_P0);
   const lse = <usize>load<u32>(ctrl + C_P1);
+  const kTAll = <usize>load<u32>(ctrl + C_P2);
   if (tq <= 0 || tk <= 0 || d <= 0 || pairsKv <= 0) return;
   const blocks = (tq + 3) >> 2;
   const units = pairsKv * g * blocks;
@@ -174,7 +225,7 @@ export function attentionPart(ctrl: usize, t: i32, scratch: usize): void {
       const q1 = rows > 1 ? q0 + rowBytes : q0;
       const q2 = rows > 2 ? q0 + 2 * rowBytes : q0;
       const q3 = rows > 3 ? q0 + 3 * rowBytes : q0;
-      scores(q0, q1, q2, q3, kp, n, d, scale, scratch, stride);
+      scoresT(q0, q1, q2, q3, kp, kTAll + ((<usize>kvp * <usize>tk) * rowBytes), tk, n, d, scale, scratch, stride);
       for (let r = 0; r < 4; r++) {
         const sr = scratch + <usize>r * stride;
         const nr = r < rows ? keysOf(i0 + r, tq, tk, causal) : 0;
@@ -210,6 +261,8 @@ export function attentionBackwardPart(ctrl: usize, t: i32, scratch: usize): void
   const dq = <usize>load<u32>(ctrl + C_P3);
   const dk = <usize>load<u32>(ctrl + C_P4);
   const dv = <usize>load<u32>(ctrl + C_P5);
+  const kTAll = <usize>load<u32>(ctrl + C_P6);
+  const vTAll = <usize>load<u32>(ctrl + C_P7);
   if (tq <= 0 || tk <= 0 || d <= 0 || pairsKv <= 0) return;
   const rowBytes = <usize>d << 2;
   const stride = <usize>((tk + 3) & ~3) << 2;
@@ -228,6 +281,8 @@ export function attentionBackwardPart(ctrl: usize, t: i32, scratch: usize): void
       const vp = v + kvOff;
       const dkp = dk + kvOff;
       const dvp = dv + kvOff;
+      const kTp = kTAll + kvOff;
+      const vTp = vTAll + kvOff;
       memory.fill(dkp, 0, <usize>tk * rowBytes);
       memory.fill(dvp, 0, <usize>tk * rowBytes);
       for (let h = 0; h < g; h++) {
@@ -251,8 +306,8 @@ export function attentionBackwardPart(ctrl: usize, t: i32, scratch: usize): void
           const d1 = rows > 1 ? do0 + rowBytes : do0;
           const d2 = rows > 2 ? do0 + 2 * rowBytes : do0;
           const d3 = rows > 3 ? do0 + 3 * rowBytes : do0;
-          scores(q0, q1, q2, q3, kp, n, d, scale, ps, stride); // S
-          scores(do0, d1, d2, d3, vp, n, d, 1, ds, stride); // dP = dO Vᵀ
+          scoresT(q0, q1, q2, q3, kp, kTp, tk, n, d, scale, ps, stride); // S
+          scoresT(do0, d1, d2, d3, vp, vTp, tk, n, d, 1, ds, stride); // dP = dO Vᵀ
           for (let r = 0; r < 4; r++) {
             const pr = ps + <usize>r * stride;
             const dr = ds + <usize>r * stride;

@@ -139,12 +139,18 @@ describe.each(configs)('wasm fused attention (relaxed=$relaxed, threads=$threads
     const v = rand(kvHeads * c.tk * c.d, 1);
     const dout = rand(c.heads * c.tq * c.d, 1);
     const scale = 1 / Math.sqrt(c.d);
-    const args = { q: alloc(q), k: alloc(k), v: alloc(v), o: alloc(c.heads * c.tq * c.d), lse: alloc(c.heads * c.tq), pairs: c.heads, group: c.group, tq: c.tq, tk: c.tk, d: c.d, scale, causal: c.causal };
+    // kᵀ and vᵀ per kv head, (kvHeads, d, tk): the layout the kernel's 8-key score tiles read.
+    const heads = (x: Float32Array): Float32Array => {
+      const t = new Float32Array(x.length);
+      for (let h = 0; h < kvHeads; h++) for (let j = 0; j < c.tk; j++) for (let e = 0; e < c.d; e++) t[(h * c.d + e) * c.tk + j] = x[(h * c.tk + j) * c.d + e]!;
+      return t;
+    };
+    const args = { q: alloc(q), k: alloc(k), v: alloc(v), o: alloc(c.heads * c.tq * c.d), lse: alloc(c.heads * c.tq), pairs: c.heads, group: c.group, tq: c.tq, tk: c.tk, d: c.d, scale, causal: c.causal, kT: alloc(heads(k)) };
     mm.attention(args);
     const dq = alloc(q.length);
     const dk = alloc(k.length);
     const dv = alloc(v.length);
-    mm.attentionBackward({ ...args, dout: alloc(dout), dq, dk, dv });
+    mm.attentionBackward({ ...args, dout: alloc(dout), dq, dk, dv, vT: alloc(heads(v)) });
     const r = reference(c, q, k, v, dout, scale);
     const tol = (mag: Float64Array) => (i: number) => 2e-6 * (mag[i]! + 1) * Math.sqrt(c.tk);
     expectClose(args.o.f32, r.o, 'o', tol(r.oMag));
@@ -156,7 +162,7 @@ describe.each(configs)('wasm fused attention (relaxed=$relaxed, threads=$threads
 
   it('refuses a head dim that is not a multiple of 4 and a group that does not divide the heads', () => {
     const b = alloc(64);
-    const base = { q: b, k: b, v: b, o: alloc(64), lse: alloc(64), pairs: 2, group: 1, tq: 2, tk: 2, d: 6, scale: 1, causal: true };
+    const base = { q: b, k: b, v: b, o: alloc(64), lse: alloc(64), pairs: 2, group: 1, tq: 2, tk: 2, d: 6, scale: 1, causal: true, kT: b };
     expect(() => mm.attention(base)).toThrow(/d must be a multiple of 4/);
     expect(() => mm.attention({ ...base, d: 4, pairs: 3, group: 2 })).toThrow(/multiple of group/);
   });

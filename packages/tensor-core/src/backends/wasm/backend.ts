@@ -444,6 +444,14 @@ function attentionDims(q: TensorInfo, k: TensorInfo, v: TensorInfo): { pairs: nu
   return { pairs: B * Hq, group: Hq / Hkv, tq: Tq, tk: Tk, d: D };
 }
 
+/** (B, H, T, D) -> a new (B·H, D, T) buffer: each head's rows transposed (the fused attention's kᵀ and vᵀ). */
+function transposedHeads(b: WasmBackend, x: TensorInfo): DataId {
+  const [B, H, T, D] = x.shape as [number, number, number, number];
+  const out = b.allocate([B * H, D, T]);
+  b.core.stridedCopy({ x: b.buffer(x.id), y: b.buffer(out), shape: [B * H, D, T], strides: [T * D, 1, D] });
+  return out;
+}
+
 function wasmOf(b: Backend): WasmBackend {
   if (!(b instanceof WasmBackend)) throw new Error(`fusedAttention: the wasm kernel needs a WasmBackend, got backend '${b.name}'`);
   return b;
@@ -457,7 +465,9 @@ registerKernel('wasm', 'fusedAttention', (backend) => {
     const dims = attentionDims(q, k, v);
     const o = b.allocate(q.shape);
     const lse = b.allocate(q.shape.slice(0, 3));
-    b.core.attention({ q: b.buffer(q.id), k: b.buffer(k.id), v: b.buffer(v.id), o: b.buffer(o), lse: b.buffer(lse), ...dims, scale: opts.scale, causal: opts.causal });
+    const kT = transposedHeads(b, k);
+    b.core.attention({ q: b.buffer(q.id), k: b.buffer(k.id), v: b.buffer(v.id), o: b.buffer(o), lse: b.buffer(lse), ...dims, scale: opts.scale, causal: opts.causal, kT: b.buffer(kT) });
+    b.dispose(kT);
     return { o, lse };
   };
 });
@@ -468,8 +478,12 @@ registerKernel('wasm', 'fusedAttentionBackward', (backend) => {
     const dq = b.allocate(q.shape);
     const dk = b.allocate(k.shape);
     const dv = b.allocate(v.shape);
+    const kT = transposedHeads(b, k);
+    const vT = transposedHeads(b, v);
     const buf = (id: DataId): WasmBuffer => b.buffer(id);
-    b.core.attentionBackward({ q: buf(q.id), k: buf(k.id), v: buf(v.id), o: buf(o.id), lse: buf(lse.id), dout: buf(dout.id), dq: buf(dq), dk: buf(dk), dv: buf(dv), ...dims, scale: opts.scale, causal: opts.causal });
+    b.core.attentionBackward({ q: buf(q.id), k: buf(k.id), v: buf(v.id), o: buf(o.id), lse: buf(lse.id), dout: buf(dout.id), dq: buf(dq), dk: buf(dk), dv: buf(dv), ...dims, scale: opts.scale, causal: opts.causal, kT: buf(kT), vT: buf(vT) });
+    b.dispose(kT);
+    b.dispose(vT);
     return { dq, dk, dv };
   };
 });

@@ -380,9 +380,9 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
       // Attention: wb (and 2) heads in groups of 2 over 64 keys of 16, causal, forward and backward (f, h and x:
       // outputs; f and h are rewritten by the packed ternary calls below).
       for (const pairs of [wb, 2]) {
-        const at = { q: a, k: b, v: d, o: c, lse: f, pairs, group: 2, tq: s, tk: s, d: 16, scale: 0.25, causal: true };
+        const at = { q: a, k: b, v: d, o: c, lse: f, pairs, group: 2, tq: s, tk: s, d: 16, scale: 0.25, causal: true, kT: b };
         attention(at);
-        attentionBackward({ ...at, dout: b, dq: e, dk: h, dv: x });
+        attentionBackward({ ...at, dout: b, dq: e, dk: h, dv: x, vT: d });
       }
       // Packed ternary: K = 1024 (16 blocks), N = 256 (pooled at M = 8), prefill and decode, each kernel of the build
       // (sums and scales in f and h, outputs of the kernels above: tg holds the cross-entropy targets).

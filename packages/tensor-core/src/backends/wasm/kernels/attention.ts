@@ -24,6 +24,8 @@ export interface AttentionArgs {
   d: number;
   scale: number;
   causal: boolean;
+  /** k transposed per kv head: (pairs / group, d, tk) (the scores run in tiles of 8 keys from it). */
+  kT: WasmBuffer;
 }
 
 /** dq, dk, dv (shaped like q, k, v) from dout (like o) and the forward's o and lse. */
@@ -32,6 +34,8 @@ export interface AttentionBackwardArgs extends AttentionArgs {
   dq: WasmBuffer;
   dk: WasmBuffer;
   dv: WasmBuffer;
+  /** v transposed per kv head, like kT. */
+  vT: WasmBuffer;
 }
 
 /** The launchers of this family over the runtime `rt` (argument checks, then one control-block call). */
@@ -51,6 +55,7 @@ export function attentionKernels(rt: RuntimeContext) {
     rt.checkBuffer(op, 'v', a.v, (pairs / group) * tk * d);
     rt.checkBuffer(op, 'o', a.o, pairs * tq * d);
     rt.checkBuffer(op, 'lse', a.lse, pairs * tq);
+    rt.checkBuffer(op, 'kT', a.kT, (pairs / group) * tk * d);
     return true;
   };
   const write = (op: number, a: AttentionArgs): Int32Array => {
@@ -62,12 +67,13 @@ export function attentionKernels(rt: RuntimeContext) {
     ctl[CTRL.TA] = bitsOf(a.scale);
     ctl[P] = a.o.ptr;
     ctl[P + 1] = a.lse.ptr;
+    ctl[P + 2] = a.kT.ptr;
     return ctl;
   };
 
   const attention = (a: AttentionArgs): void => {
     if (!check('attention', a)) return;
-    if (overlapsAny(a.o, a.q, a.k, a.v, a.lse) || overlapsAny(a.lse, a.q, a.k, a.v)) throw new Error('attention: o and lse must not overlap the inputs or each other');
+    if (overlapsAny(a.o, a.q, a.k, a.v, a.lse) || overlapsAny(a.o, a.kT) || overlapsAny(a.lse, a.q, a.k, a.v, a.kT)) throw new Error('attention: o and lse must not overlap the inputs or each other');
     rt.launch(write(OP_ATTENTION, a), rt.pooled && a.pairs * Math.ceil(a.tq / 4) >= rt.threads && a.pairs * a.tq * a.tk * a.d >= rt.parallelMinFlops / 4);
   };
 
@@ -78,8 +84,9 @@ export function attentionKernels(rt: RuntimeContext) {
     rt.checkBuffer('attentionBackward', 'dq', a.dq, pairs * tq * d);
     rt.checkBuffer('attentionBackward', 'dk', a.dk, (pairs / group) * tk * d);
     rt.checkBuffer('attentionBackward', 'dv', a.dv, (pairs / group) * tk * d);
+    rt.checkBuffer('attentionBackward', 'vT', a.vT, (pairs / group) * tk * d);
     for (const out of [a.dq, a.dk, a.dv]) {
-      if (overlapsAny(out, a.q, a.k, a.v, a.o) || overlapsAny(out, a.lse, a.dout)) throw new Error('attentionBackward: dq, dk and dv must not overlap an input');
+      if (overlapsAny(out, a.q, a.k, a.v, a.o) || overlapsAny(out, a.lse, a.dout, a.kT, a.vT)) throw new Error('attentionBackward: dq, dk and dv must not overlap an input');
     }
     if (overlapsAny(a.dq, a.dk, a.dv) || overlapsAny(a.dk, a.dv)) throw new Error('attentionBackward: dq, dk and dv must not overlap each other');
     const ctl = write(OP_ATTENTION_BACKWARD, a);
@@ -87,6 +94,8 @@ export function attentionKernels(rt: RuntimeContext) {
     ctl[P + 3] = a.dq.ptr;
     ctl[P + 4] = a.dk.ptr;
     ctl[P + 5] = a.dv.ptr;
+    ctl[P + 6] = a.kT.ptr;
+    ctl[P + 7] = a.vT.ptr;
     rt.launch(ctl, rt.pooled && pairs / group >= rt.threads && pairs * tq * tk * d >= rt.parallelMinFlops / 4);
   };
 
