@@ -5,13 +5,14 @@
 // both stores; then what only a bucket does (409 conflicts, retries, errors, credentials) and the command lines.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GridError } from '../src/grid/definition.js';
+import { CellError, runCell } from '../src/grid/cell.js';
+import { GridError, expandGrid, parseGrid } from '../src/grid/definition.js';
 import { S3Store, canonicalPath, canonicalQuery, parseS3Location, signV4, uriEncode } from '../src/grid/s3.js';
 import { DirStore, openStore } from '../src/grid/store.js';
 import type { ResultStore } from '../src/grid/store.js';
@@ -347,6 +348,21 @@ describe('S3Store', () => {
     expect(() => new S3Store('s3://bucket/p', { env: { ...keys, AWS_ENDPOINT_URL_S3: 'minio:9000' } })).toThrow(/must be an http:\/\/ or https:\/\/ URL/);
     expect(aws.workDir()).toBeNull();
   });
+});
+
+describe('a cell with a bucket store', () => {
+  it('trains in local scratch space that is removed when the cell ends, here by a config error (train exit 2)', async () => {
+    const def = parseGrid(JSON.stringify({ name: 's3', phases: { 1: { preset: 'tiny', steps: 2, bogusKey: 1 } }, axes: { phase: [1], seed: [1] } }), 's3.json');
+    const [cell] = expandGrid(def, 'test');
+    const mine = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith(`bitskip-cell-${cell!.hash}-`));
+    expect(mine()).toEqual([]);
+    const lines: string[] = [];
+    const e = await runCell(cell!, s3('s3://grid-results/cellrun'), { log: (l) => lines.push(l) }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(CellError);
+    expect((e as CellError).retryable).toBe(false);
+    expect(lines.some((l) => l.includes(join(tmpdir(), `bitskip-cell-${cell!.hash}-`)))).toBe(true); // it trained there
+    expect(mine()).toEqual([]); // and it is gone
+  }, 60_000);
 });
 
 // ---- the command lines -------------------------------------------------------------------------------------------
