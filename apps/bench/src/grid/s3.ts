@@ -115,11 +115,9 @@ export const amzDate = (t: Date): string => t.toISOString().replace(/[-:]/g, '')
 
 // ---- the store -------------------------------------------------------------------------------------------------
 
-/** Where the store's settings come from (process.env by default); for tests, a fetch and clock of their own. */
+/** Where the store's settings come from (process.env by default) and its retry policy. */
 export interface S3StoreOptions {
   env?: Record<string, string | undefined>;
-  fetch?: typeof fetch;
-  now?: () => Date;
   /** Tries of a request that fails in transit or with 500/502/503/504, and of a 409 conditional conflict (default 5). */
   tries?: number;
   /** The first retry's wait in ms, doubling (default 200). */
@@ -187,8 +185,6 @@ export class S3Store implements ResultStore {
   readonly endpoint: URL;
   readonly region: string;
   private readonly creds: SigV4Credentials;
-  private readonly fetch: typeof fetch;
-  private readonly now: () => Date;
   private readonly tries: number;
   private readonly backoffMs: number;
   private bucketChecked: Promise<void> | null = null;
@@ -215,8 +211,6 @@ export class S3Store implements ResultStore {
       throw new GridError(`--results ${spec}: the S3 endpoint ${JSON.stringify(endpoint)} (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL) must be an http:// or https:// URL such as http://minio:9000`);
     }
     this.endpoint = url;
-    this.fetch = o.fetch ?? globalThis.fetch;
-    this.now = o.now ?? ((): Date => new Date());
     this.tries = o.tries ?? 5;
     this.backoffMs = o.backoffMs ?? 200;
   }
@@ -241,12 +235,12 @@ export class S3Store implements ResultStore {
   private async send(method: string, url: URL, body: Buffer | null, extra: Record<string, string>, what: string): Promise<Response> {
     const payloadHash = sha256Hex(body ?? '');
     for (let attempt = 1; ; attempt++) {
-      const headers: Record<string, string> = { ...extra, 'x-amz-content-sha256': payloadHash, 'x-amz-date': amzDate(this.now()) };
+      const headers: Record<string, string> = { ...extra, 'x-amz-content-sha256': payloadHash, 'x-amz-date': amzDate(new Date()) };
       if (this.creds.sessionToken !== undefined) headers['x-amz-security-token'] = this.creds.sessionToken;
       const { authorization } = signV4({ method, url, headers, payloadHash }, this.creds, { region: this.region, service: 's3', amzDate: headers['x-amz-date']! });
       let res: Response;
       try {
-        res = await this.fetch(url, { method, headers: { ...headers, authorization }, ...(body === null ? {} : { body }), signal: AbortSignal.timeout(120_000) });
+        res = await fetch(url, { method, headers: { ...headers, authorization }, ...(body === null ? {} : { body }), signal: AbortSignal.timeout(120_000) });
       } catch (e) {
         if (attempt < this.tries) {
           await sleep(this.backoffMs * 2 ** (attempt - 1));
@@ -268,7 +262,7 @@ export class S3Store implements ResultStore {
   private async fail(res: Response, method: string, what: string): Promise<S3Error> {
     const xml = method === 'HEAD' ? '' : await res.text().catch(() => '');
     const code = xmlText(xml, 'Code') ?? (res.statusText || 'error');
-    const message = (xmlText(xml, 'Message') ?? '').slice(0, 200);
+    const message = (xmlText(xml, 'Message') ?? '').replace(/\s+/g, ' ').trim().slice(0, 200);
     return new S3Error(method, what, res.status, code, message);
   }
 
