@@ -75,7 +75,7 @@ describe('options', () => {
     expect(parseRedisUrl('redis://10.0.0.5:6380/2')).toEqual({ url: 'redis://10.0.0.5:6380/2', host: '10.0.0.5', port: 6380, db: 2 });
     expect(parseRedisUrl('redis://:pw@cache')).toMatchObject({ host: 'cache', port: 6379, db: 0, password: 'pw' });
     expect(() => parseRedisUrl('http://x:1')).toThrow(/^--queue http:\/\/x:1: expected redis:\/\/HOST:PORT/);
-    expect(() => openStore('s3://bucket/grid')).toThrow(/S3-compatible stores are not built yet/);
+    expect(() => openStore('ftp://bucket/grid')).toThrow(/a directory path or s3:\/\/BUCKET\/PREFIX is expected/);
   });
   it('queue overhead: idle-worker wait before a job plus active time beyond the cell\'s own seconds', () => {
     const job = (by: string, timestamp: number, processedOn: number, finishedOn: number, seconds: number) => ({ processedBy: by, timestamp, processedOn, finishedOn, returnvalue: { seconds, published: true, resumed: false } }) as unknown as Job<JobData, JobResult>;

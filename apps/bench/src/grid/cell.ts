@@ -124,12 +124,23 @@ const readJson = (path: string): Record<string, unknown> | null => (existsSync(p
  */
 export async function runCell(cell: Cell, store: ResultStore, o: RunCellOptions = {}): Promise<{ published: boolean; already: boolean; resumed: boolean; seconds: number }> {
   const t0 = performance.now();
-  const log = o.log ?? ((): void => undefined);
   if (await store.has(cellKey(cell.hash))) return { published: false, already: true, resumed: false, seconds: 0 };
   if (process.env.BITSKIP_GRID_FAULT !== undefined && process.env.BITSKIP_GRID_FAULT.split(',').includes(cell.name)) {
     throw new CellError(`planted fault for ${cell.name} (BITSKIP_GRID_FAULT)`, true);
   }
-  const work = store.workDir(cell.hash) ?? mkdtempSync(join(tmpdir(), `bitskip-cell-${cell.hash}-`));
+  const shared = store.workDir(cell.hash);
+  if (shared !== null) return await trainAndPublish(cell, store, o, shared, t0);
+  // No shared work directory (a bucket): local scratch space, removed whatever happens (a retry starts afresh).
+  const scratch = mkdtempSync(join(tmpdir(), `bitskip-cell-${cell.hash}-`));
+  try {
+    return await trainAndPublish(cell, store, o, scratch, t0);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+async function trainAndPublish(cell: Cell, store: ResultStore, o: RunCellOptions, work: string, t0: number): Promise<{ published: boolean; already: boolean; resumed: boolean; seconds: number }> {
+  const log = o.log ?? ((): void => undefined);
   mkdirSync(work, { recursive: true });
   const run = join(work, 'run');
   const configFile = join(work, 'config.json');

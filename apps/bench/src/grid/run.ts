@@ -29,7 +29,7 @@ export interface GridOptions {
 export const GRID_OPTIONS = [
   '--grid FILE  a study grid (apps/bench/grids/*.json): run its missing cells, collect them into OUT/runs, report into OUT/report',
   '  --queue redis://HOST:PORT  enqueue the missing cells for `bench worker`s and follow the grid live (default: run here)',
-  '  --results DIR  the shared results location (default OUT/store)  --data-dir DIR  --no-report',
+  '  --results DIR|s3://BUCKET/PREFIX  the shared results location (default OUT/store)  --data-dir DIR  --no-report',
 ];
 
 export function parseGridArgs(args: string[]): GridOptions {
@@ -45,7 +45,7 @@ export function parseGridArgs(args: string[]): GridOptions {
       else if (a === '--queue') o.queue = v;
       else if (a === '--results') o.results = /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : resolve(cwd, v);
       else o.dataDir = resolve(cwd, v);
-    } else throw new UsageError(`study: with --grid, unknown option ${a} (known: --grid FILE, --queue redis://HOST:PORT, --results DIR, --data-dir DIR, --no-report)`);
+    } else throw new UsageError(`study: with --grid, unknown option ${a} (known: --grid FILE, --queue redis://HOST:PORT, --results DIR|s3://BUCKET/PREFIX, --data-dir DIR, --no-report)`);
   }
   if (o.grid === '') throw new UsageError('study: --grid needs a file');
   return o;

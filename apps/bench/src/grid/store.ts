@@ -2,12 +2,14 @@
 // cell's run trains) and its directory implementation, for a local disk or a directory every worker machine mounts
 // (NFS or similar). Exactly-once: putIfAbsent writes a temporary file beside the key and hard-links it to the key's
 // name; link(2) fails when the name exists, atomically (also on NFS), so of several writers exactly one wins and a
-// complete object is never overwritten. An S3-compatible implementation is not built (see the bench README).
+// complete object is never overwritten. The S3-compatible implementation is S3Store (s3.ts).
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomicSync } from '@bitskip/atomic-fs';
 import { GridError } from './definition.js';
+import { checkKey } from './key.js';
+import { S3Store } from './s3.js';
 
 export interface ResultStore {
   /** Where it is, for messages and for workers (a path or URL). */
@@ -26,12 +28,6 @@ export interface ResultStore {
    * scratch space and a job taken over starts the cell again).
    */
   workDir(hash: string): string | null;
-}
-
-const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/;
-
-function checkKey(key: string): void {
-  if (!KEY.test(key)) throw new Error(`result store: bad key ${JSON.stringify(key)}`);
 }
 
 /** A synchronous call as a promise (a throw becomes a rejection). */
@@ -122,9 +118,9 @@ export class DirStore implements ResultStore {
   }
 }
 
-/** The store a --results value names: a directory path (s3:// is refused: not built). */
+/** The store a --results value names: s3://BUCKET/PREFIX (credentials from the AWS variables) or a directory path. */
 export function openStore(spec: string): ResultStore {
-  if (/^s3:\/\//i.test(spec)) throw new GridError(`--results ${spec}: S3-compatible stores are not built yet; use a directory every worker can reach (NFS or similar)`);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) throw new GridError(`--results ${spec}: a directory path is expected`);
+  if (/^s3:\/\//i.test(spec)) return new S3Store(spec);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) throw new GridError(`--results ${spec}: a directory path or s3://BUCKET/PREFIX is expected`);
   return new DirStore(spec);
 }

@@ -28,7 +28,7 @@ export function parseWorkerArgs(args: string[]): WorkerOptions {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const v = args[i + 1];
-    if (a !== '--queue' && a !== '--results' && a !== '--data-dir' && a !== '--lock-seconds') throw new UsageError(`worker: unknown option ${a} (known: --queue redis://HOST:PORT, --results DIR, --data-dir DIR, --lock-seconds S)`);
+    if (a !== '--queue' && a !== '--results' && a !== '--data-dir' && a !== '--lock-seconds') throw new UsageError(`worker: unknown option ${a} (known: --queue redis://HOST:PORT, --results DIR|s3://BUCKET/PREFIX, --data-dir DIR, --lock-seconds S)`);
     if (v === undefined || v.startsWith('--')) throw new UsageError(`worker: ${a} needs a value`);
     i++;
     if (a === '--queue') o.queue = v;
@@ -51,6 +51,7 @@ async function run({ args }: SuiteOptions): Promise<number> {
   const o = parseWorkerArgs(args);
   let target;
   try {
+    if (o.results !== null) openStore(o.results); // its settings (an s3:// store's credentials) checked before anything runs
     target = parseRedisUrl(o.queue);
     await checkRedis(target);
   } catch (e) {
@@ -108,7 +109,7 @@ export const workerSuite: Suite = {
   name: 'worker',
   description: 'take grid cells from a BullMQ queue (study --grid … --queue) and run them: train, eval, publish',
   options: [
-    '--queue redis://HOST:PORT  the queue (required)  --results DIR  the shared results location (default: as the grid named it)',
+    '--queue redis://HOST:PORT  the queue (required)  --results DIR|s3://BUCKET/PREFIX  the shared results location (default: as the grid named it)',
     '--data-dir DIR  TinyStories text on this machine  --lock-seconds S  job lock (default 30: a dead worker\'s job moves on after about 2 S)',
   ],
   run,
