@@ -2,7 +2,8 @@
 // [--prompt-tokens P]: decoding tokens/s and prefill time of the built page (dist/: run `pnpm --filter playground
 // build` first) in headless Chromium per backend (wasm once per thread count), full model, greedy, against the Node
 // wasm backend on one thread (the same checkpoint, prompt and decoder). Prints the medians of R runs (the first run
-// of each backend is a warm-up, not counted). A benchmark: nothing asserted.
+// of each backend is a warm-up, not counted), and whether the page's greedy tokens equal Node's (wasm rows; the
+// cpu and webgl2 backends round differently, so theirs may not). A benchmark: it fails on nothing.
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -84,8 +85,10 @@ if (promptTokens !== null) {
 const prompt = [tok.eotId, ...tok.encode(promptText)];
 const nodeRates: number[] = [];
 const nodePrefill: number[] = [];
+let nodeIds = '';
 for (let i = 0; i <= R; i++) {
   const r = greedyDecode(model, prompt, { maxNewTokens: N, exitLayer: model.numLayers, maxLength: model.config.maxSeqLen, newCache: () => new KVCache(model.numLayers) });
+  nodeIds = r.tokens.join(',');
   if (i > 0) {
     nodeRates.push((r.tokens.length * 1000) / r.timing.decodeMs);
     nodePrefill.push(r.timing.prefillMs);
@@ -112,6 +115,7 @@ try {
     const threads = Number(await page.getAttribute('#backend-status', 'data-threads'));
     const rates: number[] = [];
     const prefill: number[] = [];
+    let same = 0;
     for (let i = 0; i <= R; i++) {
       await page.click('#generate');
       await page.waitForSelector('.pane[data-state="done"], .pane[data-state="error"]', { timeout: 300_000 });
@@ -120,13 +124,14 @@ try {
       const p = Number(await pane.getAttribute('data-prefill-ms'));
       const pt = Number(await pane.getAttribute('data-prompt-tokens'));
       if (pt !== prompt.length) throw new Error(`the page's prompt has ${pt} tokens, Node's ${prompt.length}`);
+      if ((await pane.getAttribute('data-ids')) === nodeIds) same++;
       if (i > 0) {
         rates.push(v);
         prefill.push(p);
       }
     }
     const label = `${b}${b === 'wasm' ? `, ${t} thread${t > 1 ? 's' : ''}${threads === t ? '' : ` (ran ${threads})`}` : ''}${active === b ? '' : ` (fell back to ${active})`}`;
-    rows.push(`| ${label} | ${median(rates).toFixed(1)} | ${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)} | ${(median(rates) / median(nodeRates)).toFixed(2)} | ${median(prefill).toFixed(1)} (${Math.min(...prefill).toFixed(1)}–${Math.max(...prefill).toFixed(1)}) | ${renderer.replace(/^running: /, '')} |`);
+    rows.push(`| ${label} | ${median(rates).toFixed(1)} | ${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)} | ${(median(rates) / median(nodeRates)).toFixed(2)} | ${median(prefill).toFixed(1)} (${Math.min(...prefill).toFixed(1)}–${Math.max(...prefill).toFixed(1)}) | ${same}/${R + 1} | ${renderer.replace(/^running: /, '')} |`);
     await page.close();
   }
 } finally {
@@ -134,5 +139,5 @@ try {
   server.close();
 }
 process.stdout.write(`checkpoint ${ckpt}${packed ? ' (packed)' : ''}, prompt ${prompt.length} tokens, ${N} tokens greedy (full model), median of ${R} runs after a warm-up; ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}\n`);
-process.stdout.write(`| backend (Chromium) | decode tokens/s | range | vs Node wasm 1 thread | prefill ms (range) | renderer |\n|---|---:|---|---:|---:|---|\n${rows.join('\n')}\n`);
-process.stdout.write(`| Node wasm, 1 thread | ${median(nodeRates).toFixed(1)} | ${Math.min(...nodeRates).toFixed(1)}–${Math.max(...nodeRates).toFixed(1)} | 1.00 | ${median(nodePrefill).toFixed(1)} (${Math.min(...nodePrefill).toFixed(1)}–${Math.max(...nodePrefill).toFixed(1)}) | |\n`);
+process.stdout.write(`| backend (Chromium) | decode tokens/s | range | vs Node wasm 1 thread | prefill ms (range) | tokens = Node's | renderer |\n|---|---:|---|---:|---:|---:|---|\n${rows.join('\n')}\n`);
+process.stdout.write(`| Node wasm, 1 thread | ${median(nodeRates).toFixed(1)} | ${Math.min(...nodeRates).toFixed(1)}–${Math.max(...nodeRates).toFixed(1)} | 1.00 | ${median(nodePrefill).toFixed(1)} (${Math.min(...nodePrefill).toFixed(1)}–${Math.max(...nodePrefill).toFixed(1)}) | | |\n`);
