@@ -88,11 +88,15 @@ async function loadFromUrl(slot: Slot, base: string, label: string, hint = ''): 
   const dir = new URL(base.endsWith('/') ? base : `${base}/`, location.href);
   setSlotStatus(slot, 'loading', `loading ${label}…`);
   try {
-    const [config, weights, tokenizer] = await Promise.all([
+    // Fetched together; a failure is reported for the first file in this order (config.json, model.safetensors,
+    // tokenizer.json), not for whichever answered first, so a missing directory always names config.json.
+    const settled = await Promise.allSettled([
       fetchText(new URL(CHECKPOINT_FILES.config, dir).href),
       fetchOk(new URL(CHECKPOINT_FILES.weights, dir).href).then((r) => r.arrayBuffer()),
       fetchText(new URL(CHECKPOINT_FILES.tokenizer, dir).href),
     ]);
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
+    const [config, weights, tokenizer] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [string, ArrayBuffer, string];
     send({ type: 'load', slot, source: label, config, weights, tokenizer }, [weights]);
   } catch (e) {
     setSlotStatus(slot, 'error', `${(e as Error).message}${hint}`);
