@@ -1,11 +1,17 @@
 // Opening the backend the user chose, in the page's Web Worker: gpu.js `webgpu` or `webgl2` (the user's GPU), `wasm`
-// (tensor-core's WASM SIMD kernels, one thread) or `cpu` (the TypeScript reference). A choice that cannot run here
+// (tensor-core's WASM SIMD kernels; on a cross-origin isolated page with Web Worker threads from
+// @bitskip/tensor-core/web, else one thread, with a note saying why) or `cpu` (the TypeScript reference). A choice that cannot run here
 // falls back down the list webgpu → webgl2 → wasm → cpu, and every step down is reported as a note with its reason:
 // the page shows which backend runs, its renderer, and why it is not the one asked for — never silently.
-import { getBackend, initWasmBackend, registerBackend, setBackend } from '@bitskip/tensor-core';
+import { getBackend, registerBackend, setBackend } from '@bitskip/tensor-core';
+import { initWasmBackend, webThreadsUnavailable } from '@bitskip/tensor-core/web';
 
 export const BACKEND_CHOICES = ['webgpu', 'webgl2', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+/** Threads of the wasm backend: 'auto' is min(4, navigator.hardwareConcurrency) where the page is isolated. */
+export type ThreadChoice = 'auto' | number;
+/** The most threads the page offers ('auto' and the selector): past 4, a model this size gains nothing. */
+export const MAX_THREADS = 4;
 
 export interface OpenedBackend {
   requested: BackendChoice;
@@ -16,18 +22,22 @@ export interface OpenedBackend {
   renderer: string;
   /** One line per fallback step: what failed and why. */
   notes: string[];
+  /** Threads the backend runs (1 but for wasm with a pool). */
+  threads: number;
+  /** Why wasm runs fewer threads than asked for (not isolated, the page's main thread, a failed start), or null. */
+  threadNote: string | null;
 }
 
 const FALLBACK: Record<BackendChoice, BackendChoice | null> = { webgpu: 'webgl2', webgl2: 'wasm', wasm: 'cpu', cpu: null };
 
 /** Open `choice` or the first backend below it that works; selects it with setBackend. */
-export async function openBackend(choice: BackendChoice): Promise<OpenedBackend> {
+export async function openBackend(choice: BackendChoice, threads: ThreadChoice = 'auto'): Promise<OpenedBackend> {
   const notes: string[] = [];
   for (let c: BackendChoice | null = choice; c !== null; c = FALLBACK[c]) {
     try {
-      const { name, renderer } = await tryOpen(c);
+      const { name, renderer, threads: n, threadNote }: Opened = c === 'wasm' ? await openWasm(threads) : { ...(await tryOpen(c)), threads: 1, threadNote: null };
       setBackend(name);
-      return { requested: choice, active: c, name, renderer, notes };
+      return { requested: choice, active: c, name, renderer, notes, threads: n, threadNote };
     } catch (e) {
       const next = FALLBACK[c];
       notes.push(`${c} is not available here: ${(e as Error).message}${next === null ? '' : `; falling back to ${next}`}`);
@@ -36,15 +46,57 @@ export async function openBackend(choice: BackendChoice): Promise<OpenedBackend>
   throw new Error(`no backend could be opened: ${notes.join(' / ')}`);
 }
 
+type Wasm = Awaited<ReturnType<typeof initWasmBackend>>;
+interface Opened {
+  name: string;
+  renderer: string;
+  threads: number;
+  threadNote: string | null;
+}
+/** The wasm backend this worker created last: its pool's workers end before another one starts. */
+let wasm: Wasm | null = null;
+
+/** How many threads `choice` asks for here. */
+export function wantedThreads(choice: ThreadChoice, cores: number | undefined): number {
+  if (choice !== 'auto') return choice;
+  return Math.max(1, Math.min(MAX_THREADS, cores ?? 1));
+}
+
+/**
+ * The wasm backend with the threads asked for where it can (a cross-origin isolated page: this worker is the
+ * caller, the pool's Web Workers run the other parts), else one thread and a note saying why.
+ */
+async function openWasm(choice: ThreadChoice): Promise<Opened> {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  const wanted = wantedThreads(choice, nav?.hardwareConcurrency);
+  let threadNote: string | null = null;
+  let threads = wanted;
+  if (wanted > 1) {
+    const why = webThreadsUnavailable();
+    if (why !== null) {
+      threads = 1;
+      threadNote = `wasm runs 1 thread, not ${wanted}: ${why}`;
+    }
+  }
+  if (wasm !== null) await wasm.destroy(); // the models on it were disposed before a backend change
+  wasm = null;
+  try {
+    wasm = await initWasmBackend({ name: 'wasm', threads });
+  } catch (e) {
+    if (threads === 1) throw e;
+    threadNote = `wasm runs 1 thread, not ${threads}: the worker pool did not start (${(e as Error).message})`;
+    threads = 1;
+    wasm = await initWasmBackend({ name: 'wasm', threads });
+  }
+  const info = wasm.info();
+  const renderer = `WASM SIMD (${info.simd === 'relaxed' ? 'relaxed SIMD, FMA' : 'plain SIMD'}), ${info.threads} thread${info.threads > 1 ? 's (Web Workers)' : ''}`;
+  return { name: 'wasm', renderer, threads: info.threads, threadNote };
+}
+
 async function tryOpen(c: BackendChoice): Promise<{ name: string; renderer: string }> {
   if (c === 'cpu') {
     setBackend('cpu');
     return { name: 'cpu', renderer: 'TypeScript reference (float32 storage, float64 accumulation)' };
-  }
-  if (c === 'wasm') {
-    const b = await initWasmBackend({ name: 'wasm', threads: 1 });
-    const info = b.info();
-    return { name: 'wasm', renderer: `WASM SIMD (${info.simd === 'relaxed' ? 'relaxed SIMD, FMA' : 'plain SIMD'}), 1 thread` };
   }
   const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
   if (c === 'webgpu') {

@@ -1,8 +1,8 @@
 // The playground page: checkpoint loading (file picker, URL, the reference checkpoints served beside the page),
 // backend choice with visible fallbacks, and generation views (one run; full model vs exit E; checkpoint A vs B),
 // tokens coloured by the exit layer that chose them, tokens/s as they come. All computing happens in the Web Worker.
-import { BACKEND_CHOICES } from './backends.js';
-import type { BackendChoice } from './backends.js';
+import { BACKEND_CHOICES, MAX_THREADS } from './backends.js';
+import type { BackendChoice, ThreadChoice } from './backends.js';
 import { CHECKPOINT_FILES } from './engine.js';
 import type { CheckpointSummary, DecodeMode, GenerateRequest, GenerateSummary } from './engine.js';
 import type { FromWorker, Slot, ToWorker } from './protocol.js';
@@ -36,14 +36,20 @@ let pending = 0;
 const backendSelect = $<HTMLSelectElement>('backend');
 for (const c of BACKEND_CHOICES) backendSelect.add(new Option(c, c));
 
+const threadSelect = $<HTMLSelectElement>('threads');
+threadSelect.add(new Option(`auto (min(${MAX_THREADS}, ${navigator.hardwareConcurrency} cores))`, 'auto'));
+for (let t = 1; t <= MAX_THREADS; t++) threadSelect.add(new Option(String(t), String(t)));
+const threadChoice = (): ThreadChoice => (threadSelect.value === 'auto' ? 'auto' : Number(threadSelect.value));
+
 function chooseBackend(choice: BackendChoice): void {
   $('backend-status').textContent = `opening ${choice}…`;
   $('backend-status').dataset.state = 'opening';
   $('backend-notes').replaceChildren();
   setBusy(true);
-  send({ type: 'backend', choice });
+  send({ type: 'backend', choice, threads: threadChoice() });
 }
 backendSelect.addEventListener('change', () => chooseBackend(backendSelect.value as BackendChoice));
+threadSelect.addEventListener('change', () => chooseBackend(backendSelect.value as BackendChoice));
 $<HTMLInputElement>('packed').addEventListener('change', (e) => {
   setBusy(true);
   send({ type: 'packed', on: (e.target as HTMLInputElement).checked });
@@ -51,7 +57,7 @@ $<HTMLInputElement>('packed').addEventListener('change', (e) => {
 
 function isolationNote(): string {
   return globalThis.crossOriginIsolated
-    ? 'cross-origin isolated: SharedArrayBuffer is available (the wasm backend still runs one thread in the browser)'
+    ? 'cross-origin isolated: SharedArrayBuffer is available (the wasm backend can run Web Worker threads)'
     : 'not cross-origin isolated: no SharedArrayBuffer (the wasm backend runs one thread)';
 }
 
@@ -82,11 +88,15 @@ async function loadFromUrl(slot: Slot, base: string, label: string, hint = ''): 
   const dir = new URL(base.endsWith('/') ? base : `${base}/`, location.href);
   setSlotStatus(slot, 'loading', `loading ${label}…`);
   try {
-    const [config, weights, tokenizer] = await Promise.all([
+    // Fetched together; a failure is reported for the first file in this order (config.json, model.safetensors,
+    // tokenizer.json), not for whichever answered first, so a missing directory always names config.json.
+    const settled = await Promise.allSettled([
       fetchText(new URL(CHECKPOINT_FILES.config, dir).href),
       fetchOk(new URL(CHECKPOINT_FILES.weights, dir).href).then((r) => r.arrayBuffer()),
       fetchText(new URL(CHECKPOINT_FILES.tokenizer, dir).href),
     ]);
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
+    const [config, weights, tokenizer] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [string, ArrayBuffer, string];
     send({ type: 'load', slot, source: label, config, weights, tokenizer }, [weights]);
   } catch (e) {
     setSlotStatus(slot, 'error', `${(e as Error).message}${hint}`);
@@ -238,10 +248,12 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     const status = $('backend-status');
     status.dataset.state = 'ready';
     status.dataset.active = b.active;
+    status.dataset.threads = String(b.threads);
     status.textContent = `running: ${b.active} — ${b.renderer}`;
     backendSelect.value = b.requested;
     const notes = $('backend-notes');
     notes.replaceChildren(...b.notes.map((n) => Object.assign(document.createElement('li'), { className: 'fallback', textContent: n })));
+    if (b.threadNote !== null) notes.append(Object.assign(document.createElement('li'), { className: 'threads-note', textContent: b.threadNote }));
     notes.append(Object.assign(document.createElement('li'), { textContent: isolationNote() }));
     setBusy(pending > 0);
   } else if (m.type === 'loaded') {
@@ -276,6 +288,8 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       p.el.dataset.ids = m.summary.ids.join(',');
       p.el.dataset.exits = m.summary.exitLayers.join(',');
       p.el.dataset.tokensPerSecond = String(m.summary.tokensPerSecond);
+      p.el.dataset.prefillMs = String(m.summary.prefillMs);
+      p.el.dataset.promptTokens = String(m.summary.promptIds.length);
       p.stats.textContent = finishStats(p, m.summary);
     }
     $('live-buffers').textContent = `live buffers on the backend: ${m.liveBuffers}`;
@@ -306,6 +320,11 @@ worker.onerror = (e) => {
 
 const params = new URLSearchParams(location.search);
 const initial = params.get('backend') ?? 'wasm';
+const threadsParam = params.get('threads');
+if (threadsParam !== null) {
+  if ([...threadSelect.options].some((o) => o.value === threadsParam)) threadSelect.value = threadsParam;
+  else $('run-error').textContent = `?threads=${threadsParam} is not a thread count; allowed: auto, 1–${MAX_THREADS}.`;
+}
 chooseBackend((BACKEND_CHOICES as readonly string[]).includes(initial) ? (initial as BackendChoice) : 'wasm');
 if (!(BACKEND_CHOICES as readonly string[]).includes(initial)) $('run-error').textContent = `?backend=${initial} is not a backend; allowed: ${BACKEND_CHOICES.join(', ')}.`;
 if (params.get('packed') === '1') {

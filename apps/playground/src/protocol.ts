@@ -1,12 +1,13 @@
 // Messages between the page (main.ts) and its Web Worker (worker.ts), which owns the backend, the models and decoding.
-import type { BackendChoice, OpenedBackend } from './backends.js';
+import type { BackendChoice, OpenedBackend, ThreadChoice } from './backends.js';
 import type { CheckpointSummary, GenerateRequest, GenerateSummary } from './engine.js';
 
 /** Checkpoint slots: A, and B for the side-by-side comparison of two checkpoints. */
 export type Slot = 'a' | 'b';
 
 export type ToWorker =
-  | { type: 'backend'; choice: BackendChoice }
+  /** Open a backend; `threads` is the wasm backend's (other backends run one). */
+  | { type: 'backend'; choice: BackendChoice; threads: ThreadChoice }
   /** Packed ternary weights (model's freezeModel) for the ternary variants, on cpu and wasm; rebuilds the models. */
   | { type: 'packed'; on: boolean }
   | { type: 'load'; slot: Slot; source: string; config: string; weights: ArrayBuffer; tokenizer: string }

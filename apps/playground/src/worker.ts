@@ -69,7 +69,7 @@ async function handle(msg: ToWorker): Promise<void> {
       post({ type: 'packed', on: packed, notes });
     } else if (msg.type === 'backend') {
       disposeModels();
-      backend = await openBackend(msg.choice);
+      backend = await openBackend(msg.choice, msg.threads);
       const reloaded: Slot[] = [];
       for (const slot of loaded.keys()) {
         modelOf(slot);

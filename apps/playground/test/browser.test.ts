@@ -9,7 +9,9 @@
 // ternary weights, the tokens must equal Node's packed model's (freezeModel). The cpu run also checks the side-by-side
 // views (full model vs exit 2 against Node's exit-2 decoding; A vs B with B from the file picker) and a missing
 // checkpoint URL's message. No console error may
-// occur; a screenshot per backend is saved under test-artifacts/ (git-ignored).
+// occur; a screenshot per backend is saved under test-artifacts/ (git-ignored). The wasm backend also runs with 2
+// threads (Web Workers over SharedArrayBuffer: Node's tokens, 2 threads reported), and on the page served without
+// COOP/COEP it runs 1 thread and says why.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -130,6 +132,62 @@ describe.skipIf(!ready)('playground in Chromium', () => {
     expect(margin).toBeGreaterThan(0); // no exact tie: the greedy choices are defined
   });
 
+  /** Console errors of a page (and uncaught ones), for the "no console error" checks. */
+  function watchErrors(page: Page): string[] {
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`);
+    });
+    page.on('pageerror', (e) => errors.push(e.message));
+    return errors;
+  }
+
+  it("wasm with 2 threads (Web Workers over SharedArrayBuffer): Node's greedy tokens, reports 2 threads, no console error", async () => {
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    try {
+      await page.goto(`${url}/?backend=wasm&threads=2&checkpoint=tiny`);
+      await page.locator('#status-a[data-state="loaded"], #status-a[data-state="error"]').waitFor({ timeout: 30_000 });
+      await page.locator('#backend-status[data-state="ready"]').waitFor({ timeout: 30_000 });
+      const notes = await page.locator('#backend-notes li').allTextContents();
+      expect(await page.getAttribute('#backend-status', 'data-active')).toBe('wasm');
+      expect(await page.getAttribute('#backend-status', 'data-threads'), notes.join(' / ')).toBe('2');
+      expect(await page.textContent('#backend-status')).toMatch(/, 2 threads \(Web Workers\)$/);
+      expect(await page.locator('#backend-notes .threads-note').count()).toBe(0);
+      // The pool's worker runs beside the page's own worker (Chromium reports nested dedicated workers too).
+      expect(page.workers().length).toBeGreaterThanOrEqual(2);
+      const full = await generateOnPage(page, { mode: 'exit', exit: L });
+      expect(full.ids, 'wasm 2 threads page vs Node wasm').toEqual(node.wasm.ids);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 30_000);
+
+  it('not cross-origin isolated: wasm asked for 2 threads runs 1, with a visible note saying why', async () => {
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    try {
+      // The same page without COOP/COEP on its document: no SharedArrayBuffer.
+      await page.route(/\/(\?.*)?$/, async (route) => {
+        const res = await route.fetch();
+        const headers = { ...res.headers() };
+        delete headers['cross-origin-opener-policy'];
+        delete headers['cross-origin-embedder-policy'];
+        await route.fulfill({ response: res, headers });
+      });
+      await page.goto(`${url}/?backend=wasm&threads=2`);
+      await page.locator('#backend-status[data-state="ready"]').waitFor({ timeout: 30_000 });
+      expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(false);
+      expect(await page.getAttribute('#backend-status', 'data-active')).toBe('wasm');
+      expect(await page.getAttribute('#backend-status', 'data-threads')).toBe('1');
+      expect(await page.textContent('#backend-notes .threads-note')).toMatch(/^wasm runs 1 thread, not 2: wasm threads need a cross-origin isolated page/);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 30_000);
+
   for (const backend of ['cpu', 'wasm', 'webgl2'] as const) {
     it(`${backend}: loads the tiny checkpoint and generates Node's greedy tokens, no console error`, async () => {
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -140,7 +198,7 @@ describe.skipIf(!ready)('playground in Chromium', () => {
       });
       page.on('pageerror', (e) => errors.push(e.message));
       try {
-        await page.goto(`${url}/?backend=${backend}&checkpoint=tiny`);
+        await page.goto(`${url}/?backend=${backend}${backend === 'wasm' ? '&threads=1' : ''}&checkpoint=tiny`);
         await page.locator('#status-a[data-state="loaded"], #status-a[data-state="error"]').waitFor({ timeout: 30_000 });
         expect(await page.getAttribute('#status-a', 'data-state'), (await page.textContent('#status-a')) ?? '').toBe('loaded');
         await page.locator('#backend-status[data-state="ready"]').waitFor({ timeout: 30_000 });

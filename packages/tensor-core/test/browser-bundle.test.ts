@@ -5,7 +5,7 @@ import { bundleForBrowser } from '@bitskip/test-utils';
 import { describe, expect, it } from 'vitest';
 
 describe('browser bundle', () => {
-  for (const entry of ['index.ts', 'testing.ts', 'cpu-kernels.ts']) {
+  for (const entry of ['index.ts', 'testing.ts', 'cpu-kernels.ts', 'web.ts']) {
     it(`src/${entry} imports no Node built-in`, async () => {
       const { errors, nodeImports, text } = await bundleForBrowser(join(import.meta.dirname, '..', 'src', entry));
       expect(errors).toEqual([]);
