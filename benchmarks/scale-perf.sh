@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Issue #20 performance: a 4-cell tiny grid, one process vs two BullMQ workers, alternating, on a quiet machine.
 set -u
-cd "$(dirname "$0")/../apps/bench"
-export BITSKIP_DATA_DIR="${BITSKIP_DATA_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data/tinystories}" BITSKIP_CACHE_DIR=/tmp/scale-cache
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT/apps/bench"
+export BITSKIP_DATA_DIR="${BITSKIP_DATA_DIR:-$ROOT/../shared/data/tinystories}" BITSKIP_CACHE_DIR=/tmp/scale-cache
 redis-server --port 16392 --save '' --appendonly no --dir /tmp > /tmp/scale-redis.log 2>&1 & R=$!
 sleep 1
 Q=redis://127.0.0.1:16392/3
