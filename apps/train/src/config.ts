@@ -77,7 +77,7 @@ const BASE: TrainConfig = {
   model: { variant: 'v1' },
   data: { tokenizer: 'bpe', vocabSize: 1024, seqLen: 256, batchSize: 16, maxBytes: 16 * 1024 * 1024, documentAligned: false },
   optim: { lr: 3e-3, minLrRatio: 0.1, warmupSteps: 50, schedule: 'cosine', decayFraction: 0.2, weightDecay: 0.1, beta1: 0.9, beta2: 0.95, eps: 1e-8, clip: 1.0, accum: 1 },
-  steps: 400,
+  steps: 520,
   tokens: null,
   timeBudget: null,
   layerDrop: BITSKIP_LAYER_DROP,
