@@ -28,47 +28,22 @@ given rates (a dropped row passes the layer unchanged; the layer runs on the kep
 
 import json
 import math
-import struct
+import os
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-QUANT_EPS = 1e-5
-
-
-def read_safetensors(path):
-    """name -> float32 numpy array (F32 only: what our writer stores for weights)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + n].decode("utf-8"))
-    header.pop("__metadata__", None)
-    body = data[8 + n :]
-    out = {}
-    for name, h in header.items():
-        if h["dtype"] != "F32":
-            raise ValueError(f"{path}: tensor {name} is {h['dtype']}, the peer reads F32 only")
-        a, b = h["data_offsets"]
-        out[name] = np.frombuffer(body[a:b], dtype="<f4").reshape(h["shape"]).copy()
-    return out
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "packages", "model", "scripts"))
+from bitskip_ref import QUANT_EPS, read_safetensors, ste, ternary  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Quantizers (packages/quant/src/schemes.ts; round half to even = torch.round).
-
-
-def ste(x, q):
-    """Forward q, gradient of the identity."""
-    return x + (q - x).detach()
-
-
-def ternary(w):
-    g = w.abs().mean().clamp(min=QUANT_EPS)
-    return torch.where(w > 0.5 * g, g, torch.where(w < -0.5 * g, -g, torch.zeros_like(w)))
+# Quantizers (packages/quant/src/schemes.ts; round half to even = torch.round). The safetensors reader, the
+# straight-through helper and the ternary weight quantizer are the model package's PyTorch reference's (they carry
+# no dtype of their own: float32 in, float32 out).
 
 
 def quant_act(x, bits, scheme):
@@ -279,7 +254,7 @@ class Peer:
         self.gen = torch.Generator().manual_seed(spec["seed"] + 1)
         self.model = BitSkipLM(c)
         if spec.get("weights"):
-            self.model.load_hf(read_safetensors(spec["weights"]))
+            self.model.load_hf(read_safetensors(spec["weights"])[0])
         self.model.train()
         o = spec["optimizer"]
         params = list(self.model.parameters())
