@@ -1,20 +1,19 @@
 // Linear layer + cross-entropy fused and chunked over rows: mean CE of (h Wᵀ) against targets without ever holding
-// the whole (N, V) logits tensor — neither in the forward nor in the backward, which recomputes each chunk's logits
-// (as Liger-kernel's fused linear cross-entropy and llm.c's chunked classifier do). For a narrow model the head is the
-// largest matmul of a step and an early-exit loss runs it once per exit: this bounds its memory to one chunk.
-//   forward:  CE = Σ_c (n_c / N) · CE_c,   CE_c the mean over chunk c's n_c scored rows, N = Σ n_c
-//   backward: dlogits_c = (softmax(logits_c) − onehot) · dy / N;  dh_c = dlogits_c W;  dW = Σ_c dlogits_cᵀ h_c
-// When the forward records gradients (training), the loss is a scalar, so its gradients are computed in the forward
-// from the logits at hand with dy = 1 and the backward only scales them by dy (Liger-kernel's trick): no second head
+// the whole (N, V) logits tensor (as Liger-kernel's fused linear cross-entropy and llm.c's chunked classifier do). For
+// a narrow model the head is the largest matmul of a step and an early-exit loss runs it once per exit: this bounds
+// its memory to one chunk.
+//   loss:      CE = Σ_c (n_c / N) · CE_c,   CE_c the mean over chunk c's n_c scored rows, N = Σ n_c
+//   gradients: dlogits_c = (softmax(logits_c) − onehot) · dy / N;  dh_c = dlogits_c W;  dW = Σ_c dlogits_cᵀ h_c
+// The loss is a scalar, so when the forward records gradients (training) they are computed in the forward from each
+// chunk's logits at hand with dy = 1, and the backward only scales them by dy (Liger-kernel's trick): no second head
 // matmul and no second cross-entropy pass per chunk. Without gradients (eval), the forward computes the loss only.
 import { getKernel } from '../backend.js';
-import { customGrad, isGradEnabled, noGrad, record, tidy } from '../engine.js';
+import { isGradEnabled, noGrad, record, tidy } from '../engine.js';
 import { fmtShape } from '../shape.js';
 import { Tensor, newRef } from '../tensor.js';
 import { scalar } from './create.js';
 import { add, mul } from './elementwise.js';
 import { concat, slice } from './layout.js';
-import { crossEntropy } from './loss.js';
 import { matmul } from './matmul.js';
 
 export interface LinearCrossEntropyOptions {
@@ -50,49 +49,16 @@ export function linearCrossEntropy(h: Tensor, w: Tensor, targets: Tensor, opts: 
   });
   const total = counts.reduce((a, b) => a + b, 0);
   for (const x of t) if (x !== ignoreIndex && (x < 0 || x >= v)) throw new Error(`linearCrossEntropy: target ${x} out of range [0, ${v})`);
-  if (isGradEnabled() && (h.tracksGrad || w.tracksGrad)) return gradInForward(h, w, targets, chunks, counts, total, ignoreIndex);
-  const op = customGrad(
-    (hh, ww, tt) => {
-      let acc = scalar(0, 'float32', hh.backend);
-      chunks.forEach(([a, b], i) => {
-        if (counts[i] === 0) return;
-        const ce = crossEntropy(matmul(slice(hh, [a, 0], [b]), ww, { transB: true }), slice(tt, [a], [b]), { ignoreIndex });
-        acc = add(acc, mul(ce, counts[i]! / total));
-      });
-      return acc;
-    },
-    (dy, [hh, ww, tt]) => {
-      const be = dy.backend;
-      const dhs: Tensor[] = [];
-      let dw: Tensor | null = null;
-      chunks.forEach(([a, b], i) => {
-        const hc = slice(hh!, [a, 0], [b]);
-        const tc = slice(tt!, [a], [b]);
-        const logits = matmul(hc, ww!, { transB: true }); // (n, D) x (V, D)ᵀ -> (n, V)
-        const { loss, lse } = getKernel(be, 'crossEntropy')(logits, tc, ignoreIndex);
-        be.dispose(loss);
-        const lseT = new Tensor(newRef(be, lse), [b - a], 'float32', null);
-        // The kernel divides by this chunk's count; rescale so the whole is divided by the total.
-        const dyc = mul(dy, counts[i] === 0 ? 0 : counts[i]! / total);
-        const g = new Tensor(newRef(be, getKernel(be, 'crossEntropyBackward')(logits, tc, lseT, dyc, ignoreIndex)), logits.shape, 'float32', null);
-        dhs.push(matmul(g, ww!)); // (n, V) x (V, D) -> (n, D)
-        const dwc = matmul(g, hc, { transA: true }); // (n, V)ᵀ x (n, D) -> (V, D)
-        dw = dw === null ? dwc : add(dw, dwc);
-      });
-      return [dhs.length === 1 ? dhs[0]! : concat(dhs, 0), dw, null];
-    },
-  );
-  return op(h, w, targets);
+  const grads = isGradEnabled();
+  return chunkedHeadLoss(h, w, targets, chunks, counts, total, ignoreIndex, grads && h.tracksGrad, grads && w.tracksGrad);
 }
 
 /**
- * The training path: per chunk, logits, the loss and its gradients for dy = 1 (only those an input needs), kept as
- * the node's saved tensors; the backward returns them scaled by dy.
+ * Per chunk, the logits and the loss, and when an input records gradients (training) the loss's gradients for
+ * dy = 1 — only those an input needs —, kept as the node's saved tensors; the backward returns them scaled by dy.
  */
-function gradInForward(h: Tensor, w: Tensor, targets: Tensor, chunks: [number, number][], counts: number[], total: number, ignoreIndex: number): Tensor {
+function chunkedHeadLoss(h: Tensor, w: Tensor, targets: Tensor, chunks: [number, number][], counts: number[], total: number, ignoreIndex: number, needH: boolean, needW: boolean): Tensor {
   const be = h.backend;
-  const needH = h.tracksGrad;
-  const needW = w.tracksGrad;
   const { loss, dh, dw } = noGrad(() =>
     tidy(() => {
       let acc = scalar(0, 'float32', be);
@@ -110,6 +76,7 @@ function gradInForward(h: Tensor, w: Tensor, targets: Tensor, chunks: [number, n
         const ce = new Tensor(newRef(be, k.loss), [], 'float32', null);
         acc = add(acc, mul(ce, counts[i]! / total));
         const lseT = new Tensor(newRef(be, k.lse), [b - a], 'float32', null);
+        if (!needH && !needW) return;
         // The kernel divides by this chunk's count; dy = n_c / N makes the whole divided by the total.
         const dyc = scalar(counts[i]! / total, 'float32', be);
         const g = new Tensor(newRef(be, getKernel(be, 'crossEntropyBackward')(logits, tc, lseT, dyc, ignoreIndex)), logits.shape, 'float32', null);
@@ -123,6 +90,7 @@ function gradInForward(h: Tensor, w: Tensor, targets: Tensor, chunks: [number, n
       return { loss: acc, dh, dw: needW ? (dw ?? mul(w, 0)) : null };
     }),
   );
+  if (!needH && !needW) return loss;
   const saved = [dh ?? loss, dw ?? loss];
   const y = record('linearCrossEntropy', [h, w, targets], loss.ref, [], 'float32', {
     save: saved,
