@@ -102,12 +102,50 @@ const C_SCALE: usize = C_TA; // f32 bits
   if (n8 < n) scores(q0, q1, q2, q3, k + <usize>n8 * dBytes, n - n8, d, scale, s + (<usize>n8 << 2), stride);
 }
 
-// acc_r[x] = Σ_{j < n} w[r][j] · m_j[x] for the four weight rows, written (or added) to out rows o0..o3 (all D).
-// m: (n, D) rows; w rows of `stride` bytes. Rows whose pointer is 0 are skipped on write.
+// acc_r[x] = Σ_{j < n} w[r][j] · m_j[x] for the four weight rows, written to out rows o0..o3 (all D).
+// m: (n, D) rows; w rows of `stride` bytes. Rows whose pointer is 0 are skipped on write. Columns go in pairs of
+// vectors (eight accumulators: six loads per eight multiply-adds), a last single vector when D is not a multiple of 8;
+// each output is still summed over j in order.
 // @ts-ignore: decorator
 @inline function weightedRows(w: usize, stride: usize, m: usize, n: i32, d: i32, o0: usize, o1: usize, o2: usize, o3: usize): void {
   const rowBytes = <usize>d << 2;
-  for (let x: usize = 0; x < rowBytes; x += 16) {
+  const pairBytes = rowBytes & ~(<usize>31);
+  for (let x: usize = 0; x < pairBytes; x += 32) {
+    let a00 = f32x4.splat(0);
+    let a01 = f32x4.splat(0);
+    let a10 = f32x4.splat(0);
+    let a11 = f32x4.splat(0);
+    let a20 = f32x4.splat(0);
+    let a21 = f32x4.splat(0);
+    let a30 = f32x4.splat(0);
+    let a31 = f32x4.splat(0);
+    let mj = m + x;
+    let wj = w;
+    for (let j = 0; j < n; j++) {
+      const m0 = v128.load(mj);
+      const m1 = v128.load(mj, 16);
+      let ws = v128.load32_splat(wj);
+      a00 = madd(ws, m0, a00);
+      a01 = madd(ws, m1, a01);
+      ws = v128.load32_splat(wj + stride);
+      a10 = madd(ws, m0, a10);
+      a11 = madd(ws, m1, a11);
+      ws = v128.load32_splat(wj + 2 * stride);
+      a20 = madd(ws, m0, a20);
+      a21 = madd(ws, m1, a21);
+      ws = v128.load32_splat(wj + 3 * stride);
+      a30 = madd(ws, m0, a30);
+      a31 = madd(ws, m1, a31);
+      mj += rowBytes;
+      wj += 4;
+    }
+    if (o0 != 0) { v128.store(o0 + x, a00); v128.store(o0 + x, a01, 16); }
+    if (o1 != 0) { v128.store(o1 + x, a10); v128.store(o1 + x, a11, 16); }
+    if (o2 != 0) { v128.store(o2 + x, a20); v128.store(o2 + x, a21, 16); }
+    if (o3 != 0) { v128.store(o3 + x, a30); v128.store(o3 + x, a31, 16); }
+  }
+  if (pairBytes < rowBytes) {
+    const x = pairBytes;
     let a0 = f32x4.splat(0);
     let a1 = f32x4.splat(0);
     let a2 = f32x4.splat(0);
@@ -130,12 +168,46 @@ const C_SCALE: usize = C_TA; // f32 bits
 }
 
 // out_j[x] += Σ_r w[r][j] · v_r[x] for keys j < n (the transposed product: dK and dV rows), rows v0..v3 of D.
+// Keys go in pairs (eight weights held, the four v vectors loaded once for both rows of out); the sum per output
+// element keeps its order (r = 0..3 onto the running value).
 // @ts-ignore: decorator
 @inline function addTransposed(w: usize, stride: usize, v0: usize, v1: usize, v2: usize, v3: usize, n: i32, d: i32, out: usize): void {
   const rowBytes = <usize>d << 2;
+  const n2 = n & ~1;
   let oj = out;
-  for (let j = 0; j < n; j++) {
+  for (let j = 0; j < n2; j += 2) {
     const off = <usize>j << 2;
+    const w00 = v128.load32_splat(w + off);
+    const w10 = v128.load32_splat(w + stride + off);
+    const w20 = v128.load32_splat(w + 2 * stride + off);
+    const w30 = v128.load32_splat(w + 3 * stride + off);
+    const w01 = v128.load32_splat(w + off + 4);
+    const w11 = v128.load32_splat(w + stride + off + 4);
+    const w21 = v128.load32_splat(w + 2 * stride + off + 4);
+    const w31 = v128.load32_splat(w + 3 * stride + off + 4);
+    const oj1 = oj + rowBytes;
+    for (let x: usize = 0; x < rowBytes; x += 16) {
+      const x0 = v128.load(v0 + x);
+      const x1 = v128.load(v1 + x);
+      const x2 = v128.load(v2 + x);
+      const x3 = v128.load(v3 + x);
+      let acc = v128.load(oj + x);
+      acc = madd(w00, x0, acc);
+      acc = madd(w10, x1, acc);
+      acc = madd(w20, x2, acc);
+      acc = madd(w30, x3, acc);
+      v128.store(oj + x, acc);
+      let acc1 = v128.load(oj1 + x);
+      acc1 = madd(w01, x0, acc1);
+      acc1 = madd(w11, x1, acc1);
+      acc1 = madd(w21, x2, acc1);
+      acc1 = madd(w31, x3, acc1);
+      v128.store(oj1 + x, acc1);
+    }
+    oj += 2 * rowBytes;
+  }
+  if (n2 < n) {
+    const off = <usize>n2 << 2;
     const w0 = v128.load32_splat(w + off);
     const w1 = v128.load32_splat(w + stride + off);
     const w2 = v128.load32_splat(w + 2 * stride + off);
@@ -148,7 +220,6 @@ const C_SCALE: usize = C_TA; // f32 bits
       acc = madd(w3, v128.load(v3 + x), acc);
       v128.store(oj + x, acc);
     }
-    oj += rowBytes;
   }
 }
 

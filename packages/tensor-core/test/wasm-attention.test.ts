@@ -202,6 +202,8 @@ describe('the attention op on wasm runs the fused kernels and matches the compos
     [[2, 4, 19, 8], [2, 2, 19, 8], true],
     [[1, 6, 3, 16], [1, 3, 11, 16], true],
     [[2, 2, 9, 4], [2, 1, 9, 4], false],
+    // D = 12: the kernels' column pairs (8 columns) and their single-vector tail; 13 keys: an odd key count.
+    [[1, 2, 13, 12], [1, 2, 13, 12], true],
   ] as [number[], number[], boolean][]) {
     it(`q ${shapeQ.join('×')}, kv ${shapeKV.join('×')}, causal ${causal}`, () => {
       expect(hasKernel(findBackend('wasm-attn'), 'fusedAttention')).toBe(true);
