@@ -5,7 +5,7 @@
 // no allocation (several instances share one memory; JS owns all buffers, including scratch).
 
 import { C_A, C_ACC, C_B, C_BATCH, C_C, C_K, C_M, C_N, C_SA, C_SB, C_TA, C_TB, C_THREADS } from './ctrl';
-import { nextChunk } from './chunks';
+import { chunkOf, nextChunk } from './chunks';
 import { madd } from './simd';
 
 // Cache blocking. KC: depth of a packed block (a B micro-panel, KC×8 floats = 16 KiB, stays in L1 beside the
@@ -325,6 +325,158 @@ function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: i32,
   }
 }
 
+// One 8-column output vector pair of a single-row product (m = 1): the same sums, in the same order, as the packed
+// path's micro-kernel gives that row — per output lane, madd over k in order within each KC block, and the blocks
+// added onto C — so a row's result does not depend on whether it was computed alone or inside a larger product
+// (decoding one token and verifying several must agree bit for bit). No packing: op(A) is one contiguous row
+// (transA or not) and op(B)'s 8 columns are read in place, transposed on the fly when B is stored n×k.
+function gemvBlock(a: usize, b: usize, c: usize, k: i32, n: i32, j0: i32, transB: i32, accumulate: i32): void {
+  const cols = min(NR, n - j0);
+  const cp = c + (<usize>j0 << 2);
+  for (let kk = 0; kk < k; kk += KC) {
+    const kc = min(KC, k - kk);
+    let c0 = f32x4.splat(0);
+    let c1 = f32x4.splat(0);
+    let ap = a + (<usize>kk << 2);
+    if (!transB) {
+      // B k×n row-major: row kx's 8 columns are contiguous.
+      const ldb = <usize>n << 2;
+      let bp = b + ((<usize>kk * <usize>n + <usize>j0) << 2);
+      if (cols == NR) {
+        for (let kx = 0; kx < kc; kx++) {
+          const av = v128.load32_splat(ap);
+          c0 = madd(av, v128.load(bp), c0);
+          c1 = madd(av, v128.load(bp, 16), c1);
+          ap += 4;
+          bp += ldb;
+        }
+      } else {
+        for (let kx = 0; kx < kc; kx++) {
+          const av = v128.load32_splat(ap);
+          let b0 = f32x4.splat(0);
+          let b1 = f32x4.splat(0);
+          for (let q = 0; q < cols; q++) {
+            const v = load<f32>(bp + (<usize>q << 2));
+            if (q == 0) b0 = f32x4.replace_lane(b0, 0, v);
+            else if (q == 1) b0 = f32x4.replace_lane(b0, 1, v);
+            else if (q == 2) b0 = f32x4.replace_lane(b0, 2, v);
+            else if (q == 3) b0 = f32x4.replace_lane(b0, 3, v);
+            else if (q == 4) b1 = f32x4.replace_lane(b1, 0, v);
+            else if (q == 5) b1 = f32x4.replace_lane(b1, 1, v);
+            else b1 = f32x4.replace_lane(b1, 2, v);
+          }
+          c0 = madd(av, b0, c0);
+          c1 = madd(av, b1, c1);
+          ap += 4;
+          bp += ldb;
+        }
+      }
+    } else {
+      // B stored n×k: column j of op(B) is row j of B. Four depth steps at a time from each of the 8 rows,
+      // transposed in registers (4×4 blocks) into the 8-column vectors the packed path would have built.
+      const ldb = <usize>k << 2;
+      const r0 = b + ((<usize>j0 * <usize>k + <usize>kk) << 2);
+      let kx = 0;
+      if (cols == NR) {
+        for (; kx + 4 <= kc; kx += 4) {
+          const off = <usize>kx << 2;
+          const x0 = v128.load(r0 + off);
+          const x1 = v128.load(r0 + ldb + off);
+          const x2 = v128.load(r0 + 2 * ldb + off);
+          const x3 = v128.load(r0 + 3 * ldb + off);
+          const y0 = v128.load(r0 + 4 * ldb + off);
+          const y1 = v128.load(r0 + 5 * ldb + off);
+          const y2 = v128.load(r0 + 6 * ldb + off);
+          const y3 = v128.load(r0 + 7 * ldb + off);
+          const s0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5);
+          const s1 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
+          const s2 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
+          const s3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+          const u0 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5);
+          const u1 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
+          const u2 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5);
+          const u3 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
+          let av = v128.load32_splat(ap);
+          c0 = madd(av, v128.shuffle<f32>(s0, s2, 0, 1, 4, 5), c0);
+          c1 = madd(av, v128.shuffle<f32>(u0, u2, 0, 1, 4, 5), c1);
+          av = v128.load32_splat(ap, 4);
+          c0 = madd(av, v128.shuffle<f32>(s0, s2, 2, 3, 6, 7), c0);
+          c1 = madd(av, v128.shuffle<f32>(u0, u2, 2, 3, 6, 7), c1);
+          av = v128.load32_splat(ap, 8);
+          c0 = madd(av, v128.shuffle<f32>(s1, s3, 0, 1, 4, 5), c0);
+          c1 = madd(av, v128.shuffle<f32>(u1, u3, 0, 1, 4, 5), c1);
+          av = v128.load32_splat(ap, 12);
+          c0 = madd(av, v128.shuffle<f32>(s1, s3, 2, 3, 6, 7), c0);
+          c1 = madd(av, v128.shuffle<f32>(u1, u3, 2, 3, 6, 7), c1);
+          ap += 16;
+        }
+      }
+      for (; kx < kc; kx++) {
+        const av = v128.load32_splat(ap);
+        let b0 = f32x4.splat(0);
+        let b1 = f32x4.splat(0);
+        const src = r0 + (<usize>kx << 2);
+        for (let q = 0; q < cols; q++) {
+          const v = load<f32>(src + <usize>q * ldb);
+          if (q == 0) b0 = f32x4.replace_lane(b0, 0, v);
+          else if (q == 1) b0 = f32x4.replace_lane(b0, 1, v);
+          else if (q == 2) b0 = f32x4.replace_lane(b0, 2, v);
+          else if (q == 3) b0 = f32x4.replace_lane(b0, 3, v);
+          else if (q == 4) b1 = f32x4.replace_lane(b1, 0, v);
+          else if (q == 5) b1 = f32x4.replace_lane(b1, 1, v);
+          else if (q == 6) b1 = f32x4.replace_lane(b1, 2, v);
+          else b1 = f32x4.replace_lane(b1, 3, v);
+        }
+        c0 = madd(av, b0, c0);
+        c1 = madd(av, b1, c1);
+        ap += 4;
+      }
+    }
+    const add = accumulate != 0 || kk > 0;
+    if (cols == NR) {
+      if (add) {
+        c0 = f32x4.add(c0, v128.load(cp));
+        c1 = f32x4.add(c1, v128.load(cp, 16));
+      }
+      v128.store(cp, c0);
+      v128.store(cp, c1, 16);
+    } else {
+      for (let q = 0; q < cols; q++) {
+        const off = <usize>q << 2;
+        let v: f32 = 0;
+        if (q == 0) v = f32x4.extract_lane(c0, 0);
+        else if (q == 1) v = f32x4.extract_lane(c0, 1);
+        else if (q == 2) v = f32x4.extract_lane(c0, 2);
+        else if (q == 3) v = f32x4.extract_lane(c0, 3);
+        else if (q == 4) v = f32x4.extract_lane(c1, 0);
+        else if (q == 5) v = f32x4.extract_lane(c1, 1);
+        else v = f32x4.extract_lane(c1, 2);
+        store<f32>(cp + off, add ? load<f32>(cp + off) + v : v);
+      }
+    }
+  }
+}
+
+/** Thread t's share of a single-row product (m = 1): 8-column blocks of every batch item, in chunks. */
+function gemvPart(ctrl: usize, t: i32, a: usize, b: usize, c: usize, batch: i32, k: i32, n: i32, sa: usize, sb: usize, transB: i32, acc: i32): void {
+  const blocks = (n + NR - 1) / NR;
+  const total = <i64>batch * <i64>blocks;
+  const chunk = chunkOf<i64>(ctrl, total, 8);
+  const sc = <usize>n << 2;
+  let first = true;
+  for (;;) {
+    const u0 = nextChunk<i64>(ctrl, t, total, chunk, first);
+    first = false;
+    if (u0 < 0) return;
+    const u1 = min(total, u0 + chunk);
+    for (let u = u0; u < u1; u++) {
+      const bi = <i32>(u / <i64>blocks);
+      const j0 = <i32>(u % <i64>blocks) * NR;
+      gemvBlock(a + <usize>bi * sa, b + <usize>bi * sb, c + <usize>bi * sc, k, n, j0, transB, acc);
+    }
+  }
+}
+
 /**
  * Thread `t`'s share of the matmul described by the control block at `ctrl`: C[i] (+)= op(A[i])·op(B[i])
  * for every batch item i, split across `threads` in chunks of 4-row panels.
@@ -345,6 +497,12 @@ export function matmulPart(ctrl: usize, t: i32, scratch: usize): void {
   const acc = load<i32>(ctrl + C_ACC);
   const threads = load<i32>(ctrl + C_THREADS);
   if (m <= 0 || n <= 0 || k <= 0 || batch <= 0) return;
+  // A single row (decoding one token): no packing, and the threads split the columns (the row split below would
+  // leave every thread but one idle).
+  if (m == 1) {
+    gemvPart(ctrl, t, a, b, c, batch, k, n, sa, sb, transB, acc);
+    return;
+  }
   // Work units: 4-row panels of every batch item, numbered batch-major. One thread takes them all;
   // several take chunks of consecutive units from a shared counter (dynamic, so a thread slowed by
   // another process does less). The chunk count is a multiple of the thread count, 1 to 4 chunks a thread

@@ -281,3 +281,63 @@ describe('2 threads give the bits of 1 thread (each element summed in the same o
     }
   });
 });
+
+describe('a single row (m = 1, the decoding path) gives the bits of the same row inside a larger product', () => {
+  // m = 1 takes its own unpacked path; each element must still be summed as the packed path sums it, so that one
+  // token decoded alone and the same token verified among several agree exactly. Several depth blocks (k > 512),
+  // depth tails (k % 4), column edges (n % 8), batches, accumulate; 1 thread and 2 (forced).
+  const cases: Array<Case & { accumulate?: boolean }> = [
+    { batch: 2, m: 5, k: 700, n: 21 },
+    { batch: 1, m: 3, k: 37, n: 1030 },
+    { batch: 3, m: 4, k: 530, n: 19, accumulate: true },
+    { batch: 1, m: 2, k: 1, n: 8 },
+  ];
+  it.each([false, ...(relaxedOk ? [true] : [])])('relaxed=%s', async (relaxed) => {
+    for (const threads of [1, 2]) {
+      const mm = await createWasmMatmul({ threads, relaxed, parallelMinFlops: 0 });
+      try {
+        const rng = new Rng(43);
+        for (const p of cases) {
+          for (const { name, transA, transB } of LAYOUTS) {
+            const { batch, m, k, n } = p;
+            const a = randomArray(rng, batch * m * k);
+            const b = randomArray(rng, batch * k * n);
+            const c0 = randomArray(rng, batch * m * n);
+            const run = (aa: Float32Array, rows: number, tA: boolean, c: Float32Array): Float32Array => {
+              const ab = mm.alloc(aa.length);
+              const bb = mm.alloc(b.length);
+              const cb = mm.alloc(c.length);
+              try {
+                ab.f32.set(aa);
+                bb.f32.set(b);
+                cb.f32.set(c);
+                mm.matmul({ a: ab, b: bb, c: cb, batch, m: rows, k, n, transA: tA, transB, accumulate: p.accumulate === true });
+                return cb.f32.slice();
+              } finally {
+                mm.free(ab);
+                mm.free(bb);
+                mm.free(cb);
+              }
+            };
+            const whole = run(a, m, transA, c0);
+            for (let i = 0; i < m; i++) {
+              // Row i of op(A) for every batch item, contiguous (a 1×k or, stored transposed, a k×1 matrix).
+              const row = new Float32Array(batch * k);
+              for (let q = 0; q < batch; q++) for (let x = 0; x < k; x++) row[q * k + x] = a[q * m * k + (transA ? x * m + i : i * k + x)]!;
+              const c1 = new Float32Array(batch * n);
+              for (let q = 0; q < batch; q++) c1.set(c0.subarray((q * m + i) * n, (q * m + i + 1) * n), q * n);
+              const single = run(row, 1, transA, c1);
+              let first = -1;
+              for (let q = 0; q < batch && first < 0; q++) {
+                for (let j = 0; j < n && first < 0; j++) if (!Object.is(single[q * n + j], whole[(q * m + i) * n + j])) first = q * n + j;
+              }
+              expect(first, `${name} threads ${threads} ${JSON.stringify(p)} row ${i}: first differing element ${first}`).toBe(-1);
+            }
+          }
+        }
+      } finally {
+        await mm.dispose();
+      }
+    }
+  });
+});
