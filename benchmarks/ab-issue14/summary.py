@@ -40,7 +40,7 @@ def cells_quant(doc):
         if isinstance(v, dict) and 'median' in v: out[f'hadamard {k} s'] = v['median']
     return out
 def cells_step(doc):
-    return {f"step TinyLM {r['backend']} ms": r['ms']['median'] for r in doc['metrics']['runs']}
+    return {f"step 4×128 model {r['backend']} ms": r['ms']['median'] for r in doc['metrics']['runs']}
 for suite, fn in [('kernels', cells_kernels), ('quant', cells_quant), ('step', cells_step)]:
     if not load('before', suite) or not load('after', suite): continue
     B = [fn(d) for d in load('before', suite)]
