@@ -325,6 +325,23 @@ function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: i32,
   }
 }
 
+// Lane `lane` (0..3, not constant) of v set to x / read: the edge columns of a single-row product.
+// @ts-ignore: decorator
+@inline function withLane(v: v128, lane: i32, x: f32): v128 {
+  if (lane == 0) return f32x4.replace_lane(v, 0, x);
+  if (lane == 1) return f32x4.replace_lane(v, 1, x);
+  if (lane == 2) return f32x4.replace_lane(v, 2, x);
+  return f32x4.replace_lane(v, 3, x);
+}
+
+// @ts-ignore: decorator
+@inline function laneOf(v: v128, lane: i32): f32 {
+  if (lane == 0) return f32x4.extract_lane(v, 0);
+  if (lane == 1) return f32x4.extract_lane(v, 1);
+  if (lane == 2) return f32x4.extract_lane(v, 2);
+  return f32x4.extract_lane(v, 3);
+}
+
 // One 8-column output vector pair of a single-row product (m = 1): the same sums, in the same order, as the packed
 // path's micro-kernel gives that row — per output lane, madd over k in order within each KC block, and the blocks
 // added onto C — so a row's result does not depend on whether it was computed alone or inside a larger product
@@ -357,13 +374,8 @@ function gemvBlock(a: usize, b: usize, c: usize, k: i32, n: i32, j0: i32, transB
           let b1 = f32x4.splat(0);
           for (let q = 0; q < cols; q++) {
             const v = load<f32>(bp + (<usize>q << 2));
-            if (q == 0) b0 = f32x4.replace_lane(b0, 0, v);
-            else if (q == 1) b0 = f32x4.replace_lane(b0, 1, v);
-            else if (q == 2) b0 = f32x4.replace_lane(b0, 2, v);
-            else if (q == 3) b0 = f32x4.replace_lane(b0, 3, v);
-            else if (q == 4) b1 = f32x4.replace_lane(b1, 0, v);
-            else if (q == 5) b1 = f32x4.replace_lane(b1, 1, v);
-            else b1 = f32x4.replace_lane(b1, 2, v);
+            if (q < 4) b0 = withLane(b0, q, v);
+            else b1 = withLane(b1, q - 4, v);
           }
           c0 = madd(av, b0, c0);
           c1 = madd(av, b1, c1);
@@ -418,14 +430,8 @@ function gemvBlock(a: usize, b: usize, c: usize, k: i32, n: i32, j0: i32, transB
         const src = r0 + (<usize>kx << 2);
         for (let q = 0; q < cols; q++) {
           const v = load<f32>(src + <usize>q * ldb);
-          if (q == 0) b0 = f32x4.replace_lane(b0, 0, v);
-          else if (q == 1) b0 = f32x4.replace_lane(b0, 1, v);
-          else if (q == 2) b0 = f32x4.replace_lane(b0, 2, v);
-          else if (q == 3) b0 = f32x4.replace_lane(b0, 3, v);
-          else if (q == 4) b1 = f32x4.replace_lane(b1, 0, v);
-          else if (q == 5) b1 = f32x4.replace_lane(b1, 1, v);
-          else if (q == 6) b1 = f32x4.replace_lane(b1, 2, v);
-          else b1 = f32x4.replace_lane(b1, 3, v);
+          if (q < 4) b0 = withLane(b0, q, v);
+          else b1 = withLane(b1, q - 4, v);
         }
         c0 = madd(av, b0, c0);
         c1 = madd(av, b1, c1);
@@ -443,14 +449,7 @@ function gemvBlock(a: usize, b: usize, c: usize, k: i32, n: i32, j0: i32, transB
     } else {
       for (let q = 0; q < cols; q++) {
         const off = <usize>q << 2;
-        let v: f32 = 0;
-        if (q == 0) v = f32x4.extract_lane(c0, 0);
-        else if (q == 1) v = f32x4.extract_lane(c0, 1);
-        else if (q == 2) v = f32x4.extract_lane(c0, 2);
-        else if (q == 3) v = f32x4.extract_lane(c0, 3);
-        else if (q == 4) v = f32x4.extract_lane(c1, 0);
-        else if (q == 5) v = f32x4.extract_lane(c1, 1);
-        else v = f32x4.extract_lane(c1, 2);
+        const v = q < 4 ? laneOf(c0, q) : laneOf(c1, q - 4);
         store<f32>(cp + off, add ? load<f32>(cp + off) + v : v);
       }
     }
