@@ -325,15 +325,19 @@ function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: i32,
   }
 }
 
-// Lane `lane` (0..3, not constant) of v set to x / read: the edge columns of a single-row product.
+// Columns [first, first+4) of a single-row product's edge block, below `cols`, as one vector (0 past cols):
+// column q's value at src + q·stride bytes.
 // @ts-ignore: decorator
-@inline function withLane(v: v128, lane: i32, x: f32): v128 {
-  if (lane == 0) return f32x4.replace_lane(v, 0, x);
-  if (lane == 1) return f32x4.replace_lane(v, 1, x);
-  if (lane == 2) return f32x4.replace_lane(v, 2, x);
-  return f32x4.replace_lane(v, 3, x);
+@inline function gather4(src: usize, stride: usize, first: i32, cols: i32): v128 {
+  let v = f32x4.splat(0);
+  if (first < cols) v = f32x4.replace_lane(v, 0, load<f32>(src + <usize>first * stride));
+  if (first + 1 < cols) v = f32x4.replace_lane(v, 1, load<f32>(src + <usize>(first + 1) * stride));
+  if (first + 2 < cols) v = f32x4.replace_lane(v, 2, load<f32>(src + <usize>(first + 2) * stride));
+  if (first + 3 < cols) v = f32x4.replace_lane(v, 3, load<f32>(src + <usize>(first + 3) * stride));
+  return v;
 }
 
+// Lane `lane` (0..3, not constant) of v: the edge columns' results.
 // @ts-ignore: decorator
 @inline function laneOf(v: v128, lane: i32): f32 {
   if (lane == 0) return f32x4.extract_lane(v, 0);
@@ -370,15 +374,8 @@ function gemvBlock(a: usize, b: usize, c: usize, k: i32, n: i32, j0: i32, transB
       } else {
         for (let kx = 0; kx < kc; kx++) {
           const av = v128.load32_splat(ap);
-          let b0 = f32x4.splat(0);
-          let b1 = f32x4.splat(0);
-          for (let q = 0; q < cols; q++) {
-            const v = load<f32>(bp + (<usize>q << 2));
-            if (q < 4) b0 = withLane(b0, q, v);
-            else b1 = withLane(b1, q - 4, v);
-          }
-          c0 = madd(av, b0, c0);
-          c1 = madd(av, b1, c1);
+          c0 = madd(av, gather4(bp, 4, 0, cols), c0);
+          c1 = madd(av, gather4(bp, 4, 4, cols), c1);
           ap += 4;
           bp += ldb;
         }
@@ -425,16 +422,9 @@ function gemvBlock(a: usize, b: usize, c: usize, k: i32, n: i32, j0: i32, transB
       }
       for (; kx < kc; kx++) {
         const av = v128.load32_splat(ap);
-        let b0 = f32x4.splat(0);
-        let b1 = f32x4.splat(0);
         const src = r0 + (<usize>kx << 2);
-        for (let q = 0; q < cols; q++) {
-          const v = load<f32>(src + <usize>q * ldb);
-          if (q < 4) b0 = withLane(b0, q, v);
-          else b1 = withLane(b1, q - 4, v);
-        }
-        c0 = madd(av, b0, c0);
-        c1 = madd(av, b1, c1);
+        c0 = madd(av, gather4(src, ldb, 0, cols), c0);
+        c1 = madd(av, gather4(src, ldb, 4, cols), c1);
         ap += 4;
       }
     }
