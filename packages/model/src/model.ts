@@ -18,7 +18,7 @@ import {
   reshape,
   rope,
   scatterAdd,
-  silu,
+  swiglu,
   tensor,
   tidy,
 } from '@bitskip/tensor-core';
@@ -74,15 +74,24 @@ export class Attention extends Module {
     const { numHeads: H, numKvHeads: Hkv, headDim: D, ropeTheta } = this.c;
     const pos = ctx.cache?.length(layer) ?? 0;
     ctx.observe?.(layer + 1, 'qkv', x);
-    // (B, T, H*D) -> (B, T, H, D) -> (B, H, T, D)
     const [qx, kx, vx] = projectShared([this.q, this.k, this.v], x) as [Tensor, Tensor, Tensor];
-    const q = rope(permute(reshape(qx, [B, T, H, D]), [0, 2, 1, 3]), { offset: pos, base: ropeTheta });
-    let k = rope(permute(reshape(kx, [B, T, Hkv, D]), [0, 2, 1, 3]), { offset: pos, base: ropeTheta });
-    let v = permute(reshape(vx, [B, T, Hkv, D]), [0, 2, 1, 3]);
-    if (ctx.cache !== null) ({ k, v } = ctx.cache.append(layer, k, v)); // (B, Hkv, pos + T, D)
-    const a = attention(q, k, v, { causal: !this.c.paperNoCausalMask }); // (B, H, T, D)
-    // (B, H, T, D) -> (B, T, H, D) -> (B, T, H*D)
-    const ao = reshape(permute(a, [0, 2, 1, 3]), [B, T, H * D]);
+    const causal = !this.c.paperNoCausalMask;
+    let ao: Tensor;
+    if (ctx.cache === null) {
+      // (B, T, H*D) -> (B, T, H, D), attention in that layout (the fused kernels read it in place: no permutes).
+      const q = rope(reshape(qx, [B, T, H, D]), { offset: pos, base: ropeTheta, seqAxis: 1 });
+      const k = rope(reshape(kx, [B, T, Hkv, D]), { offset: pos, base: ropeTheta, seqAxis: 1 });
+      const a = attention(q, k, reshape(vx, [B, T, Hkv, D]), { causal, layout: 'bthd' }); // (B, T, H, D)
+      ao = reshape(a, [B, T, H * D]);
+    } else {
+      // The cache holds (B, Hkv, T, D): (B, T, H*D) -> (B, T, H, D) -> (B, H, T, D).
+      const q = rope(permute(reshape(qx, [B, T, H, D]), [0, 2, 1, 3]), { offset: pos, base: ropeTheta });
+      const k = rope(permute(reshape(kx, [B, T, Hkv, D]), [0, 2, 1, 3]), { offset: pos, base: ropeTheta });
+      const kv = ctx.cache.append(layer, k, permute(reshape(vx, [B, T, Hkv, D]), [0, 2, 1, 3])); // (B, Hkv, pos + T, D)
+      const a = attention(q, kv.k, kv.v, { causal }); // (B, H, T, D)
+      // (B, H, T, D) -> (B, T, H, D) -> (B, T, H*D)
+      ao = reshape(permute(a, [0, 2, 1, 3]), [B, T, H * D]);
+    }
     ctx.observe?.(layer + 1, 'o', ao);
     return this.o.forward(ao);
   }
@@ -104,7 +113,7 @@ export class FeedForward extends Module {
   forward(x: Tensor, layer = 0, observe?: SiteObserver): Tensor {
     observe?.(layer + 1, 'gate_up', x);
     const [g, u] = projectShared([this.gate, this.up], x) as [Tensor, Tensor];
-    const h = mul(silu(g), u);
+    const h = swiglu(g, u);
     observe?.(layer + 1, 'down', h);
     return this.down.forward(h);
   }

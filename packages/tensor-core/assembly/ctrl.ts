@@ -55,6 +55,9 @@ export const OP_FWHT: i32 = 14;
 /** Fused scaled-dot-product attention, forward and backward (attention.ts). */
 export const OP_ATTENTION: i32 = 15;
 export const OP_ATTENTION_BACKWARD: i32 = 16;
+/** Fused SwiGLU h = silu(g)·u, forward and backward (swiglu.ts). */
+export const OP_SWIGLU: i32 = 17;
+export const OP_SWIGLU_BACKWARD: i32 = 18;
 
 // Fused kernels (cross-entropy, RMSNorm, AdamW, rope) take C_A, C_B, C_C, rows in C_M, cols in C_N, and further
 // pointers and f32 parameters in these slots (the elementwise slots, reused).

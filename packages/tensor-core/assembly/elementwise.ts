@@ -6,7 +6,7 @@
 // Work is split across threads in chunks of the flattened output from the shared counter.
 import { chunkOf, nextChunk } from './chunks';
 import { C_A, C_B, C_C, C_D0, C_D1, C_D2, C_EOP, C_SA0, C_SA1, C_SA2, C_SB0, C_SB1, C_SB2 } from './ctrl';
-import { exp4Full } from './simd';
+import { exp4Full, sigmoid4 } from './simd';
 
 // Binary op codes (src/backends/wasm/ctrl.ts BINARY_CODES).
 const ADD = 0;
@@ -186,12 +186,7 @@ export function binaryPart(ctrl: usize, t: i32): void {
   if (op == ABS) return f32x4.abs(x);
   if (op == RELU) return v128.and(x, f32x4.gt(x, f32x4.splat(0)));
   if (op == STEP) return one(f32x4.gt(x, f32x4.splat(0)));
-  if (op == SIGMOID) {
-    // e = exp(−|x|) ≤ 1: 1/(1+e) for x ≥ 0, e/(1+e) below (no overflow either way).
-    const e = exp4Full(f32x4.neg(f32x4.abs(x)));
-    const s = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), e));
-    return v128.bitselect(s, f32x4.mul(e, s), f32x4.ge(x, f32x4.splat(0)));
-  }
+  if (op == SIGMOID) return sigmoid4(x);
   if (op == SQUARE) return f32x4.mul(x, x);
   if (op == SQRT) return f32x4.sqrt(x);
   if (op == RSQRT) return f32x4.div(f32x4.splat(1), f32x4.sqrt(x));

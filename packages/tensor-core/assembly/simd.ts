@@ -77,3 +77,12 @@ const MAGIC_BITS: i32 = 0x4b400000;
   e = v128.bitselect(f32x4.splat(Infinity), e, over);
   return v128.bitselect(x, e, nan);
 }
+
+// The logistic sigmoid in f32x4 (the unary sigmoid kernel's and the fused SwiGLU's): e = exp(−|x|) ≤ 1, then
+// 1/(1+e) for x ≥ 0 and e/(1+e) below (no overflow either way).
+// @ts-ignore: decorator
+@inline export function sigmoid4(x: v128): v128 {
+  const e = exp4Full(f32x4.neg(f32x4.abs(x)));
+  const s = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), e));
+  return v128.bitselect(s, f32x4.mul(e, s), f32x4.ge(x, f32x4.splat(0)));
+}

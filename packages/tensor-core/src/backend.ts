@@ -154,19 +154,34 @@ export interface BuiltinKernels {
 export interface Kernels extends BuiltinKernels {
   /**
    * Optional (registered for the kinds that have it: wasm): fused scaled-dot-product attention. q (B, Hq, Tq, D),
-   * k and v (B, Hkv, Tk, D), Hq = group · Hkv; returns o (like q) and the per-row log-sum-exp of the scores
-   * (B, Hq, Tq) that the backward reuses. Causal: row i sees keys j ≤ i + Tk − Tq.
+   * k and v (B, Hkv, Tk, D), Hq = group · Hkv (or (B, T, H, D) each: opts.layout 'bthd'); returns o (like q) and the
+   * per-row log-sum-exp of the scores (B, Hq, Tq) that the backward reuses. Causal: row i sees keys j ≤ i + Tk − Tq.
    */
   fusedAttention(q: TensorInfo, k: TensorInfo, v: TensorInfo, opts: FusedAttentionOptions): { o: DataId; lse: DataId };
   /** Gradients of fusedAttention from dout (like o) and the forward's o and lse. */
   fusedAttentionBackward(q: TensorInfo, k: TensorInfo, v: TensorInfo, o: TensorInfo, lse: TensorInfo, dout: TensorInfo, opts: FusedAttentionOptions): { dq: DataId; dk: DataId; dv: DataId };
+  /**
+   * Optional (registered for the kinds that have it: wasm): SwiGLU's gating h = silu(g)·u = g·σ(g)·u in one pass,
+   * g and u float32 of one shape; the swiglu op composes it from sigmoid and mul elsewhere.
+   */
+  swiglu(g: TensorInfo, u: TensorInfo): DataId;
+  /** Its gradients from dh (like g): dg = dh·u·(σ + g·σ·(1 − σ)), du = dh·g·σ. */
+  swigluBackward(g: TensorInfo, u: TensorInfo, dh: TensorInfo): { dg: DataId; du: DataId };
 }
 
 /** Parameters of the fused attention kernels. */
 export interface FusedAttentionOptions {
   readonly scale: number;
   readonly causal: boolean;
+  /**
+   * 'bhtd' (absent): q, o (B, Hq, Tq, D), k, v (B, Hkv, Tk, D), lse (B, Hq, Tq). 'bthd': q, o (B, Tq, Hq, D) and k, v
+   * (B, Tk, Hkv, D), as a projection's output reshapes (no permute either side); lse still (B, Hq, Tq).
+   */
+  readonly layout?: AttentionLayout;
 }
+
+/** Axis orders of the attention tensors: (B, H, T, D) or (B, T, H, D). */
+export type AttentionLayout = 'bhtd' | 'bthd';
 
 export type KernelName = keyof Kernels;
 

@@ -51,6 +51,7 @@ export * from './ops/loss.js';
 export * from './ops/norm.js';
 export * from './ops/rope.js';
 export * from './ops/attention.js';
+export * from './ops/swiglu.js';
 export * from './ops/dropout.js';
 export * from './ops/linear-cross-entropy.js';
 export {

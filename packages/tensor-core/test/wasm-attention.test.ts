@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/rng.js';
 import { relaxedSimdSupported } from '../src/backends/wasm/runtime.js';
 import type { WasmBuffer, WasmMatmul } from '../src/backends/wasm/runtime.js';
-import { WasmBackend, createWasmMatmul } from '../src/wasm.js';
-import { attention, findBackend, hasKernel, mul, registerWasmBackend, sum, tensor, tidy, valueAndGrad } from '../src/index.js';
+import { WasmBackend, createWasmMatmul, initWasmBackend } from '../src/wasm.js';
+import { attention, findBackend, hasKernel, mul, permute, registerWasmBackend, sum, tensor, tidy, valueAndGrad } from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import { expectClose } from '@bitskip/test-utils';
 
@@ -171,12 +171,15 @@ describe.each(configs)('wasm fused attention (relaxed=$relaxed, threads=$threads
 describe('the attention op on wasm runs the fused kernels and matches the composed reference', () => {
   // The composed op (matmul, mask, softmax, matmul; `fused: false`) on cpu64 is the reference; the wasm backend runs
   // the fused kernels by default. Values and gradients through the tape, with grouped kv heads and a cache offset.
-  beforeAll(() => {
+  beforeAll(async () => {
     registerWasmBackend({ name: 'wasm-attn', warmup: false });
+    await initWasmBackend({ name: 'wasm-attn-2', threads: 2, warmup: false, parallelMinFlops: 0 });
   });
   afterAll(async () => {
-    const w = findBackend('wasm-attn');
-    if (w instanceof WasmBackend) await w.destroy();
+    for (const name of ['wasm-attn', 'wasm-attn-2']) {
+      const w = findBackend(name);
+      if (w instanceof WasmBackend) await w.destroy();
+    }
   });
 
   const run = (backend: string, shapeQ: number[], shapeKV: number[], causal: boolean, fused: boolean, seed: number) => {
@@ -217,6 +220,92 @@ describe('the attention op on wasm runs the fused kernels and matches the compos
       }
     });
   }
+
+  // Layout 'bthd': the same inputs as (B, T, H, D); the fused kernels read them in place. Their results must be the
+  // bhtd call's bits, moved to (B, T, H, D) — values and gradients —, on 1 thread and on 2 (the kernels split
+  // the rows and kv pairs across threads by the same units), and the composed path must agree with float64.
+  for (const [shapeQ, shapeKV, causal] of [
+    [[2, 4, 19, 8], [2, 2, 19, 8], true],
+    [[1, 6, 3, 16], [1, 3, 11, 16], true],
+    [[2, 2, 9, 12], [2, 1, 9, 12], false],
+  ] as [number[], number[], boolean][]) {
+    it(`layout bthd: q ${shapeQ.join('×')}, kv ${shapeKV.join('×')}, causal ${causal} gives the bhtd bits, transposed`, () => {
+      const toBthd = (shape: number[]): number[] => [shape[0]!, shape[2]!, shape[1]!, shape[3]!];
+      // (B, H, T, D) values -> (B, T, H, D), and back.
+      const move = (x: number[], [B, H, T, D]: number[], back = false): number[] => {
+        const out = new Array<number>(x.length);
+        for (let b = 0; b < B!; b++) for (let h = 0; h < H!; h++) for (let t = 0; t < T!; t++) for (let e = 0; e < D!; e++) {
+          const i = ((b * H! + h) * T! + t) * D! + e;
+          const j = ((b * T! + t) * H! + h) * D! + e;
+          if (back) out[i] = x[j]!;
+          else out[j] = x[i]!;
+        }
+        return out;
+      };
+      const runT = (backend: string, fused: boolean) => {
+        const rng = new Rng(5);
+        const b = findBackend(backend);
+        const draw = (shape: number[]): number[] => Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => rng.next() * 2 - 1);
+        // The same draws as run() in (B, H, T, D), then moved.
+        const [qd, kd, vd, wd] = [draw(shapeQ), draw(shapeKV), draw(shapeKV), draw(shapeQ)];
+        return tidy(() => {
+          const q = tensor(move(qd, shapeQ), toBthd(shapeQ), 'float32', b);
+          const k = tensor(move(kd, shapeKV), toBthd(shapeKV), 'float32', b);
+          const v = tensor(move(vd, shapeKV), toBthd(shapeKV), 'float32', b);
+          const w = tensor(move(wd, shapeQ), toBthd(shapeQ), 'float32', b);
+          const opts = { causal, fused, layout: 'bthd' as const };
+          const { value, grads } = valueAndGrad((qq: Tensor, kk: Tensor, vv: Tensor) => sum(mul(attention(qq, kk, vv, opts), w)), [q, k, v]);
+          const o = attention(q, k, v, opts);
+          expect(o.shape).toEqual(toBthd(shapeQ));
+          return { loss: value.itemSync(), o: move(Array.from(o.dataSync()), shapeQ, true), dq: move(Array.from(grads[0]!.dataSync()), shapeQ, true), dk: move(Array.from(grads[1]!.dataSync()), shapeKV, true), dv: move(Array.from(grads[2]!.dataSync()), shapeKV, true) };
+        });
+      };
+      for (const backend of ['wasm-attn', 'wasm-attn-2']) {
+        const bhtd = run(backend, shapeQ, shapeKV, causal, true, 5);
+        const bthd = runT(backend, true);
+        for (const key of ['o', 'dq', 'dk', 'dv'] as const) expect(bthd[key], `${backend} ${key}`).toEqual(bhtd[key]);
+      }
+      const ref = run('cpu64', shapeQ, shapeKV, causal, false, 5);
+      const composed = runT('cpu64', true); // cpu64 has no fused kernel: permutes around the composed op
+      for (const key of ['o', 'dq', 'dk', 'dv'] as const) expectClose(composed[key], ref[key], `composed ${key}`, { rtol: 1e-12, atol: 1e-12 });
+      const fused = runT('wasm-attn', true);
+      for (const key of ['o', 'dq', 'dk', 'dv'] as const) expectClose(fused[key], ref[key], `fused ${key}`, { rtol: 2e-5, atol: 2e-6 });
+    });
+  }
+
+  it('layout bthd past the scratch the kernels copy a kv pair into (1,100 keys × 128): the bhtd bits, transposed', () => {
+    // 4 · 1,100 · 128 floats exceed a thread's scratch: the backward reads and writes k, v, dK, dV in place.
+    const [T, D, H] = [1100, 128, 2];
+    const rng = new Rng(8);
+    const draw = (): number[] => Array.from({ length: T * H * D }, () => rng.next() * 2 - 1);
+    const [qd, kd, vd, wd] = [draw(), draw(), draw(), draw()];
+    const res = (layout: 'bhtd' | 'bthd') =>
+      tidy(() => {
+        const b = findBackend('wasm-attn-2');
+        // The draws are (T, H, D); bhtd gets them transposed to (H, T, D).
+        const mk = (d: number[]) => {
+          const t = tensor(d, [1, T, H, D], 'float32', b);
+          return layout === 'bthd' ? t : permute(t, [0, 2, 1, 3]);
+        };
+        const back = (t: Tensor) => Array.from((layout === 'bthd' ? t : permute(t, [0, 2, 1, 3])).dataSync());
+        const [q, k, v, w] = [mk(qd), mk(kd), mk(vd), mk(wd)];
+        const { grads } = valueAndGrad((qq: Tensor, kk: Tensor, vv: Tensor) => sum(mul(attention(qq, kk, vv, { layout }), w)), [q, k, v]);
+        return { o: back(attention(q, k, v, { layout })), dq: back(grads[0]!), dk: back(grads[1]!), dv: back(grads[2]!) };
+      });
+    const a = res('bhtd');
+    const b = res('bthd');
+    for (const key of ['o', 'dq', 'dk', 'dv'] as const) expect(b[key], key).toEqual(a[key]);
+  });
+
+  it('refuses an unknown layout and names the expected axes for bthd', () => {
+    tidy(() => {
+      const b = findBackend('wasm-attn');
+      const x = tensor(new Array(16).fill(0), [1, 2, 2, 4], 'float32', b);
+      expect(() => attention(x, x, x, { layout: 'hbtd' as never })).toThrow(/layout must be 'bhtd' or 'bthd'/);
+      const k = tensor(new Array(8).fill(0), [1, 1, 2, 4], 'float32', b); // Tk = 1 < Tq = 2 in bthd
+      expect(() => attention(x, k, k, { layout: 'bthd' })).toThrow(/\(B, Tk >= Tq, Hkv, D\)/);
+    });
+  });
 
   it('a head dim that is not a multiple of 4 takes the composed path on wasm, with the same values', () => {
     const ref = run('cpu64', [1, 2, 5, 6], [1, 1, 5, 6], true, false, 9);

@@ -2,14 +2,17 @@
 // the fused kernels (fusedAttention: the wasm runtime's, causal keys skipped, no score tensor) and the head dim is a
 // multiple of 4, they run it and its backward; otherwise it is composed from primitives (matmul with a transposed
 // operand, softmax), which needs no gradient code of its own and is the reference the fused kernels are tested
-// against (`fused: false` forces it).
+// against (`fused: false` forces it). Layout 'bthd' takes and returns (B, T, H, D), as the q/k/v projections' outputs
+// reshape: the fused kernels read and write it in place (no permute on either side, the same values); the composed
+// path permutes to (B, H, T, D) and back.
 import { getKernel, hasKernel } from '../backend.js';
+import type { AttentionLayout } from '../backend.js';
 import { record } from '../engine.js';
 import { fmtShape } from '../shape.js';
 import { Tensor, newRef } from '../tensor.js';
 import { tensor } from './create.js';
 import { add, mul } from './elementwise.js';
-import { reshape } from './layout.js';
+import { permute, reshape } from './layout.js';
 import { matmul } from './matmul.js';
 import { softmax } from './softmax.js';
 
@@ -20,31 +23,47 @@ export interface AttentionOptions {
   scale?: number;
   /** Use the backend's fused kernels where it has them (default true); false: the composed reference. */
   fused?: boolean;
+  /** Axis order of q, k, v and the result: 'bhtd' (default) (B, H, T, D), or 'bthd' (B, T, H, D). */
+  layout?: AttentionLayout;
 }
 
 /**
  * q (B, Hq, Tq, D); k, v (B, Hkv, Tk, D) with Hq a multiple of Hkv (query head h uses kv head h / (Hq/Hkv)).
- * Returns (B, Hq, Tq, D).
+ * Returns (B, Hq, Tq, D). With layout 'bthd' every one of them is (B, T, H, D) instead.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   const causal = opts.causal ?? true;
+  const layout = opts.layout ?? 'bhtd';
+  if (layout !== 'bhtd' && layout !== 'bthd') throw new Error(`attention: layout must be 'bhtd' or 'bthd', got ${String(layout)}`);
+  const axes = layout === 'bthd' ? '(B, T, H, D)' : '(B, H, T, D)';
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) {
-    throw new Error(`attention: q, k, v must be (B, H, T, D), got ${fmtShape(q.shape)}, ${fmtShape(k.shape)}, ${fmtShape(v.shape)}`);
+    throw new Error(`attention: q, k, v must be ${axes}, got ${fmtShape(q.shape)}, ${fmtShape(k.shape)}, ${fmtShape(v.shape)}`);
   }
-  const [B, Hq, Tq, D] = q.shape as [number, number, number, number];
-  const [Bk, Hkv, Tk, Dk] = k.shape as [number, number, number, number];
+  // Sizes by meaning, whatever the layout.
+  const dimsOf = (x: Tensor): [number, number, number, number] => {
+    const [a, b, c, d] = x.shape as [number, number, number, number];
+    return layout === 'bthd' ? [a, c, b, d] : [a, b, c, d];
+  };
+  const [B, Hq, Tq, D] = dimsOf(q);
+  const [Bk, Hkv, Tk, Dk] = dimsOf(k);
   const sameKV = v.shape.every((d, i) => d === k.shape[i]);
   if (Bk !== B || Dk !== D || !sameKV || Hq % Hkv !== 0 || Tk < Tq) {
     throw new Error(
       `attention: incompatible q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)} ` +
-        `(expected k = v = (B, Hkv, Tk >= Tq, D) with Hq a multiple of Hkv)`,
+        `(expected q ${axes}, k = v = ${layout === 'bthd' ? '(B, Tk >= Tq, Hkv, D)' : '(B, Hkv, Tk >= Tq, D)'} with Hq a multiple of Hkv)`,
     );
   }
   const G = Hq / Hkv;
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const be = q.backend;
-  if ((opts.fused ?? true) && D % 4 === 0 && B * Hq * Tq * Tk * D > 0 && hasKernel(be, 'fusedAttention') && k.backend === be && v.backend === be) {
-    const fo = { scale, causal };
+  const fusedOk = (opts.fused ?? true) && D % 4 === 0 && B * Hq * Tq * Tk * D > 0 && hasKernel(be, 'fusedAttention') && k.backend === be && v.backend === be;
+  if (!fusedOk && layout === 'bthd') {
+    // The composed path works in (B, H, T, D).
+    const t = (x: Tensor): Tensor => permute(x, [0, 2, 1, 3]);
+    return t(attention(t(q), t(k), t(v), { ...opts, layout: 'bhtd' }));
+  }
+  if (fusedOk) {
+    const fo = layout === 'bthd' ? { scale, causal, layout } : { scale, causal };
     const { o, lse } = getKernel(be, 'fusedAttention')(q, k, v, fo);
     const lseT = new Tensor(newRef(be, lse), [B, Hq, Tq], 'float32', null, false);
     const y = record('attention', [q, k, v], o, q.shape, 'float32', {

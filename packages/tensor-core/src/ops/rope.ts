@@ -2,6 +2,7 @@
 // reference: dims are split in halves and pair (i, i + D/2) rotates by angle pos * base^(-2i/D). (Not the
 // interleaved (2i, 2i+1) pairing of the original paper / Meta's complex-number code.)
 import { getKernel } from '../backend.js';
+import type { TensorInfo } from '../backend.js';
 import { checkFloat, checkInputs, record } from '../engine.js';
 import { fmtShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -12,36 +13,54 @@ export interface RopeOptions {
   offset?: number;
   /** Frequency base θ. Default 10000. */
   base?: number;
+  /**
+   * The axis of the positions (default −2: x is (..., T, D)). An earlier one, e.g. 1 for (B, T, H, D), rotates every
+   * row of the axes between it and the last by its position (each head of a token alike).
+   */
+  seqAxis?: number;
 }
 
-/** Apply RoPE to x (..., T, D), D even; rows of axis -2 are positions offset, offset+1, ... */
+/** Apply RoPE to x (..., T, D), D even; rows of axis -2 (or seqAxis) are positions offset, offset+1, ... */
 export function rope(x: Tensor, opts: RopeOptions = {}): Tensor {
   const b = checkInputs('rope', [x]);
   checkFloat('rope', [x]);
   const offset = opts.offset ?? 0;
   const base = opts.base ?? 10000;
-  const t = x.shape[x.rank - 2];
-  const d = x.shape[x.rank - 1];
+  const r = x.rank;
+  const ax = (opts.seqAxis ?? -2) < 0 ? r + (opts.seqAxis ?? -2) : opts.seqAxis!;
+  if (!Number.isInteger(ax) || ax < 0 || ax > r - 2) throw new Error(`rope: seqAxis must be an axis before the last of ${fmtShape(x.shape)}, got ${String(opts.seqAxis)}`);
+  const t = x.shape[ax];
+  const d = x.shape[r - 1];
   if (t === undefined || d === undefined || d % 2 !== 0) {
     throw new Error(`rope: x must be (..., T, D) with D even, got ${fmtShape(x.shape)}`);
   }
+  // Rows between the position axis and the last share their position: the kernel sees x as (..., T·inner, D) and
+  // tables of T·inner rows, row p·inner + j holding position p's angles.
+  let inner = 1;
+  for (let a = ax + 1; a < r - 1; a++) inner *= x.shape[a]!;
+  const view = ax === r - 2 ? x.shape : [...x.shape.slice(0, ax), t * inner, d];
   const h = d / 2;
-  const cosv = new Float64Array(t * h);
-  const sinv = new Float64Array(t * h);
+  const cosv = new Float64Array(t * inner * h);
+  const sinv = new Float64Array(t * inner * h);
   for (let p = 0; p < t; p++) {
     for (let i = 0; i < h; i++) {
       const ang = (offset + p) * Math.pow(base, (-2 * i) / d);
-      cosv[p * h + i] = Math.cos(ang);
-      sinv[p * h + i] = Math.sin(ang);
+      const c = Math.cos(ang);
+      const s = Math.sin(ang);
+      for (let j = 0; j < inner; j++) {
+        cosv[(p * inner + j) * h + i] = c;
+        sinv[(p * inner + j) * h + i] = s;
+      }
     }
   }
-  const cos = tensor(cosv, [t, h], 'float32', b);
-  const sin = tensor(sinv, [t, h], 'float32', b);
+  const cos = tensor(cosv, [t * inner, h], 'float32', b);
+  const sin = tensor(sinv, [t * inner, h], 'float32', b);
+  const as = (y: Tensor): TensorInfo => (ax === r - 2 ? y : { id: y.id, shape: view, dtype: y.dtype });
   try {
-    return record('rope', [x], getKernel(b, 'rope')(x, cos, sin, false), x.shape, 'float32', {
+    return record('rope', [x], getKernel(b, 'rope')(as(x), cos, sin, false), x.shape, 'float32', {
       save: [cos, sin],
       // The rotation is orthogonal: its adjoint is the inverse rotation.
-      backward: (dy, [c, s]) => [record('ropeBackward', [dy], getKernel(dy.backend, 'rope')(dy, c!, s!, true), dy.shape, 'float32')],
+      backward: (dy, [c, s]) => [record('ropeBackward', [dy], getKernel(dy.backend, 'rope')(as(dy), c!, s!, true), dy.shape, 'float32')],
     });
   } finally {
     cos.dispose();

@@ -4,7 +4,7 @@
 // Views are made per kernel call, after the call's allocations: growing an unshared memory detaches its
 // buffer, so a view must never be kept across an allocation.
 import { registerKernel } from '../../backend.js';
-import type { Backend, DataArray, DataId, DType, BuiltinKernels, FusedAttentionOptions, KernelName, TensorInfo } from '../../backend.js';
+import type { AttentionLayout, Backend, DataArray, DataId, DType, BuiltinKernels, FusedAttentionOptions, KernelName, TensorInfo } from '../../backend.js';
 import { broadcastStrides, fmtShape, sizeOf } from '../../shape.js';
 import { matmulDims, rowsOf, typedArrayKernels } from '../cpu/table.js';
 import { BINARY_CODES, UNARY_CODES } from './runtime.js';
@@ -434,26 +434,40 @@ export function mergeDims(shape: readonly number[], sa: readonly number[], sb: r
   return groups;
 }
 
-/** Heads, kv heads, rows, keys and head dim of a fused attention call, checked (q (B, Hq, Tq, D), k = v (B, Hkv, Tk, D)). */
-function attentionDims(q: TensorInfo, k: TensorInfo, v: TensorInfo): { pairs: number; group: number; tq: number; tk: number; d: number } {
-  const [B, Hq, Tq, D] = q.shape as [number, number, number, number];
-  const [Bk, Hkv, Tk, Dk] = k.shape as [number, number, number, number];
+/**
+ * Heads, kv heads, rows, keys and head dim of a fused attention call, checked: q (B, Hq, Tq, D), k = v (B, Hkv, Tk, D),
+ * or with layout 'bthd' q (B, Tq, Hq, D), k = v (B, Tk, Hkv, D) (then kvHeads is passed, and the kernels read in place).
+ */
+function attentionDims(q: TensorInfo, k: TensorInfo, v: TensorInfo, layout: AttentionLayout = 'bhtd'): { pairs: number; group: number; tq: number; tk: number; d: number; kvHeads: number } {
+  const bthd = layout === 'bthd';
+  const [B, Hq, Tq, D] = (bthd ? [q.shape[0], q.shape[2], q.shape[1], q.shape[3]] : q.shape) as [number, number, number, number];
+  const [Bk, Hkv, Tk, Dk] = (bthd ? [k.shape[0], k.shape[2], k.shape[1], k.shape[3]] : k.shape) as [number, number, number, number];
   if (q.shape.length !== 4 || k.shape.length !== 4 || Bk !== B || Dk !== D || Hkv < 1 || Hq % Hkv !== 0 || v.shape.some((x, i) => x !== k.shape[i])) {
-    throw new Error(`fusedAttention: incompatible q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)}`);
+    throw new Error(`fusedAttention: incompatible q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)} (layout ${layout})`);
   }
-  return { pairs: B * Hq, group: Hq / Hkv, tq: Tq, tk: Tk, d: D };
+  return { pairs: B * Hq, group: Hq / Hkv, tq: Tq, tk: Tk, d: D, kvHeads: bthd ? Hkv : 0 };
 }
 
-/** (B, H, T, D) -> a new (B·H, D, T) buffer: each head's rows transposed (the fused attention's kᵀ and vᵀ). */
-function transposedHeads(b: WasmBackend, x: TensorInfo): DataId {
+/**
+ * k or v -> a new (B·H, D, T) buffer: each head's rows transposed (the fused attention's kᵀ and vᵀ). x is (B, H, T, D),
+ * or (B, T, H, D) with layout 'bthd'.
+ */
+function transposedHeads(b: WasmBackend, x: TensorInfo, layout: AttentionLayout = 'bhtd'): DataId {
+  if (layout === 'bthd') {
+    const [B, T, H, D] = x.shape as [number, number, number, number];
+    // out[b, h, e, t] = x[b, t, h, e]: (h, e) is one run of H·D floats in x, so one 3-dim strided pass.
+    const out = b.allocate([B * H, D, T]);
+    b.core.stridedCopy({ x: b.buffer(x.id), y: b.buffer(out), shape: [B, H * D, T], strides: [T * H * D, 1, H * D] });
+    return out;
+  }
   const [B, H, T, D] = x.shape as [number, number, number, number];
   const out = b.allocate([B * H, D, T]);
   b.core.stridedCopy({ x: b.buffer(x.id), y: b.buffer(out), shape: [B * H, D, T], strides: [T * D, 1, D] });
   return out;
 }
 
-function wasmOf(b: Backend): WasmBackend {
-  if (!(b instanceof WasmBackend)) throw new Error(`fusedAttention: the wasm kernel needs a WasmBackend, got backend '${b.name}'`);
+function wasmOf(b: Backend, kernel = 'fusedAttention'): WasmBackend {
+  if (!(b instanceof WasmBackend)) throw new Error(`${kernel}: the wasm kernel needs a WasmBackend, got backend '${b.name}'`);
   return b;
 }
 
@@ -462,10 +476,10 @@ function wasmOf(b: Backend): WasmBackend {
 registerKernel('wasm', 'fusedAttention', (backend) => {
   const b = wasmOf(backend);
   return (q: TensorInfo, k: TensorInfo, v: TensorInfo, opts: FusedAttentionOptions) => {
-    const dims = attentionDims(q, k, v);
+    const dims = attentionDims(q, k, v, opts.layout);
     const o = b.allocate(q.shape);
-    const lse = b.allocate(q.shape.slice(0, 3));
-    const kT = transposedHeads(b, k);
+    const lse = b.allocate([dims.pairs, dims.tq]);
+    const kT = transposedHeads(b, k, opts.layout);
     b.core.attention({ q: b.buffer(q.id), k: b.buffer(k.id), v: b.buffer(v.id), o: b.buffer(o), lse: b.buffer(lse), ...dims, scale: opts.scale, causal: opts.causal, kT: b.buffer(kT) });
     b.dispose(kT);
     return { o, lse };
@@ -474,12 +488,12 @@ registerKernel('wasm', 'fusedAttention', (backend) => {
 registerKernel('wasm', 'fusedAttentionBackward', (backend) => {
   const b = wasmOf(backend);
   return (q: TensorInfo, k: TensorInfo, v: TensorInfo, o: TensorInfo, lse: TensorInfo, dout: TensorInfo, opts: FusedAttentionOptions) => {
-    const dims = attentionDims(q, k, v);
+    const dims = attentionDims(q, k, v, opts.layout);
     const dq = b.allocate(q.shape);
     const dk = b.allocate(k.shape);
     const dv = b.allocate(v.shape);
-    const kT = transposedHeads(b, k);
-    const vT = transposedHeads(b, v);
+    const kT = transposedHeads(b, k, opts.layout);
+    const vT = transposedHeads(b, v, opts.layout);
     const buf = (id: DataId): WasmBuffer => b.buffer(id);
     b.core.attentionBackward({ q: buf(q.id), k: buf(k.id), v: buf(v.id), o: buf(o.id), lse: buf(lse.id), dout: buf(dout.id), dq: buf(dq), dk: buf(dk), dv: buf(dv), ...dims, scale: opts.scale, causal: opts.causal, kT: buf(kT), vT: buf(vT) });
     b.dispose(kT);
@@ -487,3 +501,34 @@ registerKernel('wasm', 'fusedAttentionBackward', (backend) => {
     return { dq, dk, dv };
   };
 });
+
+// The runtime's fused SwiGLU as the `wasm` kind's swiglu kernels (the swiglu op uses them where a backend has them;
+// other backends compose it from sigmoid and mul, with the same arithmetic).
+registerKernel('wasm', 'swiglu', (backend) => {
+  const b = wasmOf(backend, 'swiglu');
+  return (g: TensorInfo, u: TensorInfo) => {
+    const n = swigluSize(g, u, 'swiglu');
+    const h = b.allocate(g.shape);
+    b.core.swiglu({ g: b.buffer(g.id), u: b.buffer(u.id), h: b.buffer(h), n });
+    return h;
+  };
+});
+registerKernel('wasm', 'swigluBackward', (backend) => {
+  const b = wasmOf(backend, 'swigluBackward');
+  return (g: TensorInfo, u: TensorInfo, dh: TensorInfo) => {
+    const n = swigluSize(g, u, 'swigluBackward', dh);
+    const dg = b.allocate(g.shape);
+    const du = b.allocate(g.shape);
+    b.core.swigluBackward({ g: b.buffer(g.id), u: b.buffer(u.id), dh: b.buffer(dh.id), dg: b.buffer(dg), du: b.buffer(du), n });
+    return { dg, du };
+  };
+});
+
+/** The element count of a swiglu call whose float32 operands all have g's shape. */
+function swigluSize(g: TensorInfo, u: TensorInfo, kernel: string, dh?: TensorInfo): number {
+  for (const t of dh === undefined ? [u] : [u, dh]) {
+    if (t.shape.length !== g.shape.length || t.shape.some((d, i) => d !== g.shape[i])) throw new Error(`${kernel}: operands must share g's shape ${fmtShape(g.shape)}, got ${fmtShape(t.shape)}`);
+  }
+  for (const t of dh === undefined ? [g, u] : [g, u, dh]) if (t.dtype !== 'float32') throw new Error(`${kernel}: operands must be float32, got ${t.dtype}`);
+  return sizeOf(g.shape);
+}

@@ -53,6 +53,9 @@ export const OP_FWHT = 14;
 /** Fused scaled-dot-product attention, forward and backward (assembly/attention.ts). */
 export const OP_ATTENTION = 15;
 export const OP_ATTENTION_BACKWARD = 16;
+/** Fused SwiGLU h = silu(g)·u, forward and backward (assembly/swiglu.ts). */
+export const OP_SWIGLU = 17;
+export const OP_SWIGLU_BACKWARD = 18;
 /** First of the parameter slots of the fused kernels (assembly/ctrl.ts C_P0..C_P11). */
 export const P = 20;
 

@@ -22,6 +22,8 @@ import type { RmsNormArgs, RmsNormBackwardArgs } from './kernels/rms-norm.js';
 import { ropeKernels } from './kernels/rope.js';
 import type { RopeArgs } from './kernels/rope.js';
 import { softmaxKernels } from './kernels/softmax.js';
+import { swigluKernels } from './kernels/swiglu.js';
+import type { SwigluArgs, SwigluBackwardArgs } from './kernels/swiglu.js';
 import { ternaryKernels } from './kernels/ternary.js';
 import type { QuantizeAbsmaxArgs, TernaryMatmulArgs } from './kernels/ternary.js';
 import { bitLinearKernels } from './kernels/bitlinear.js';
@@ -139,6 +141,10 @@ export interface WasmRuntime {
   attention(args: AttentionArgs): void;
   /** Its gradients from the forward's output and log-sum-exp, kv heads over the threads. */
   attentionBackward(args: AttentionBackwardArgs): void;
+  /** Fused SwiGLU h = silu(g)·u (the composite's arithmetic, one pass), elements over the threads. */
+  swiglu(args: SwigluArgs): void;
+  /** Its gradients dg and du from dh, one pass. */
+  swigluBackward(args: SwigluBackwardArgs): void;
   dispose(): Promise<void>;
 }
 
@@ -337,6 +343,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
   const { quantizeAbsmaxRows, ternaryMatmul } = ternaryKernels(rt);
   const { fakeQuantRows, fwhtRows } = bitLinearKernels(rt);
   const { attention, attentionBackward } = attentionKernels(rt);
+  const { swiglu, swigluBackward } = swigluKernels(rt);
 
   if (options.warmup ?? true) {
     // The first call of a kernel runs in V8's baseline tier (~5× slower); warm every layout, inline and pooled.
@@ -377,6 +384,10 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
       fakeQuantRows({ x: a, y: c, rows: 4, cols: s, scale: 'absmean', qmin: -8, qmax: 7 });
       fwhtRows({ x: a, y: c, rows: wb * s, n: s });
       fwhtRows({ x: a, y: c, rows: 4, n: s });
+      swiglu({ g: a, u: b, h: c, n: len });
+      swiglu({ g: a, u: b, h: c, n: 63 });
+      swigluBackward({ g: a, u: b, dh: d, dg: e, du: f, n: len });
+      swigluBackward({ g: a, u: b, dh: d, dg: e, du: f, n: 63 });
       // Attention: wb (and 2) heads in groups of 2 over 64 keys of 16, causal, forward and backward (f, h and x:
       // outputs; f and h are rewritten by the packed ternary calls below).
       for (const pairs of [wb, 2]) {
@@ -422,6 +433,8 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     fwhtRows,
     attention,
     attentionBackward,
+    swiglu,
+    swigluBackward,
     dispose: async () => {
       if (disposed) return;
       disposed = true;

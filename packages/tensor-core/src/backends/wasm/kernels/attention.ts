@@ -26,6 +26,12 @@ export interface AttentionArgs {
   causal: boolean;
   /** k transposed per kv head: (pairs / group, d, tk) (the scores run in tiles of 8 keys from it). */
   kT: WasmBuffer;
+  /**
+   * When given (≥ 1): q, o (and dout, dq) are (batch, tq, heads, d) and k, v (and dk, dv) (batch, tk, kvHeads, d),
+   * with heads = kvHeads · group and pairs = batch · heads — the layout a projection's output reshapes to, read and
+   * written in place. kT, vT and lse keep their layouts. Absent or 0: the (pairs, t, d) layouts above.
+   */
+  kvHeads?: number;
 }
 
 /** dq, dk, dv (shaped like q, k, v) from dout (like o) and the forward's o and lse. */
@@ -47,6 +53,8 @@ export function attentionKernels(rt: RuntimeContext) {
     }
     if (group < 1 || pairs % group !== 0) throw new RangeError(`${op}: pairs (${pairs}) must be a multiple of group (${group} ≥ 1)`);
     if (d % 4 !== 0) throw new RangeError(`${op}: d must be a multiple of 4, got ${d}`);
+    const hkv = a.kvHeads ?? 0;
+    if (!Number.isInteger(hkv) || hkv < 0 || (hkv > 0 && pairs % (hkv * group) !== 0)) throw new RangeError(`${op}: kvHeads must be 0 or a positive integer with pairs (${pairs}) a multiple of kvHeads · group, got ${hkv}`);
     if (8 * (Math.ceil(tk / 4) * 4) * 4 > rt.scratchBytes) throw new RangeError(`${op}: tk = ${tk} keys exceed the per-thread scratch (${rt.scratchBytes} bytes)`);
     rt.checkLive('attention');
     if (pairs === 0 || tq === 0 || tk === 0 || d === 0) return false;
@@ -68,6 +76,7 @@ export function attentionKernels(rt: RuntimeContext) {
     ctl[P] = a.o.ptr;
     ctl[P + 1] = a.lse.ptr;
     ctl[P + 2] = a.kT.ptr;
+    ctl[P + 8] = a.kvHeads ?? 0;
     return ctl;
   };
 

@@ -1,0 +1,90 @@
+// Fused SwiGLU, h = silu(g)·u = g·σ(g)·u, and its gradients, in one pass over the n elements each: the composite
+// (sigmoid, then two multiplies forward; eight kernels backward) reads and writes every element several times
+// more. Each element gets the composite's arithmetic in the composite's order, so the results are bit for bit
+// those of the unary and binary kernels chained as the op layer composes them:
+//   forward   s = σ(g), a = g·s, h = a·u
+//   backward  du = dh·a, da = dh·u, dg = da·s + (da·g)·(s·(1 − s))
+// Work is split across threads in chunks of 4,096 elements from the shared counter.
+import { chunkOf, nextChunk } from './chunks';
+import { C_A, C_B, C_C, C_N, C_P0, C_P1 } from './ctrl';
+import { sigmoid4 } from './simd';
+
+// @ts-ignore: decorator
+@inline function forward4(g: v128, u: v128): v128 {
+  return f32x4.mul(f32x4.mul(g, sigmoid4(g)), u);
+}
+
+/** h (C_C) = silu(g (C_A)) · u (C_B) over n = C_N floats. */
+export function swigluPart(ctrl: usize, t: i32): void {
+  const n = load<i32>(ctrl + C_N);
+  if (n <= 0) return;
+  const g = <usize>load<u32>(ctrl + C_A);
+  const u = <usize>load<u32>(ctrl + C_B);
+  const h = <usize>load<u32>(ctrl + C_C);
+  const blocks = (n + 4095) >> 12;
+  const chunk = chunkOf<i32>(ctrl, blocks, 4);
+  let first = true;
+  for (;;) {
+    const k0 = nextChunk<i32>(ctrl, t, blocks, chunk, first);
+    first = false;
+    if (k0 < 0) return;
+    const i1 = min(n, min(blocks, k0 + chunk) << 12);
+    let i = k0 << 12;
+    for (; i + 4 <= i1; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(h + o, forward4(v128.load(g + o), v128.load(u + o)));
+    }
+    // The tail through the same SIMD arithmetic on splats.
+    for (; i < i1; i++) {
+      const o = <usize>i << 2;
+      store<f32>(h + o, f32x4.extract_lane(forward4(f32x4.splat(load<f32>(g + o)), f32x4.splat(load<f32>(u + o))), 0));
+    }
+  }
+}
+
+/** dg (C_P0) and du (C_P1) from g (C_A), u (C_B) and dh (C_C), n = C_N floats. */
+export function swigluBackwardPart(ctrl: usize, t: i32): void {
+  const n = load<i32>(ctrl + C_N);
+  if (n <= 0) return;
+  const g = <usize>load<u32>(ctrl + C_A);
+  const u = <usize>load<u32>(ctrl + C_B);
+  const dh = <usize>load<u32>(ctrl + C_C);
+  const dg = <usize>load<u32>(ctrl + C_P0);
+  const du = <usize>load<u32>(ctrl + C_P1);
+  const blocks = (n + 4095) >> 12;
+  const chunk = chunkOf<i32>(ctrl, blocks, 4);
+  let first = true;
+  for (;;) {
+    const k0 = nextChunk<i32>(ctrl, t, blocks, chunk, first);
+    first = false;
+    if (k0 < 0) return;
+    const i1 = min(n, min(blocks, k0 + chunk) << 12);
+    let i = k0 << 12;
+    for (; i + 4 <= i1; i += 4) {
+      const o = <usize>i << 2;
+      backward4(v128.load(g + o), v128.load(u + o), v128.load(dh + o), dg + o, du + o, false);
+    }
+    for (; i < i1; i++) {
+      const o = <usize>i << 2;
+      backward4(f32x4.splat(load<f32>(g + o)), f32x4.splat(load<f32>(u + o)), f32x4.splat(load<f32>(dh + o)), dg + o, du + o, true);
+    }
+  }
+}
+
+// Gradients of four elements (or, `one`, of lane 0 only, for the tail) stored at pdg and pdu.
+// @ts-ignore: decorator
+@inline function backward4(g: v128, u: v128, dh: v128, pdg: usize, pdu: usize, one: bool): void {
+  const s = sigmoid4(g);
+  const a = f32x4.mul(g, s);
+  const da = f32x4.mul(dh, u);
+  const dsig = f32x4.mul(s, f32x4.sub(f32x4.splat(1), s));
+  const dgv = f32x4.add(f32x4.mul(da, s), f32x4.mul(f32x4.mul(da, g), dsig));
+  const duv = f32x4.mul(dh, a);
+  if (one) {
+    store<f32>(pdg, f32x4.extract_lane(dgv, 0));
+    store<f32>(pdu, f32x4.extract_lane(duv, 0));
+  } else {
+    v128.store(pdg, dgv);
+    v128.store(pdu, duv);
+  }
+}
