@@ -1,0 +1,23 @@
+# Matmul inside a real step against the kernels suite's large shape: reads a step-suite result written with
+# --profile-matmul (every matmul call by shape and layout) and a kernels-suite log of 4096×256×1024, prints the step's
+# matmul FLOPs, time, aggregate GFLOP/s and its ratio to the large shape's median GFLOP/s (the relaxed build, which
+# the step uses where the host has relaxed SIMD).
+# Usage: python3 benchmarks/issue18/matmul-share.py OUT_DIR   (OUT_DIR as written by peers-again.sh)
+import glob, json, re, sys
+OUT = sys.argv[1]
+doc = json.load(open(sorted(glob.glob(f'{OUT}/profile-quick-baseline/*.json'))[-1]))
+flop = ms = calls = 0.0
+for row in doc['metrics']['kernels']:
+    m = re.match(r'matmul (?:(\d+)×)?(\d+)×(\d+)×(\d+) ', row['kernel'])
+    if not m: continue
+    batch = int(m.group(1) or 1)
+    M, K, N = (int(m.group(i)) for i in (2, 3, 4))
+    flop += 2 * batch * M * K * N * row['callsPerStep']
+    ms += row['msPerStep'][0]
+    calls += row['callsPerStep']
+step = doc['metrics']['runs'][0]['ms']['median']
+large = [float(l.split()[4]) for l in open(f'{OUT}/kernels-large.log') if re.match(r'^4096×256×1024\s+\w\w\s+wasm-relaxed\s', l)]
+g = flop / ms / 1e6
+print(f'step {step:.0f} ms (median); matmul {calls:.0f} calls, {flop / 1e9:.1f} GFLOP in {ms:.0f} ms = {g:.1f} GFLOP/s')
+print(f'large shape 4096×256×1024 relaxed, 2 threads: {", ".join(f"{x:.1f}" for x in large)} GFLOP/s (median per layout)')
+print(f'in the step: {100 * g / max(large):.0f}–{100 * g / min(large):.0f}% of the large shape')
