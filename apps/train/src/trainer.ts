@@ -17,6 +17,7 @@ import type { TrainConfig } from './config.js';
 import { modelConfigOf, plannedSteps } from './config.js';
 import { prepareData } from './data.js';
 import type { PreparedData } from './data.js';
+import { fitToBudget } from './budget.js';
 import { cleanStale, readCheckpointState, restoreCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { RunPlan, TrainState } from './checkpoint.js';
 import { generate } from './generate.js';
@@ -284,8 +285,8 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
     stepTimes.push(dt);
     series.push({ step, loss: lastLoss, lr, tokens, seconds: trainSeconds + (performance.now() - tStart) / 1000 });
 
-    // Fit the step count to the time budget once the step time is known, and again every 20 steps if the machine
-    // has become slower (recorded in the plan, so resumes keep it).
+    // Fit the step count to the time budget once the step time is known, and again every 20 steps (the machine may
+    // have become slower, or the first steps' estimate was long); recorded in the plan, so resumes keep it.
     const recheck = step > budgetCheckAt && (step - budgetCheckAt) % 20 === 0;
     if (config.timeBudget !== null && (step === budgetCheckAt || recheck) && state === null && step < plan.totalSteps) {
       const per = stats(recheck ? stepTimes.slice(-20) : stepTimes.slice(Math.min(2, stepTimes.length - 1))).median;
@@ -294,12 +295,11 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
       // The final evaluation: a forward pass (about a third of a training step) per batch of validation windows, plus the
       // exits' heads; then the sample, one token at a time; then a margin.
       const evalReserve = (validTokens / (B * T)) * per * 0.45 + config.sample.tokens * 0.02 + 10;
-      const fit = step + Math.max(0, Math.floor((config.timeBudget - elapsed - evalReserve) / (per * 1.03)));
-      // A re-check cuts only when the run would overrun by more than 2% (the schedule is laid out anew from here).
-      const overrun = recheck ? elapsed + (plan.totalSteps - step) * per + evalReserve > config.timeBudget * 1.02 : fit < plan.totalSteps;
-      if (overrun && fit < plan.totalSteps) {
-        const why = `cut from ${plan.totalSteps} to ${Math.max(step, fit)} at step ${step} to fit the ${config.timeBudget} s budget (${per.toFixed(3)} s/step measured, ${evalReserve.toFixed(0)} s reserved for evaluation)`;
-        plan = { totalSteps: Math.max(step, fit), stepsReason: recheck ? `${plan.stepsReason}; ${why}` : why };
+      // Cut (or, at a re-check, extend up to the configured steps) to fit; the schedule is laid out anew from here.
+      const total = fitToBudget({ step, planned: plan.totalSteps, cap: plannedSteps(config), elapsed, perStep: per, evalReserve, budget: config.timeBudget, recheck });
+      if (total !== null) {
+        const why = `${total < plan.totalSteps ? 'cut' : 'extended'} from ${plan.totalSteps} to ${total} at step ${step} to fit the ${config.timeBudget} s budget (${per.toFixed(3)} s/step measured, ${evalReserve.toFixed(0)} s reserved for evaluation)`;
+        plan = { totalSteps: total, stepsReason: recheck ? `${plan.stepsReason}; ${why}` : why };
         sched = makeSchedule(config, plan.totalSteps);
         say(`time budget: ${why}`);
       }
