@@ -16,41 +16,24 @@ import { sigmoid4 } from './simd';
 
 /** h (C_C) = silu(g (C_A)) · u (C_B) over n = C_N floats. */
 export function swigluPart(ctrl: usize, t: i32): void {
-  const n = load<i32>(ctrl + C_N);
-  if (n <= 0) return;
-  const g = <usize>load<u32>(ctrl + C_A);
-  const u = <usize>load<u32>(ctrl + C_B);
-  const h = <usize>load<u32>(ctrl + C_C);
-  const blocks = (n + 4095) >> 12;
-  const chunk = chunkOf<i32>(ctrl, blocks, 4);
-  let first = true;
-  for (;;) {
-    const k0 = nextChunk<i32>(ctrl, t, blocks, chunk, first);
-    first = false;
-    if (k0 < 0) return;
-    const i1 = min(n, min(blocks, k0 + chunk) << 12);
-    let i = k0 << 12;
-    for (; i + 4 <= i1; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(h + o, forward4(v128.load(g + o), v128.load(u + o)));
-    }
-    // The tail through the same SIMD arithmetic on splats.
-    for (; i < i1; i++) {
-      const o = <usize>i << 2;
-      store<f32>(h + o, f32x4.extract_lane(forward4(f32x4.splat(load<f32>(g + o)), f32x4.splat(load<f32>(u + o))), 0));
-    }
-  }
+  swigluRun(ctrl, t, false);
 }
 
 /** dg (C_P0) and du (C_P1) from g (C_A), u (C_B) and dh (C_C), n = C_N floats. */
 export function swigluBackwardPart(ctrl: usize, t: i32): void {
+  swigluRun(ctrl, t, true);
+}
+
+// Thread t's chunks of the forward (h at C_C) or the backward (dh at C_C, dg and du at C_P0, C_P1).
+// @ts-ignore: decorator
+@inline function swigluRun(ctrl: usize, t: i32, backward: bool): void {
   const n = load<i32>(ctrl + C_N);
   if (n <= 0) return;
   const g = <usize>load<u32>(ctrl + C_A);
   const u = <usize>load<u32>(ctrl + C_B);
-  const dh = <usize>load<u32>(ctrl + C_C);
-  const dg = <usize>load<u32>(ctrl + C_P0);
-  const du = <usize>load<u32>(ctrl + C_P1);
+  const c = <usize>load<u32>(ctrl + C_C);
+  const dg = backward ? <usize>load<u32>(ctrl + C_P0) : 0;
+  const du = backward ? <usize>load<u32>(ctrl + C_P1) : 0;
   const blocks = (n + 4095) >> 12;
   const chunk = chunkOf<i32>(ctrl, blocks, 4);
   let first = true;
@@ -62,11 +45,16 @@ export function swigluBackwardPart(ctrl: usize, t: i32): void {
     let i = k0 << 12;
     for (; i + 4 <= i1; i += 4) {
       const o = <usize>i << 2;
-      backward4(v128.load(g + o), v128.load(u + o), v128.load(dh + o), dg + o, du + o, false);
+      if (backward) backward4(v128.load(g + o), v128.load(u + o), v128.load(c + o), dg + o, du + o, false);
+      else v128.store(c + o, forward4(v128.load(g + o), v128.load(u + o)));
     }
+    // The tail through the same SIMD arithmetic on splats.
     for (; i < i1; i++) {
       const o = <usize>i << 2;
-      backward4(f32x4.splat(load<f32>(g + o)), f32x4.splat(load<f32>(u + o)), f32x4.splat(load<f32>(dh + o)), dg + o, du + o, true);
+      const gs = f32x4.splat(load<f32>(g + o));
+      const us = f32x4.splat(load<f32>(u + o));
+      if (backward) backward4(gs, us, f32x4.splat(load<f32>(c + o)), dg + o, du + o, true);
+      else store<f32>(c + o, f32x4.extract_lane(forward4(gs, us), 0));
     }
   }
 }
