@@ -49,7 +49,7 @@ export interface TrainConfig {
   steps: number;
   /** Train on this many tokens instead (steps = ceil(tokens / (batch · seq · accum))); null = use steps. */
   tokens: number | null;
-  /** Seconds for the whole run (data preparation, training, evaluation); the step count is cut to fit. null = none. */
+  /** Seconds for the whole run (data preparation, training, evaluation); the step count is fitted to it (cut, or extended up to the configured steps: src/budget.ts). null = none. */
   timeBudget: number | null;
   layerDrop: LayerDropSchedule;
   earlyExit: EarlyExitConfig;

@@ -34,7 +34,8 @@ Options:
   --config FILE      a JSON recipe (see apps/train/configs/); flags apply on top
   --steps N          optimizer steps                                 (quick: ${PRESET_RECIPES.quick.steps})
   --tokens N         train on N tokens instead of --steps
-  --time-budget T    whole-run budget: seconds, or 90s / 10m / 1h; the step count is cut to fit
+  --time-budget T    whole-run budget: seconds, or 90s / 10m / 1h; the step count is fitted to it
+                     (cut, or extended up to --steps)
                      (default ${DEFAULT_BUDGET} s for the default run, none otherwise; 0 = none)
   --backend B        ${BACKENDS.join(' | ')}   (default wasm)
   --threads N        wasm threads (default: all cores)
