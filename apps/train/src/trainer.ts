@@ -285,11 +285,12 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
     stepTimes.push(dt);
     series.push({ step, loss: lastLoss, lr, tokens, seconds: trainSeconds + (performance.now() - tStart) / 1000 });
 
-    // Fit the step count to the time budget once the step time is known, and again every 20 steps (the machine may
-    // have become slower, or the first steps' estimate was long); recorded in the plan, so resumes keep it.
+    // Fit the step count to the time budget once the step time is known, and again every 20 steps with the last 100
+    // steps' time (the machine may have become slower, or the first steps' estimate was long); recorded in the plan,
+    // so resumes keep it.
     const recheck = step > budgetCheckAt && (step - budgetCheckAt) % 20 === 0;
     if (config.timeBudget !== null && (step === budgetCheckAt || recheck) && state === null && step < plan.totalSteps) {
-      const per = stats(recheck ? stepTimes.slice(-20) : stepTimes.slice(Math.min(2, stepTimes.length - 1))).median;
+      const per = stats(recheck ? stepTimes.slice(-100) : stepTimes.slice(Math.min(2, stepTimes.length - 1))).median;
       const elapsed = (performance.now() - o.startedAt) / 1000;
       const validTokens = config.eval.finalWindows > 0 ? config.eval.finalWindows * T : data.valid.tokens.length;
       // The final evaluation: a forward pass (about a third of a training step) per batch of validation windows, plus the
