@@ -5,9 +5,8 @@
 // 1 and 2 threads. Tolerances scale with the magnitudes summed (|P|·|V| etc.), as float32 accumulation allows.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/rng.js';
-import { relaxedSimdSupported } from '../src/backends/wasm/runtime.js';
-import type { WasmBuffer, WasmMatmul } from '../src/backends/wasm/runtime.js';
-import { WasmBackend, createWasmMatmul, initWasmBackend } from '../src/wasm.js';
+import { WasmBackend, initWasmBackend } from '../src/wasm.js';
+import { RUNTIME_CONFIGS, useWasmRuntime } from './helpers/wasm-runtime.js';
 import { attention, findBackend, hasKernel, mul, permute, registerWasmBackend, sum, tensor, tidy, valueAndGrad } from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import { expectClose } from '@bitskip/test-utils';
@@ -109,26 +108,9 @@ const CASES: Case[] = [
   { heads: 8, group: 4, tq: 130, tk: 130, d: 64, causal: true },
 ];
 
-const relaxedOk = relaxedSimdSupported();
-const configs = [false, ...(relaxedOk ? [true] : [])].flatMap((relaxed) => [1, 2].map((threads) => ({ relaxed, threads })));
 
-describe.each(configs)('wasm fused attention (relaxed=$relaxed, threads=$threads)', ({ relaxed, threads }) => {
-  let mm: WasmMatmul;
-  const bufs: WasmBuffer[] = [];
-  const alloc = (data: Float32Array | number): WasmBuffer => {
-    const b = mm.alloc(typeof data === 'number' ? data : data.length);
-    if (typeof data === 'number') b.f32.fill(Number.NaN); // outputs start as NaN: every element must be written
-    else b.f32.set(data);
-    bufs.push(b);
-    return b;
-  };
-  beforeAll(async () => {
-    mm = await createWasmMatmul({ threads, relaxed, parallelMinFlops: 0 });
-  });
-  afterAll(async () => {
-    for (const b of bufs) mm.free(b);
-    await mm.dispose();
-  });
+describe.each(RUNTIME_CONFIGS)('wasm fused attention (relaxed=$relaxed, threads=$threads)', ({ relaxed, threads }) => {
+  const { rt, alloc } = useWasmRuntime({ threads, relaxed, parallelMinFlops: 0 });
 
   it.each(CASES)('heads $heads / group $group, tq $tq, tk $tk, d $d, causal $causal: o, lse, dq, dk, dv match float64', (c) => {
     const rng = new Rng(31 + c.tq + c.d);
@@ -146,11 +128,11 @@ describe.each(configs)('wasm fused attention (relaxed=$relaxed, threads=$threads
       return t;
     };
     const args = { q: alloc(q), k: alloc(k), v: alloc(v), o: alloc(c.heads * c.tq * c.d), lse: alloc(c.heads * c.tq), pairs: c.heads, group: c.group, tq: c.tq, tk: c.tk, d: c.d, scale, causal: c.causal, kT: alloc(heads(k)) };
-    mm.attention(args);
+    rt().attention(args);
     const dq = alloc(q.length);
     const dk = alloc(k.length);
     const dv = alloc(v.length);
-    mm.attentionBackward({ ...args, dout: alloc(dout), dq, dk, dv, vT: alloc(heads(v)) });
+    rt().attentionBackward({ ...args, dout: alloc(dout), dq, dk, dv, vT: alloc(heads(v)) });
     const r = reference(c, q, k, v, dout, scale);
     const tol = (mag: Float64Array) => (i: number) => 2e-6 * (mag[i]! + 1) * Math.sqrt(c.tk);
     expectClose(args.o.f32, r.o, 'o', tol(r.oMag));
@@ -163,8 +145,8 @@ describe.each(configs)('wasm fused attention (relaxed=$relaxed, threads=$threads
   it('refuses a head dim that is not a multiple of 4 and a group that does not divide the heads', () => {
     const b = alloc(64);
     const base = { q: b, k: b, v: b, o: alloc(64), lse: alloc(64), pairs: 2, group: 1, tq: 2, tk: 2, d: 6, scale: 1, causal: true, kT: b };
-    expect(() => mm.attention(base)).toThrow(/d must be a multiple of 4/);
-    expect(() => mm.attention({ ...base, d: 4, pairs: 3, group: 2 })).toThrow(/multiple of group/);
+    expect(() => rt().attention(base)).toThrow(/d must be a multiple of 4/);
+    expect(() => rt().attention({ ...base, d: 4, pairs: 3, group: 2 })).toThrow(/multiple of group/);
   });
 });
 

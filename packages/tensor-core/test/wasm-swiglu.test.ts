@@ -5,34 +5,16 @@
 // in its order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/rng.js';
-import { relaxedSimdSupported } from '../src/backends/wasm/runtime.js';
-import type { WasmBuffer, WasmMatmul } from '../src/backends/wasm/runtime.js';
-import { WasmBackend, createWasmMatmul, initWasmBackend } from '../src/wasm.js';
+import { WasmBackend, initWasmBackend } from '../src/wasm.js';
+import { RUNTIME_CONFIGS, useWasmRuntime } from './helpers/wasm-runtime.js';
 import { findBackend, hasKernel, mul, sum, swiglu, tensor, tidy, valueAndGrad } from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import { expectClose } from '@bitskip/test-utils';
 
-const relaxedOk = relaxedSimdSupported();
-const configs = [false, ...(relaxedOk ? [true] : [])].flatMap((relaxed) => [1, 2].map((threads) => ({ relaxed, threads })));
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
-describe.each(configs)('wasm fused swiglu kernels (relaxed=$relaxed, threads=$threads)', ({ relaxed, threads }) => {
-  let mm: WasmMatmul;
-  const bufs: WasmBuffer[] = [];
-  const alloc = (data: Float32Array | number): WasmBuffer => {
-    const b = mm.alloc(typeof data === 'number' ? data : data.length);
-    if (typeof data === 'number') b.f32.fill(Number.NaN); // outputs start as NaN: every element must be written
-    else b.f32.set(data);
-    bufs.push(b);
-    return b;
-  };
-  beforeAll(async () => {
-    mm = await createWasmMatmul({ threads, relaxed, parallelMinElements: 0 });
-  });
-  afterAll(async () => {
-    for (const b of bufs) mm.free(b);
-    await mm.dispose();
-  });
+describe.each(RUNTIME_CONFIGS)('wasm fused swiglu kernels (relaxed=$relaxed, threads=$threads)', ({ relaxed, threads }) => {
+  const { rt, alloc } = useWasmRuntime({ threads, relaxed, parallelMinElements: 0 });
 
   it.each([1, 3, 4, 7, 4096 * 5 + 3])('n = %i: h, dg, du match float64', (n) => {
     const rng = new Rng(17 + n);
@@ -42,10 +24,10 @@ describe.each(configs)('wasm fused swiglu kernels (relaxed=$relaxed, threads=$th
     const u = rand(2);
     const dh = rand(2);
     const args = { g: alloc(g), u: alloc(u), h: alloc(n), n };
-    mm.swiglu(args);
+    rt().swiglu(args);
     const dg = alloc(n);
     const du = alloc(n);
-    mm.swigluBackward({ g: args.g, u: args.u, dh: alloc(dh), dg, du, n });
+    rt().swigluBackward({ g: args.g, u: args.u, dh: alloc(dh), dg, du, n });
     const h64 = new Float64Array(n);
     const dg64 = new Float64Array(n);
     const du64 = new Float64Array(n);
@@ -65,9 +47,9 @@ describe.each(configs)('wasm fused swiglu kernels (relaxed=$relaxed, threads=$th
   it('refuses overlapping outputs and short buffers', () => {
     const a = alloc(8);
     const b = alloc(8);
-    expect(() => mm.swiglu({ g: a, u: b, h: a, n: 8 })).toThrow(/must not overlap/);
-    expect(() => mm.swiglu({ g: a, u: b, h: alloc(4), n: 8 })).toThrow(/h/);
-    expect(() => mm.swigluBackward({ g: a, u: b, dh: b, dg: alloc(8), du: b, n: 8 })).toThrow(/must overlap no input/);
+    expect(() => rt().swiglu({ g: a, u: b, h: a, n: 8 })).toThrow(/must not overlap/);
+    expect(() => rt().swiglu({ g: a, u: b, h: alloc(4), n: 8 })).toThrow(/h/);
+    expect(() => rt().swigluBackward({ g: a, u: b, dh: b, dg: alloc(8), du: b, n: 8 })).toThrow(/must overlap no input/);
   });
 });
 

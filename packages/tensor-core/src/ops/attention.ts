@@ -63,7 +63,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
     return t(attention(t(q), t(k), t(v), { ...opts, layout: 'bhtd' }));
   }
   if (fusedOk) {
-    const fo = layout === 'bthd' ? { scale, causal, layout } : { scale, causal };
+    const fo = { scale, causal, layout };
     const { o, lse } = getKernel(be, 'fusedAttention')(q, k, v, fo);
     const lseT = new Tensor(newRef(be, lse), [B, Hq, Tq], 'float32', null, false);
     const y = record('attention', [q, k, v], o, q.shape, 'float32', {
