@@ -1,7 +1,7 @@
 // The WASM heap allocator: alignment, no overlap, reuse after free, growth keeps data, size classes.
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/rng.js';
-import { MAX_PAGES, PAGE_BYTES, WasmHeap, sizeClass } from '../src/backends/wasm/memory.js';
+import { MAX_PAGES, PAGE_BYTES, WasmHeap, classIndex, sizeClass } from '../src/backends/wasm/memory.js';
 import { webAssembly } from '../src/backends/wasm/wasm-api.js';
 import type { WasmMemory } from '../src/backends/wasm/wasm-api.js';
 
@@ -16,6 +16,29 @@ describe('sizeClass', () => {
       expect(s).toBeGreaterThanOrEqual(Math.max(bytes, 16));
       expect(s % 16).toBe(0);
       if (bytes > 64) expect(s).toBeLessThanOrEqual(bytes * 1.25 + 16);
+    }
+  });
+});
+
+describe('classIndex', () => {
+  // Every size class below 4 GiB in increasing order, written out from the rule (16-byte steps to 64, then 4 per power of two).
+  const classes: number[] = [16, 32, 48, 64];
+  for (let e = 6; e < 32; e++) for (let q = 5; q <= 8; q++) classes.push(q * 2 ** (e - 2));
+
+  it('numbers the size classes 0, 1, 2, … in increasing order, below 128', () => {
+    classes.forEach((c, i) => expect(classIndex(c)).toBe(i));
+    expect(classes.length).toBeLessThanOrEqual(128);
+    for (let bytes = 1; bytes < 300_000; bytes += bytes < 2000 ? 1 : 89) expect(classes[classIndex(sizeClass(bytes))]).toBe(sizeClass(bytes));
+  });
+
+  it('gives a free block the index of the largest class it holds', () => {
+    const rng = new Rng(7);
+    const sizes = [16, 48, 64, 80, 4080, 4096, 4112, 2 ** 32 - 16];
+    for (let i = 0; i < 3000; i++) sizes.push(16 * (1 + rng.int(2 ** (4 + rng.int(24)))));
+    for (const n of sizes) {
+      const i = classIndex(n);
+      expect(classes[i]!).toBeLessThanOrEqual(n);
+      if (i + 1 < classes.length) expect(classes[i + 1]!).toBeGreaterThan(n);
     }
   });
 });
@@ -111,6 +134,29 @@ describe('WasmHeap under shapes that vary from step to step', () => {
     expect(heap.liveCount).toBe(0);
     expect(heap.reservedBytes).toBeLessThanOrEqual(1.5 * peakLive);
     expect(heap.reservedBytes).toBeLessThanOrEqual(1.25 * reservedAt100);
+  });
+
+  it('serves a request from the smallest free block class that holds it, among many', () => {
+    const heap = new WasmHeap(memory(1), 64);
+    const rng = new Rng(3);
+    // Free blocks of 60 different sizes, each fenced by a live block so that none merges with another.
+    const free: Array<{ ptr: number; bytes: number }> = [];
+    for (let i = 0; i < 60; i++) {
+      const bytes = sizeClass(64 + rng.int(200_000));
+      free.push({ ptr: heap.allocBytes(bytes), bytes });
+      heap.allocBytes(16);
+    }
+    for (const b of free) heap.free(b.ptr);
+    for (let t = 0; t < 40; t++) {
+      const want = sizeClass(16 + rng.int(150_000));
+      const fits = free.filter((b) => b.bytes >= want);
+      const smallest = Math.min(...fits.map((b) => classIndex(b.bytes)));
+      const ptr = heap.allocBytes(want);
+      const got = free.find((b) => b.ptr === ptr);
+      expect(got).toBeDefined();
+      expect(classIndex(got!.bytes)).toBe(smallest);
+      heap.free(ptr);
+    }
   });
 
   it('splits a larger free block for a smaller request, and merges neighbours back when freed', () => {

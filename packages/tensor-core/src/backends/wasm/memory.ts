@@ -46,12 +46,19 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(bytes / quarter) * quarter;
 }
 
-/** The largest size class ≤ n (n a multiple of 16): the bucket of a free block of n bytes. */
-function floorClass(n: number): number {
-  if (n <= 64) return n;
-  const quarter = 2 ** (Math.floor(Math.log2(n)) - 2);
-  return Math.floor(n / quarter) * quarter;
+/**
+ * The index of the largest size class ≤ n (n ≥ 16, a multiple of 16): the bucket of a free block of n bytes, and,
+ * for n a size class, its own index. Classes in increasing order: 16, 32, 48, 64 → 0–3, then 4 per power of two
+ * (80, 96, 112, 128 → 4–7, 160 … 256 → 8–11, …); a block below 4 GiB has an index below 111.
+ */
+export function classIndex(n: number): number {
+  if (n <= 64) return (n >> 4) - 1;
+  const e = Math.floor(Math.log2(n));
+  return 3 + (e - 6) * 4 + (Math.floor(n / 2 ** (e - 2)) - 4);
 }
+
+/** Bucket words: 4 × 32 bits cover every class index below 128. */
+const BUCKET_WORDS = 4;
 
 export class WasmHeap {
   private top: number;
@@ -60,8 +67,13 @@ export class WasmHeap {
   /** Free blocks by start (-> size) and by end (-> start), so that a freed block merges with free neighbours. */
   private readonly freeAt = new Map<number, number>();
   private readonly freeEnd = new Map<number, number>();
-  /** Free block starts by the largest size class that fits in them: any block in bucket c serves a request of class ≤ c. */
-  private readonly buckets = new Map<number, Set<number>>();
+  /**
+   * Free block starts by the index of the largest size class that fits in them: any block in bucket i serves a
+   * request of class index ≤ i. `nonEmpty` has bit i set while bucket i holds a block, so a request finds the
+   * smallest bucket that serves it with a few bit operations, however many classes the heap has seen.
+   */
+  private readonly buckets: Set<number>[] = Array.from({ length: BUCKET_WORDS * 32 }, () => new Set<number>());
+  private readonly nonEmpty = new Uint32Array(BUCKET_WORDS);
   private readonly live = new Map<number, number>();
   private liveBytesCount = 0;
   private freeBytesCount = 0;
@@ -99,30 +111,42 @@ export class WasmHeap {
 
   /** Take a free block of at least `size` bytes (the smallest bucket that serves it), splitting off the rest. */
   private takeFree(size: number): number | undefined {
-    let best = -1;
-    for (const [c, set] of this.buckets) if (c >= size && set.size > 0 && (best < 0 || c < best)) best = c;
+    const best = this.firstBucketFrom(classIndex(size));
     if (best < 0) return undefined;
-    const ptr = this.buckets.get(best)!.values().next().value!;
+    const ptr = this.buckets[best]!.values().next().value!;
     const have = this.freeAt.get(ptr)!;
     this.removeFree(ptr, have);
     if (have > size) this.insertFree(ptr + size, have - size); // its successor is not free (it would have merged)
     return ptr;
   }
 
+  /** The first non-empty bucket with index ≥ i, or −1. */
+  private firstBucketFrom(i: number): number {
+    let w = i >> 5;
+    let bits = this.nonEmpty[w]! & (-1 << (i & 31));
+    for (;;) {
+      if (bits !== 0) return (w << 5) + 31 - Math.clz32(bits & -bits);
+      if (++w === BUCKET_WORDS) return -1;
+      bits = this.nonEmpty[w]!;
+    }
+  }
+
   private insertFree(ptr: number, size: number): void {
     this.freeAt.set(ptr, size);
     this.freeEnd.set(ptr + size, ptr);
-    const c = floorClass(size);
-    let set = this.buckets.get(c);
-    if (set === undefined) this.buckets.set(c, (set = new Set()));
-    set.add(ptr);
+    const i = classIndex(size);
+    this.buckets[i]!.add(ptr);
+    this.nonEmpty[i >> 5]! |= 1 << (i & 31);
     this.freeBytesCount += size;
   }
 
   private removeFree(ptr: number, size: number): void {
     this.freeAt.delete(ptr);
     this.freeEnd.delete(ptr + size);
-    this.buckets.get(floorClass(size))!.delete(ptr);
+    const i = classIndex(size);
+    const set = this.buckets[i]!;
+    set.delete(ptr);
+    if (set.size === 0) this.nonEmpty[i >> 5]! &= ~(1 << (i & 31));
     this.freeBytesCount -= size;
   }
 
