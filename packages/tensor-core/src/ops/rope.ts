@@ -20,6 +20,40 @@ export interface RopeOptions {
   seqAxis?: number;
 }
 
+/** The last few angle tables, by (t, inner, d, offset, base): a model rotates q and k of every layer with the same ones. */
+const TABLES = new Map<string, { cos: Float64Array; sin: Float64Array }>();
+const TABLES_KEPT = 8;
+
+/** cos and sin of pos · base^(−2i/d) for rows p·inner + j (position offset + p), i < d/2 (float64: the cpu backend computes in doubles); read-only. */
+function ropeTables(t: number, inner: number, d: number, offset: number, base: number): { cos: Float64Array; sin: Float64Array } {
+  const key = `${t},${inner},${d},${offset},${base}`;
+  const hit = TABLES.get(key);
+  if (hit !== undefined) {
+    // Most recently used last, so that the first key is the one to drop.
+    TABLES.delete(key);
+    TABLES.set(key, hit);
+    return hit;
+  }
+  const h = d / 2;
+  const cos = new Float64Array(t * inner * h);
+  const sin = new Float64Array(t * inner * h);
+  for (let p = 0; p < t; p++) {
+    for (let i = 0; i < h; i++) {
+      const ang = (offset + p) * Math.pow(base, (-2 * i) / d);
+      const c = Math.cos(ang);
+      const s = Math.sin(ang);
+      for (let j = 0; j < inner; j++) {
+        cos[(p * inner + j) * h + i] = c;
+        sin[(p * inner + j) * h + i] = s;
+      }
+    }
+  }
+  const tables = { cos, sin };
+  TABLES.set(key, tables);
+  if (TABLES.size > TABLES_KEPT) TABLES.delete(TABLES.keys().next().value!);
+  return tables;
+}
+
 /** Apply RoPE to x (..., T, D), D even; rows of axis -2 (or seqAxis) are positions offset, offset+1, ... */
 export function rope(x: Tensor, opts: RopeOptions = {}): Tensor {
   const b = checkInputs('rope', [x]);
@@ -39,22 +73,9 @@ export function rope(x: Tensor, opts: RopeOptions = {}): Tensor {
   let inner = 1;
   for (let a = ax + 1; a < r - 1; a++) inner *= x.shape[a]!;
   const view = ax === r - 2 ? x.shape : [...x.shape.slice(0, ax), t * inner, d];
-  const h = d / 2;
-  const cosv = new Float64Array(t * inner * h);
-  const sinv = new Float64Array(t * inner * h);
-  for (let p = 0; p < t; p++) {
-    for (let i = 0; i < h; i++) {
-      const ang = (offset + p) * Math.pow(base, (-2 * i) / d);
-      const c = Math.cos(ang);
-      const s = Math.sin(ang);
-      for (let j = 0; j < inner; j++) {
-        cosv[(p * inner + j) * h + i] = c;
-        sinv[(p * inner + j) * h + i] = s;
-      }
-    }
-  }
-  const cos = tensor(cosv, [t * inner, h], 'float32', b);
-  const sin = tensor(sinv, [t * inner, h], 'float32', b);
+  const { cos: cosv, sin: sinv } = ropeTables(t, inner, d, offset, base);
+  const cos = tensor(cosv, [t * inner, d / 2], 'float32', b);
+  const sin = tensor(sinv, [t * inner, d / 2], 'float32', b);
   const as = (y: Tensor): TensorInfo => (ax === r - 2 ? y : { id: y.id, shape: view, dtype: y.dtype });
   try {
     return record('rope', [x], getKernel(b, 'rope')(as(x), cos, sin, false), x.shape, 'float32', {
