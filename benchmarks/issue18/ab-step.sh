@@ -8,7 +8,8 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BEFORE="${BEFORE:?set BEFORE to a built tree}"
 ROUNDS="${ROUNDS:-4}"
 VARIANTS="${VARIANTS:-baseline v1}"
-run() { (cd "$1/apps/bench" && node --experimental-wasm-relaxed-simd --import tsx src/main.ts step --preset quick --variant "$2" --backends wasm:2 --batch 16 --seq 256 --steps 6 --warmup 3 --out /tmp/ab-step "${@:3}" 2>&1 | awk '/^wasm:2 /{print $2}'); }
+PRESET="${PRESET:-quick}"
+run() { (cd "$1/apps/bench" && node --experimental-wasm-relaxed-simd --import tsx src/main.ts step --preset "$PRESET" --variant "$2" --backends wasm:2 --batch 16 --seq 256 --steps 6 --warmup 3 --out /tmp/ab-step "${@:3}" 2>&1 | awk '/^wasm:2 /{print $2}'); }
 for v in $VARIANTS; do
   b=(); a=()
   for i in $(seq 1 "$ROUNDS"); do
