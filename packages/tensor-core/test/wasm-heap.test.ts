@@ -106,6 +106,20 @@ describe('WasmHeap', () => {
     expect(() => heap.allocBytes(2 * PAGE_BYTES)).toThrow(new RegExp(`out of memory \\(growing the wasm memory from ${9 * PAGE_BYTES} to ${11 * PAGE_BYTES} bytes failed`));
   });
 
+  it('holds(end) follows the memory size, also when the memory grew outside the heap', () => {
+    const mem = memory(1);
+    const heap = new WasmHeap(mem, 64);
+    expect(heap.holds(PAGE_BYTES)).toBe(true);
+    expect(heap.holds(PAGE_BYTES + 1)).toBe(false);
+    heap.alloc(PAGE_BYTES); // grows the memory through the heap
+    expect(heap.holds(heap.memoryBytes)).toBe(true);
+    expect(heap.holds(heap.memoryBytes + 1)).toBe(false);
+    const before = heap.memoryBytes;
+    mem.grow(3);
+    expect(heap.holds(before + 3 * PAGE_BYTES)).toBe(true);
+    expect(heap.holds(before + 3 * PAGE_BYTES + 1)).toBe(false);
+  });
+
   it('refuses to grow past the maximum', () => {
     const heap = new WasmHeap(memory(1), 64);
     expect(MAX_PAGES * PAGE_BYTES).toBe(2 ** 32);

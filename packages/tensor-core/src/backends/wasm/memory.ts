@@ -77,6 +77,11 @@ export class WasmHeap {
   private readonly live = new Map<number, number>();
   private liveBytesCount = 0;
   private freeBytesCount = 0;
+  /**
+   * The memory's size as last read: it only grows, so a range inside it is inside the memory. Reading
+   * `memory.buffer.byteLength` costs tens of nanoseconds, and every kernel call checks its buffers.
+   */
+  private knownBytes: number;
 
   /** `base`: first usable byte (the module's __heap_base); everything below belongs to the module. */
   constructor(
@@ -85,6 +90,12 @@ export class WasmHeap {
   ) {
     this.top = Math.ceil(base / ALIGN) * ALIGN;
     this.touched = this.top;
+    this.knownBytes = memory.buffer.byteLength;
+  }
+
+  /** Whether bytes [0, end) lie inside the memory (the cached size first; the memory itself only when that says no). */
+  holds(end: number): boolean {
+    return end <= this.knownBytes || end <= (this.knownBytes = this.memory.buffer.byteLength);
   }
 
   /** Allocate `bytes` (16-byte aligned) and return the byte offset. Contents are unspecified. */
@@ -210,12 +221,12 @@ export class WasmHeap {
 
   /** Current size of the memory in bytes. */
   get memoryBytes(): number {
-    return this.memory.buffer.byteLength;
+    return (this.knownBytes = this.memory.buffer.byteLength);
   }
 
   private ensure(end: number): void {
-    const have = this.memory.buffer.byteLength;
-    if (end <= have) return;
+    if (this.holds(end)) return;
+    const have = this.knownBytes;
     const havePages = have / PAGE_BYTES;
     const needPages = Math.ceil(end / PAGE_BYTES);
     // Grow by at least half the current size so that a run of small growths costs few grow calls.
@@ -236,6 +247,8 @@ export class WasmHeap {
       } catch (e2) {
         throw new RangeError(`WasmHeap: out of memory (growing the wasm memory from ${have} to ${needPages * PAGE_BYTES} bytes failed: ${(e2 as Error).message})`, { cause: e2 });
       }
+    } finally {
+      this.knownBytes = this.memory.buffer.byteLength;
     }
   }
 }

@@ -273,9 +273,9 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
   const parallelMinElements = options.parallelMinElements ?? PARALLEL_MIN_ELEMENTS;
   let disposed = false;
 
-  /** The control block's view, renewed when growth replaced an unshared memory's buffer. */
+  /** The control block's view, renewed when growth detached an unshared memory's buffer (a shared one's views stay valid). */
   const control = (): Int32Array => {
-    if (ctl.buffer !== memory.buffer) ctl = new Int32Array(memory.buffer, ctrl, CTRL_INTS);
+    if (ctl.byteLength === 0) ctl = new Int32Array(memory.buffer, ctrl, CTRL_INTS);
     return ctl;
   };
 
@@ -297,7 +297,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
 
   const checkBuffer = (op: string, name: string, buf: WasmBuffer, need: number): void => {
     if (buf.length < need) throw new RangeError(`${op}: ${name} has ${buf.length} floats, needs ${need}`);
-    if (!Number.isInteger(buf.ptr) || buf.ptr % 4 !== 0 || buf.ptr < heapStart || buf.ptr + need * 4 > memory.buffer.byteLength) {
+    if (!Number.isInteger(buf.ptr) || buf.ptr % 4 !== 0 || buf.ptr < heapStart || !heap.holds(buf.ptr + need * 4)) {
       throw new RangeError(`${op}: ${name} (ptr ${buf.ptr}, ${need} floats) is not inside this heap`);
     }
   };
