@@ -70,3 +70,27 @@ describe.each([[2, 7, 3, 8], [2, 5, 1, 4]] as [number, number, number, number][]
     });
   });
 });
+
+// rope keeps its last few angle tables: calls that alternate between shapes and offsets (a cache hit, a miss that
+// drops the oldest, a hit again) give the rotate-half formula every time, on the cpu64 backend's doubles.
+describe('rope angle tables across calls', () => {
+  it('every call of a sequence over 12 (shape, offset, base) keys, each twice, matches the formula', () => {
+    const keys: Array<[number, number, number, number]> = [];
+    for (let i = 0; i < 12; i++) keys.push([1 + (i % 4), 2 + (i % 3) * 2, i % 5, i % 2 === 0 ? 10000 : 500]);
+    const order = [...keys, ...keys.slice().reverse(), ...keys];
+    const rng = new Rng(5);
+    for (const [T, D, offset, base] of order) {
+      const xs = Array.from({ length: T * D }, () => rng.next() * 2 - 1);
+      const y = tidy(() => rope(tensor(xs, [T, D], 'float32', findBackend('cpu64')), { offset, base }).dataSync());
+      for (let t = 0; t < T; t++) {
+        for (let i = 0; i < D / 2; i++) {
+          const ang = (offset + t) * Math.pow(base, (-2 * i) / D);
+          const a = xs[t * D + i]!;
+          const b = xs[t * D + i + D / 2]!;
+          expect(y[t * D + i]).toBeCloseTo(a * Math.cos(ang) - b * Math.sin(ang), 10);
+          expect(y[t * D + i + D / 2]).toBeCloseTo(b * Math.cos(ang) + a * Math.sin(ang), 10);
+        }
+      }
+    }
+  });
+});

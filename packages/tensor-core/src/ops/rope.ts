@@ -23,6 +23,8 @@ export interface RopeOptions {
 /** The last few angle tables, by (t, inner, d, offset, base): a model rotates q and k of every layer with the same ones. */
 const TABLES = new Map<string, { cos: Float64Array; sin: Float64Array }>();
 const TABLES_KEPT = 8;
+/** Larger tables (2 × 2 MiB of doubles) are made per call, so that the cache stays small whatever the shapes. */
+const TABLE_MAX_ENTRIES = 1 << 18;
 
 /** cos and sin of pos · base^(−2i/d) for rows p·inner + j (position offset + p), i < d/2 (float64: the cpu backend computes in doubles); read-only. */
 function ropeTables(t: number, inner: number, d: number, offset: number, base: number): { cos: Float64Array; sin: Float64Array } {
@@ -49,6 +51,7 @@ function ropeTables(t: number, inner: number, d: number, offset: number, base: n
     }
   }
   const tables = { cos, sin };
+  if (cos.length > TABLE_MAX_ENTRIES) return tables;
   TABLES.set(key, tables);
   if (TABLES.size > TABLES_KEPT) TABLES.delete(TABLES.keys().next().value!);
   return tables;
