@@ -32,8 +32,9 @@ class HeapBuffer implements WasmBuffer {
   }
 
   get f32(): Float32Array {
-    const buffer = this.memory.buffer;
-    if (this.cached.buffer !== buffer) this.cached = new Float32Array(buffer, this.ptr, this.length);
+    // Renewed only when growth detached the view (a shared memory's views stay valid): the runtime's control block
+    // does the same, without reading memory.buffer on every access.
+    if (this.cached.byteLength === 0 && this.length > 0) this.cached = new Float32Array(this.memory.buffer, this.ptr, this.length);
     return this.cached;
   }
 }
