@@ -13,6 +13,7 @@ import { BACKENDS, openBackend } from './backend.js';
 import type { BackendName } from './backend.js';
 import { CheckpointStateError, readCheckpointState } from './checkpoint.js';
 import { evalCommand, generateCommand } from './commands.js';
+import { runEval } from './evaluate.js';
 import { STUDY_RUNS, loadConfigFile, runStudy } from './study.js';
 import { EXIT, UsageError, runTraining } from './trainer.js';
 
@@ -47,6 +48,8 @@ Options:
   --data-dir DIR     TinyStories text (train.txt/valid.txt or the official names); default BITSKIP_DATA_DIR,
                      else a download of data.maxBytes of the training file (cached, tokenized once)
   --runs LIST        study: which runs (default ${STUDY_RUNS.join(',')})
+  --eval-windows N   after training (done or diverged), evaluate the run in this process as
+                     \`eval RUN_DIR --windows N\` does: RUN_DIR/eval.json (saves a second process start)
   -h, --help         this help
 
 Exit codes: 0 done, 2 a usage or config error (one line, nothing trained), 3 diverged (the result says where;
@@ -112,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
         'data-dir': { type: 'string' },
         runs: { type: 'string' },
         name: { type: 'string' },
+        'eval-windows': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -129,6 +133,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const study = command === 'study';
   if (!study && v.runs !== undefined) throw new UsageError('--runs applies to the study command only');
+  if (study && v['eval-windows'] !== undefined) throw new UsageError('study: --eval-windows does not apply (evaluate a study\'s runs with eval RUN_DIR, or the bench study suite)');
   if (study && v.name !== undefined) throw new UsageError('study: --name does not apply (each run is named after its committed config)');
   if (v.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(v.name)) throw new UsageError(`--name: letters, digits, '.', '_' and '-' (at most 100, not starting with . _ -), got '${v.name}'`);
   if (study && (v.variant !== undefined || v.config !== undefined || v.resume !== undefined)) {
@@ -155,6 +160,7 @@ async function main(argv: string[]): Promise<number> {
   } else if (defaultRun) flags.timeBudget = DEFAULT_BUDGET;
   const backendName: BackendName = oneOf(v.backend ?? 'wasm', '--backend', BACKENDS);
   const threads = v.threads === undefined ? undefined : parseInt10(v.threads, '--threads', 1, 256);
+  const evalWindows = v['eval-windows'] === undefined ? undefined : parseInt10(v['eval-windows'], '--eval-windows', 1, 1e9);
 
   // Resolve the recipe before anything heavy: a config error writes nothing.
   let config = PRESET_RECIPES[(flags.preset as PresetName | undefined) ?? (study ? 'study' : 'quick')];
@@ -191,6 +197,11 @@ async function main(argv: string[]): Promise<number> {
   const outDir = v.resume ?? v.out ?? join('runs', `${name}-${stamp()}`);
   const fault = parseFault(process.env.BITSKIP_TRAIN_FAULT);
   const r = await runTraining({ config, outDir, resume: v.resume !== undefined, name, backend, ...(dataDir === undefined ? {} : { dataDir }), startedAt, stop, ...(fault === undefined ? {} : { fault }) });
+  // A diverged run is evaluated too (its last good checkpoint): the study and the grid record it as a finding.
+  if (evalWindows !== undefined && (r.exitCode === EXIT.ok || r.exitCode === EXIT.diverged) && stop.signal === null) {
+    process.stdout.write('\n');
+    await runEval({ runDir: outDir, backend, windows: evalWindows, say: (line) => void process.stdout.write(`${line}\n`), ...(dataDir === undefined ? {} : { dataDir }) });
+  }
   return r.exitCode;
 }
 

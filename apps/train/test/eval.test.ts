@@ -109,6 +109,31 @@ describe('eval command', () => {
     expect(m.exits[0]!.tokens).toBe(4 * 32);
   });
 
+  it('train --eval-windows evaluates the run in its own process: the eval command’s metrics, value for value', () => {
+    const run = join(tmp(), 'inproc');
+    const r = runTrain(['--preset', 'tiny', '--steps', '6', '--out', run, '--eval-windows', '3']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/audit: PASSED/);
+    const here = validateResultDoc(readJson(join(run, 'eval.json')), 'eval.json');
+    const out = join(tmp(), 'separate-eval.json');
+    const e = runTrain(['eval', run, '--windows', '3', '--out', out]);
+    expect(e.status, e.stderr).toBe(0);
+    const apart = validateResultDoc(readJson(out), out);
+    const scores = (d: typeof here): unknown => {
+      const { evalSeconds: _s, seconds: _t, ...m } = d.metrics as EvalMetrics & { seconds: unknown };
+      return m;
+    };
+    expect((here.metrics as EvalMetrics).exits[0]!.tokens).toBe(3 * 32);
+    expect(scores(here)).toEqual(scores(apart));
+    expect(here.config).toEqual(apart.config);
+    for (const bad of [['--eval-windows', '0'], ['study', '--eval-windows', '2']]) {
+      const b = runTrain(['--preset', 'tiny', '--steps', '2', '--out', join(tmp(), 'never'), ...bad]);
+      expect(b.status).toBe(2);
+      expect(b.stderr.trim().split('\n')).toHaveLength(1);
+      expect(b.stderr).toMatch(/--eval-windows/);
+    }
+  });
+
   it('a missing or corrupt run directory is one line, exit 2', () => {
     const missing = runTrain(['eval', join(tmp(), 'nope')]);
     expect(missing.status).toBe(2);
