@@ -1,8 +1,8 @@
 // One grid cell, start to finish, the same way in a local grid and in a queue worker: train the run (resuming from
-// the cell's checkpoint when one is in the shared work directory), evaluate it, then publish one bundle (the train
-// and eval result documents) under the cell's hash with the store's exactly-once put. Train and eval run as child
-// processes of the source tree (apps/train), killed with their parent (Linux: setpriv --pdeathsig) so that a worker
-// that dies leaves no run writing into the shared directory.
+// the cell's checkpoint when one is in the shared work directory) and evaluate it, then publish one bundle (the train
+// and eval result documents) under the cell's hash with the store's exactly-once put. Train and eval run in one child
+// process of the source tree (apps/train: train --eval-windows), killed with its parent (Linux: setpriv --pdeathsig)
+// so that a worker that dies leaves no run writing into the shared directory.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -153,17 +153,27 @@ async function trainAndPublish(cell: Cell, store: ResultStore, o: RunCellOptions
     resumed = existsSync(join(run, 'checkpoint', 'state.json'));
     if (!resumed && existsSync(run)) rmSync(run, { recursive: true, force: true }); // killed before its first checkpoint
     log(`${cell.name}: ${resumed ? 'resuming from its checkpoint' : 'training'} in ${run}`);
+    let evaluating = false;
     const timer = setInterval(() => {
+      if (evaluating) return;
+      if (existsSync(join(run, 'result.json'))) {
+        evaluating = true;
+        o.onProgress?.({ stage: 'eval' });
+        return;
+      }
       const s = lastStep(join(run, 'log.jsonl'));
       if (s !== null) o.onProgress?.({ stage: 'train', step: s.step, ...(steps === undefined ? {} : { steps }), loss: s.loss });
     }, 500);
     try {
-      // Exit 3: diverged, a finding with its result written (the study records it and goes on).
-      await trainApp(resumed ? ['--resume', run, ...common] : ['--config', configFile, '--out', run, ...common], `train ${cell.name}`, o, [0, 3]);
+      // Exit 3: diverged, a finding with its result written (the study records it and goes on). The same process
+      // then evaluates the run (--eval-windows): one Node start a cell instead of two.
+      const evalHere = ['--eval-windows', String(cell.evalWindows)];
+      await trainApp(resumed ? ['--resume', run, ...common, ...evalHere] : ['--config', configFile, '--out', run, ...common, ...evalHere], `train ${cell.name}`, o, [0, 3]);
     } finally {
       clearInterval(timer);
     }
   }
+  // Evaluated above, unless the training had finished before (a cell stopped between its training and its eval).
   if (!existsSync(join(run, 'eval.json'))) {
     o.onProgress?.({ stage: 'eval' });
     await trainApp(['eval', run, '--windows', String(cell.evalWindows), '--threads', String(cell.threads), ...(o.dataDir === undefined ? [] : ['--data-dir', o.dataDir])], `eval ${cell.name}`, o);
