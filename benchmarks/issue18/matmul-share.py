@@ -16,8 +16,10 @@ for row in doc['metrics']['kernels']:
     ms += row['msPerStep'][0]
     calls += row['callsPerStep']
 step = doc['metrics']['runs'][0]['ms']['median']
-large = [float(l.split()[4]) for l in open(f'{OUT}/kernels-large.log') if re.match(r'^4096×256×1024\s+\w\w\s+wasm-relaxed\s', l)]
+rows = [l.split() for l in open(f'{OUT}/kernels-large.log') if re.match(r'^4096×256×1024\s+\w\w\s+wasm-relaxed\s', l)]
+large = [float(r[4]) for r in rows]
+threads = rows[0][3] if rows else '?'
 g = flop / ms / 1e6
 print(f'step {step:.0f} ms (median); matmul {calls:.0f} calls, {flop / 1e9:.1f} GFLOP in {ms:.0f} ms = {g:.1f} GFLOP/s')
-print(f'large shape 4096×256×1024 relaxed, 2 threads: {", ".join(f"{x:.1f}" for x in large)} GFLOP/s (median per layout)')
+print(f'large shape 4096×256×1024 relaxed, {threads} thread(s): {", ".join(f"{x:.1f}" for x in large)} GFLOP/s (median per layout)')
 print(f'in the step: {100 * g / max(large):.0f}–{100 * g / min(large):.0f}% of the large shape')

@@ -2,7 +2,8 @@
 # #18 follow-up (2026-12-07, after the attention column-pair change): this tree's step suite against PyTorch only
 # (--peer torch: torch:1 and torch:2 in the same rounds), quick 16 × 256, baseline and v1, three runs each,
 # alternating; then the matmul profile of a quick baseline step and the kernels suite's large shapes.
-# Usage: OUT=benchmarks/results/issue18-DATE bash benchmarks/issue18/peers-again.sh   (a quiet machine)
+# STEP_MODEL=1 also runs the step suite's own model (quick, batch 8 × 128: the issue's "bench step model") the same way.
+# Usage: OUT=benchmarks/results/issue18-DATE [STEP_MODEL=1] bash benchmarks/issue18/peers-again.sh   (a quiet machine)
 set -u
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="$(cd "$ROOT" && mkdir -p "${OUT:?set OUT}" && cd "$OUT" && pwd)"
@@ -12,6 +13,9 @@ bench() { local label=$1; shift
 for i in 1 2 3; do
   for v in baseline v1; do
     bench "peer-quick-$v-$i" step --preset quick --variant $v --backends wasm:2 --batch 16 --seq 256 --steps 6 --warmup 1 --peer torch
+    if [ "${STEP_MODEL:-0}" = 1 ]; then
+      bench "peer-step-$v-$i" step --preset quick --variant $v --backends wasm:2 --batch 8 --seq 128 --steps 8 --warmup 2 --peer torch
+    fi
   done
 done
 bench "profile-quick-baseline" step --preset quick --variant baseline --backends wasm:2 --batch 16 --seq 256 --steps 4 --warmup 1 --profile-matmul
