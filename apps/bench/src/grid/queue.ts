@@ -116,9 +116,20 @@ export async function followGrid(t: RedisTarget, queue: Queue<JobData, JobResult
     lastShown.set(jobId, now);
     say(`  ${c.name}: ${p.stage}${p.step === undefined ? '' : ` step ${p.step}${p.steps === undefined ? '' : `/${p.steps}`}`}${p.loss === undefined ? '' : ` loss ${p.loss.toFixed(4)}`}`);
   });
+  // The loop below looks every 500 ms, and at once when a job of this grid completes or fails: the grid's end is
+  // seen when its last cell is published, not up to half a second later.
+  let wake: (() => void) | null = null;
+  let nudged = false; // an event while the loop was busy: do not wait next time
+  const nudge = (jobId: string): void => {
+    if (!byHash.has(jobId)) return;
+    if (wake === null) nudged = true;
+    else wake();
+  };
+  events.on('completed', ({ jobId }) => nudge(jobId));
   events.on('failed', ({ jobId, failedReason }) => {
     const c = byHash.get(jobId);
     if (c !== undefined) say(`  ${c.name}: attempt failed: ${failedReason}`);
+    nudge(jobId);
   });
   await events.waitUntilReady();
   const failed = new Map<string, { attempts: number; error: string }>();
@@ -159,7 +170,21 @@ export async function followGrid(t: RedisTarget, queue: Queue<JobData, JobResult
       if (line !== shown) say(line);
       shown = line;
       if (counts.complete + counts.failed === cells.length) break;
-      await new Promise((r) => setTimeout(r, 500));
+      if (nudged) {
+        nudged = false;
+        continue;
+      }
+      await new Promise<void>((r) => {
+        const timer = setTimeout(() => {
+          wake = null;
+          r();
+        }, 500);
+        wake = (): void => {
+          clearTimeout(timer);
+          wake = null;
+          r();
+        };
+      });
     }
     for (const c of cells) {
       const j = await queue.getJob(c.hash);
