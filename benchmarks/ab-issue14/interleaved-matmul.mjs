@@ -4,12 +4,14 @@
 // L2 (FLUSH=0: hot), RELAXED=0 times the plain SIMD build. SHAPES: LAYOUT:M:K:N,... (LAYOUT NN, NT or TN).
 // Usage: [SHAPES=NT:64:512:512] [FLUSH=0] [RELAXED=0] node --experimental-wasm-relaxed-simd \
 //          benchmarks/ab-issue14/interleaved-matmul.mjs THREADS ROUNDS DIST_A [DIST_B]
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 const [threads, rounds, ...dirs] = process.argv.slice(2);
 const T = Number(threads), R = Number(rounds);
 const shapes = (process.env.SHAPES ?? 'TN:1024:1024:128,NN:1024:1024:128,NT:1024:128:1024,NT:1024:128:256,TN:256:1024:128,NN:1024:256:128,NT:1024:128:128,TN:128:1024:128,TN:64:1024:128,NN:4096:256:1024').split(',').map((x) => { const [l, m, k, n] = x.split(':'); return [l, +m, +k, +n]; });
 const eng = [];
 for (const d of dirs) {
-  const m = await import(`${d}/wasm.js`);
+  const m = await import(pathToFileURL(resolve(d, 'wasm.js')).href);
   eng.push({ d, mm: await m.createWasmMatmul({ threads: T, relaxed: process.env.RELAXED !== "0" }) });
 }
 let seed = 1; const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) - 0.5;
