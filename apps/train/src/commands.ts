@@ -81,7 +81,8 @@ function runDirOf(positionals: string[], cmd: string): string {
   return positionals[0]!;
 }
 
-const say = (line: string): void => {
+/** A line on stdout: what the commands print as they go (also the train command's in-process eval). */
+export const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 

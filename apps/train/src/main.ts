@@ -12,7 +12,7 @@ import { ConfigError, PRESET_RECIPES, mergeConfig } from './config.js';
 import { BACKENDS, openBackend } from './backend.js';
 import type { BackendName } from './backend.js';
 import { CheckpointStateError, readCheckpointState } from './checkpoint.js';
-import { evalCommand, generateCommand } from './commands.js';
+import { evalCommand, generateCommand, say } from './commands.js';
 import { runEval } from './evaluate.js';
 import { STUDY_RUNS, loadConfigFile, runStudy } from './study.js';
 import { EXIT, UsageError, runTraining } from './trainer.js';
@@ -200,7 +200,7 @@ async function main(argv: string[]): Promise<number> {
   // A diverged run is evaluated too (its last good checkpoint): the study and the grid record it as a finding.
   if (evalWindows !== undefined && (r.exitCode === EXIT.ok || r.exitCode === EXIT.diverged) && stop.signal === null) {
     process.stdout.write('\n');
-    await runEval({ runDir: outDir, backend, windows: evalWindows, say: (line) => void process.stdout.write(`${line}\n`), ...(dataDir === undefined ? {} : { dataDir }) });
+    await runEval({ runDir: outDir, backend, windows: evalWindows, say, ...(dataDir === undefined ? {} : { dataDir }) });
   }
   return r.exitCode;
 }
