@@ -3,19 +3,13 @@
 # matmul FLOPs, time, aggregate GFLOP/s and its ratio to the large shape's median GFLOP/s (the relaxed build, which
 # the step uses where the host has relaxed SIMD).
 # Usage: python3 benchmarks/issue18/matmul-share.py OUT_DIR   (OUT_DIR as written by peers-again.sh)
-import glob, json, re, sys
+import re, sys
+from matmul_profile import load
 OUT = sys.argv[1]
-doc = json.load(open(sorted(glob.glob(f'{OUT}/profile-quick-baseline/*.json'))[-1]))
-flop = ms = calls = 0.0
-for row in doc['metrics']['kernels']:
-    m = re.match(r'matmul (?:(\d+)×)?(\d+)×(\d+)×(\d+) ', row['kernel'])
-    if not m: continue
-    batch = int(m.group(1) or 1)
-    M, K, N = (int(m.group(i)) for i in (2, 3, 4))
-    flop += 2 * batch * M * K * N * row['callsPerStep']
-    ms += row['msPerStep'][0]
-    calls += row['callsPerStep']
-step = doc['metrics']['runs'][0]['ms']['median']
+products, step = load(OUT)
+flop = sum(p['flop'] for p in products.values())
+ms = sum(p['ms'] for p in products.values())
+calls = sum(p['calls'] for p in products.values())
 rows = [l.split() for l in open(f'{OUT}/kernels-large.log') if re.match(r'^4096×256×1024\s+\w\w\s+wasm-relaxed\s', l)]
 large = [float(r[4]) for r in rows]
 threads = rows[0][3] if rows else '?'
