@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/rng.js';
 import { reduceF32 } from '../src/backends/cpu/kernels/reduce.js';
-import { scatterAddF } from '../src/backends/cpu/kernels/gather.js';
+import { gatherF, scatterAddF } from '../src/backends/cpu/kernels/gather.js';
 
 function randomF32(n: number, rng: Rng): Float32Array {
   const x = new Float32Array(n);
@@ -67,6 +67,10 @@ describe('scatterAddF', () => {
     ['distinct rows (layer dropout: kept rows back into the batch)', [0, 2, 3, 5, 6], 1, 8, 12],
     ['distinct, outer 3', [4, 1, 0], 3, 5, 2],
     ['repeated indices (embedding gradient) accumulate', [1, 3, 1, 1, 0, 3], 2, 4, 3],
+    // Rows of 16 floats and more are copied with set (whole sequences in layer dropout).
+    ['distinct long rows', [0, 2, 3, 5, 6], 1, 8, 40],
+    ['distinct long rows, outer 2, unsorted', [3, 0, 2], 2, 5, 16],
+    ['repeated long rows accumulate', [1, 1, 0], 1, 3, 24],
   ];
   for (const [name, idx, outer, n, inner] of cases) {
     it(name, () => {
@@ -76,10 +80,56 @@ describe('scatterAddF', () => {
       expect(Array.from(got)).toEqual(Array.from(referenceScatter(upd, idx, outer, n, inner)));
     });
   }
+  it('writes +0, not −0, on long rows too, into a view at an offset (a backend memory view)', () => {
+    const inner = 20;
+    const upd = randomF32(2 * inner, rng);
+    upd[3] = -0;
+    upd[inner + 7] = -0;
+    const mem = new Float32Array(3 + 3 * inner).fill(Number.NaN);
+    const got = mem.subarray(3);
+    scatterAddF(upd, Int32Array.from([2, 0]), 1, 3, inner, got);
+    expect(Array.from(got)).toEqual(Array.from(referenceScatter(upd, [2, 0], 1, 3, inner)));
+    expect(Object.is(got[2 * inner + 3], 0)).toBe(true);
+    expect(Object.is(got[7], 0)).toBe(true);
+    expect(Array.from(got.subarray(inner, 2 * inner)).every((x) => Object.is(x, 0))).toBe(true);
+    expect(Number.isNaN(mem[2]!)).toBe(true); // nothing before the view touched
+  });
   it('writes +0, not −0, where the update is −0 (as 0 + u does)', () => {
     const got = new Float32Array(2);
     scatterAddF(Float32Array.from([-0]), Int32Array.from([1]), 1, 2, 1, got);
     expect(Object.is(got[1], 0)).toBe(true);
     expect(Object.is(got[0], 0)).toBe(true);
+  });
+});
+
+describe('gatherF', () => {
+  const rng = new Rng(12);
+  // out[o, j, :] = x[o, idx[j], :], element by element.
+  const referenceGather = (x: ArrayLike<number>, idx: number[], outer: number, n: number, inner: number): number[] => {
+    const out: number[] = [];
+    for (let o = 0; o < outer; o++) for (const j of idx) for (let i = 0; i < inner; i++) out.push(x[(o * n + j) * inner + i]!);
+    return out;
+  };
+  const cases: [string, number[], number, number, number][] = [
+    ['short rows (element loop)', [2, 0, 2, 1], 2, 3, 5],
+    ['long rows (set)', [3, 1, 1, 0], 2, 4, 17],
+    ['whole sequences (layer dropout)', [0, 2, 3], 1, 4, 64],
+  ];
+  for (const [name, idx, outer, n, inner] of cases) {
+    it(name, () => {
+      const x = randomF32(outer * n * inner, rng);
+      const got = new Float32Array(outer * idx.length * inner).fill(Number.NaN);
+      gatherF(x, Int32Array.from(idx), outer, n, inner, got);
+      expect(Array.from(got)).toEqual(referenceGather(x, idx, outer, n, inner));
+    });
+  }
+  it('int32 rows and a float64 output keep their values', () => {
+    const x = Int32Array.from({ length: 3 * 20 }, (_, i) => i * 7 - 50);
+    const ints = new Int32Array(2 * 20);
+    gatherF(x, Int32Array.from([2, 0]), 1, 3, 20, ints);
+    expect(Array.from(ints)).toEqual(referenceGather(x, [2, 0], 1, 3, 20));
+    const doubles = new Float64Array(2 * 20);
+    gatherF(x, Int32Array.from([1, 2]), 1, 3, 20, doubles);
+    expect(Array.from(doubles)).toEqual(referenceGather(x, [1, 2], 1, 3, 20));
   });
 });
