@@ -4,7 +4,7 @@
 // Pointer-style on purpose (CONVENTIONS §7): raw loads with constant offsets, do/while inner loops,
 // no allocation (several instances share one memory; JS owns all buffers, including scratch).
 
-import { C_A, C_ACC, C_B, C_BATCH, C_C, C_K, C_M, C_N, C_SA, C_SB, C_TA, C_TB, C_THREADS } from './ctrl';
+import { C_A, C_ACC, C_B, C_BATCH, C_C, C_K, C_M, C_N, C_P0, C_P1, C_P2, C_P3, C_P4, C_P5, C_SA, C_SB, C_TA, C_TB, C_THREADS } from './ctrl';
 import { chunkOf, nextChunk } from './chunks';
 import { madd } from './simd';
 
@@ -17,6 +17,14 @@ const NR: i32 = 8;
 const KC: i32 = 512;
 const MC: i32 = 64;
 const NC: i32 = 1024;
+
+// Products split by depth (matmulSplitDepth): parameter slots of a matmul call.
+const C_KSPLIT: usize = C_P0; // 1: split by depth; 0: by rows
+const C_PARTIAL: usize = C_P1; // (⌈k / KC⌉ − 1) · m · n floats: the blocks after the first
+const C_KDONE: usize = C_P2; // units finished (atomic counter, 0 at the call's start)
+const C_KGROUPS: usize = C_P3; // row groups of each block but the tail blocks
+const C_KTAIL: usize = C_P4; // the last blocks, split into C_KTAILGROUPS row groups each (an even share on every thread)
+const C_KTAILGROUPS: usize = C_P5;
 
 /** Bytes of scratch one thread needs for its packed panels and an edge tile. */
 export function matmulScratchBytes(): i32 {
@@ -466,6 +474,79 @@ function gemvPart(ctrl: usize, t: i32, a: usize, b: usize, c: usize, batch: i32,
   }
 }
 
+// C[i] (+)= op(A[i]) · B[i] split by depth, for A stored k×m and B row-major k×n (a weight gradient dW = dYᵀ X, whose
+// depth is the tokens). Split by rows, each thread packs the whole k × n B for its few rows (64–256 rows and k = 4,096
+// in the quick preset's step: twice one thread's packing on two); split by depth, each unit packs only its slice of A
+// and B. The slices are the KC-deep blocks the row split sums anyway: block 0 goes onto C, block s ≥ 1 into its own
+// partial, and whoever finishes the last unit adds the partials onto C in block order. The row split adds each
+// block's sum onto C in the same order, so every element gets the same bits either way, on any number of threads.
+// Units: (block, row group), taken one at a time. Each block is one unit, except that with fewer blocks than two a
+// thread every block is shared out in row groups, and otherwise the blocks past a multiple of the thread count (the
+// tail) are, so that the threads get even shares; a row group only changes who sums a row, not how. One product
+// (batch 1: weight gradients are).
+function matmulSplitDepth(ctrl: usize, t: i32, scratch: usize, a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, acc: i32): void {
+  const parts = (k + KC - 1) / KC;
+  const partial = <usize>load<u32>(ctrl + C_PARTIAL);
+  const groups = max(1, load<i32>(ctrl + C_KGROUPS));
+  const tail = load<i32>(ctrl + C_KTAIL);
+  const tailGroups = max(1, load<i32>(ctrl + C_KTAILGROUPS));
+  const threads = load<i32>(ctrl + C_THREADS);
+  const head = (parts - tail) * groups; // units before the tail
+  const units = head + tail * tailGroups;
+  const cBytes = (<usize>m * <usize>n) << 2;
+  const chunk = threads > 1 ? 1 : units;
+  let first = true;
+  for (;;) {
+    const u0 = nextChunk<i32>(ctrl, t, units, chunk, first);
+    first = false;
+    if (u0 < 0) return;
+    const u1 = min(units, u0 + chunk);
+    for (let u = u0; u < u1; u++) {
+      let s: i32, g: i32, gs: i32;
+      if (u < head) {
+        s = u / groups;
+        g = u % groups;
+        gs = groups;
+      } else {
+        s = parts - tail + (u - head) / tailGroups;
+        g = (u - head) % tailGroups;
+        gs = tailGroups;
+      }
+      const groupRows = ((m + MR - 1) / MR + gs - 1) / gs * MR; // whole 4-row panels a group
+      const r0 = g * groupRows;
+      const r1 = min(m, r0 + groupRows);
+      const k0 = s * KC;
+      const kc = min(KC, k - k0);
+      const dst = s == 0 ? c : partial + <usize>(s - 1) * cBytes;
+      // A stored k×m and B k×n: depth row x of either starts x·m or x·n floats in, so a block is a pointer offset.
+      if (r0 < r1) gemm(a + ((<usize>k0 * <usize>m) << 2), b + ((<usize>k0 * <usize>n) << 2), dst, m, kc, n, 1, 0, s == 0 ? acc : 0, r0, r1, scratch, false, false);
+      let done: i32;
+      if (threads > 1) done = atomic.add<i32>(ctrl + C_KDONE, 1);
+      else {
+        done = load<i32>(ctrl + C_KDONE);
+        store<i32>(ctrl + C_KDONE, done + 1);
+      }
+      if (done == units - 1) addPartials(c, partial, parts, cBytes);
+    }
+  }
+}
+
+// C += P[1], then += P[2], …: one pass over C, each element's partials added in block order.
+function addPartials(c: usize, partial: usize, parts: i32, cBytes: usize): void {
+  const vec = cBytes & ~(<usize>15);
+  const pEnd = partial + <usize>(parts - 1) * cBytes;
+  for (let x: usize = 0; x < vec; x += 16) {
+    let v = v128.load(c + x);
+    for (let p = partial + x; p < pEnd; p += cBytes) v = f32x4.add(v, v128.load(p));
+    v128.store(c + x, v);
+  }
+  for (let x = vec; x < cBytes; x += 4) {
+    let v = load<f32>(c + x);
+    for (let p = partial + x; p < pEnd; p += cBytes) v += load<f32>(p);
+    store<f32>(c + x, v);
+  }
+}
+
 /**
  * Thread `t`'s share of the matmul described by the control block at `ctrl`: C[i] (+)= op(A[i])·op(B[i])
  * for every batch item i, split across `threads` in chunks of 4-row panels.
@@ -490,6 +571,10 @@ export function matmulPart(ctrl: usize, t: i32, scratch: usize): void {
   // leave every thread but one idle).
   if (m == 1) {
     gemvPart(ctrl, t, a, b, c, batch, k, n, sa, sb, transB, acc);
+    return;
+  }
+  if (load<i32>(ctrl + C_KSPLIT) != 0) {
+    matmulSplitDepth(ctrl, t, scratch, a, b, c, m, k, n, acc);
     return;
   }
   // Work units: 4-row panels of every batch item, numbered batch-major. One thread takes them all;

@@ -5,6 +5,7 @@ import { Rng } from '../src/rng.js';
 import { createWasmMatmulCore, relaxedSimdSupported, wasmSimdSupported } from '../src/backends/wasm/runtime.js';
 import type { MatmulArrayArgs, WasmMatmul } from '../src/backends/wasm/runtime.js';
 import { createWasmMatmul } from '../src/wasm.js';
+import { splitsByDepth } from '../src/backends/wasm/kernels/matmul.js';
 import { expectClose } from '@bitskip/test-utils';
 
 interface Case extends MatmulArrayArgs {
@@ -338,6 +339,113 @@ describe('a single row (m = 1, the decoding path) gives the bits of the same row
       } finally {
         await mm.dispose();
       }
+    }
+  });
+});
+
+describe('weight gradients split by depth (Aᵀ·B, 2 ≤ m ≤ 1024, k ≥ 2048, threads > 1): the bits of the row split', () => {
+  // Split by depth, each 512-deep block is its own unit and the blocks' sums are added onto C in order: the row split's
+  // order, so the bits of 1 thread. Row groups (on 4 threads, or for the blocks past a multiple of the thread count)
+  // only change who sums a row. Batched calls keep the row split (the same bits, checked here too).
+  const cases: Array<Case & { accumulate?: boolean }> = [
+    { batch: 1, m: 2, k: 2048, n: 9, transA: true },
+    { batch: 2, m: 67, k: 2501, n: 40, transA: true },
+    { batch: 3, m: 33, k: 2100, n: 17, transA: true, strideB: 0 },
+    { batch: 1, m: 1024, k: 2052, n: 8, transA: true },
+    { batch: 1, m: 45, k: 2051, n: 1030, transA: true },
+    { batch: 1, m: 45, k: 3000, n: 21, transA: true, accumulate: true },
+    // 7 and 5 blocks: the blocks past a multiple of the thread count are shared out in row groups.
+    { batch: 1, m: 37, k: 3584, n: 24, transA: true },
+    { batch: 1, m: 9, k: 2560, n: 16, transA: true },
+  ];
+  it('splitsByDepth: only Aᵀ·B with 2 ≤ m ≤ 1024 and k ≥ 2048, on more than one thread', () => {
+    expect(splitsByDepth(2, 2048, true, false, 2)).toBe(true);
+    expect(splitsByDepth(1024, 4096, true, false, 8)).toBe(true);
+    expect(splitsByDepth(64, 4096, true, false, 1)).toBe(false);
+    expect(splitsByDepth(1, 4096, true, false, 2)).toBe(false); // the single-row path
+    expect(splitsByDepth(1025, 4096, true, false, 2)).toBe(false);
+    expect(splitsByDepth(64, 2047, true, false, 2)).toBe(false);
+    expect(splitsByDepth(64, 4096, false, false, 2)).toBe(false);
+    expect(splitsByDepth(64, 4096, true, true, 2)).toBe(false);
+  });
+  it.each([false, ...(relaxedOk ? [true] : [])])('relaxed=%s: the float64 reference; 2 and 4 threads give the bits of 1; each row alone the same', async (relaxed) => {
+    const rng = new Rng(47);
+    const inputs = cases.map((p) => {
+      const sb = p.strideB ?? p.k * p.n;
+      return { p, a: randomArray(rng, p.batch * p.m * p.k), b: randomArray(rng, (p.batch - 1) * sb + p.k * p.n), c0: randomArray(rng, p.batch * p.m * p.n) };
+    });
+    const run = (mm: WasmMatmul, p: Case & { accumulate?: boolean }, a: Float32Array, b: Float32Array, c0: Float32Array): Float32Array => {
+      const ab = mm.alloc(a.length);
+      const bb = mm.alloc(b.length);
+      const cb = mm.alloc(c0.length);
+      try {
+        ab.f32.set(a);
+        bb.f32.set(b);
+        cb.f32.set(c0);
+        mm.matmul({ ...p, a: ab, b: bb, c: cb });
+        return cb.f32.slice();
+      } finally {
+        mm.free(ab);
+        mm.free(bb);
+        mm.free(cb);
+      }
+    };
+    const results: Float32Array[][] = [];
+    for (const threads of [1, 2, 4]) {
+      const mm = await createWasmMatmul({ threads, relaxed, parallelMinFlops: 0 });
+      const live = mm.heap.liveCount;
+      try {
+        results.push(inputs.map(({ p, a, b, c0 }) => run(mm, p, a, b, c0)));
+        expect(mm.heap.liveCount, 'the partial sums are freed').toBe(live);
+        if (threads === 2) {
+          // A few rows of a split product (7 blocks, a tail), alone (m = 1: the unpacked single-row path).
+          const { p, a, b } = inputs[6]!;
+          for (const i of [0, 17, 36]) {
+            const row = new Float32Array(p.batch * p.k);
+            for (let q = 0; q < p.batch; q++) for (let x = 0; x < p.k; x++) row[q * p.k + x] = a[q * p.m * p.k + x * p.m + i]!;
+            const single = run(mm, { ...p, m: 1 }, row, b, new Float32Array(p.batch * p.n));
+            for (let q = 0; q < p.batch; q++) {
+              const whole = results[1]![6]!.subarray((q * p.m + i) * p.n, (q * p.m + i + 1) * p.n);
+              expect(Array.from(single.subarray(q * p.n, (q + 1) * p.n)), `row ${i} of item ${q} alone`).toEqual(Array.from(whole));
+            }
+          }
+        }
+      } finally {
+        await mm.dispose();
+      }
+    }
+    inputs.forEach(({ p, a, b, c0 }, i) => {
+      const { c, scale } = reference(a, b, p);
+      expectMatmulClose(results[0]![i]!, c, scale, p.k, `depth split ${JSON.stringify(p)}`, p.accumulate === true ? c0 : undefined);
+      for (const [t, got] of [[2, results[1]![i]!], [4, results[2]![i]!]] as const) {
+        let first = -1;
+        for (let x = 0; x < got.length && first < 0; x++) if (!Object.is(got[x], results[0]![i]![x])) first = x;
+        expect(first, `${t} threads ${JSON.stringify(p)}: first element differing from 1 thread`).toBe(-1);
+      }
+    });
+  });
+  it.each([false, ...(relaxedOk ? [true] : [])])('relaxed=%s: equals its 512-deep blocks as separate products, added in order', async (relaxed) => {
+    // Each block through the ordinary path, then ((C₀ + P₁) + P₂) + … in float32: the order the kernel promises.
+    const mm = await createWasmMatmul({ threads: 2, relaxed, parallelMinFlops: 0 });
+    try {
+      const rng = new Rng(53);
+      const m = 30;
+      const n = 19;
+      const k = 2049;
+      const a = randomArray(rng, k * m);
+      const b = randomArray(rng, k * n);
+      const whole = mm.matmulArrays(a, b, { m, k, n, transA: true });
+      const sum = new Float32Array(m * n);
+      for (let k0 = 0; k0 < k; k0 += 512) {
+        const kc = Math.min(512, k - k0);
+        const part = mm.matmulArrays(a.subarray(k0 * m, (k0 + kc) * m), b.subarray(k0 * n, (k0 + kc) * n), { m, k: kc, n, transA: true });
+        for (let x = 0; x < sum.length; x++) sum[x] = k0 === 0 ? part[x]! : Math.fround(sum[x]! + part[x]!);
+      }
+      let first = -1;
+      for (let x = 0; x < sum.length && first < 0; x++) if (!Object.is(whole[x], sum[x])) first = x;
+      expect(first, `first differing element ${first} (${whole[first]} vs ${sum[first]})`).toBe(-1);
+    } finally {
+      await mm.dispose();
     }
   });
 });

@@ -1,5 +1,5 @@
 // The WASM runtime's matmul: C (+)= op(A)·op(B) in every transposition (NN, NT, TN), batched, with per-operand batch strides (0 broadcasts); assembly/matmul.ts.
-import { CTRL, OP_MATMUL } from '../ctrl.js';
+import { CTRL, OP_MATMUL, P } from '../ctrl.js';
 import type { WasmBuffer } from '../memory.js';
 import { checkDim, overlapsAny } from './context.js';
 import type { RuntimeContext } from './context.js';
@@ -24,6 +24,19 @@ export interface MatmulArgs {
   strideA?: number;
   /** Floats between consecutive B matrices (default k·n; 0 broadcasts one B over the batch). */
   strideB?: number;
+}
+
+/** Depth of the kernel's blocks (assembly/matmul.ts KC): a depth-split product has one unit per block. */
+const KC = 512;
+
+/**
+ * Whether a product C (+)= Aᵀ·B with A stored k×m and B k×n (a weight gradient dW = dYᵀ X, depth = tokens) runs split
+ * by depth on `threads` threads: when 2 ≤ m ≤ 1024 and k ≥ 2048 (and the call has one product, batch 1). Split by rows, each thread packs the whole k × n B
+ * for its few rows; split by depth, each unit packs its block of A and B (assembly/matmul.ts, matmulSplitDepth). The
+ * sums are the same either way, bit for bit; one thread has nothing to gain.
+ */
+export function splitsByDepth(m: number, k: number, transA: boolean, transB: boolean, threads: number): boolean {
+  return threads > 1 && transA && !transB && m >= 2 && m <= 1024 && k >= 4 * KC;
 }
 
 export type MatmulArrayArgs = Omit<MatmulArgs, 'a' | 'b' | 'c' | 'accumulate'>;
@@ -53,16 +66,36 @@ export function matmulKernels(rt: RuntimeContext) {
       return;
     }
     const flops = 2 * batch * m * n * k;
-    const par = rt.pooled && flops >= rt.parallelMinFlops && batch * Math.ceil(m / 4) >= rt.threads;
-    const ctl = rt.job(OP_MATMUL, a, b, c, m, n);
-    ctl[CTRL.BATCH] = batch;
-    ctl[CTRL.K] = k;
-    ctl[CTRL.SA] = sa;
-    ctl[CTRL.SB] = sb;
-    ctl[CTRL.TA] = args.transA === true ? 1 : 0;
-    ctl[CTRL.TB] = args.transB === true ? 1 : 0;
-    ctl[CTRL.ACC] = args.accumulate === true ? 1 : 0;
-    rt.launch(ctl, par);
+    const split = batch === 1 && rt.pooled && flops >= rt.parallelMinFlops && splitsByDepth(m, k, args.transA === true, args.transB === true, rt.threads);
+    // Split by depth, one unit a 512-deep block; row groups (they change who sums a row, not how) give each thread
+    // an even share: every block's when there are fewer blocks than two a thread, else the last blocks' past a
+    // multiple of the thread count.
+    const blocks = Math.ceil(k / KC);
+    const panels = Math.ceil(m / 4);
+    const groups = split ? Math.min(panels, Math.max(1, Math.ceil((2 * rt.threads) / blocks))) : 1;
+    const tail = split && groups === 1 ? blocks % rt.threads : 0;
+    const par = split || (rt.pooled && flops >= rt.parallelMinFlops && batch * panels >= rt.threads);
+    // The later blocks' partial sums (allocated before the control block is written: growth may renew its view).
+    const partial = split ? rt.heap.alloc((blocks - 1) * m * n) : null;
+    try {
+      const ctl = rt.job(OP_MATMUL, a, b, c, m, n);
+      ctl[CTRL.BATCH] = batch;
+      ctl[CTRL.K] = k;
+      ctl[CTRL.SA] = sa;
+      ctl[CTRL.SB] = sb;
+      ctl[CTRL.TA] = args.transA === true ? 1 : 0;
+      ctl[CTRL.TB] = args.transB === true ? 1 : 0;
+      ctl[CTRL.ACC] = args.accumulate === true ? 1 : 0;
+      ctl[P] = split ? 1 : 0;
+      ctl[P + 1] = partial?.ptr ?? 0;
+      ctl[P + 2] = 0;
+      ctl[P + 3] = groups;
+      ctl[P + 4] = tail;
+      ctl[P + 5] = Math.min(panels, rt.threads);
+      rt.launch(ctl, par);
+    } finally {
+      if (partial !== null) rt.heap.free(partial);
+    }
   };
   const matmulArrays = (aIn: Float32Array, bIn: Float32Array, args: MatmulArrayArgs): Float32Array => {
     const a = rt.heap.alloc(aIn.length);
