@@ -17,6 +17,8 @@ const NR: i32 = 8;
 const KC: i32 = 512;
 const MC: i32 = 64;
 const NC: i32 = 1024;
+// Up to this many columns (few B panels to share a packed A block), a row-major A is read in place instead of packed.
+const DIRECT_A_MAX_N: i32 = 256;
 
 // Products split by depth (matmulSplitDepth): parameter slots of a matmul call.
 const C_KSPLIT: usize = C_P0; // 1: split by depth; 0: by rows
@@ -31,9 +33,11 @@ export function matmulScratchBytes(): i32 {
   return (MC * KC + KC * NC + MR * NR) * 4;
 }
 
-// 4×8 micro-kernel: C[0:4, 0:8] (+)= Apanel(kc×4) · Bpanel(kc×8). ldc in bytes. kc ≥ 1.
+// 4×8 micro-kernel: C[0:4, 0:8] (+)= A(kc×4) · Bpanel(kc×8). ldc in bytes. kc ≥ 1. Row r's value at depth x is
+// at ap + r·aRow + x·aStep: a packed panel (aRow 4, aStep 16; constants, so each load takes an immediate offset), or
+// four rows of a row-major A read in place (aRow = its row bytes, aStep 4). Same multiply-adds in the same order.
 // @ts-ignore: decorator
-@inline function micro(ap: usize, bp: usize, kc: i32, cp: usize, ldc: usize, add: bool): void {
+@inline function micro(ap: usize, aRow: usize, aStep: usize, bp: usize, kc: i32, cp: usize, ldc: usize, add: bool): void {
   let c00 = f32x4.splat(0);
   let c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0);
@@ -50,37 +54,41 @@ export function matmulScratchBytes(): i32 {
   // is bound by its FMA pipes. The mid-pass test matters: unrolled without it, V8 hoisted the second step's loads
   // and spilled (44 → 28 GFLOP/s); four steps per pass lost 3%.
   const bend = bp + (<usize>kc << 5);
+  const a1 = aRow;
+  const a2 = 2 * aRow;
+  const a3 = 3 * aRow;
   for (;;) {
     let b0 = v128.load(bp);
     let b1 = v128.load(bp, 16);
     let a = v128.load32_splat(ap);
     c00 = madd(a, b0, c00);
     c01 = madd(a, b1, c01);
-    a = v128.load32_splat(ap, 4);
+    a = v128.load32_splat(ap + a1);
     c10 = madd(a, b0, c10);
     c11 = madd(a, b1, c11);
-    a = v128.load32_splat(ap, 8);
+    a = v128.load32_splat(ap + a2);
     c20 = madd(a, b0, c20);
     c21 = madd(a, b1, c21);
-    a = v128.load32_splat(ap, 12);
+    a = v128.load32_splat(ap + a3);
     c30 = madd(a, b0, c30);
     c31 = madd(a, b1, c31);
     if (bp + 32 == bend) break;
+    const aq = ap + aStep;
     b0 = v128.load(bp, 32);
     b1 = v128.load(bp, 48);
-    a = v128.load32_splat(ap, 16);
+    a = v128.load32_splat(aq);
     c00 = madd(a, b0, c00);
     c01 = madd(a, b1, c01);
-    a = v128.load32_splat(ap, 20);
+    a = v128.load32_splat(aq + a1);
     c10 = madd(a, b0, c10);
     c11 = madd(a, b1, c11);
-    a = v128.load32_splat(ap, 24);
+    a = v128.load32_splat(aq + a2);
     c20 = madd(a, b0, c20);
     c21 = madd(a, b1, c21);
-    a = v128.load32_splat(ap, 28);
+    a = v128.load32_splat(aq + a3);
     c30 = madd(a, b0, c30);
     c31 = madd(a, b1, c31);
-    ap += 32;
+    ap += 2 * aStep;
     bp += 64;
     if (bp == bend) break;
   }
@@ -299,20 +307,25 @@ function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: i32,
       if (!bPacked) packB(b, pb, k, n, kk, kc, jj, nc, transB);
       for (let ii = r0; ii < r1; ii += MC) {
         const mc = min(MC, r1 - ii);
-        packA(a, pa, m, k, ii, mc, kk, kc, transA);
-        const panelA = <usize>kc << 4; // bytes per 4-row A panel
+        // A row-major with whole 4-row panels and 8-column B panels: the micro-kernel reads A where it lies.
+        const direct = !transA && n <= DIRECT_A_MAX_N && (n & (NR - 1)) == 0 && (mc & (MR - 1)) == 0;
+        if (!direct) packA(a, pa, m, k, ii, mc, kk, kc, transA);
+        const panelA: usize = direct ? (<usize>k << 4) : (<usize>kc << 4); // bytes to the next 4-row A panel
         const panelB = <usize>kc << 5; // bytes per 8-column B panel
+        const a0 = direct ? a + ((<usize>ii * <usize>k + <usize>kk) << 2) : pa;
         let bp = pb;
         for (let j = 0; j < nc; j += NR) {
           const cols = min(NR, nc - j);
-          let ap = pa;
+          let ap = a0;
           let cp = c + ((<usize>ii * <usize>n + <usize>(jj + j)) << 2);
           for (let i = 0; i < mc; i += MR) {
             const rows = min(MR, mc - i);
-            if (rows == MR && cols == NR) {
-              micro(ap, bp, kc, cp, ldc, add);
+            if (direct) {
+              micro(ap, <usize>k << 2, 4, bp, kc, cp, ldc, add);
+            } else if (rows == MR && cols == NR) {
+              micro(ap, 4, 16, bp, kc, cp, ldc, add);
             } else {
-              micro(ap, bp, kc, tile, 32, false);
+              micro(ap, 4, 16, bp, kc, tile, 32, false);
               for (let r = 0; r < rows; r++) {
                 const crow = cp + <usize>r * ldc;
                 const trow = tile + (<usize>r << 5);

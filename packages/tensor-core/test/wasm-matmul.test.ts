@@ -449,3 +449,50 @@ describe('weight gradients split by depth (Aᵀ·B, 2 ≤ m ≤ 1024, k ≥ 2048
     }
   });
 });
+
+describe('a row-major A read in place (NN and NT with n ≤ 256 in whole 8-column panels) gives the packed path’s bits', () => {
+  // The same product with 8 more columns of B (n = 264 > 256) runs the packed path; its first n columns must be the
+  // direct path's, bit for bit (each element is summed the same way whatever the column count). m = 70 also ends on a
+  // partial 4-row panel (packed inside the same call); k = 700 has two depth blocks; batch 2 with a broadcast A.
+  const cases: Case[] = [
+    { batch: 1, m: 128, k: 64, n: 128 },
+    { batch: 1, m: 70, k: 700, n: 256 },
+    { batch: 2, m: 40, k: 128, n: 64, strideA: 0 },
+  ];
+  it.each([false, ...(relaxedOk ? [true] : [])])('relaxed=%s', async (relaxed) => {
+    for (const threads of [1, 2]) {
+      const mm = await createWasmMatmul({ threads, relaxed, parallelMinFlops: 0 });
+      try {
+        const rng = new Rng(59);
+        for (const p of cases) {
+          for (const transB of [false, true]) {
+            const q = { ...p, transB };
+            const wide = { ...q, n: p.n + 8, strideB: undefined };
+            const a = randomArray(rng, (p.strideA === 0 ? 1 : p.batch) * p.m * p.k);
+            const bWide = randomArray(rng, p.batch * p.k * wide.n);
+            // B's first n columns of op(B), per batch item: (k, n) row-major, or (n, k) when transposed.
+            const b = new Float32Array(p.batch * p.k * p.n);
+            for (let t = 0; t < p.batch; t++) {
+              for (let x = 0; x < p.k; x++) {
+                for (let j = 0; j < p.n; j++) {
+                  b[t * p.k * p.n + (transB ? j * p.k + x : x * p.n + j)] = bWide[t * p.k * wide.n + (transB ? j * p.k + x : x * wide.n + j)]!;
+                }
+              }
+            }
+            const direct = mm.matmulArrays(a, b, q);
+            const packed = mm.matmulArrays(a, bWide, wide);
+            const { c, scale } = reference(a, b, { ...q, batch: p.batch });
+            expectMatmulClose(direct, c, scale, p.k, `direct ${JSON.stringify(q)}`);
+            let first = -1;
+            for (let i = 0; i < p.batch * p.m && first < 0; i++) {
+              for (let j = 0; j < p.n && first < 0; j++) if (!Object.is(direct[i * p.n + j], packed[i * wide.n + j])) first = i * p.n + j;
+            }
+            expect(first, `threads ${threads} ${JSON.stringify(q)}: first element differing from the packed path`).toBe(-1);
+          }
+        }
+      } finally {
+        await mm.dispose();
+      }
+    }
+  });
+});
