@@ -496,3 +496,24 @@ describe('a row-major A read in place (NN and NT with n ≤ 256 in whole 8-colum
     }
   });
 });
+
+describe('workerSpinMicros (how long a worker polls for the next call)', () => {
+  it('is checked, and a polling pool gives the bits of a sleeping one', async () => {
+    await expect(createWasmMatmul({ threads: 2, workerSpinMicros: -5 })).rejects.toThrow(/workerSpinMicros must be a number of microseconds in \[0, 100000\], got -5/);
+    await expect(createWasmMatmul({ threads: 2, workerSpinMicros: Number.NaN })).rejects.toThrow(/workerSpinMicros/);
+    const polling = await createWasmMatmul({ threads: 2, workerSpinMicros: 2000, parallelMinFlops: 0 });
+    const sleeping = await createWasmMatmul({ threads: 2, workerSpinMicros: 0, parallelMinFlops: 0 });
+    try {
+      const rng = new Rng(61);
+      for (const { transA, transB } of LAYOUTS) {
+        const p = { batch: 2, m: 70, k: 90, n: 40, transA, transB };
+        const a = randomArray(rng, p.batch * p.m * p.k);
+        const b = randomArray(rng, p.batch * p.k * p.n);
+        for (let call = 0; call < 3; call++) expect(Array.from(polling.matmulArrays(a, b, p))).toEqual(Array.from(sleeping.matmulArrays(a, b, p)));
+      }
+    } finally {
+      await polling.dispose();
+      await sleeping.dispose();
+    }
+  });
+});

@@ -27,9 +27,9 @@ afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.dispose()));
 });
 
-async function start(args: number[], extra: { join?: number; spin?: number; entry?: string } = {}) {
+async function start(args: number[], extra: { join?: number; spin?: number; entry?: string; workerSpinMicros?: number } = {}) {
   const memory = new WA.Memory({ initial: 1, maximum: 1, shared: true });
-  const { join, spin, entry } = extra;
+  const { join, spin, entry, workerSpinMicros } = extra;
   const pool = await createWasmWorkerPool({
     module: new WA.Module(PART_WASM),
     memory,
@@ -39,6 +39,7 @@ async function start(args: number[], extra: { join?: number; spin?: number; entr
     args,
     label: 'test pool',
     ...(spin === undefined ? {} : { spin }),
+    ...(workerSpinMicros === undefined ? {} : { workerSpinMicros }),
   });
   pools.push(pool);
   return { pool, ctl: new Int32Array(memory.buffer, 0, 16), out: new Int32Array(memory.buffer, OUT, 8) };
@@ -85,6 +86,30 @@ describe('createWasmWorkerPool', () => {
   it('rejects a module without the entry, and bad slots', async () => {
     await expect(start([OUT], { entry: 'nope' })).rejects.toThrow(/test pool: a worker failed to start: .*no export 'nope'/);
     await expect(start([OUT], { join: 2 })).rejects.toThrow(/slots must be distinct/);
+  });
+
+  it('workerSpinMicros: a worker polls for the next job for that long after one, then sleeps', async () => {
+    // Process CPU time (every thread) while the caller idles after a job: a worker polling for 40 ms burns about that
+    // much, then sleeps; without polling it burns next to nothing. Bounds loose enough for a shared machine.
+    const idleCpuMs = async (workerSpinMicros: number): Promise<number> => {
+      const { pool, out } = await start([OUT], { workerSpinMicros });
+      for (let job = 0; job < 5; job++) {
+        out.fill(0);
+        pool.begin();
+        pool.end();
+        expect(out[0]).toBe(1);
+      }
+      const c0 = process.cpuUsage();
+      await new Promise((r) => setTimeout(r, 300));
+      const c = process.cpuUsage(c0);
+      await pool.dispose();
+      return (c.user + c.system) / 1000;
+    };
+    const spinning = await idleCpuMs(40_000);
+    expect(spinning).toBeGreaterThan(15);
+    expect(spinning).toBeLessThan(200); // it went to sleep: not the whole 300 ms
+    expect(await idleCpuMs(0)).toBeLessThan(15);
+    await expect(start([OUT], { workerSpinMicros: -1 })).rejects.toThrow(/test pool: workerSpinMicros must be a non-negative number, got -1/);
   });
 
   it('dispose ends the workers; it is idempotent', async () => {

@@ -14,8 +14,10 @@
 // call is never much slower than with 1. Without a JOIN slot (a static split: every worker owns a part) every
 // worker runs and end() waits for all of them.
 //
-// Workers never spin before sleeping: on an oversubscribed machine a spinning worker took the core the other
-// thread needed (16³ round trip 21 -> 290 us). The caller may spin on DONE before it sleeps (option `spin`): it has
+// Workers poll for the next job only for a bounded time after one (option `workerSpinMicros`, default 0 here; the
+// kernels' node entry uses DEFAULT_WORKER_SPIN_MICROS when the pool has no more threads than the machine has cores):
+// on an oversubscribed machine a spinning worker takes the core the other thread needs (16³ round trip 21 -> 290 us
+// with workers that spun without bound). The caller may spin on DONE before it sleeps (option `spin`): it has
 // nothing else to do, and its own futex wake-up would add to every call.
 import { Worker } from 'node:worker_threads';
 import type { PoolContext, ThreadPool } from './runtime.js';
@@ -31,7 +33,7 @@ function workerSource(options: WasmWorkerPoolOptions, label: string): string {
   return `
 'use strict';
 const { workerData, parentPort } = process.getBuiltinModule('node:worker_threads');
-(${workerMainSource(options.slots, options.entry, label)})(workerData, (m) => parentPort.postMessage(m));
+(${workerMainSource(options.slots, options.entry, label, options.workerSpinMicros ?? 0)})(workerData, (m) => parentPort.postMessage(m));
 `;
 }
 

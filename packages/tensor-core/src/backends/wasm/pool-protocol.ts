@@ -37,6 +37,8 @@ export interface WasmWorkerPoolOptions {
   args: readonly number[];
   /** Loads of DONE in end() before the caller sleeps on it (default 0: sleep at once). */
   spin?: number;
+  /** Microseconds a worker polls GEN after a job before it sleeps on it (default 0: sleep at once). */
+  workerSpinMicros?: number;
   /** Prefix of error messages (default 'wasm pool'). */
   label?: string;
 }
@@ -71,6 +73,8 @@ export function checkPoolOptions(options: WasmWorkerPoolOptions): { label: strin
   if (!/^[A-Za-z_$][\w$]*$/.test(entry)) throw new Error(`${label}: entry must be an export name, got '${entry}'`);
   if (!Number.isInteger(ctrl) || ctrl < 0 || ctrl % 4 !== 0) throw new RangeError(`${label}: ctrl must be a 4-byte aligned offset, got ${ctrl}`);
   if (!Number.isInteger(spin) || spin < 0) throw new RangeError(`${label}: spin must be a non-negative integer, got ${spin}`);
+  const ws = options.workerSpinMicros ?? 0;
+  if (typeof ws !== 'number' || !Number.isFinite(ws) || ws < 0) throw new RangeError(`${label}: workerSpinMicros must be a non-negative number, got ${String(ws)}`);
   return { label, spin, used };
 }
 
@@ -78,10 +82,16 @@ export function checkPoolOptions(options: WasmWorkerPoolOptions): { label: strin
  * JavaScript source of `function main(start, post)`: instantiate the module on the shared memory, post
  * `{ ready: true }` (or `{ error }`), then loop: sleep in Atomics.wait on GEN, join the job (with a JOIN slot),
  * run `entry(ctrl, index, arg)`, count DONE and notify; CMD_EXIT ends the loop. The slots are literals.
- * Workers never spin before sleeping (see pool-node.ts).
+ * With `spinMicros` > 0 a worker polls GEN that long after a job before it sleeps (see pool-node.ts).
  */
-export function workerMainSource(slots: WasmWorkerPoolSlots, entry: string, label: string): string {
+export function workerMainSource(slots: WasmWorkerPoolSlots, entry: string, label: string, spinMicros = 0): string {
   const { gen, cmd, done, err, join } = slots;
+  // Poll GEN for up to spinMicros before sleeping: a job posted meanwhile starts without a futex wake-up.
+  const poll =
+    spinMicros > 0
+      ? `
+    for (const t0 = performance.now(); Atomics.load(ctl, ${gen}) === gen && performance.now() - t0 < ${spinMicros / 1000}; );`
+      : '';
   const ints = Math.max(gen, cmd, done, err, join ?? 0) + 1;
   const joinJob =
     join === undefined
@@ -110,7 +120,7 @@ export function workerMainSource(slots: WasmWorkerPoolSlots, entry: string, labe
   const ctl = new Int32Array(memory.buffer, ctrl, ${ints});
   let gen = Atomics.load(ctl, ${gen});
   post({ ready: true });
-  for (;;) {
+  for (;;) {${poll}
     Atomics.wait(ctl, ${gen}, gen);
     const g = Atomics.load(ctl, ${gen});
     if (g === gen) continue;
@@ -178,5 +188,6 @@ export function kernelPoolOptions(ctx: PoolContext): WasmWorkerPoolOptions {
     args: ctx.scratch,
     label: 'wasm kernels',
     spin: CALLER_SPIN,
+    workerSpinMicros: ctx.workerSpinMicros,
   };
 }

@@ -57,7 +57,7 @@ export async function createWebWorkerPool(options: WasmWorkerPoolOptions): Promi
   const source = `'use strict';
 self.onmessage = (e) => {
   self.onmessage = null;
-  (${workerMainSource(options.slots, options.entry, label)})(e.data, (m) => self.postMessage(m));
+  (${workerMainSource(options.slots, options.entry, label, options.workerSpinMicros ?? 0)})(e.data, (m) => self.postMessage(m));
 };
 `;
   const url = g.URL.createObjectURL!(new g.Blob([source], { type: 'text/javascript' }));

@@ -23,11 +23,16 @@ export interface WasmBackendOptions {
   parallelMinElements?: number;
   /** Shared memory (default: where SharedArrayBuffer exists); threads need it. */
   sharedMemory?: boolean;
+  /**
+   * Microseconds a worker keeps polling for the next call after one before it sleeps (0: it sleeps at once).
+   * @bitskip/tensor-core/wasm defaults to DEFAULT_WORKER_SPIN_MICROS when threads ≤ cores, else 0.
+   */
+  workerSpinMicros?: number;
   /** Kernels to run as cpu kernels on views of WASM memory instead of in WASM (A/B measurements). */
   cpuKernels?: readonly KernelName[];
 }
 
-const KEYS = new Set(['name', 'threads', 'relaxed', 'initialPages', 'warmup', 'parallelMinFlops', 'parallelMinElements', 'sharedMemory', 'cpuKernels']);
+const KEYS = new Set(['name', 'threads', 'relaxed', 'initialPages', 'warmup', 'parallelMinFlops', 'parallelMinElements', 'sharedMemory', 'workerSpinMicros', 'cpuKernels']);
 
 /** Check option keys and types; returns the name and the options for the kernel core. */
 export function splitWasmBackendOptions(options: WasmBackendOptions): { name: string; core: WasmMatmulOptions; cpuKernels: readonly KernelName[] } {

@@ -46,6 +46,13 @@ export const PARALLEL_MIN_ELEMENTS = 1 << 15;
 
 /** Below this many FLOPs a call runs on the calling thread only (waking workers costs more than it saves). */
 export const PARALLEL_MIN_FLOPS = 1 << 22;
+/**
+ * The node entry's worker polling time after a call (µs) when the pool has no more threads than the machine has
+ * cores: +2–4% on the bench step model and +1.5% on the quick preset's step, 2 threads (benchmarks/README.md, #18).
+ */
+export const DEFAULT_WORKER_SPIN_MICROS = 1000;
+/** The most a worker may poll (µs). */
+export const MAX_WORKER_SPIN_MICROS = 100_000;
 
 
 
@@ -74,6 +81,8 @@ export interface PoolContext {
   ctrl: number;
   /** Scratch byte offset for each worker (thread 1..threads-1). */
   scratch: number[];
+  /** Microseconds a worker polls for the next call before it sleeps (WasmMatmulOptions.workerSpinMicros). */
+  workerSpinMicros: number;
 }
 
 export type PoolFactory = (ctx: PoolContext) => Promise<ThreadPool>;
@@ -98,6 +107,14 @@ export interface WasmMatmulOptions {
   sharedMemory?: boolean;
   /** Creates the worker pool when threads > 1 (the node entry passes a worker_threads pool). */
   pool?: PoolFactory;
+  /**
+   * Microseconds a worker keeps polling for the next call after one before it sleeps in Atomics.wait (default 0
+   * here: it sleeps at once; @bitskip/tensor-core/wasm defaults to DEFAULT_WORKER_SPIN_MICROS when threads ≤ cores).
+   * A training step launches hundreds of kernels with short gaps between them: a worker still polling joins the
+   * next call without a futex wake-up. It burns its core while it polls, which only a process that owns the cores
+   * it runs on can afford.
+   */
+  workerSpinMicros?: number;
 }
 
 /** @deprecated The runtime's former name (it ran matmuls first); use WasmRuntime. */
@@ -168,7 +185,7 @@ interface KernelExports {
 }
 
 
-const OPTION_KEYS = new Set(['threads', 'relaxed', 'warmup', 'initialPages', 'parallelMinFlops', 'parallelMinElements', 'sharedMemory', 'pool']);
+const OPTION_KEYS = new Set(['threads', 'relaxed', 'warmup', 'initialPages', 'parallelMinFlops', 'parallelMinElements', 'sharedMemory', 'pool', 'workerSpinMicros']);
 
 /** What options resolve to before anything is instantiated: the module bytes and the settings. */
 interface Resolved {
@@ -189,6 +206,10 @@ function resolveOptions(options: WasmMatmulOptions): Resolved {
   const threads = options.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`wasm matmul: threads must be a positive integer, got ${threads}`);
   if (threads > 1 && options.pool === undefined) throw new Error('wasm matmul: threads > 1 needs a pool (use @bitskip/tensor-core/wasm)');
+  const spin = options.workerSpinMicros ?? 0;
+  if (typeof spin !== 'number' || !Number.isFinite(spin) || spin < 0 || spin > MAX_WORKER_SPIN_MICROS) {
+    throw new RangeError(`wasm matmul: workerSpinMicros must be a number of microseconds in [0, ${MAX_WORKER_SPIN_MICROS}], got ${String(spin)}`);
+  }
   const shared = options.sharedMemory ?? typeof SharedArrayBuffer !== 'undefined';
   if (threads > 1 && !shared) throw new Error('wasm matmul: threads > 1 need shared memory (SharedArrayBuffer)');
   const relaxedOpt = options.relaxed ?? 'auto';
@@ -249,7 +270,7 @@ function instantiateCore(options: WasmMatmulOptions, r: Resolved, module: WasmMo
   }
   const parts: CoreParts = { module, memory, ex, heap, heapStart, ctrl, scratch, threads };
   if (threads > 1) {
-    return makePool!({ module, memory, ctrl, scratch: scratch.slice(1) }).then((pool) => finishCore(options, parts, pool));
+    return makePool!({ module, memory, ctrl, scratch: scratch.slice(1), workerSpinMicros: options.workerSpinMicros ?? 0 }).then((pool) => finishCore(options, parts, pool));
   }
   return finishCore(options, parts, undefined);
 }
