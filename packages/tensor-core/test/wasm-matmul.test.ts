@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../src/rng.js';
 import { createWasmMatmulCore, relaxedSimdSupported, wasmSimdSupported } from '../src/backends/wasm/runtime.js';
-import type { MatmulArrayArgs, WasmMatmul } from '../src/backends/wasm/runtime.js';
+import type { MatmulArgs, MatmulArrayArgs, WasmMatmul } from '../src/backends/wasm/runtime.js';
 import { createWasmMatmul } from '../src/wasm.js';
 import { splitsByDepth } from '../src/backends/wasm/kernels/matmul.js';
 import { expectClose } from '@bitskip/test-utils';
@@ -83,6 +83,24 @@ function runAccumulate(mm: WasmMatmul, rng: Rng, p: Case, what: string): void {
     mm.free(a);
     mm.free(b);
     mm.free(c);
+  }
+}
+
+/** op(A)·op(B) (+ c0 when accumulating) through buffers on the runtime's heap, freed after; returns C. */
+function matmulOnHeap(mm: WasmMatmul, p: Omit<MatmulArgs, 'a' | 'b' | 'c'>, a: Float32Array, b: Float32Array, c0: Float32Array): Float32Array {
+  const ab = mm.alloc(a.length);
+  const bb = mm.alloc(b.length);
+  const cb = mm.alloc(c0.length);
+  try {
+    ab.f32.set(a);
+    bb.f32.set(b);
+    cb.f32.set(c0);
+    mm.matmul({ ...p, a: ab, b: bb, c: cb });
+    return cb.f32.slice();
+  } finally {
+    mm.free(ab);
+    mm.free(bb);
+    mm.free(cb);
   }
 }
 
@@ -304,22 +322,8 @@ describe('a single row (m = 1, the decoding path) gives the bits of the same row
             const a = randomArray(rng, batch * m * k);
             const b = randomArray(rng, batch * k * n);
             const c0 = randomArray(rng, batch * m * n);
-            const run = (aa: Float32Array, rows: number, tA: boolean, c: Float32Array): Float32Array => {
-              const ab = mm.alloc(aa.length);
-              const bb = mm.alloc(b.length);
-              const cb = mm.alloc(c.length);
-              try {
-                ab.f32.set(aa);
-                bb.f32.set(b);
-                cb.f32.set(c);
-                mm.matmul({ a: ab, b: bb, c: cb, batch, m: rows, k, n, transA: tA, transB, accumulate: p.accumulate === true });
-                return cb.f32.slice();
-              } finally {
-                mm.free(ab);
-                mm.free(bb);
-                mm.free(cb);
-              }
-            };
+            const run = (aa: Float32Array, rows: number, tA: boolean, c: Float32Array): Float32Array =>
+              matmulOnHeap(mm, { batch, m: rows, k, n, transA: tA, transB, accumulate: p.accumulate === true }, aa, b, c);
             const whole = run(a, m, transA, c0);
             for (let i = 0; i < m; i++) {
               // Row i of op(A) for every batch item, contiguous (a 1×k or, stored transposed, a k×1 matrix).
@@ -374,28 +378,12 @@ describe('weight gradients split by depth (Aᵀ·B, 2 ≤ m ≤ 1024, k ≥ 2048
       const sb = p.strideB ?? p.k * p.n;
       return { p, a: randomArray(rng, p.batch * p.m * p.k), b: randomArray(rng, (p.batch - 1) * sb + p.k * p.n), c0: randomArray(rng, p.batch * p.m * p.n) };
     });
-    const run = (mm: WasmMatmul, p: Case & { accumulate?: boolean }, a: Float32Array, b: Float32Array, c0: Float32Array): Float32Array => {
-      const ab = mm.alloc(a.length);
-      const bb = mm.alloc(b.length);
-      const cb = mm.alloc(c0.length);
-      try {
-        ab.f32.set(a);
-        bb.f32.set(b);
-        cb.f32.set(c0);
-        mm.matmul({ ...p, a: ab, b: bb, c: cb });
-        return cb.f32.slice();
-      } finally {
-        mm.free(ab);
-        mm.free(bb);
-        mm.free(cb);
-      }
-    };
     const results: Float32Array[][] = [];
     for (const threads of [1, 2, 4]) {
       const mm = await createWasmMatmul({ threads, relaxed, parallelMinFlops: 0 });
       const live = mm.heap.liveCount;
       try {
-        results.push(inputs.map(({ p, a, b, c0 }) => run(mm, p, a, b, c0)));
+        results.push(inputs.map(({ p, a, b, c0 }) => matmulOnHeap(mm, p, a, b, c0)));
         expect(mm.heap.liveCount, 'the partial sums are freed').toBe(live);
         if (threads === 2) {
           // A few rows of a split product (7 blocks, a tail), alone (m = 1: the unpacked single-row path).
@@ -403,7 +391,7 @@ describe('weight gradients split by depth (Aᵀ·B, 2 ≤ m ≤ 1024, k ≥ 2048
           for (const i of [0, 17, 36]) {
             const row = new Float32Array(p.batch * p.k);
             for (let q = 0; q < p.batch; q++) for (let x = 0; x < p.k; x++) row[q * p.k + x] = a[q * p.m * p.k + x * p.m + i]!;
-            const single = run(mm, { ...p, m: 1 }, row, b, new Float32Array(p.batch * p.n));
+            const single = matmulOnHeap(mm, { ...p, m: 1 }, row, b, new Float32Array(p.batch * p.n));
             for (let q = 0; q < p.batch; q++) {
               const whole = results[1]![6]!.subarray((q * p.m + i) * p.n, (q * p.m + i + 1) * p.n);
               expect(Array.from(single.subarray(q * p.n, (q + 1) * p.n)), `row ${i} of item ${q} alone`).toEqual(Array.from(whole));
