@@ -3,6 +3,7 @@
 // schemes.ts (the gpu.js kernels read the same records).
 import type { ActivationBits, ActivationScheme, WeightScheme } from './config.js';
 import { ACTIVATION_BITS, ACTIVATION_SCHEMES, WEIGHT_SCHEMES } from './config.js';
+import { roundHalfEven } from './round.js';
 import { WEIGHT_QUANT, activationScheme, scaleOf } from './schemes.js';
 
 export { QUANT_EPS } from './schemes.js';
@@ -132,11 +133,37 @@ export function quantizeInt8Absmax(weights: ArrayLike<number>): Int8Weights {
   return quantizeWeightCodes(weights, 'int8', 'quantizeInt8Absmax');
 }
 
-/** Fake-quantized weights W_q of a scheme, written to out. */
+/**
+ * Fake-quantized weights W_q of a scheme, written to out. Every BitLinear forward runs this on its weights (56 tensors
+ * a step in the quick preset), so each scheme has its formulas inlined here, with no code array and no per-element
+ * calls through the scheme record: the record's code (stored as an int8 code, as quantizeWeightCodes stores it: NaN
+ * and −0 become 0) and value, in the same operations, so the same values (a test checks them against
+ * quantizeWeightCodes + value). A scale that is not finite (a NaN or infinite weight under absmean) takes that path.
+ */
 export function fakeQuantWeightsInto(w: ArrayLike<number>, scheme: WeightScheme, out: FloatArray): void {
-  const { codes, scale } = quantizeWeightCodes(w, scheme);
-  const value = WEIGHT_QUANT[scheme].value;
-  for (let i = 0; i < codes.length; i++) out[i] = value(codes[i]!, scale);
+  checkWeightScheme(scheme);
+  if (w.length === 0) throw new Error('quantizeWeights: the weight tensor is empty (0 elements)');
+  const q = WEIGHT_QUANT[scheme];
+  const s = scaleOf(q, w, 0, w.length);
+  const n = w.length;
+  if (scheme === 'ternary' && Number.isFinite(s)) {
+    // t = +1 if W > s/2, −1 if W < −s/2, else 0 (NaN too); W_q = t·s.
+    const h = 0.5 * s;
+    for (let i = 0; i < n; i++) {
+      const x = w[i]!;
+      out[i] = x > h ? s : x < -h ? -s : 0;
+    }
+  } else if (scheme === 'int8') {
+    // c = clip(round(W·127/s), −127, 127) as an int8 (| 0: NaN and −0 become 0); W_q = c·s/127.
+    for (let i = 0; i < n; i++) {
+      const r = roundHalfEven((w[i]! * 127) / s);
+      const c = (r > 127 ? 127 : r < -127 ? -127 : r) | 0;
+      out[i] = (c * s) / 127;
+    }
+  } else {
+    const { codes } = quantizeWeightCodes(w, scheme);
+    for (let i = 0; i < n; i++) out[i] = q.value(codes[i]!, s);
+  }
 }
 
 /** 1 where the clipped STE passes the weight gradient (|W| ≤ γ for ternary, i.e. RoundClip's clip range; all for int8). */

@@ -12,9 +12,10 @@ import {
   quantizeActivationRows,
   quantizeInt8Absmax,
   quantizeTernaryAbsmean,
+  quantizeWeightCodes,
   roundHalfEven,
 } from '../src/index.js';
-import type { ActivationQuantSpec, QuantScheme } from '../src/index.js';
+import type { ActivationQuantSpec, QuantScheme, WeightScheme } from '../src/index.js';
 
 const SPECS: ActivationQuantSpec[] = [
   { bits: 8, scheme: 'absmax' },
@@ -176,5 +177,41 @@ describe('scheme records (schemes.ts): the one source of every rule', () => {
       expect(q.gpu.code).toMatch(/\bc\b/);
       expect(q.gpu.mask === null).toBe(q.inClipRange === null);
     });
+  }
+});
+
+describe('fakeQuantWeightsInto: the inlined formulas give the scheme records’ values (quantizeWeightCodes + value)', () => {
+  // Weights that hit every branch: thresholds exactly (±γ/2 ties for ternary, half-integers of W·127/s for int8),
+  // zeros of both signs, NaN (absmean: a NaN scale; absmax: skipped by the scale, code 0), infinities.
+  const rng = new Rng(71);
+  const base = Float32Array.from({ length: 4096 }, () => rng.normal() * 0.02);
+  // Exact ties. Ternary: ±0.25 and ±0.75 in equal numbers have mean|W| = 0.5, so ±0.25 sit on ±γ/2. Int8: with
+  // max|W| = 127, W·127/s = W, so 2.5, −3.5, 0.5 and −1.5 are half-integers.
+  const ties = (scheme: WeightScheme): Float32Array =>
+    scheme === 'ternary' ? Float32Array.from({ length: 64 }, (_, i) => [0.25, -0.25, 0.75, -0.75][i % 4]!) : Float32Array.from([127, 2.5, -3.5, 0.5, -0.5, -1.5, 1.5, -127, 0, -0]);
+  const withZeros = (): Float32Array => Float32Array.from(base, (x, i) => (i === 0 ? 0 : i === 1 ? -0 : x));
+  const cases: Array<[string, (scheme: WeightScheme) => Float32Array]> = [
+    ['random normal weights and signed zeros', withZeros],
+    ['exact ties', ties],
+    ['a NaN weight', () => Float32Array.from(base, (x, i) => (i === 7 ? Number.NaN : x))],
+    ['an infinite weight', () => Float32Array.from(base, (x, i) => (i === 9 ? Number.POSITIVE_INFINITY : x))],
+    ['all zeros (the scale floor 1e-5)', () => new Float32Array(64)],
+  ];
+  for (const scheme of ['ternary', 'int8'] as const) {
+    for (const [name, make] of cases) {
+      it(`${scheme}: ${name}`, () => {
+        const w = make(scheme);
+        const { codes, scale } = quantizeWeightCodes(w, scheme);
+        const value = WEIGHT_QUANT[scheme].value;
+        for (const Out of [Float32Array, Float64Array]) {
+          const want = Out.from(Array.from(codes, (c) => value(c, scale)));
+          const got = new Out(w.length);
+          fakeQuantWeightsInto(w, scheme, got);
+          let first = -1;
+          for (let i = 0; i < w.length && first < 0; i++) if (!Object.is(got[i], want[i])) first = i;
+          expect(first, `${Out.name}: first differing element ${first} (w ${w[first]}: ${got[first]} vs ${want[first]})`).toBe(-1);
+        }
+      });
+    }
   }
 });
