@@ -70,8 +70,11 @@ export function fakeQuantPart(ctrl: usize, t: i32): void {
         const v = v128.load(x + o);
         const lo = f64x2.promote_low_f32x4(v);
         const hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
-        let cl = f64x2.min(vmax, f64x2.max(vmin, f64x2.nearest(f64x2.div(f64x2.mul(lo, vk), vs))));
-        let ch = f64x2.min(vmax, f64x2.max(vmin, f64x2.nearest(f64x2.div(f64x2.mul(hi, vk), vs))));
+        // Clip with pmax/pmin, the code first (pmax(a, b) = a < b ? b : a; pmin(a, b) = b < a ? b : a): one maxpd and
+        // one minpd, where min/max are NaN- and zero-sign-exact sequences; with the code as a, a NaN code stays NaN and
+        // −0 stays −0, as Math.min(qmax, Math.max(qmin, c)) leaves them.
+        let cl = f64x2.pmin(f64x2.pmax(f64x2.nearest(f64x2.div(f64x2.mul(lo, vk), vs)), vmin), vmax);
+        let ch = f64x2.pmin(f64x2.pmax(f64x2.nearest(f64x2.div(f64x2.mul(hi, vk), vs)), vmin), vmax);
         if (absmean) {
           cl = f64x2.mul(vstep, cl);
           ch = f64x2.mul(vstep, ch);
