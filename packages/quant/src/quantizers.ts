@@ -105,15 +105,25 @@ export interface Int8Weights {
   readonly scale: number;
 }
 
-/** The codes and scale of a weight tensor (any shape, flattened) under a weight scheme. */
-export function quantizeWeightCodes(weights: ArrayLike<number>, scheme: WeightScheme, what = 'quantizeWeights'): { codes: Int8Array; scale: number } {
+/** The per-tensor scale of a weight tensor under a (checked) scheme; an empty tensor is an error naming `what`. */
+function weightScale(weights: ArrayLike<number>, scheme: WeightScheme, what: string): number {
   checkWeightScheme(scheme);
   if (weights.length === 0) throw new Error(`${what}: the weight tensor is empty (0 elements)`);
-  const q = WEIGHT_QUANT[scheme];
-  const scale = scaleOf(q, weights, 0, weights.length);
+  return scaleOf(WEIGHT_QUANT[scheme], weights, 0, weights.length);
+}
+
+/** The codes of weights under a scheme and its scale, as int8 (NaN and −0 codes become 0). */
+function weightCodes(weights: ArrayLike<number>, scheme: WeightScheme, scale: number): Int8Array {
+  const code = WEIGHT_QUANT[scheme].code;
   const codes = new Int8Array(weights.length);
-  for (let i = 0; i < weights.length; i++) codes[i] = q.code(weights[i]!, scale);
-  return { codes, scale };
+  for (let i = 0; i < weights.length; i++) codes[i] = code(weights[i]!, scale);
+  return codes;
+}
+
+/** The codes and scale of a weight tensor (any shape, flattened) under a weight scheme. */
+export function quantizeWeightCodes(weights: ArrayLike<number>, scheme: WeightScheme, what = 'quantizeWeights'): { codes: Int8Array; scale: number } {
+  const scale = weightScale(weights, scheme, what);
+  return { codes: weightCodes(weights, scheme, scale), scale };
 }
 
 /** Absmean ternary quantization of a weight tensor (any shape, flattened). */
@@ -141,10 +151,7 @@ export function quantizeInt8Absmax(weights: ArrayLike<number>): Int8Weights {
  * quantizeWeightCodes + value). A scale that is not finite (a NaN or infinite weight under absmean) takes that path.
  */
 export function fakeQuantWeightsInto(w: ArrayLike<number>, scheme: WeightScheme, out: FloatArray): void {
-  checkWeightScheme(scheme);
-  if (w.length === 0) throw new Error('quantizeWeights: the weight tensor is empty (0 elements)');
-  const q = WEIGHT_QUANT[scheme];
-  const s = scaleOf(q, w, 0, w.length);
+  const s = weightScale(w, scheme, 'quantizeWeights');
   const n = w.length;
   if (scheme === 'ternary' && Number.isFinite(s)) {
     // t = +1 if W > s/2, −1 if W < −s/2, else 0 (NaN too); W_q = t·s.
@@ -161,8 +168,9 @@ export function fakeQuantWeightsInto(w: ArrayLike<number>, scheme: WeightScheme,
       out[i] = (c * s) / 127;
     }
   } else {
-    const { codes } = quantizeWeightCodes(w, scheme);
-    for (let i = 0; i < n; i++) out[i] = q.value(codes[i]!, s);
+    const codes = weightCodes(w, scheme, s);
+    const value = WEIGHT_QUANT[scheme].value;
+    for (let i = 0; i < n; i++) out[i] = value(codes[i]!, s);
   }
 }
 
@@ -175,7 +183,6 @@ export function weightClipMaskInto(w: ArrayLike<number>, scheme: WeightScheme, o
     out.fill(1);
     return;
   }
-  if (w.length === 0) throw new Error('quantizeWeights: the weight tensor is empty (0 elements)');
-  const scale = scaleOf(q, w, 0, w.length);
+  const scale = weightScale(w, scheme, 'quantizeWeights');
   for (let i = 0; i < w.length; i++) out[i] = inside(w[i]!, scale) ? 1 : 0;
 }
