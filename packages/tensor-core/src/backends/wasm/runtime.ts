@@ -48,7 +48,7 @@ export const PARALLEL_MIN_ELEMENTS = 1 << 15;
 export const PARALLEL_MIN_FLOPS = 1 << 22;
 /**
  * The node entry's worker polling time after a call (µs) when the pool has no more threads than the machine has
- * cores: +2–4% on the bench step model and +1.5% on the quick preset's step, 2 threads (benchmarks/README.md, #18).
+ * cores: +1.2–3.8% on the bench step model and +1.2–1.7% on the quick preset's step, 2 threads (benchmarks/README.md, #18).
  */
 export const DEFAULT_WORKER_SPIN_MICROS = 1000;
 /** The most a worker may poll (µs). */
