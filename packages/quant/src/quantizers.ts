@@ -154,11 +154,13 @@ export function fakeQuantWeightsInto(w: ArrayLike<number>, scheme: WeightScheme,
   const s = weightScale(w, scheme, 'quantizeWeights');
   const n = w.length;
   if (scheme === 'ternary' && Number.isFinite(s)) {
-    // t = +1 if W > s/2, −1 if W < −s/2, else 0 (NaN too); W_q = t·s.
+    // t = +1 if W > s/2, −1 if W < −s/2, else 0 (NaN too); W_q = t·s (s > 0, so t = 0 gives +0). Without branches:
+    // random weights fall in the three cases unpredictably, and the branchy form (a ? s : b ? −s : 0) also mixed an
+    // integer 0 with doubles; this form ran 4.5× faster on 32k weights (benchmarks/issue18/ternary-forms.mjs).
     const h = 0.5 * s;
     for (let i = 0; i < n; i++) {
       const x = w[i]!;
-      out[i] = x > h ? s : x < -h ? -s : 0;
+      out[i] = (Number(x > h) - Number(x < -h)) * s;
     }
   } else if (scheme === 'int8') {
     // c = clip(round(W·127/s), −127, 127) as an int8 (| 0: NaN and −0 become 0); W_q = c·s/127.
