@@ -1,7 +1,8 @@
 // The fakeQuant and fakeQuantMask kernels for each backend kind, registered once at import (fake.ts):
 // - cpu (CpuBackend) and wasm (WasmBackend): the typed-array quantizers of quantizers.ts, on the cpu backend's
 //   arrays or on views of WASM memory (no copies): identical results on both; the wasm kernel's activation values
-//   come from the WASM runtime's fakeQuantRows (f64 SIMD, threaded), the same values bit for bit;
+//   come from the WASM runtime's fakeQuantRows (f64 SIMD, threaded) and its ternary weights from fakeQuantTernary,
+//   the same values bit for bit;
 // - gpujs (any mode, through GpujsKernelRunner.runKernel; gpu.js is never imported here): float32 kernels built
 //   from the same scheme records (schemes.ts: the `gpu` source fragments).
 //   Activations: one kernel for the per-row scale (absmax: max|x|, exact; absmean: Kahan mean|x|), one per element.
@@ -69,6 +70,12 @@ function wasmKernel(backend: WasmBackend, mask: boolean): (x: TensorInfo, spec: 
       const size = x.shape.reduce((a, b) => a * b, 1);
       backend.core.fakeQuantRows({ x: backend.buffer(x.id), y: backend.buffer(out), rows: n === 0 ? 0 : size / n, cols: n, scale: q.scale, qmin: q.range[0], qmax: q.range[1] });
       return out;
+    }
+    if (!mask && spec.target === 'weight' && spec.scheme === 'ternary' && x.dtype === 'float32') {
+      // Every BitLinear forward's weights: the runtime's ternary kernel (float32 compares, the same values bit for
+      // bit). A scale that is not finite (a NaN or infinite weight) leaves out unwritten: the JS path below.
+      const size = x.shape.reduce((a, b) => a * b, 1);
+      if (size > 0 && Number.isFinite(backend.core.fakeQuantTernary({ x: backend.buffer(x.id), y: backend.buffer(out), n: size }))) return out;
     }
     // Views after the allocation (it may grow the memory); the quantizers allocate only JS arrays.
     quantInto(backend.view(x.id), x.shape, spec, mask, backend.view(out) as Float32Array);

@@ -1,7 +1,10 @@
 // The WASM runtime's BitLinear row kernels against references written here from the formulas:
 // - per-token fake quantization (assembly/fake-quant.ts; BitNet b1.58 absmax, BitNet v2 / a4.8 absmean): values bit
 //   for bit, on edge widths (SIMD tails), exact ties (half to even), all-zero rows (the 1e-5 scale floor), NaN
-//   (skipped by absmax's scale, NaN out; poisons an absmean row), −0, in place;
+//   (skipped by absmax's scale, NaN out; poisons an absmean row), −0, in place; absmax's path without divisions on ties
+//   at scales with an inexact reciprocal and on random rows over 40 binades;
+// - ternary fake quantization of a weight tensor (fakeQuantTernary): the float64 formula bit for bit, ties at ±γ/2,
+//   float32 neighbours of γ/2, NaN and infinite scales (returned, output untouched);
 // - the orthonormal fast Walsh–Hadamard transform (assembly/fwht.ts): bit for bit the in-place butterfly loop with
 //   f32 stores (written here), within 1e-5 of the dense Sylvester matrix product in float64, its own inverse;
 // 1 and 2 threads, plain and relaxed builds.
@@ -138,6 +141,99 @@ describe.each(configs)('wasm fakeQuantRows (relaxed=$relaxed, threads=$threads)'
         }
       }
     }
+  });
+
+  it('absmax: exact ties at scales whose reciprocal is inexact, and many random rows, bit for bit (the path without divisions)', () => {
+    // absmax rows with a float32 max take the reciprocal path; a tie (x·Q/s a half-integer) must fall back to the
+    // division. With s = Q·u and x = (n + ½)·u (u of few bits, so both are exact), every x·Q/s is a tie while
+    // fl(Q·fl(1/s)) is not exactly 1/u: a reciprocal product lands just off the half-integer.
+    const rng = new Rng(9);
+    for (const sc of SCHEMES.filter((q) => q.scale === 'absmax')) {
+      const q = sc.qmax;
+      const cols = 2 * q + 3;
+      const us = [3, 0.375, 5, 3 / 128, 1.25, 7 * 2 ** -20, 11 * 2 ** 30, 13];
+      const x = new Float32Array(us.length * cols);
+      us.forEach((u, r) => {
+        x[r * cols] = q * u;
+        for (let j = 1; j < cols; j++) x[r * cols + j] = ((j % (2 * q)) - q + 0.5) * u;
+      });
+      const xb = alloc(x);
+      const yb = alloc(new Float32Array(x.length));
+      mm.fakeQuantRows({ x: xb, y: yb, rows: us.length, cols, ...sc });
+      same(yb.f32, reference(x, us.length, cols, 'absmax', sc.qmin, q), `absmax ${q} ties`);
+      // Random rows over many scales (2⁻²⁰ to 2²⁰), widths with and without a SIMD tail.
+      for (const w of [64, 131]) {
+        const rows = 2000;
+        const z = new Float32Array(rows * w);
+        for (let r = 0; r < rows; r++) {
+          const scale = 2 ** (40 * rng.next() - 20);
+          for (let j = 0; j < w; j++) z[r * w + j] = rng.normal() * scale;
+        }
+        const zb = alloc(z);
+        const ob = alloc(new Float32Array(z.length));
+        mm.fakeQuantRows({ x: zb, y: ob, rows, cols: w, ...sc });
+        same(ob.f32, reference(z, rows, w, 'absmax', sc.qmin, q), `absmax ${q} random ${rows}×${w}`);
+      }
+    }
+  });
+
+  it('fakeQuantTernary: the float64 formula bit for bit (ties at ±γ/2, γ/2 between floats, tails, NaN and ∞ scales, in place)', () => {
+    // Reference from the formula: γ = max(Σ|w| / n, 1e-5) (float64, index order); ±γ beyond ±γ/2 in float64, else +0.
+    const ref = (w: Float32Array): { y: Float32Array; g: number } => {
+      let acc = 0;
+      for (const v of w) acc += Math.abs(v);
+      const g = Number.isNaN(acc) ? NaN : Math.max(acc / w.length, 1e-5);
+      return { y: Float32Array.from(w, (v) => (v > g / 2 ? g : v < -g / 2 ? -g : 0)), g };
+    };
+    const rng = new Rng(13);
+    const cases: Array<[string, Float32Array]> = [];
+    for (const n of [1, 3, 4, 7, 64, 1001, 16384]) cases.push([`normal ${n}`, Float32Array.from({ length: n }, () => rng.normal() * 0.02)]);
+    // ±0.25 and ±0.75 in equal numbers: γ = 0.5 and ±0.25 sit exactly on ±γ/2 (not beyond: 0).
+    cases.push(['exact ties', Float32Array.from({ length: 67 * 4 }, (_, i) => [0.25, -0.25, 0.75, -0.75][i % 4]!)]);
+    // γ/2 not a float32: its float32 neighbours on both sides must split as in float64. Placing them moves γ a little,
+    // so they are placed again until γ/2 stays between them; arrays until both roundings of γ/2 (up, down) are seen.
+    const seen = new Set<boolean>();
+    for (let attempt = 0; attempt < 40 && seen.size < 2; attempt++) {
+      const w = Float32Array.from({ length: 4096 }, () => rng.normal());
+      let h = 0;
+      let lo = 0;
+      let hi = 0;
+      for (let it = 0; it < 20; it++) {
+        let acc = 0;
+        for (const v of w) acc += Math.abs(v);
+        h = Math.max(acc / w.length, 1e-5) / 2;
+        if (w[0] === lo && lo < h && h < hi) break;
+        const f = Math.fround(h);
+        lo = f < h ? f : Math.fround(f - f * 2 ** -24);
+        hi = f > h ? f : Math.fround(f + f * 2 ** -24);
+        for (let i = 0; i < 64; i++) w[i * 17] = [lo, hi, -lo, -hi][i % 4]!;
+      }
+      expect(lo < h && h < hi && Math.fround(h) !== h, 'γ/2 between two float32 neighbours').toBe(true);
+      const up = Math.fround(h) > h;
+      if (seen.has(up)) continue;
+      seen.add(up);
+      cases.push([`neighbours of γ/2 (γ/2 rounds ${up ? 'up' : 'down'} to float32)`, w]);
+    }
+    expect(seen.size).toBe(2);
+    cases.push(['all zeros (γ = 1e-5) and −0', Float32Array.from({ length: 9 }, (_, i) => (i % 2 === 0 ? 0 : -0))]);
+    for (const [name, w] of cases) {
+      const { y: want, g } = ref(w);
+      const xb = alloc(w);
+      const yb = alloc(new Float32Array(w.length).fill(7));
+      expect(mm.fakeQuantTernary({ x: xb, y: yb, n: w.length }), name).toBe(g);
+      same(yb.f32, want, `fakeQuantTernary ${name}`);
+      expect(mm.fakeQuantTernary({ x: xb, y: xb, n: w.length }), `${name} in place`).toBe(g);
+      same(xb.f32, want, `fakeQuantTernary ${name} in place`);
+    }
+    // A NaN or infinite weight: γ is returned (NaN, +∞) and y is left as it was.
+    for (const bad of [NaN, Infinity]) {
+      const w = Float32Array.from({ length: 33 }, (_, i) => (i === 5 ? bad : rng.normal()));
+      const yb = alloc(new Float32Array(w.length).fill(7));
+      expect(mm.fakeQuantTernary({ x: alloc(w), y: yb, n: w.length })).toBe(bad);
+      expect(Array.from(yb.f32).every((v) => v === 7)).toBe(true);
+    }
+    expect(() => mm.fakeQuantTernary({ x: alloc(new Float32Array(4)), y: alloc(new Float32Array(4)), n: 0 })).toThrow(/n must be a positive integer, got 0/);
+    expect(() => mm.fakeQuantTernary({ x: alloc(new Float32Array(4)), y: alloc(new Float32Array(2)), n: 4 })).toThrow(/y has 2 floats, needs 4/);
   });
 
   it('fwhtRows: the butterfly loop bit for bit, the dense transform within 1e-5, its own inverse, in place', () => {

@@ -56,6 +56,8 @@ export const OP_ATTENTION_BACKWARD = 16;
 /** Fused SwiGLU h = silu(g)·u, forward and backward (assembly/swiglu.ts). */
 export const OP_SWIGLU = 17;
 export const OP_SWIGLU_BACKWARD = 18;
+/** Ternary fake quantization of a weight tensor (assembly/fake-quant.ts). */
+export const OP_FAKE_QUANT_TERNARY = 19;
 /** First of the parameter slots of the fused kernels (assembly/ctrl.ts C_P0..C_P11). */
 export const P = 20;
 

@@ -27,7 +27,7 @@ import type { SwigluArgs, SwigluBackwardArgs } from './kernels/swiglu.js';
 import { ternaryKernels } from './kernels/ternary.js';
 import type { QuantizeAbsmaxArgs, TernaryMatmulArgs } from './kernels/ternary.js';
 import { bitLinearKernels } from './kernels/bitlinear.js';
-import type { FakeQuantRowsArgs, FwhtRowsArgs } from './kernels/bitlinear.js';
+import type { FakeQuantRowsArgs, FakeQuantTernaryArgs, FwhtRowsArgs } from './kernels/bitlinear.js';
 import type { SoftmaxArgs, SoftmaxBackwardArgs } from './kernels/softmax.js';
 import { MAX_PAGES, WasmHeap } from './memory.js';
 import type { WasmBuffer } from './memory.js';
@@ -36,7 +36,7 @@ import type { WasmMemory, WasmModule } from './wasm-api.js';
 
 export type { WasmBuffer } from './memory.js';
 export type { WasmMemory, WasmModule } from './wasm-api.js';
-export type { AdamWArgs, BinaryArgs, CrossEntropyArgs, CrossEntropyBackwardArgs, FakeQuantRowsArgs, FwhtRowsArgs, MatmulArgs, MatmulArrayArgs, RmsNormArgs, RmsNormBackwardArgs, QuantizeAbsmaxArgs, RopeArgs, SoftmaxArgs, SoftmaxBackwardArgs, StridedCopyArgs, TernaryMatmulArgs, UnaryArgs };
+export type { AdamWArgs, BinaryArgs, CrossEntropyArgs, CrossEntropyBackwardArgs, FakeQuantRowsArgs, FakeQuantTernaryArgs, FwhtRowsArgs, MatmulArgs, MatmulArrayArgs, RmsNormArgs, RmsNormBackwardArgs, QuantizeAbsmaxArgs, RopeArgs, SoftmaxArgs, SoftmaxBackwardArgs, StridedCopyArgs, TernaryMatmulArgs, UnaryArgs };
 export { TERNARY_PARALLEL_MIN, ternaryTokenBytes } from './kernels/ternary.js';
 export { BINARY_CODES, CMD_EXIT, CMD_RUN, CTRL, CTRL_INTS, UNARY_CODES } from './ctrl.js';
 export type { WasmBinaryOp, WasmUnaryOp } from './ctrl.js';
@@ -152,6 +152,8 @@ export interface WasmRuntime {
   ternaryMatmul(args: TernaryMatmulArgs): void;
   /** Per-token fake quantization of f32 activations (absmax or absmean codes, float64 arithmetic), rows over the threads. */
   fakeQuantRows(args: FakeQuantRowsArgs): void;
+  /** Ternary fake quantization of a weight tensor (quant's fakeQuantWeightsInto, float32 compares), on this thread; returns γ. */
+  fakeQuantTernary(args: FakeQuantTernaryArgs): number;
   /** Orthonormal fast Walsh–Hadamard transform of rows (f32 butterflies, f64 scale: fwhtInPlace's values), rows over the threads. */
   fwhtRows(args: FwhtRowsArgs): void;
   /** Fused scaled-dot-product attention (grouped kv heads, causal keys skipped), query rows over the threads. */
@@ -362,7 +364,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
   const { rope } = ropeKernels(rt);
   const { adamw } = adamwKernels(rt);
   const { quantizeAbsmaxRows, ternaryMatmul } = ternaryKernels(rt);
-  const { fakeQuantRows, fwhtRows } = bitLinearKernels(rt);
+  const { fakeQuantRows, fakeQuantTernary, fwhtRows } = bitLinearKernels(rt);
   const { attention, attentionBackward } = attentionKernels(rt);
   const { swiglu, swigluBackward } = swigluKernels(rt);
 
@@ -403,6 +405,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
       adamw({ p: a, g: b, m: c, v: d, pOut: e, mOut: f, vOut: h, n: len, lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, bc1: 1, bc2: 1 });
       fakeQuantRows({ x: a, y: c, rows: wb * s, cols: s, scale: 'absmax', qmin: -127, qmax: 127 });
       fakeQuantRows({ x: a, y: c, rows: 4, cols: s, scale: 'absmean', qmin: -8, qmax: 7 });
+      fakeQuantTernary({ x: a, y: c, n: len });
       fwhtRows({ x: a, y: c, rows: wb * s, n: s });
       fwhtRows({ x: a, y: c, rows: 4, n: s });
       swiglu({ g: a, u: b, h: c, n: len });
@@ -451,6 +454,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     quantizeAbsmaxRows,
     ternaryMatmul,
     fakeQuantRows,
+    fakeQuantTernary,
     fwhtRows,
     attention,
     attentionBackward,

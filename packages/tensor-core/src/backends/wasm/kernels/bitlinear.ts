@@ -1,8 +1,9 @@
 // The WASM runtime's row kernels of BitLinear / H-BitLinear: per-token fake quantization of f32 activations
 // (assembly/fake-quant.ts: the activation quantizers of @bitskip/quant's schemes.ts in float64 SIMD) and the
 // orthonormal fast Walsh–Hadamard transform (assembly/fwht.ts: @bitskip/hadamard's fwhtInPlace), each bit for bit
-// its JS reference's values, rows split across the threads. quant and hadamard register them as their `wasm` kernels.
-import { OP_FAKE_QUANT, OP_FWHT, P } from '../ctrl.js';
+// its JS reference's values, rows split across the threads; and the ternary fake quantization of a weight tensor
+// (quant's fakeQuantWeightsInto, on the calling thread). quant and hadamard register them as their `wasm` kernels.
+import { OP_FAKE_QUANT, OP_FAKE_QUANT_TERNARY, OP_FWHT, P } from '../ctrl.js';
 import type { WasmBuffer } from '../memory.js';
 import { overlaps } from './context.js';
 import type { RuntimeContext } from './context.js';
@@ -53,11 +54,36 @@ export function bitLinearKernels(rt: RuntimeContext) {
     ctl[P + 1] = f64BitsI[1]!;
     rt.launch(ctl, rt.rowsParallel(rows, n));
   };
-  return { fakeQuantRows, fwhtRows };
+  /**
+   * y = the ternary fake-quantized weights of x (n floats; γ = max(mean|x|, 1e-5) summed in float64 in index order,
+   * ±f32(γ) beyond ±γ/2, else +0), on this thread; y may be x. Returns γ; where it is not finite (a NaN or infinite
+   * weight) y is left unwritten and the caller computes the values itself.
+   */
+  const fakeQuantTernary = (args: FakeQuantTernaryArgs): number => {
+    const { x, y, n } = args;
+    rt.checkLive('fakeQuantTernary');
+    if (!Number.isInteger(n) || n < 1 || n > 0x7fffffff) throw new RangeError(`fakeQuantTernary: n must be a positive integer, got ${n}`);
+    rt.checkBuffer('fakeQuantTernary', 'x', x, n);
+    rt.checkBuffer('fakeQuantTernary', 'y', y, n);
+    if (overlaps(x, y) && x.ptr !== y.ptr) throw new Error('fakeQuantTernary: y must be x itself or not overlap it');
+    const ctl = rt.job(OP_FAKE_QUANT_TERNARY, x, x, y, 1, n);
+    rt.launch(ctl, false);
+    f64BitsI[0] = ctl[P]!;
+    f64BitsI[1] = ctl[P + 1]!;
+    return f64Bits[0]!;
+  };
+  return { fakeQuantRows, fakeQuantTernary, fwhtRows };
 }
 
 const f64Bits = new Float64Array(1);
 const f64BitsI = new Int32Array(f64Bits.buffer);
+
+export interface FakeQuantTernaryArgs {
+  x: WasmBuffer;
+  y: WasmBuffer;
+  /** Elements of the weight tensor (at least 1). */
+  n: number;
+}
 
 export interface FwhtRowsArgs {
   x: WasmBuffer;
