@@ -60,6 +60,8 @@ export const OP_SWIGLU: i32 = 17;
 export const OP_SWIGLU_BACKWARD: i32 = 18;
 /** Ternary fake quantization of a weight tensor (fake-quant.ts; @bitskip/quant's WEIGHT_QUANT.ternary). */
 export const OP_FAKE_QUANT_TERNARY: i32 = 19;
+/** Row sums in float64 (elementwise.ts; the cpu reduce's per-row sums). */
+export const OP_ROW_SUMS: i32 = 20;
 
 // Fused kernels (cross-entropy, RMSNorm, AdamW, rope) take C_A, C_B, C_C, rows in C_M, cols in C_N, and further
 // pointers and f32 parameters in these slots (the elementwise slots, reused).

@@ -5,7 +5,7 @@
 // operands are correctly rounded either way; exp and sigmoid use exp4 (~2 ulp).
 // Work is split across threads in chunks of the flattened output from the shared counter.
 import { chunkOf, nextChunk } from './chunks';
-import { C_A, C_B, C_C, C_D0, C_D1, C_D2, C_EOP, C_SA0, C_SA1, C_SA2, C_SB0, C_SB1, C_SB2 } from './ctrl';
+import { C_A, C_B, C_C, C_M, C_N, C_D0, C_D1, C_D2, C_EOP, C_SA0, C_SA1, C_SA2, C_SB0, C_SB1, C_SB2 } from './ctrl';
 import { exp4Full, sigmoid4 } from './simd';
 
 // Binary op codes (src/backends/wasm/ctrl.ts BINARY_CODES).
@@ -237,5 +237,53 @@ export function unaryPart(ctrl: usize, t: i32): void {
     if (f < 0) return;
     const end = min(total, f + chunk);
     unRunDispatch(op, x + (<usize>f << 2), y + (<usize>f << 2), <i32>(end - f));
+  }
+}
+
+/**
+ * Row sums: the float64 sum of each row of C_M rows × C_N f32 at C_A, from 0 in index order (the cpu reduce's
+ * per-row sum, bit for bit), written as f64 to C_C. Rows are split across threads in chunks.
+ */
+export function rowSumsPart(ctrl: usize, t: i32): void {
+  const rows = load<i32>(ctrl + C_M);
+  const cols = load<i32>(ctrl + C_N);
+  if (rows <= 0) return;
+  const x0 = <usize>load<u32>(ctrl + C_A);
+  const y0 = <usize>load<u32>(ctrl + C_C);
+  const chunk = chunkOf<i32>(ctrl, rows, 16);
+  let first = true;
+  for (;;) {
+    const r0 = nextChunk<i32>(ctrl, t, rows, chunk, first);
+    first = false;
+    if (r0 < 0) return;
+    const r1 = min(rows, r0 + chunk);
+    let r = r0;
+    // Four rows at a time: each row's sum is a serial chain of float64 adds (latency bound), four chains overlap.
+    const stride = <usize>cols << 2;
+    for (; r + 4 <= r1; r += 4) {
+      const x = x0 + <usize>r * stride;
+      let a0: f64 = 0;
+      let a1: f64 = 0;
+      let a2: f64 = 0;
+      let a3: f64 = 0;
+      for (let j = 0; j < cols; j++) {
+        const o = x + (<usize>j << 2);
+        a0 += <f64>load<f32>(o);
+        a1 += <f64>load<f32>(o + stride);
+        a2 += <f64>load<f32>(o + 2 * stride);
+        a3 += <f64>load<f32>(o + 3 * stride);
+      }
+      const y = y0 + (<usize>r << 3);
+      store<f64>(y, a0);
+      store<f64>(y + 8, a1);
+      store<f64>(y + 16, a2);
+      store<f64>(y + 24, a3);
+    }
+    for (; r < r1; r++) {
+      const x = x0 + <usize>r * stride;
+      let acc: f64 = 0;
+      for (let j = 0; j < cols; j++) acc += <f64>load<f32>(x + (<usize>j << 2));
+      store<f64>(y0 + (<usize>r << 3), acc);
+    }
   }
 }

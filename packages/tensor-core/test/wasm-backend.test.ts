@@ -1,5 +1,6 @@
 // The wasm backend (buffers in WASM memory; SIMD matmul and softmax; cpu kernels on views for the rest) against
-// the float64 cpu reference with 1 and 2 threads: the conformance suite, broadcast-batched matmuls, memory growth
+// the float64 cpu reference with 1 and 2 threads: the conformance suite, broadcast-batched matmuls, sums (bit for bit
+// with the cpu kernel), memory growth
 // under live tensors, a training step (losses, gradients and buffer counts vs cpu), registration and options.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -131,6 +132,50 @@ describe('wasm backend: elementwise kernels', () => {
       };
       const want = run('cpu', f, [12, 12]);
       for (const bn of [B1, B2]) expectClose(run(bn, f, [12, 12]), want, `${op} on ${bn}`, { rtol: 0, atol: 0 });
+    }
+  });
+
+  it('sums over every axis or the last equal the cpu kernel bit for bit (float64 row sums; 1, 3, 4k+r rows; NaN, ∞)', () => {
+    // Mixed magnitudes make the float64 sums order-sensitive: any other order than the cpu kernel's changes bits.
+    const shapes: number[][] = [[5000], [1, 1030], [3, 700], [9, 129], [64, 33], [257, 4, 5], [2, 3, 4, 50]];
+    for (const shape of shapes) {
+      const n = shape.reduce((p, d) => p * d, 1);
+      const values = Array.from({ length: n }, (_, i) => Math.fround(rng.normal() * 10 ** ((i % 7) - 3)));
+      const r = shape.length;
+      for (const axes of [shape.map((_, i) => i), [r - 1]]) {
+        for (const special of [null, NaN, Infinity]) {
+          const v = special === null ? values : values.map((x, i) => (i === n >> 1 ? special : x));
+          const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+          const f = (be: Backend): DataId => {
+            const x = info(be, v, shape);
+            const id = be.kernels.reduce!(x, 'sum', axes);
+            be.dispose(x.id);
+            return id;
+          };
+          const want = run('cpu', f, outShape);
+          for (const bn of [B1, B2]) {
+            const got = run(bn, f, outShape);
+            const bad = got.findIndex((g, i) => !Object.is(g, want[i]));
+            expect(bad, `sum over [${axes.join(', ')}] of [${shape.join(', ')}] (${String(special)}) on ${bn}: element ${bad} ${got[bad]} vs ${want[bad]}`).toBe(-1);
+          }
+        }
+      }
+    }
+    // Row sums 2⁵³, 1, −2⁵³ added in order give 0 ((2⁵³ + 1) rounds to 2⁵³); in any other order, 1.
+    const order = new Array<number>(3 * 1100).fill(0);
+    [order[0], order[1100], order[2200]] = [2 ** 53, 1, -(2 ** 53)];
+    for (const bn of ['cpu', B1, B2]) {
+      const got = run(
+        bn,
+        (be) => {
+          const x = info(be, order, [3, 1100]);
+          const id = be.kernels.reduce!(x, 'sum', [0, 1]);
+          be.dispose(x.id);
+          return id;
+        },
+        [1, 1],
+      );
+      expect(got, `rows added in order on ${bn}`).toEqual([0]);
     }
   });
 

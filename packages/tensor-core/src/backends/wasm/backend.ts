@@ -51,8 +51,11 @@ export interface WasmBackendInfo {
   heapLiveBytes: number;
 }
 
+/** Sums below this many floats stay on the cpu kernel on views (a WASM call costs more than it saves). */
+const ROW_SUMS_MIN_ELEMENTS = 1024;
+
 /** The cpu-on-views fallbacks that can replace WASM kernels (WasmBackend's `cpuKernels` option). */
-export const WASM_FALLBACK_KERNELS: readonly KernelName[] = ['unary', 'binary', 'stridedCopy', 'crossEntropy', 'crossEntropyBackward', 'rmsNorm', 'rmsNormBackward', 'adamw', 'rope'];
+export const WASM_FALLBACK_KERNELS: readonly KernelName[] = ['unary', 'binary', 'stridedCopy', 'reduce', 'crossEntropy', 'crossEntropyBackward', 'rmsNorm', 'rmsNormBackward', 'adamw', 'rope'];
 
 /** Kernel names that run in WASM; the rest run the cpu kernels on views of WASM memory. */
 export const WASM_KERNELS: readonly string[] = [
@@ -66,6 +69,7 @@ export const WASM_KERNELS: readonly string[] = [
   'adamw',
   'rope',
   'stridedCopy',
+  'reduce (sum over every axis or the last)',
   `binary (${Object.keys(BINARY_CODES).join(' ')})`,
   `unary (${Object.keys(UNARY_CODES).join(' ')})`,
 ];
@@ -274,6 +278,36 @@ export class WasmBackend implements Backend {
             strideA: inner.sa * mk,
             strideB: inner.sb * kn,
           });
+        }
+        return out;
+      },
+      reduce: (x, op, axes) => {
+        // Sums over every axis (the gradient-norm clip's per-tensor sums) or over the last one: the runtime's float64
+        // row sums, then, for a whole-tensor sum, the rows' sums added in order: the cpu kernel's operations (each
+        // row from 0, then the rows), so its bits. Anything else runs the cpu kernel on views.
+        const r = x.shape.length;
+        const cols = x.shape[r - 1] ?? 0;
+        const size = sizeOf(x.shape);
+        const X = this.data(x.id);
+        const all = axes.length === r && x.shape.every((_, i) => axes.includes(i));
+        const last = axes.length === 1 && axes[0] === r - 1;
+        if (op !== 'sum' || X.dtype !== 'float32' || r === 0 || size < ROW_SUMS_MIN_ELEMENTS || !(all || last)) return views.reduce(x, op, axes);
+        const rows = size / cols;
+        const out = floatOut(all ? 1 : rows);
+        const sums = core.alloc(2 * rows);
+        try {
+          core.rowSums({ x: X, sums, rows, cols });
+          const t = new Float64Array(mem.buffer, sums.ptr, rows);
+          const o = fl(out);
+          if (all) {
+            let acc = 0;
+            for (let i = 0; i < rows; i++) acc += t[i]!;
+            o[0] = acc;
+          } else {
+            for (let i = 0; i < rows; i++) o[i] = 0 + t[i]!;
+          }
+        } finally {
+          core.free(sums);
         }
         return out;
       },

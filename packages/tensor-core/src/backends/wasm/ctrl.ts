@@ -58,6 +58,8 @@ export const OP_SWIGLU = 17;
 export const OP_SWIGLU_BACKWARD = 18;
 /** Ternary fake quantization of a weight tensor (assembly/fake-quant.ts). */
 export const OP_FAKE_QUANT_TERNARY = 19;
+/** Row sums in float64 (assembly/elementwise.ts). */
+export const OP_ROW_SUMS = 20;
 /** First of the parameter slots of the fused kernels (assembly/ctrl.ts C_P0..C_P11). */
 export const P = 20;
 

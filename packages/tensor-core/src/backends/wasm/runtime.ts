@@ -14,7 +14,7 @@ import { attentionKernels } from './kernels/attention.js';
 import type { AttentionArgs, AttentionBackwardArgs } from './kernels/attention.js';
 import type { CrossEntropyArgs, CrossEntropyBackwardArgs } from './kernels/cross-entropy.js';
 import { elementwiseKernels } from './kernels/elementwise.js';
-import type { BinaryArgs, StridedCopyArgs, UnaryArgs } from './kernels/elementwise.js';
+import type { BinaryArgs, RowSumsArgs, StridedCopyArgs, UnaryArgs } from './kernels/elementwise.js';
 import { matmulKernels } from './kernels/matmul.js';
 import type { MatmulArgs, MatmulArrayArgs } from './kernels/matmul.js';
 import { rmsNormKernels } from './kernels/rms-norm.js';
@@ -36,7 +36,7 @@ import type { WasmMemory, WasmModule } from './wasm-api.js';
 
 export type { WasmBuffer } from './memory.js';
 export type { WasmMemory, WasmModule } from './wasm-api.js';
-export type { AdamWArgs, BinaryArgs, CrossEntropyArgs, CrossEntropyBackwardArgs, FakeQuantRowsArgs, FakeQuantTernaryArgs, FwhtRowsArgs, MatmulArgs, MatmulArrayArgs, RmsNormArgs, RmsNormBackwardArgs, QuantizeAbsmaxArgs, RopeArgs, SoftmaxArgs, SoftmaxBackwardArgs, StridedCopyArgs, TernaryMatmulArgs, UnaryArgs };
+export type { AdamWArgs, BinaryArgs, CrossEntropyArgs, CrossEntropyBackwardArgs, FakeQuantRowsArgs, FakeQuantTernaryArgs, FwhtRowsArgs, MatmulArgs, MatmulArrayArgs, RmsNormArgs, RmsNormBackwardArgs, QuantizeAbsmaxArgs, RopeArgs, RowSumsArgs, SoftmaxArgs, SoftmaxBackwardArgs, StridedCopyArgs, TernaryMatmulArgs, UnaryArgs };
 export { TERNARY_PARALLEL_MIN, ternaryTokenBytes } from './kernels/ternary.js';
 export { BINARY_CODES, CMD_EXIT, CMD_RUN, CTRL, CTRL_INTS, UNARY_CODES } from './ctrl.js';
 export type { WasmBinaryOp, WasmUnaryOp } from './ctrl.js';
@@ -137,6 +137,8 @@ export interface WasmRuntime {
   binary(args: BinaryArgs): void;
   /** Elementwise unary map, f32x4 (exp and sigmoid through a SIMD exp, ~2 ulp). */
   unary(args: UnaryArgs): void;
+  /** Float64 sum of each row (the cpu reduce's per-row sums), rows over the threads. */
+  rowSums(args: RowSumsArgs): void;
   /** Dense copy through strides (4-byte elements of any type). */
   stridedCopy(args: StridedCopyArgs): void;
   crossEntropy(args: CrossEntropyArgs): void;
@@ -358,7 +360,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
   const rt: RuntimeContext = { memory, heap, threads, pooled: pool !== undefined, relaxed: ex.isRelaxed() === 1, parallelMinFlops, scratchBytes: ex.scratchBytes(), job, launch, checkBuffer, checkLive, rowsReady, rowsParallel, flatParallel };
   const { matmul, matmulArrays } = matmulKernels(rt);
   const { softmax, softmaxBackward } = softmaxKernels(rt);
-  const { binary, stridedCopy, unary } = elementwiseKernels(rt);
+  const { binary, rowSums, stridedCopy, unary } = elementwiseKernels(rt);
   const { crossEntropy, crossEntropyBackward } = crossEntropyKernels(rt);
   const { rmsNorm, rmsNormBackward } = rmsNormKernels(rt);
   const { rope } = ropeKernels(rt);
@@ -398,6 +400,8 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
       binary({ op: 'add', a, b, c, shape: [wb * s, s], aStrides: [s, 1], bStrides: [0, 1] });
       unary({ op: 'sigmoid', x: a, y: c, n: len });
       unary({ op: 'neg', x: a, y: c, n: 64 });
+      rowSums({ x: a, sums: e, rows: wb * s, cols: s });
+      rowSums({ x: a, sums: e, rows: 4, cols: s });
       crossEntropy({ logits: a, targets: tg, lse: c, rows: wb * s, cols: s, ignoreIndex: -100 });
       crossEntropyBackward({ logits: a, targets: tg, lse: c, dlogits: e, rows: wb * s, cols: s, ignoreIndex: -100, scale: 1e-3 });
       rmsNorm({ x: a, gain: b, y: c, rstd: e, rows: wb * s, cols: s, eps: 1e-5 });
@@ -444,6 +448,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     softmaxBackward,
     binary,
     unary,
+    rowSums,
     stridedCopy,
     crossEntropy,
     crossEntropyBackward,

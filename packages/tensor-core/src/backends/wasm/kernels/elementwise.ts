@@ -1,5 +1,6 @@
-// The WASM runtime's elementwise kernels: binary ops and strided copies over up to 3 strided dims, unary maps (assembly/elementwise.ts).
-import { OP_BINARY, OP_UNARY, E, BINARY_CODES, COPY_CODE, UNARY_CODES } from '../ctrl.js';
+// The WASM runtime's elementwise kernels: binary ops and strided copies over up to 3 strided dims, unary maps, and
+// float64 row sums (assembly/elementwise.ts).
+import { OP_BINARY, OP_ROW_SUMS, OP_UNARY, E, BINARY_CODES, COPY_CODE, UNARY_CODES } from '../ctrl.js';
 import type { WasmBinaryOp, WasmUnaryOp } from '../ctrl.js';
 import type { WasmBuffer } from '../memory.js';
 import { checkDim, overlaps } from './context.js';
@@ -33,6 +34,17 @@ export interface UnaryArgs {
   x: WasmBuffer;
   y: WasmBuffer;
   n: number;
+}
+
+/**
+ * sums[r] = the float64 sum of row r of x (rows × cols, dense), from 0 in index order (the cpu reduce's per-row sum,
+ * bit for bit). `sums` holds the rows' float64 values: at least 2·rows floats, read back through a Float64Array.
+ */
+export interface RowSumsArgs {
+  x: WasmBuffer;
+  sums: WasmBuffer;
+  rows: number;
+  cols: number;
 }
 
 /** The launchers of this family over the runtime `rt` (argument checks, then one control-block call). */
@@ -111,5 +123,15 @@ export function elementwiseKernels(rt: RuntimeContext) {
     rt.launch(ctl, rt.flatParallel(n));
   };
 
-  return { binary, stridedCopy, unary };
+  const rowSums = (args: RowSumsArgs): void => {
+    const { x, sums, rows, cols } = args;
+    if (!rt.rowsReady('rowSums', rows, cols)) return;
+    rt.checkBuffer('rowSums', 'x', x, rows * cols);
+    rt.checkBuffer('rowSums', 'sums', sums, 2 * rows);
+    if (sums.ptr % 8 !== 0) throw new RangeError(`rowSums: sums (ptr ${sums.ptr}) must be 8-byte aligned`);
+    if (overlaps(x, sums)) throw new Error('rowSums: sums must not overlap x');
+    rt.launch(rt.job(OP_ROW_SUMS, x, x, sums, rows, cols), rt.rowsParallel(rows, cols));
+  };
+
+  return { binary, rowSums, stridedCopy, unary };
 }
