@@ -17,7 +17,7 @@
 // fraction of the cache's sets: where the scratch has room, a thread copies the kv pair's rows it sweeps once per
 // query block (v forward; k and v backward) to a contiguous block first, and accumulates dK and dV there, copying
 // them out at the end of the pair — the same arithmetic on the same values, so the same bits.
-import { chunkOf, nextChunk } from './chunks';
+import { claim, claimEnd } from './chunks';
 import { C_A, C_B, C_BATCH, C_C, C_K, C_M, C_N, C_P0, C_P1, C_P2, C_P3, C_P4, C_P5, C_P6, C_P7, C_P8, C_SA, C_SB, C_TA } from './ctrl';
 import { matmulScratchBytes } from './matmul';
 import { exp4, hmax, hsum, madd } from './simd';
@@ -314,13 +314,12 @@ export function attentionPart(ctrl: usize, t: i32, scratch: usize): void {
   const vBuf = scratch + 8 * stride; // the kv pair's v rows, contiguous (when kRow ≠ rowBytes and they fit)
   const copyV = kRow != rowBytes && <i64>8 * <i64>stride + <i64>tk * <i64>rowBytes <= <i64>matmulScratchBytes();
   let vPair = -1;
-  const chunk = chunkOf<i32>(ctrl, units, 1);
   let first = true;
   for (;;) {
-    const u0 = nextChunk<i32>(ctrl, t, units, chunk, first);
+    const u0 = claim(ctrl, t, units, 1, first);
     first = false;
     if (u0 < 0) return;
-    const u1 = min(units, u0 + chunk);
+    const u1 = claimEnd;
     for (let u = u0; u < u1; u++) {
       const p = u / blocks;
       const i0 = (u % blocks) << 2;
@@ -400,13 +399,12 @@ export function attentionBackwardPart(ctrl: usize, t: i32, scratch: usize): void
   const qBuf = kBuf + 4 * pairBytes; // a block's q, dO and dQ rows, contiguous (with copyKv)
   const ps = scratch; // P rows (4 × Tk)
   const ds = scratch + 4 * stride; // dP, then dS rows (4 × Tk)
-  const chunk = chunkOf<i32>(ctrl, pairsKv, 1);
   let first = true;
   for (;;) {
-    const u0 = nextChunk<i32>(ctrl, t, pairsKv, chunk, first);
+    const u0 = claim(ctrl, t, pairsKv, 1, first);
     first = false;
     if (u0 < 0) return;
-    const u1 = min(pairsKv, u0 + chunk);
+    const u1 = claimEnd;
     for (let kvp = u0; kvp < u1; kvp++) {
       const kvOff = pairBase(kvp, kHeads, kBatch, rowBytes);
       let kp = k + kvOff;

@@ -4,7 +4,7 @@
 // other strides run a scalar loop. Results match the cpu kernels' JS arithmetic: +, −, ·, ÷ and √ of f32
 // operands are correctly rounded either way; exp and sigmoid use exp4 (~2 ulp).
 // Work is split across threads in chunks of the flattened output from the shared counter.
-import { chunkOf, nextChunk } from './chunks';
+import { chunkOf, claim, claimEnd, nextChunk } from './chunks';
 import { C_A, C_B, C_C, C_M, C_N, C_D0, C_D1, C_D2, C_EOP, C_SA0, C_SA1, C_SA2, C_SB0, C_SB1, C_SB2 } from './ctrl';
 import { exp4Full, sigmoid4 } from './simd';
 
@@ -250,13 +250,12 @@ export function rowSumsPart(ctrl: usize, t: i32): void {
   if (rows <= 0) return;
   const x0 = <usize>load<u32>(ctrl + C_A);
   const y0 = <usize>load<u32>(ctrl + C_C);
-  const chunk = chunkOf<i32>(ctrl, rows, 16);
   let first = true;
   for (;;) {
-    const r0 = nextChunk<i32>(ctrl, t, rows, chunk, first);
+    const r0 = claim(ctrl, t, rows, 16, first);
     first = false;
     if (r0 < 0) return;
-    const r1 = min(rows, r0 + chunk);
+    const r1 = claimEnd;
     let r = r0;
     // Four rows at a time: each row's sum is a serial chain of float64 adds (latency bound), four chains overlap.
     const stride = <usize>cols << 2;

@@ -16,7 +16,7 @@
 //   a float32 and Q's odd part q' ≤ 127, c·s/Q is either a float32 or at least ulp/(2·q'·2⁷) from every float32
 //   rounding boundary (its binary expansion repeats with period ord_q'(2)), so both round to the same float32.
 import { C_A, C_C, C_M, C_N, C_P0, C_P1, C_P2 } from './ctrl';
-import { chunkOf, nextChunk } from './chunks';
+import { claim, claimEnd } from './chunks';
 
 const EPS: f64 = 1e-5;
 
@@ -56,16 +56,15 @@ export function fakeQuantPart(ctrl: usize, t: i32): void {
   const absmean = load<i32>(ctrl + C_P0) == 1;
   const qmax = <f64>load<i32>(ctrl + C_P1);
   const qmin = <f64>load<i32>(ctrl + C_P2);
-  const chunk = chunkOf<i32>(ctrl, rows, 8);
   const vec = cols & ~3;
   const vmax = f64x2.splat(qmax);
   const vmin = f64x2.splat(qmin);
   let first = true;
   for (;;) {
-    const r0 = nextChunk<i32>(ctrl, t, rows, chunk, first);
+    const r0 = claim(ctrl, t, rows, 8, first);
     first = false;
     if (r0 < 0) return;
-    const r1 = min(rows, r0 + chunk);
+    const r1 = claimEnd;
     for (let r = r0; r < r1; r++) {
       const off = (<usize>r * <usize>cols) << 2;
       const x = x0 + off;

@@ -4,7 +4,7 @@
 // (Loshchilov & Hutter 2019, PyTorch semantics). Rows or elements are split across threads in chunks from the
 // shared counter; the cpu kernels (src/backends/cpu/kernels) are the reference.
 import { C_A, C_B, C_C, C_M, C_N, C_P0, C_P1, C_P2, C_P3, C_P4, C_P5, C_P6, C_P7, C_P8, C_P9, C_P10, C_P11 } from './ctrl';
-import { chunkOf, nextChunk } from './chunks';
+import { claim, claimEnd } from './chunks';
 import { exp4, hmax, hsum, madd } from './simd';
 
 /**
@@ -19,14 +19,13 @@ export function ceForwardPart(ctrl: usize, t: i32): void {
   const tg = <usize>load<u32>(ctrl + C_B);
   const lse = <usize>load<u32>(ctrl + C_C);
   const ignore = load<i32>(ctrl + C_P0);
-  const chunk = chunkOf<i32>(ctrl, rows, 8);
   const vec = cols & ~3;
   let first = true;
   for (;;) {
-    const r0 = nextChunk<i32>(ctrl, t, rows, chunk, first);
+    const r0 = claim(ctrl, t, rows, 8, first);
     first = false;
     if (r0 < 0) return;
-    const r1 = min(rows, r0 + chunk);
+    const r1 = claimEnd;
     for (let r = r0; r < r1; r++) {
       if (load<i32>(tg + (<usize>r << 2)) == ignore) {
         store<f32>(lse + (<usize>r << 2), 0);
@@ -62,14 +61,13 @@ export function ceBackwardPart(ctrl: usize, t: i32): void {
   const d0 = <usize>load<u32>(ctrl + C_P1);
   const scale = load<f32>(ctrl + C_P2);
   const sv = f32x4.splat(scale);
-  const chunk = chunkOf<i32>(ctrl, rows, 8);
   const vec = cols & ~3;
   let first = true;
   for (;;) {
-    const r0 = nextChunk<i32>(ctrl, t, rows, chunk, first);
+    const r0 = claim(ctrl, t, rows, 8, first);
     first = false;
     if (r0 < 0) return;
-    const r1 = min(rows, r0 + chunk);
+    const r1 = claimEnd;
     for (let r = r0; r < r1; r++) {
       const off = (<usize>r * <usize>cols) << 2;
       const x = x0 + off;
@@ -104,14 +102,13 @@ export function rmsNormForwardPart(ctrl: usize, t: i32): void {
   const y0 = <usize>load<u32>(ctrl + C_C);
   const rstd = <usize>load<u32>(ctrl + C_P0);
   const eps = <f64>load<f32>(ctrl + C_P1);
-  const chunk = chunkOf<i32>(ctrl, rows, 8);
   const vec = cols & ~3;
   let first = true;
   for (;;) {
-    const r0 = nextChunk<i32>(ctrl, t, rows, chunk, first);
+    const r0 = claim(ctrl, t, rows, 8, first);
     first = false;
     if (r0 < 0) return;
-    const r1 = min(rows, r0 + chunk);
+    const r1 = claimEnd;
     for (let r = r0; r < r1; r++) {
       const off = (<usize>r * <usize>cols) << 2;
       const x = x0 + off;
@@ -156,15 +153,14 @@ export function rmsNormBackwardPart(ctrl: usize, t: i32): void {
   const rstd = <usize>load<u32>(ctrl + C_P0);
   const dx0 = <usize>load<u32>(ctrl + C_P1);
   const dg = <usize>load<u32>(ctrl + C_P2) + ((<usize>t * <usize>cols) << 3);
-  const chunk = chunkOf<i32>(ctrl, rows, 8);
   const vec = cols & ~3;
   const invN = f32x4.splat(<f32>(1 / <f64>cols));
   let first = true;
   for (;;) {
-    const r0 = nextChunk<i32>(ctrl, t, rows, chunk, first);
+    const r0 = claim(ctrl, t, rows, 8, first);
     first = false;
     if (r0 < 0) return;
-    const r1 = min(rows, r0 + chunk);
+    const r1 = claimEnd;
     for (let r = r0; r < r1; r++) {
       const off = (<usize>r * <usize>cols) << 2;
       const x = x0 + off;
@@ -241,14 +237,13 @@ export function adamwPart(ctrl: usize, t: i32): void {
   const ev = f32x4.splat(eps);
   // Chunks of 4,096 elements (multiples of 4, so only the last chunk has a scalar tail).
   const blocks = (n + 4095) >> 12;
-  const chunk = chunkOf<i32>(ctrl, blocks, 4);
   let first = true;
   for (;;) {
-    const k0 = nextChunk<i32>(ctrl, t, blocks, chunk, first);
+    const k0 = claim(ctrl, t, blocks, 4, first);
     first = false;
     if (k0 < 0) return;
     const i0 = k0 << 12;
-    const i1 = min(n, min(blocks, k0 + chunk) << 12);
+    const i1 = min(n, claimEnd << 12);
     let i = i0;
     for (; i + 4 <= i1; i += 4) {
       const o = <usize>i << 2;
@@ -292,13 +287,12 @@ export function ropePart(ctrl: usize, t: i32): void {
   const h = d >> 1;
   const hb = <usize>h << 2;
   const vec = h & ~3;
-  const chunk = chunkOf<i32>(ctrl, rows, 16);
   let first = true;
   for (;;) {
-    const r0 = nextChunk<i32>(ctrl, t, rows, chunk, first);
+    const r0 = claim(ctrl, t, rows, 16, first);
     first = false;
     if (r0 < 0) return;
-    const r1 = min(rows, r0 + chunk);
+    const r1 = claimEnd;
     for (let r = r0; r < r1; r++) {
       const off = (<usize>r * <usize>d) << 2;
       const x = x0 + off;

@@ -5,7 +5,7 @@
 // 53 ≥ 2·24 + 2) — and the scale multiplies in f64 before one rounding to f32, as the JS loop does: the values are
 // fwhtInPlace's bit for bit. Rows are split across threads in chunks from the shared counter.
 import { C_A, C_C, C_M, C_N, C_P0, C_P1 } from './ctrl';
-import { chunkOf, nextChunk } from './chunks';
+import { claim, claimEnd } from './chunks';
 
 /** Rows C_M × n = C_N of x (C_A) into y (C_C; may be x); scale: f64 bits in C_P0 (low) and C_P1 (high). */
 export function fwhtPart(ctrl: usize, t: i32): void {
@@ -18,13 +18,12 @@ export function fwhtPart(ctrl: usize, t: i32): void {
   const vscale = f64x2.splat(scale);
   const sign1 = f32x4(1, -1, 1, -1);
   const sign2 = f32x4(1, 1, -1, -1);
-  const chunk = chunkOf<i32>(ctrl, rows, 4);
   let first = true;
   for (;;) {
-    const r0 = nextChunk<i32>(ctrl, t, rows, chunk, first);
+    const r0 = claim(ctrl, t, rows, 4, first);
     first = false;
     if (r0 < 0) return;
-    const r1 = min(rows, r0 + chunk);
+    const r1 = claimEnd;
     for (let r = r0; r < r1; r++) {
       const off = (<usize>r * <usize>n) << 2;
       const x = x0 + off;

@@ -1,7 +1,7 @@
 // Row softmax, forward and backward, in f32x4: y = exp(x − max) / Σ exp(x − max) per row, and
 // dx = y ⊙ (dy − Σ dy ⊙ y). exp is Cephes' expf (2ⁿ·eʳ, degree-6 polynomial, ~2 ulp); inputs below
 // −87.3 (masked scores, −∞) give exactly 0. Rows are split across threads in chunks like matmul.
-import { chunkOf, nextChunk } from './chunks';
+import { claim, claimEnd } from './chunks';
 import { C_A, C_B, C_C, C_M, C_N } from './ctrl';
 import { exp4, hmax, hsum, madd } from './simd';
 
@@ -69,13 +69,12 @@ function softmaxBackwardRow(y: usize, dy: usize, dx: usize, cols: i32): void {
   const b = <usize>load<u32>(ctrl + C_B);
   const c = <usize>load<u32>(ctrl + C_C);
   const rowBytes = <usize>cols << 2;
-  const chunk = chunkOf<i32>(ctrl, rows, 1);
   let first = true;
   for (;;) {
-    const r0 = nextChunk<i32>(ctrl, t, rows, chunk, first);
+    const r0 = claim(ctrl, t, rows, 1, first);
     first = false;
     if (r0 < 0) return;
-    const r1 = min(rows, r0 + chunk);
+    const r1 = claimEnd;
     for (let r = r0; r < r1; r++) {
       const off = <usize>r * rowBytes;
       if (backward) softmaxBackwardRow(a + off, b + off, c + off, cols);

@@ -5,7 +5,7 @@
 //   forward   s = σ(g), a = g·s, h = a·u
 //   backward  du = dh·a, da = dh·u, dg = da·s + (da·g)·(s·(1 − s))
 // Work is split across threads in chunks of 4,096 elements from the shared counter.
-import { chunkOf, nextChunk } from './chunks';
+import { claim, claimEnd } from './chunks';
 import { C_A, C_B, C_C, C_N, C_P0, C_P1 } from './ctrl';
 import { sigmoid4 } from './simd';
 
@@ -35,13 +35,12 @@ export function swigluBackwardPart(ctrl: usize, t: i32): void {
   const dg = backward ? <usize>load<u32>(ctrl + C_P0) : 0;
   const du = backward ? <usize>load<u32>(ctrl + C_P1) : 0;
   const blocks = (n + 4095) >> 12;
-  const chunk = chunkOf<i32>(ctrl, blocks, 4);
   let first = true;
   for (;;) {
-    const k0 = nextChunk<i32>(ctrl, t, blocks, chunk, first);
+    const k0 = claim(ctrl, t, blocks, 4, first);
     first = false;
     if (k0 < 0) return;
-    const i1 = min(n, min(blocks, k0 + chunk) << 12);
+    const i1 = min(n, claimEnd << 12);
     let i = k0 << 12;
     for (; i + 4 <= i1; i += 4) {
       const o = <usize>i << 2;
