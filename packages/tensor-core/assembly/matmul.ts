@@ -4,7 +4,7 @@
 // Pointer-style on purpose (CONVENTIONS §7): raw loads with constant offsets, do/while inner loops,
 // no allocation (several instances share one memory; JS owns all buffers, including scratch).
 
-import { C_A, C_ACC, C_B, C_BATCH, C_C, C_K, C_M, C_N, C_P0, C_P1, C_P2, C_P3, C_P4, C_P5, C_SA, C_SB, C_TA, C_TB, C_NEXT, C_THREADS } from './ctrl';
+import { C_A, C_ACC, C_B, C_BATCH, C_C, C_K, C_M, C_N, C_P0, C_P1, C_P2, C_P3, C_P4, C_P5, C_SA, C_SB, C_TA, C_TB, C_THREADS } from './ctrl';
 import { chunkOf, claim, claimEnd, nextChunk } from './chunks';
 import { madd } from './simd';
 
@@ -597,7 +597,7 @@ export function matmulPart(ctrl: usize, t: i32, scratch: usize): void {
   // panels allow: 86 panels on 2 threads are 2 × 43, not 32 + 32 + 22 (one thread then did 54 of 86). Where B is
   // packed once per thread (wholeB, below), a claim costs no packing, and the threads take shrinking claims instead
   // (chunks.ts's claim: a share of what is left, at least 4 panels), so that neither waits long for the other's last
-  // chunk: +3–5% on the step model's whole step.
+  // chunk: +2–5% on the step model's V1 step (in-process A/B).
   const panels = (m + MR - 1) / MR;
   const total = <i64>batch * <i64>panels;
   const sc = (<usize>m * <usize>n) << 2;
