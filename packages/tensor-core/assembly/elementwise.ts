@@ -242,7 +242,7 @@ export function unaryPart(ctrl: usize, t: i32): void {
 
 /**
  * Row sums: the float64 sum of each row of C_M rows × C_N f32 at C_A, from 0 in index order (the cpu reduce's
- * per-row sum, bit for bit), written as f64 to C_C. Rows are split across threads in chunks.
+ * per-row sum, bit for bit), written as f64 to C_C. Rows are split across threads in shrinking claims (chunks.ts).
  */
 export function rowSumsPart(ctrl: usize, t: i32): void {
   const rows = load<i32>(ctrl + C_M);

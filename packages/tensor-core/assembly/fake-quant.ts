@@ -4,7 +4,7 @@
 //           x_q = f32((β/√7)·c)
 // The arithmetic is float64, in the order of the JS reference (quant's fakeQuantActivationRows), so the values are
 // its bit for bit: f64 `nearest` rounds ties to even as roundHalfEven does, and min/max keep NaN and −0 as
-// Math.min/Math.max do. Rows are split across threads in chunks from the shared counter.
+// Math.min/Math.max do. Rows are split across threads in shrinking claims (chunks.ts).
 //
 // absmax rows whose scale is the row's (finite) max |x| — every row but all-zero-ish and infinite ones —, written to
 // another buffer, take a path without divisions that gives the same values (1.2–1.3× faster alone):

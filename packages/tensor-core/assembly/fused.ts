@@ -1,7 +1,7 @@
 // Fused kernels of a training step in f32x4, forward and backward side by side (llm.c style):
 // softmax cross-entropy (per-row log-sum-exp; the mean over rows is taken in JS in float64), RMSNorm
 // (Zhang & Sennrich 2019; the gain gradient accumulates in float64, one accumulator row per thread) and AdamW
-// (Loshchilov & Hutter 2019, PyTorch semantics). Rows or elements are split across threads in chunks from the
+// (Loshchilov & Hutter 2019, PyTorch semantics). Rows or elements are split across threads in shrinking claims from the
 // shared counter; the cpu kernels (src/backends/cpu/kernels) are the reference.
 import { C_A, C_B, C_C, C_M, C_N, C_P0, C_P1, C_P2, C_P3, C_P4, C_P5, C_P6, C_P7, C_P8, C_P9, C_P10, C_P11 } from './ctrl';
 import { claim, claimEnd } from './chunks';

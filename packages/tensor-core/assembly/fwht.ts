@@ -3,7 +3,7 @@
 // times `scale` (f64). The sums are f32 additions — the correctly rounded sums, as JS's f64 addition stored to a
 // Float32Array gives (f64 holds two f32s' sum before one rounding to f32: double rounding is innocuous for
 // 53 ≥ 2·24 + 2) — and the scale multiplies in f64 before one rounding to f32, as the JS loop does: the values are
-// fwhtInPlace's bit for bit. Rows are split across threads in chunks from the shared counter.
+// fwhtInPlace's bit for bit. Rows are split across threads in shrinking claims (chunks.ts).
 import { C_A, C_C, C_M, C_N, C_P0, C_P1 } from './ctrl';
 import { claim, claimEnd } from './chunks';
 

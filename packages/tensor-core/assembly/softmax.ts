@@ -1,6 +1,6 @@
 // Row softmax, forward and backward, in f32x4: y = exp(x − max) / Σ exp(x − max) per row, and
 // dx = y ⊙ (dy − Σ dy ⊙ y). exp is Cephes' expf (2ⁿ·eʳ, degree-6 polynomial, ~2 ulp); inputs below
-// −87.3 (masked scores, −∞) give exactly 0. Rows are split across threads in chunks like matmul.
+// −87.3 (masked scores, −∞) give exactly 0. Rows are split across threads in shrinking claims (chunks.ts).
 import { claim, claimEnd } from './chunks';
 import { C_A, C_B, C_C, C_M, C_N } from './ctrl';
 import { exp4, hmax, hsum, madd } from './simd';

@@ -4,7 +4,7 @@
 // those of the unary and binary kernels chained as the op layer composes them:
 //   forward   s = σ(g), a = g·s, h = a·u
 //   backward  du = dh·a, da = dh·u, dg = da·s + (da·g)·(s·(1 − s))
-// Work is split across threads in chunks of 4,096 elements from the shared counter.
+// Work is split across threads in shrinking claims of 4,096-element blocks (chunks.ts).
 import { claim, claimEnd } from './chunks';
 import { C_A, C_B, C_C, C_N, C_P0, C_P1 } from './ctrl';
 import { sigmoid4 } from './simd';
