@@ -11,7 +11,12 @@ function memory(initial: number): WasmMemory {
 
 describe('sizeClass', () => {
   it('covers the request with at most 25% slack, in multiples of 16', () => {
-    for (let bytes = 0; bytes < 200_000; bytes += bytes < 1000 ? 1 : 97) {
+    // Small sizes densely, then both sides of every power of two up to 2³⁴ (the class rule switches to integer
+    // operations below 2³², the float formula above).
+    const sizes: number[] = [];
+    for (let bytes = 0; bytes < 200_000; bytes += bytes < 1000 ? 1 : 97) sizes.push(bytes);
+    for (let e = 6; e <= 34; e++) for (const d of [-17, -1, 0, 1, 15, 16, 1000]) sizes.push(2 ** e + d);
+    for (const bytes of sizes) {
       const s = sizeClass(bytes);
       expect(s).toBeGreaterThanOrEqual(Math.max(bytes, 16));
       expect(s % 16).toBe(0);

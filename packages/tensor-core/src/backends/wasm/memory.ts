@@ -42,7 +42,8 @@ class HeapBuffer implements WasmBuffer {
 /** Bytes reserved for a request of `bytes`: multiples of 16 up to 64, then 4 classes per power of two. */
 export function sizeClass(bytes: number): number {
   if (bytes <= 64) return Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
-  const e = Math.floor(Math.log2(bytes - 1));
+  // floor(log2(bytes − 1)) from the leading zeros below 2³² (every block the heap can hold), Math.log2 above.
+  const e = bytes <= 2 ** 32 ? 31 - Math.clz32(bytes - 1) : Math.floor(Math.log2(bytes - 1));
   const quarter = 2 ** (e - 2);
   return Math.ceil(bytes / quarter) * quarter;
 }
@@ -54,8 +55,14 @@ export function sizeClass(bytes: number): number {
  */
 export function classIndex(n: number): number {
   if (n <= 64) return (n >> 4) - 1;
-  const e = Math.floor(Math.log2(n));
-  return 3 + (e - 6) * 4 + (Math.floor(n / 2 ** (e - 2)) - 4);
+  if (n >= 2 ** 32) {
+    // Above every block the memory can hold (a request that will fail to grow it): the float formula.
+    const big = Math.floor(Math.log2(n));
+    return 3 + (big - 6) * 4 + (Math.floor(n / 2 ** (big - 2)) - 4);
+  }
+  // floor(log2 n) and floor(n / 2^(e − 2)) as integer operations (a free block is below 2³²).
+  const e = 31 - Math.clz32(n);
+  return 3 + (e - 6) * 4 + ((n >>> (e - 2)) - 4);
 }
 
 /** Bucket words: 4 × 32 bits cover every class index below 128. */
