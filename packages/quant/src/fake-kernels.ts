@@ -63,18 +63,17 @@ function cpuKernel(backend: CpuBackend, mask: boolean): (x: TensorInfo, spec: Fa
 function wasmKernel(backend: WasmBackend, mask: boolean): (x: TensorInfo, spec: FakeQuantSpec) => DataId {
   return (x, spec) => {
     const out = backend.allocate(x.shape, 'float32');
+    const size = x.shape.reduce((a, b) => a * b, 1);
     if (!mask && spec.target === 'activation' && x.dtype === 'float32') {
       // The hot path of every BitLinear forward: the runtime's f64 SIMD kernel, threaded, the same values bit for bit.
       const q = activationScheme(spec);
       const n = x.shape[x.shape.length - 1] ?? 1;
-      const size = x.shape.reduce((a, b) => a * b, 1);
       backend.core.fakeQuantRows({ x: backend.buffer(x.id), y: backend.buffer(out), rows: n === 0 ? 0 : size / n, cols: n, scale: q.scale, qmin: q.range[0], qmax: q.range[1] });
       return out;
     }
     if (!mask && spec.target === 'weight' && spec.scheme === 'ternary' && x.dtype === 'float32') {
       // Every BitLinear forward's weights: the runtime's ternary kernel (float32 compares, the same values bit for
       // bit). A scale that is not finite (a NaN or infinite weight) leaves out unwritten: the JS path below.
-      const size = x.shape.reduce((a, b) => a * b, 1);
       if (size > 0 && Number.isFinite(backend.core.fakeQuantTernary({ x: backend.buffer(x.id), y: backend.buffer(out), n: size }))) return out;
     }
     // Views after the allocation (it may grow the memory); the quantizers allocate only JS arrays.

@@ -607,31 +607,21 @@ export function matmulPart(ctrl: usize, t: i32, scratch: usize): void {
   // 128), where B was otherwise repacked whole for every chunk.
   const wholeB = n <= NC && <i64>k * <i64>(((n + NR - 1) / NR) * NR) <= <i64>(KC * NC);
   let packed: usize = <usize>-1;
+  // Shrinking claims (chunks.ts) only with B packed once per thread, since otherwise every claim repacks B.
+  const guided = wholeB && total <= <i64>0x7fffffff;
   let chunk = total;
-  if (threads > 1) {
+  if (threads > 1 && !guided) {
     const t64 = <i64>threads;
     const perThread = min(<i64>4, max(<i64>1, (total + t64 * 16) / (t64 * 32))); // total / (32·threads), rounded
     const chunks = t64 * perThread;
     chunk = (total + chunks - 1) / chunks;
   }
-  const guided = wholeB && total <= <i64>0x7fffffff;
   let first = true;
   for (;;) {
-    let u: i64 = 0;
-    let u1: i64 = 0;
-    if (guided) {
-      // Shrinking claims (chunks.ts): the threads finish close together. Only with B packed once per thread, since
-      // otherwise every claim repacks B.
-      u = <i64>claim(ctrl, t, <i32>total, 4, first);
-      first = false;
-      if (u < 0) return;
-      u1 = <i64>claimEnd;
-    } else {
-      u = nextChunk<i64>(ctrl, t, total, chunk, first);
-      first = false;
-      if (u < 0) return;
-      u1 = min(total, u + chunk);
-    }
+    let u = guided ? <i64>claim(ctrl, t, <i32>total, 4, first) : nextChunk<i64>(ctrl, t, total, chunk, first);
+    first = false;
+    if (u < 0) return;
+    const u1 = guided ? <i64>claimEnd : min(total, u + chunk);
     while (u < u1) {
       const bi = <i32>(u / <i64>panels);
       const p0 = <i32>(u % <i64>panels);
