@@ -80,6 +80,26 @@ describe('scatterAddF', () => {
       expect(Array.from(got)).toEqual(Array.from(referenceScatter(upd, idx, outer, n, inner)));
     });
   }
+  it('an embedding-sized gradient (1,024 ids into 300 rows, many repeated, some never hit, outer 2) equals the reference bit for bit', () => {
+    const n = 300;
+    const inner = 24;
+    const idx = Array.from({ length: 1024 }, () => rng.int(n - 40)); // rows 260..299 never receive an update
+    const upd = randomF32(2 * idx.length * inner, rng);
+    const got = new Float32Array(2 * n * inner).fill(Number.NaN);
+    scatterAddF(upd, Int32Array.from(idx), 2, n, inner, got);
+    expect(Array.from(got)).toEqual(Array.from(referenceScatter(upd, idx, 2, n, inner)));
+  });
+  it('sums each destination in increasing update order (float64 order made visible)', () => {
+    // 2⁵³ + 1 − 2⁵³ is 0 in float64 when added left to right, 1 when the 1 comes last.
+    const upd = Float32Array.from([2 ** 53, 1, -(2 ** 53), 5]);
+    const got = new Float32Array(2);
+    scatterAddF(upd, Int32Array.from([0, 0, 0, 1]), 1, 2, 1, got);
+    expect(Array.from(got)).toEqual([0, 5]);
+  });
+  it('throws on an index outside the output axis (repeated indices)', () => {
+    const got = new Float32Array(6);
+    expect(() => scatterAddF(new Float32Array(6), Int32Array.from([1, 1, 3]), 1, 3, 2, got)).toThrow(/index 3 at position 2 is outside \[0, 3\)/);
+  });
   it('writes +0, not −0, on long rows too, into a view at an offset (a backend memory view)', () => {
     const inner = 20;
     const upd = randomF32(2 * inner, rng);

@@ -39,15 +39,38 @@ export function scatterAddF(upd: NumArray, idx: Int32Array, outer: number, n: nu
     }
     return;
   }
-  const acc = new Float64Array(outer * n * inner);
+  // Repeated indices (the embedding gradient): the update rows grouped by destination in a stable counting sort, then
+  // each destination row summed in float64 in increasing j — the same additions in the same order as one float64
+  // accumulator per output element, so the same bits — with one row of accumulators instead of the whole output's.
+  const start = new Int32Array(n + 1);
+  for (let j = 0; j < nIdx; j++) {
+    const k = idx[j]!;
+    if (!(k >= 0 && k < n)) throw new RangeError(`scatterAdd: index ${k} at position ${j} is outside [0, ${n})`);
+    start[k + 1]!++;
+  }
+  for (let r = 0; r < n; r++) start[r + 1]! += start[r]!;
+  const order = new Int32Array(nIdx);
+  const next = start.slice(0, n);
+  for (let j = 0; j < nIdx; j++) order[next[idx[j]!]!++] = j;
+  const acc = new Float64Array(inner);
   for (let o = 0; o < outer; o++) {
-    for (let j = 0; j < nIdx; j++) {
-      const dst = (o * n + idx[j]!) * inner;
-      const src = (o * nIdx + j) * inner;
-      for (let i = 0; i < inner; i++) acc[dst + i]! += upd[src + i]!;
+    for (let r = 0; r < n; r++) {
+      const dst = (o * n + r) * inner;
+      const a = start[r]!;
+      const b = start[r + 1]!;
+      if (a === b) {
+        out.fill(0, dst, dst + inner);
+        continue;
+      }
+      let src = (o * nIdx + order[a]!) * inner;
+      for (let i = 0; i < inner; i++) acc[i] = 0 + upd[src + i]!;
+      for (let q = a + 1; q < b; q++) {
+        src = (o * nIdx + order[q]!) * inner;
+        for (let i = 0; i < inner; i++) acc[i]! += upd[src + i]!;
+      }
+      for (let i = 0; i < inner; i++) out[dst + i] = acc[i]!;
     }
   }
-  for (let i = 0; i < acc.length; i++) out[i] = acc[i]!;
 }
 
 /**
