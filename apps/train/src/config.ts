@@ -56,9 +56,9 @@ export interface TrainConfig {
   eval: {
     /** Validation loss per exit every N steps (0 = only at the end). */
     every: number;
-    /** Windows (of seqLen) scored at each periodic validation. */
+    /** Windows (of seqLen) scored at each periodic validation, spread evenly over the validation split. */
     windows: number;
-    /** Windows scored by the final evaluation; 0 = the whole validation split. */
+    /** Windows scored by the final evaluation (spread evenly over the split); 0 = the whole validation split. */
     finalWindows: number;
   };
   checkpoint: { everySteps: number; everySeconds: number };

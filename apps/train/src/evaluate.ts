@@ -68,7 +68,7 @@ export async function runEval(o: EvalOptions): Promise<{ resultPath: string; res
     o.say(`eval: ${run.name} (${mc.variant}, ${L} layers × ${mc.dim}${run.model.paperCompat.length > 0 ? `; PAPER-COMPAT: ${run.model.paperCompat.join(', ')}` : ''}) at step ${state.step}; ${windows} validation windows of ${T} at exits 1..${L}; backend ${o.backend.name}${o.backend.threads === undefined ? '' : ` (${o.backend.threads} threads)`}`);
 
     let t = performance.now();
-    const exits = evaluateExits(model, data.valid.tokens, { exits: Array.from({ length: L }, (_, i) => i + 1), seqLen: T, batchSize: B, bytesOf: bytesCounter(data.tokenizer), maxWindows: windows });
+    const exits = evaluateExits(model, data.valid.tokens, { exits: Array.from({ length: L }, (_, i) => i + 1), seqLen: T, batchSize: B, bytesOf: bytesCounter(data.tokenizer), maxWindows: windows, spread: true });
     const perplexitySeconds = (performance.now() - t) / 1000;
     t = performance.now();
     const audit = auditModel(model, seed, EVAL_AUDIT);

@@ -185,7 +185,7 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
   const validate = (windows: number): ExitScore[] => {
     model.eval();
     try {
-      return evaluateExits(model, data.valid.tokens, { exits: evalExits(L), seqLen: T, batchSize: B, bytesOf, ...(windows > 0 ? { maxWindows: windows } : {}) });
+      return evaluateExits(model, data.valid.tokens, { exits: evalExits(L), seqLen: T, batchSize: B, bytesOf, ...(windows > 0 ? { maxWindows: windows, spread: true } : {}) });
     } finally {
       model.train();
     }
@@ -314,7 +314,7 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
       const scores = validate(config.eval.windows);
       for (const s of scores) valSeries.push({ step, layer: s.layer, loss: s.loss, bitsPerByte: s.bitsPerByte });
       logLine({ step, val: Object.fromEntries(scores.map((s) => [String(s.layer), s.loss])), valBitsPerByte: Object.fromEntries(scores.map((s) => [String(s.layer), s.bitsPerByte])) });
-      say(`step ${step}: validation loss ${scores.map((s) => `exit ${s.layer} ${s.loss.toFixed(3)}`).join(', ')} (${config.eval.windows} windows)`);
+      say(`step ${step}: validation loss ${scores.map((s) => `exit ${s.layer} ${s.loss.toFixed(3)}`).join(', ')} (${config.eval.windows} windows spread over the split)`);
     }
     const now = performance.now();
     if (
@@ -346,7 +346,7 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
   let audit: CausalAuditVerdict | null = null;
   let auditSeconds: number | null = null;
   if (status === 'complete') {
-    say(`evaluating on the validation split (${config.eval.finalWindows > 0 ? `${config.eval.finalWindows} windows` : `all ${data.valid.tokens.length.toLocaleString('en-US')} tokens`}) at exits ${evalExits(L).join(', ')} ...`);
+    say(`evaluating on the validation split (${config.eval.finalWindows > 0 ? `${config.eval.finalWindows} windows spread over it` : `all ${data.valid.tokens.length.toLocaleString('en-US')} tokens`}) at exits ${evalExits(L).join(', ')} ...`);
     scores = validate(config.eval.finalWindows);
     for (const s of scores) valSeries.push({ step, layer: s.layer, loss: s.loss, bitsPerByte: s.bitsPerByte });
     try {
