@@ -35,7 +35,7 @@ function referenceNats(tokens: number[], starts: number[], T: number, e: number)
 }
 
 // 53 tokens: 13 windows of 4 (the last token only a target); a fixed pattern, not periodic in 4.
-const tokens = Array.from({ length: 53 }, (_, i) => ((i * 7 + (i >> 2)) % 5 < 2 ? 1 : 0));
+const tokens: number[] = Array.from({ length: 53 }, (_, i) => ((i * 7 + (i >> 2)) % 5 < 2 ? 1 : 0));
 const T = 4;
 const bytesOf = (ids: Int32Array): number => ids.reduce((n, id) => n + 1 + id, 0); // token 0: 1 byte, 1: 2 bytes
 
