@@ -23,24 +23,13 @@ export function gatherF(x: NumArray, idx: Int32Array, outer: number, n: number, 
 /** out (outer, n, inner) = zeros, then out[o, idx[j], :] += upd[o, j, :]. Accumulates in float64. */
 export function scatterAddF(upd: NumArray, idx: Int32Array, outer: number, n: number, inner: number, out: FloatArray): void {
   const nIdx = idx.length;
-  if (distinctIndices(idx, n)) {
-    // Each destination row receives one update (layer dropout's kept rows): 0 + u is u, so copy, no float64 pass.
-    if (upd instanceof Float32Array && out instanceof Float32Array && inner >= SET_MIN) {
-      scatterRowsF32(upd, idx, outer, n, inner, out);
-      return;
-    }
-    out.fill(0);
-    for (let o = 0; o < outer; o++) {
-      for (let j = 0; j < nIdx; j++) {
-        const dst = (o * n + idx[j]!) * inner;
-        const src = (o * nIdx + j) * inner;
-        for (let i = 0; i < inner; i++) out[dst + i] = upd[src + i]! + 0; // + 0: −0 becomes 0, as 0 + u does
-      }
-    }
+  // Distinct destinations (layer dropout's kept rows) of float32 rows long enough for set: 0 + u is u, so copy.
+  if (upd instanceof Float32Array && out instanceof Float32Array && inner >= SET_MIN && distinctIndices(idx, n)) {
+    scatterRowsF32(upd, idx, outer, n, inner, out);
     return;
   }
-  // Repeated indices (the embedding gradient): the update rows grouped by destination in a stable counting sort, then
-  // each destination row summed in float64 in increasing j — the same additions in the same order as one float64
+  // Otherwise (the embedding gradient, short rows): the update rows grouped by destination in a stable counting sort,
+  // then each destination row summed in float64 in increasing j — the same additions in the same order as one float64
   // accumulator per output element, so the same bits — with one row of accumulators instead of the whole output's.
   const start = new Int32Array(n + 1);
   for (let j = 0; j < nIdx; j++) {
