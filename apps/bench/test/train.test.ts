@@ -29,6 +29,7 @@ describe('train suite options', () => {
       vocab: 1024,
       check: false,
       peers: [],
+      settle: true,
       child: false,
     });
   });

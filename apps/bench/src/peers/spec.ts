@@ -45,6 +45,8 @@ export interface Peer {
   readonly name: string;
   /** Framework version, threads, backend. */
   readonly info: string;
+  /** The process that runs it, when it is a child process (settling between timed steps: settle.ts). */
+  readonly pid?: number;
   /** One training step; `ms` measured inside the peer (no IPC), `loss` the step's loss. */
   step(): Promise<{ ms: number; loss: number }>;
   /** The early-exit loss of one batch (B × T ids and next-token targets), no layer drop, no update. */

@@ -114,6 +114,7 @@ export async function openTorchPeer(threads: number, spec: PeerSpec): Promise<Pe
   return {
     name,
     info,
+    pid: child.pid,
     step: async () => {
       const r = await proc.request({ cmd: 'step' });
       return { ms: r.ms as number, loss: r.loss as number };

@@ -13,6 +13,8 @@ import type { EarlyExitSetting, StepCell } from '../bitskip-step.js';
 import { GPUJS_MODES, openGpujs } from '../gpujs.js';
 import type { GpujsModeName } from '../gpujs.js';
 import { openPeer, parsePeers } from '../peers/peer.js';
+import { CoreSettler, formatSettle, recordSettle } from '../peers/settle.js';
+import type { SettleRunner, SettleSummary } from '../peers/settle.js';
 import { peerSummary, printPeerTable } from '../peers/summary.js';
 import { stats, table, writeResult } from '../result.js';
 import { UsageError, parseThreads } from '../suite.js';
@@ -37,6 +39,8 @@ export interface StepOptions {
   profileMatmul: boolean;
   /** Peers stepped in the same rounds (peers/peer.ts): torch:N, tfjs. */
   peers: string[];
+  /** Before each timed step, wait until the other runtimes' processes are idle (peers/settle.ts). */
+  settle: boolean;
 }
 
 const INT_FLAGS = {
@@ -52,7 +56,7 @@ const INT_FLAGS = {
   '--vocab': 'vocabSize',
 } as const;
 
-const KNOWN = `--backends LIST (cpu, wasm:N, gpujs-${GPUJS_MODES.join(', gpujs-')}), --preset P, --variant V, --early-exit on|off, --profile, --profile-matmul, --peer torch,tfjs, ${Object.keys(INT_FLAGS).join(' N, ')} N`;
+const KNOWN = `--backends LIST (cpu, wasm:N, gpujs-${GPUJS_MODES.join(', gpujs-')}), --preset P, --variant V, --early-exit on|off, --profile, --profile-matmul, --peer torch,tfjs, --settle on|off, ${Object.keys(INT_FLAGS).join(' N, ')} N`;
 
 function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T {
   if (v === undefined || !allowed.includes(v as T)) throw new UsageError(`step: ${flag}: must be one of ${allowed.join(', ')}; got ${v === undefined ? 'nothing' : `"${v}"`}`);
@@ -60,7 +64,7 @@ function oneOf<T extends string>(flag: string, v: string | undefined, allowed: r
 }
 
 export function parseStepArgs(args: string[]): StepOptions {
-  const o: StepOptions = { backends: ['cpu', 'wasm:1', 'wasm:2'], steps: 8, warmup: 2, preset: 'quick', variant: 'v1', earlyExit: 'on', sizes: {}, batch: 8, seq: 128, profile: false, profileMatmul: false, peers: [] };
+  const o: StepOptions = { backends: ['cpu', 'wasm:1', 'wasm:2'], steps: 8, warmup: 2, preset: 'quick', variant: 'v1', earlyExit: 'on', sizes: {}, batch: 8, seq: 128, profile: false, profileMatmul: false, peers: [], settle: true };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--profile' || a === '--profile-matmul') {
@@ -70,6 +74,7 @@ export function parseStepArgs(args: string[]): StepOptions {
     }
     const v = args[++i];
     if (a === '--peer') o.peers = parsePeers('step', v);
+    else if (a === '--settle') o.settle = oneOf(a, v, ['on', 'off'] as const) === 'on';
     else if (a === '--backends') {
       const list = (v ?? '').split(',').filter((s) => s !== '');
       for (const s of list) {
@@ -167,6 +172,8 @@ interface Run {
   /** Our backend, or null for a peer (which times its own step: `step` returns its ms). */
   backend: Backend | null;
   peerStep?: () => Promise<{ ms: number; loss: number }>;
+  /** A peer's process id (settling, peers/settle.ts); undefined for ours and in-process peers. */
+  pid?: number;
   info: string;
   step: () => Promise<number>;
   ms: number[];
@@ -234,9 +241,12 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
       continue;
     }
     const peerStep = () => peer.step();
-    runs.push({ spec: peer.name, backend: null, info: peer.info, peerStep, step: async () => (await peerStep()).loss, ms: [], profile: null, losses: [], dispose: () => peer.close() });
+    runs.push({ spec: peer.name, backend: null, pid: peer.pid, info: peer.info, peerStep, step: async () => (await peerStep()).loss, ms: [], profile: null, losses: [], dispose: () => peer.close() });
     process.stderr.write(`step: peer ${peer.name} ready (${peer.info})\n`);
   }
+  const runners: SettleRunner[] = runs.map((r) => ({ name: r.spec, pid: r.pid }));
+  const settler = new CoreSettler(runners);
+  const settles: SettleSummary[] = runs.map((r) => ({ runner: r.spec, othersCpuMs: [], waitedMs: [], notIdle: 0 }));
   try {
     for (let w = 0; w < o.warmup; w++) {
       for (const r of runs) {
@@ -247,18 +257,23 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
     if (o.profile) for (const r of runs) if (r.backend !== null) r.profile = instrument(r.backend, o.profileMatmul);
     for (let s = 0; s < o.steps; s++) {
       for (let j = 0; j < runs.length; j++) {
-        const r = runs[(j + s) % runs.length]!;
+        const i = (j + s) % runs.length;
+        const r = runs[i]!;
+        const runner = runners[i]!;
+        const waited = o.settle ? await settler.settle(runner) : null;
+        const cpu0 = settler.othersCpuNs(runner);
         if (r.peerStep !== undefined) {
           // A peer's own time of its step (tokens, forward, backward, clip, AdamW, loss read back), without the IPC.
           const { ms, loss } = await r.peerStep();
           r.losses.push(loss);
           r.ms.push(ms);
-          continue;
+        } else {
+          setBackend(r.backend!.name);
+          const t0 = process.hrtime.bigint();
+          r.losses.push(await r.step());
+          r.ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
         }
-        setBackend(r.backend!.name);
-        const t0 = process.hrtime.bigint();
-        r.losses.push(await r.step());
-        r.ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        recordSettle(settles[i]!, waited, cpu0, settler.othersCpuNs(runner));
       }
       process.stderr.write(`step: round ${s + 1}/${o.steps}\n`);
     }
@@ -289,9 +304,10 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
     peerNotes,
   );
   if (o.peers.length > 0) process.stdout.write(`\n${printPeerTable(peers)}\n`);
+  if (o.peers.length > 0 && settler.available) process.stdout.write(`\n${formatSettle(settles, o.settle)}\n`);
   const kernels = o.profile ? profileRows(runs.slice(0, ours), o.steps) : null;
   if (kernels !== null) process.stdout.write(`\n${profileTable(kernels, runs.map((r) => r.spec))}\n`);
-  const file = writeResult(outDir, 'step', { ...o, model: mc, params, optimizer: { name: 'AdamW', ...TRAIN_OPTIMIZER }, earlyExitConfig: EARLY_EXIT[o.earlyExit], seed: TRAIN_SEED }, { runs: rows, ...(o.peers.length === 0 ? {} : { peers }), ...(kernels === null ? {} : { kernels }) });
+  const file = writeResult(outDir, 'step', { ...o, model: mc, params, optimizer: { name: 'AdamW', ...TRAIN_OPTIMIZER }, earlyExitConfig: EARLY_EXIT[o.earlyExit], seed: TRAIN_SEED }, { runs: rows, ...(o.peers.length === 0 ? {} : { peers, settle: settler.available ? settles : 'unavailable (no /proc)' }), ...(kernels === null ? {} : { kernels }) });
   process.stdout.write(`wrote ${file}\n`);
 }
 
@@ -334,6 +350,7 @@ export const stepSuite: Suite = {
     '--profile  time every kernel call of the timed steps; print and record each kernel\'s share of the step',
     '--profile-matmul  the same, with matmul split by shape and layout',
     '--peer LIST  torch (PyTorch, 1 and 2 threads), torch:N, tfjs (tfjs-backend-wasm): the same step in the same rounds; rows, "torch best" and ours/peer tokens/s (absent torch: a note, rows skipped)',
+    '--settle on|off  before each timed step, wait until the other runtimes\' processes are idle (default on; Linux); the table shows their CPU during each step either way',
     '--layers N  --dim N  --heads N  --kv-heads N  --ffn N  --vocab N  (override the preset; head size = dim / heads)',
   ],
   run,

@@ -23,6 +23,8 @@ import { EARLY_EXIT, EARLY_EXIT_SETTINGS, TRAIN_OPTIMIZER, TRAIN_SEED, bitskipTr
 import type { EarlyExitSetting, StepCell } from '../bitskip-step.js';
 import { openPeer, parsePeers } from '../peers/peer.js';
 import type { Peer } from '../peers/peer.js';
+import { CoreSettler, formatSettle, recordSettle } from '../peers/settle.js';
+import type { SettleRunner, SettleSummary } from '../peers/settle.js';
 import { peerSummary, printPeerTable } from '../peers/summary.js';
 import type { PeerSummary } from '../peers/summary.js';
 import { stats, table, writeResult } from '../result.js';
@@ -53,12 +55,14 @@ export interface TrainBenchOptions {
   check: boolean;
   /** Peers stepped in the timing rounds beside every cell (peers/peer.ts): torch:N, tfjs. */
   peers: string[];
+  /** Before each timed step, wait until the other runtimes' processes are idle (peers/settle.ts). */
+  settle: boolean;
   /** Internal: run as the child process of one preset (prints JSON lines). */
   child: boolean;
 }
 
 const INT_FLAGS = { '--threads': 'threads', '--batch': 'batch', '--seq': 'seq', '--steps': 'steps', '--warmup': 'warmup', '--vocab': 'vocab' } as const;
-const KNOWN = `--presets LIST, --variants LIST, --early-exit on,off, --backend wasm|cpu, --peer torch,tfjs, ${Object.keys(INT_FLAGS).join(' N, ')} N, --check`;
+const KNOWN = `--presets LIST, --variants LIST, --early-exit on,off, --backend wasm|cpu, --peer torch,tfjs, --settle on|off, ${Object.keys(INT_FLAGS).join(' N, ')} N, --check`;
 
 function list<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T[] {
   const items = (v ?? '').split(',').filter((s) => s !== '');
@@ -81,6 +85,7 @@ export function parseTrainArgs(args: string[]): TrainBenchOptions {
     vocab: RECIPE.vocab,
     check: false,
     peers: [],
+    settle: true,
     child: false,
   };
   let threadsSet = false;
@@ -90,6 +95,11 @@ export function parseTrainArgs(args: string[]): TrainBenchOptions {
     else if (a === '--child') o.child = true;
     else if (a === '--presets') o.presets = list(a, args[++i], PRESET_NAMES);
     else if (a === '--peer') o.peers = parsePeers('train', args[++i]);
+    else if (a === '--settle') {
+      const v = args[++i];
+      if (v !== 'on' && v !== 'off') throw new UsageError(`train: --settle must be on or off, got ${v ?? 'nothing'}`);
+      o.settle = v === 'on';
+    }
     else if (a === '--variants') o.variants = list(a, args[++i], VARIANTS);
     else if (a === '--early-exit') o.earlyExit = list(a, args[++i], EARLY_EXIT_SETTINGS);
     else if (a === '--backend') {
@@ -127,6 +137,7 @@ const MiB = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
 export type ChildLine =
   | { type: 'start'; preset: PresetName; backend: string; simd: string | null; threads: number; rssIdleMiB: number; heapIdleMiB: number | null }
   | { type: 'memory'; variant: Variant; earlyExit: EarlyExitSetting; params: number; heapPeakMiB: number | null; heapAfterMiB: number | null; maxRssMiB: number; seconds: number }
+  | { type: 'settle'; settling: boolean; rows: SettleSummary[] }
   | { type: 'cell'; variant: Variant; earlyExit: EarlyExitSetting; exits: number[]; ms: number[]; losses: number[] }
   | { type: 'peer'; variant: Variant; earlyExit: EarlyExitSetting; peer: string; info: string; ms: number[]; losses: number[] }
   | { type: 'peerNote'; variant: Variant; earlyExit: EarlyExitSetting; peer: string; note: string }
@@ -200,8 +211,12 @@ async function runChild(o: TrainBenchOptions): Promise<void> {
     /** ms of one step: ours timed here, a peer's as it times itself (without the pipe). */
     run: () => Promise<number>;
     ms: number[];
+    runner: SettleRunner;
+    settle: SettleSummary;
   }
+  const settleOf = (name: string, pid?: number): Pick<Entry, 'runner' | 'settle'> => ({ runner: { name, pid }, settle: { runner: name, othersCpuMs: [], waitedMs: [], notIdle: 0 } });
   const entries: Entry[] = cells.map((c) => ({
+    ...settleOf(`ours ${c.variant}${c.earlyExitSetting === 'on' ? '' : ' (no exits)'}`),
     run: () => {
       const t0 = process.hrtime.bigint();
       bitskipTrainStep(c, total);
@@ -220,6 +235,7 @@ async function runChild(o: TrainBenchOptions): Promise<void> {
       }
       const losses: number[] = [];
       const entry: Entry = {
+        ...settleOf(`${p.name} ${c.variant}${c.earlyExitSetting === 'on' ? '' : ' (no exits)'}`, p.pid),
         run: async () => {
           const r = await p.step();
           losses.push(r.loss);
@@ -235,13 +251,18 @@ async function runChild(o: TrainBenchOptions): Promise<void> {
     for (const e of entries) await e.run();
     process.stderr.write(`train: ${preset} warm-up round ${w + 1}/${o.warmup}\n`);
   }
+  const settler = new CoreSettler(entries.map((e) => e.runner));
   for (let r = 0; r < o.steps; r++) {
     for (let i = 0; i < entries.length; i++) {
       const e = entries[(i + r) % entries.length]!;
+      const waited = o.settle ? await settler.settle(e.runner) : null;
+      const cpu0 = settler.othersCpuNs(e.runner);
       e.ms.push(await e.run());
+      recordSettle(e.settle, waited, cpu0, settler.othersCpuNs(e.runner));
     }
     process.stderr.write(`train: ${preset} round ${r + 1}/${o.steps}\n`);
   }
+  if (peers.length > 0 && settler.available) emit({ type: 'settle', settling: o.settle, rows: entries.map((e) => e.settle) });
   cells.forEach((c, i) => emit({ type: 'cell', variant: c.variant, earlyExit: c.earlyExitSetting, exits: c.exits, ms: entries[i]!.ms, losses: c.losses }));
   for (const p of peers) {
     emit({ type: 'peer', variant: p.cell.variant, earlyExit: p.cell.earlyExitSetting, peer: p.peer.name, info: p.peer.info, ms: p.entry.ms, losses: p.losses });
@@ -278,7 +299,7 @@ async function spawnChild(o: TrainBenchOptions, preset: PresetName): Promise<Chi
     o.backend,
     ...(o.backend === 'wasm' ? ['--threads', String(o.threads)] : []),
     ...['--batch', String(o.batch), '--seq', String(o.seq), '--steps', String(o.steps), '--warmup', String(o.warmup), '--vocab', String(o.vocab)],
-    ...(o.peers.length === 0 ? [] : ['--peer', o.peers.join(',')]),
+    ...(o.peers.length === 0 ? [] : ['--peer', o.peers.join(','), '--settle', o.settle ? 'on' : 'off']),
   ];
   const child = spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: ChildLine[] = [];
@@ -331,6 +352,8 @@ export interface PresetResult {
   backend: string;
   simd: string | null;
   threads: number;
+  /** Others' CPU during each timed step and the waits before them (peers/settle.ts); absent without peers or /proc. */
+  settle?: { settling: boolean; rows: SettleSummary[] };
   memory: {
     rssIdleMiB: number;
     /** The child's maxRSS after the memory phase (each cell alone): the peak of a training step of this preset. */
@@ -385,10 +408,12 @@ export function summarize(o: Pick<TrainBenchOptions, 'batch' | 'seq'>, preset: P
       };
     })
     .filter((p) => p.rows.length > 0 || p.notes.length > 0);
+  const settle = lines.find((l) => l.type === 'settle');
   return {
     peers,
     preset: {
       preset,
+      ...(settle === undefined ? {} : { settle: { settling: settle.settling, rows: settle.rows } }),
       params: done.params,
       flopsPerToken: done.flopsPerToken,
       backend: start.backend,
@@ -476,6 +501,7 @@ async function run({ outDir, args }: SuiteOptions): Promise<number> {
   if (o.peers.length > 0) {
     for (const p of peers) process.stdout.write(`\n${p.preset} ${p.variant} early exit ${p.earlyExit}: ${printPeerTable(p, `ours (${p.preset} ${p.variant})`)}\n`);
     if (peers.length === 0) process.stdout.write('\npeers: none ran\n');
+    for (const p of presets) if (p.settle !== undefined) process.stdout.write(`\n${p.preset}: ${formatSettle(p.settle.rows, p.settle.settling)}\n`);
   }
   const judged = cells.filter((c) => c.pass !== null);
   const failed = judged.filter((c) => c.pass === false);
@@ -514,6 +540,7 @@ export const trainSuite: Suite = {
     '--backend wasm|cpu (default wasm)  --threads N (default 2)',
     `--batch N (default ${RECIPE.batch})  --seq N (default ${RECIPE.seq}; the train recipes)  --vocab N (default ${RECIPE.vocab})  --steps N (default 5)  --warmup N (default 2)`,
     '--peer LIST  torch (PyTorch, 1 and 2 threads), torch:N, tfjs: the same step beside every cell in the timing rounds; ours / peer tokens/s per cell (absent torch: a note)',
+    '--settle on|off  before each timed step, wait until the other runtimes\' processes are idle (default on; Linux); the peer tables show their CPU during each step either way',
     `--check  exit 1 when a target fails (v1 ≤ ${TARGETS.v1}×, v2/v3 ≤ ${TARGETS.v2}× baseline ms/step; default: report only)`,
   ],
   run,
