@@ -12,7 +12,7 @@ import { UsageError } from '../src/suite.js';
 describe('step suite options', () => {
   it('defaults: cpu, wasm:1, wasm:2; 8 steps after 2 warm-up; BitSkip quick v1 with the early-exit loss; batch 8 × 128', () => {
     const o = parseStepArgs([]);
-    expect(o).toEqual({ backends: ['cpu', 'wasm:1', 'wasm:2'], steps: 8, warmup: 2, preset: 'quick', variant: 'v1', earlyExit: 'on', sizes: {}, batch: 8, seq: 128, profile: false, profileMatmul: false, peers: [], settle: true });
+    expect(o).toEqual({ backends: ['cpu', 'wasm:1', 'wasm:2'], steps: 8, warmup: 2, preset: 'quick', variant: 'v1', earlyExit: 'on', sizes: {}, batch: 8, seq: 128, profile: false, profileMatmul: false, peers: [], lead: null });
     expect(stepModelConfig(o)).toEqual(resolveModelConfig({ variant: 'v1' }, 'quick'));
   });
 

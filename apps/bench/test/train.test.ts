@@ -29,7 +29,7 @@ describe('train suite options', () => {
       vocab: 1024,
       check: false,
       peers: [],
-      settle: true,
+      lead: null,
       child: false,
     });
   });

@@ -12,9 +12,9 @@ import { EARLY_EXIT, EARLY_EXIT_SETTINGS, TRAIN_OPTIMIZER, TRAIN_SEED, bitskipTr
 import type { EarlyExitSetting, StepCell } from '../bitskip-step.js';
 import { GPUJS_MODES, openGpujs } from '../gpujs.js';
 import type { GpujsModeName } from '../gpujs.js';
+import { ForeignCpu, formatForeignCpu, leadSteps } from '../peers/foreign-cpu.js';
+import type { ForeignCpuRow, RoundRunner } from '../peers/foreign-cpu.js';
 import { openPeer, parsePeers } from '../peers/peer.js';
-import { CoreSettler, formatSettle, recordSettle } from '../peers/settle.js';
-import type { SettleRunner, SettleSummary } from '../peers/settle.js';
 import { peerSummary, printPeerTable } from '../peers/summary.js';
 import { stats, table, writeResult } from '../result.js';
 import { UsageError, parseThreads } from '../suite.js';
@@ -39,13 +39,14 @@ export interface StepOptions {
   profileMatmul: boolean;
   /** Peers stepped in the same rounds (peers/peer.ts): torch:N, tfjs. */
   peers: string[];
-  /** Before each timed step, wait until the other runtimes' processes are idle (peers/settle.ts). */
-  settle: boolean;
+  /** Untimed steps each runtime runs right before each of its timed steps (null: 1 where a peer runs, else 0). */
+  lead: number | null;
 }
 
 const INT_FLAGS = {
   '--steps': 'steps',
   '--warmup': 'warmup',
+  '--lead': 'lead',
   '--batch': 'batch',
   '--seq': 'seq',
   '--layers': 'numLayers',
@@ -56,7 +57,7 @@ const INT_FLAGS = {
   '--vocab': 'vocabSize',
 } as const;
 
-const KNOWN = `--backends LIST (cpu, wasm:N, gpujs-${GPUJS_MODES.join(', gpujs-')}), --preset P, --variant V, --early-exit on|off, --profile, --profile-matmul, --peer torch,tfjs, --settle on|off, ${Object.keys(INT_FLAGS).join(' N, ')} N`;
+const KNOWN = `--backends LIST (cpu, wasm:N, gpujs-${GPUJS_MODES.join(', gpujs-')}), --preset P, --variant V, --early-exit on|off, --profile, --profile-matmul, --peer torch,tfjs, --lead N, ${Object.keys(INT_FLAGS).join(' N, ')} N`;
 
 function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T {
   if (v === undefined || !allowed.includes(v as T)) throw new UsageError(`step: ${flag}: must be one of ${allowed.join(', ')}; got ${v === undefined ? 'nothing' : `"${v}"`}`);
@@ -64,7 +65,7 @@ function oneOf<T extends string>(flag: string, v: string | undefined, allowed: r
 }
 
 export function parseStepArgs(args: string[]): StepOptions {
-  const o: StepOptions = { backends: ['cpu', 'wasm:1', 'wasm:2'], steps: 8, warmup: 2, preset: 'quick', variant: 'v1', earlyExit: 'on', sizes: {}, batch: 8, seq: 128, profile: false, profileMatmul: false, peers: [], settle: true };
+  const o: StepOptions = { backends: ['cpu', 'wasm:1', 'wasm:2'], steps: 8, warmup: 2, preset: 'quick', variant: 'v1', earlyExit: 'on', sizes: {}, batch: 8, seq: 128, profile: false, profileMatmul: false, peers: [], lead: null };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--profile' || a === '--profile-matmul') {
@@ -74,7 +75,6 @@ export function parseStepArgs(args: string[]): StepOptions {
     }
     const v = args[++i];
     if (a === '--peer') o.peers = parsePeers('step', v);
-    else if (a === '--settle') o.settle = oneOf(a, v, ['on', 'off'] as const) === 'on';
     else if (a === '--backends') {
       const list = (v ?? '').split(',').filter((s) => s !== '');
       for (const s of list) {
@@ -91,9 +91,9 @@ export function parseStepArgs(args: string[]): StepOptions {
     else if (a in INT_FLAGS) {
       const n = Number(v);
       const key = INT_FLAGS[a as keyof typeof INT_FLAGS];
-      const min = key === 'warmup' ? 0 : 1;
+      const min = key === 'warmup' || key === 'lead' ? 0 : 1;
       if (v === undefined || v.trim() === '' || !Number.isInteger(n) || n < min) throw new UsageError(`step: ${a} needs an integer ≥ ${min}, got ${v ?? 'nothing'}`);
-      if (key === 'steps' || key === 'warmup' || key === 'batch' || key === 'seq') o[key] = n;
+      if (key === 'steps' || key === 'warmup' || key === 'lead' || key === 'batch' || key === 'seq') o[key] = n;
       else o.sizes = { ...o.sizes, [key]: n };
     } else throw new UsageError(`step: unknown option ${a} (known: ${KNOWN})`);
   }
@@ -122,6 +122,8 @@ export function stepModelConfig(o: Pick<StepOptions, 'preset' | 'variant' | 'siz
 interface KernelProfile {
   ms: Map<string, number>;
   calls: Map<string, number>;
+  /** While true (lead steps), calls run untimed and uncounted. */
+  paused: boolean;
   restore(): void;
 }
 
@@ -149,6 +151,7 @@ function instrument(b: Backend, detail: boolean): KernelProfile {
   for (const name of kernelNames(b)) {
     const fn = getKernel(b, name) as unknown as (...args: unknown[]) => unknown;
     table[name] = (...args: unknown[]) => {
+      if (prof.paused) return fn(...args);
       const key = name === 'unary' ? `unary:${String(args[1])}` : name === 'binary' ? `binary:${String(args[2])}` : name === 'matmul' && detail ? matmulKey(args) : name;
       const t0 = performance.now();
       const r = fn(...args);
@@ -157,14 +160,16 @@ function instrument(b: Backend, detail: boolean): KernelProfile {
       return r;
     };
   }
-  return {
+  const prof: KernelProfile = {
     ms,
     calls,
+    paused: false,
     restore: () => {
       for (const k of Object.keys(table)) if (!saved.has(k)) delete table[k];
       for (const [k, f] of saved) table[k] = f;
     },
   };
+  return prof;
 }
 
 interface Run {
@@ -172,7 +177,7 @@ interface Run {
   /** Our backend, or null for a peer (which times its own step: `step` returns its ms). */
   backend: Backend | null;
   peerStep?: () => Promise<{ ms: number; loss: number }>;
-  /** A peer's process id (settling, peers/settle.ts); undefined for ours and in-process peers. */
+  /** A peer's process id (peers/foreign-cpu.ts); undefined for ours and in-process peers. */
   pid?: number;
   info: string;
   step: () => Promise<number>;
@@ -210,7 +215,7 @@ async function openBackend(spec: string): Promise<{ backend: Backend; info: stri
 async function run({ outDir, args }: SuiteOptions): Promise<void> {
   const o = parseStepArgs(args);
   const mc = stepModelConfig(o);
-  const total = o.warmup + o.steps;
+  let total = o.warmup + o.steps; // the schedules' span; lead steps added once the peers are open
   const runs: Run[] = [];
   let params = 0;
   for (const spec of o.backends) {
@@ -244,9 +249,11 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
     runs.push({ spec: peer.name, backend: null, pid: peer.pid, info: peer.info, peerStep, step: async () => (await peerStep()).loss, ms: [], profile: null, losses: [], dispose: () => peer.close() });
     process.stderr.write(`step: peer ${peer.name} ready (${peer.info})\n`);
   }
-  const runners: SettleRunner[] = runs.map((r) => ({ name: r.spec, pid: r.pid }));
-  const settler = new CoreSettler(runners);
-  const settles: SettleSummary[] = runs.map((r) => ({ runner: r.spec, othersCpuMs: [], waitedMs: [], notIdle: 0 }));
+  const lead = leadSteps(o.lead, runs.length - ours);
+  total += o.steps * lead;
+  const runners: RoundRunner[] = runs.map((r) => ({ name: r.spec, pid: r.pid }));
+  const foreign = new ForeignCpu(runners);
+  const foreignMs: number[][] = runs.map(() => []);
   try {
     for (let w = 0; w < o.warmup; w++) {
       for (const r of runs) {
@@ -259,21 +266,24 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
       for (let j = 0; j < runs.length; j++) {
         const i = (j + s) % runs.length;
         const r = runs[i]!;
-        const runner = runners[i]!;
-        const waited = o.settle ? await settler.settle(runner) : null;
-        const cpu0 = settler.othersCpuNs(runner);
-        if (r.peerStep !== undefined) {
-          // A peer's own time of its step (tokens, forward, backward, clip, AdamW, loss read back), without the IPC.
-          const { ms, loss } = await r.peerStep();
-          r.losses.push(loss);
-          r.ms.push(ms);
-        } else {
-          setBackend(r.backend!.name);
+        if (r.backend !== null) setBackend(r.backend.name);
+        // Lead steps: what the previous runtime left running (a BLAS thread's spin) and its cache footprint are spent
+        // here, untimed; the timed step then follows a step of its own, as in a training loop.
+        if (r.profile !== null) r.profile.paused = true;
+        for (let l = 0; l < lead; l++) r.losses.push(await r.step());
+        if (r.profile !== null) r.profile.paused = false;
+        await foreign.during(runners[i]!, foreignMs[i]!, async () => {
+          if (r.peerStep !== undefined) {
+            // A peer's own time of its step (tokens, forward, backward, clip, AdamW, loss read back), without the IPC.
+            const { ms, loss } = await r.peerStep();
+            r.losses.push(loss);
+            r.ms.push(ms);
+            return;
+          }
           const t0 = process.hrtime.bigint();
           r.losses.push(await r.step());
           r.ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        }
-        recordSettle(settles[i]!, waited, cpu0, settler.othersCpuNs(runner));
+        });
       }
       process.stderr.write(`step: round ${s + 1}/${o.steps}\n`);
     }
@@ -289,7 +299,7 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
   const rows = runs.slice(0, ours).map((r) => ({ backend: r.spec, info: r.info, ms: stats(r.ms), tokensPerSecond: stats(r.ms.map((m) => (tokens * 1000) / m)), losses: r.losses }));
   const cpu = rows.find((r) => r.backend === 'cpu');
   process.stdout.write(
-    `model: BitSkip ${o.preset} ${o.variant} (${mc.numLayers} × d ${mc.dim}, heads ${mc.numHeads}/${mc.numKvHeads}, ffn ${mc.ffnDim}, vocab ${mc.vocabSize}), ${params} parameters; early exit ${o.earlyExit}; batch ${o.batch} × seq ${o.seq}; ${o.steps} timed steps after ${o.warmup} warm-up, interleaved\n`,
+    `model: BitSkip ${o.preset} ${o.variant} (${mc.numLayers} × d ${mc.dim}, heads ${mc.numHeads}/${mc.numKvHeads}, ffn ${mc.ffnDim}, vocab ${mc.vocabSize}), ${params} parameters; early exit ${o.earlyExit}; batch ${o.batch} × seq ${o.seq}; ${o.steps} timed steps after ${o.warmup} warm-up, interleaved${lead > 0 ? `, each after ${lead} untimed lead step${lead === 1 ? '' : 's'}` : ''}\n`,
   );
   process.stdout.write(
     table(
@@ -304,10 +314,11 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
     peerNotes,
   );
   if (o.peers.length > 0) process.stdout.write(`\n${printPeerTable(peers)}\n`);
-  if (o.peers.length > 0 && settler.available) process.stdout.write(`\n${formatSettle(settles, o.settle)}\n`);
+  const foreignRows: ForeignCpuRow[] = runs.map((r, i) => ({ runner: r.spec, othersCpuMs: foreignMs[i]! }));
+  if (runs.length > 1 && foreign.available) process.stdout.write(`\n${formatForeignCpu(foreignRows, lead)}\n`);
   const kernels = o.profile ? profileRows(runs.slice(0, ours), o.steps) : null;
-  if (kernels !== null) process.stdout.write(`\n${profileTable(kernels, runs.map((r) => r.spec))}\n`);
-  const file = writeResult(outDir, 'step', { ...o, model: mc, params, optimizer: { name: 'AdamW', ...TRAIN_OPTIMIZER }, earlyExitConfig: EARLY_EXIT[o.earlyExit], seed: TRAIN_SEED }, { runs: rows, ...(o.peers.length === 0 ? {} : { peers, settle: settler.available ? settles : 'unavailable (no /proc)' }), ...(kernels === null ? {} : { kernels }) });
+  if (kernels !== null) process.stdout.write(`\n${profileTable(kernels, runs.slice(0, ours).map((r) => r.spec))}\n`);
+  const file = writeResult(outDir, 'step', { ...o, lead, model: mc, params, optimizer: { name: 'AdamW', ...TRAIN_OPTIMIZER }, earlyExitConfig: EARLY_EXIT[o.earlyExit], seed: TRAIN_SEED }, { runs: rows, ...(o.peers.length === 0 ? {} : { peers }), ...(runs.length > 1 && foreign.available ? { othersCpuMs: foreignRows } : {}), ...(kernels === null ? {} : { kernels }) });
   process.stdout.write(`wrote ${file}\n`);
 }
 
@@ -350,7 +361,7 @@ export const stepSuite: Suite = {
     '--profile  time every kernel call of the timed steps; print and record each kernel\'s share of the step',
     '--profile-matmul  the same, with matmul split by shape and layout',
     '--peer LIST  torch (PyTorch, 1 and 2 threads), torch:N, tfjs (tfjs-backend-wasm): the same step in the same rounds; rows, "torch best" and ours/peer tokens/s (absent torch: a note, rows skipped)',
-    '--settle on|off  before each timed step, wait until the other runtimes\' processes are idle (default on; Linux); the table shows their CPU during each step either way',
+    '--lead N  untimed steps of the same runtime right before each timed step (default 1 where a peer runs, else 0): a timed step then follows a step of its own, not what another runtime left running; the others\' CPU during each timed step is printed',
     '--layers N  --dim N  --heads N  --kv-heads N  --ffn N  --vocab N  (override the preset; head size = dim / heads)',
   ],
   run,

@@ -23,8 +23,8 @@ import { EARLY_EXIT, EARLY_EXIT_SETTINGS, TRAIN_OPTIMIZER, TRAIN_SEED, bitskipTr
 import type { EarlyExitSetting, StepCell } from '../bitskip-step.js';
 import { openPeer, parsePeers } from '../peers/peer.js';
 import type { Peer } from '../peers/peer.js';
-import { CoreSettler, formatSettle, recordSettle } from '../peers/settle.js';
-import type { SettleRunner, SettleSummary } from '../peers/settle.js';
+import { ForeignCpu, formatForeignCpu, leadSteps } from '../peers/foreign-cpu.js';
+import type { ForeignCpuRow, RoundRunner } from '../peers/foreign-cpu.js';
 import { peerSummary, printPeerTable } from '../peers/summary.js';
 import type { PeerSummary } from '../peers/summary.js';
 import { stats, table, writeResult } from '../result.js';
@@ -55,14 +55,14 @@ export interface TrainBenchOptions {
   check: boolean;
   /** Peers stepped in the timing rounds beside every cell (peers/peer.ts): torch:N, tfjs. */
   peers: string[];
-  /** Before each timed step, wait until the other runtimes' processes are idle (peers/settle.ts). */
-  settle: boolean;
+  /** Untimed steps each runtime runs right before each of its timed steps (null: 1 where a peer runs, else 0). */
+  lead: number | null;
   /** Internal: run as the child process of one preset (prints JSON lines). */
   child: boolean;
 }
 
-const INT_FLAGS = { '--threads': 'threads', '--batch': 'batch', '--seq': 'seq', '--steps': 'steps', '--warmup': 'warmup', '--vocab': 'vocab' } as const;
-const KNOWN = `--presets LIST, --variants LIST, --early-exit on,off, --backend wasm|cpu, --peer torch,tfjs, --settle on|off, ${Object.keys(INT_FLAGS).join(' N, ')} N, --check`;
+const INT_FLAGS = { '--threads': 'threads', '--batch': 'batch', '--seq': 'seq', '--steps': 'steps', '--warmup': 'warmup', '--lead': 'lead', '--vocab': 'vocab' } as const;
+const KNOWN = `--presets LIST, --variants LIST, --early-exit on,off, --backend wasm|cpu, --peer torch,tfjs, ${Object.keys(INT_FLAGS).join(' N, ')} N, --check`;
 
 function list<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T[] {
   const items = (v ?? '').split(',').filter((s) => s !== '');
@@ -85,7 +85,7 @@ export function parseTrainArgs(args: string[]): TrainBenchOptions {
     vocab: RECIPE.vocab,
     check: false,
     peers: [],
-    settle: true,
+    lead: null,
     child: false,
   };
   let threadsSet = false;
@@ -95,11 +95,6 @@ export function parseTrainArgs(args: string[]): TrainBenchOptions {
     else if (a === '--child') o.child = true;
     else if (a === '--presets') o.presets = list(a, args[++i], PRESET_NAMES);
     else if (a === '--peer') o.peers = parsePeers('train', args[++i]);
-    else if (a === '--settle') {
-      const v = args[++i];
-      if (v !== 'on' && v !== 'off') throw new UsageError(`train: --settle must be on or off, got ${v ?? 'nothing'}`);
-      o.settle = v === 'on';
-    }
     else if (a === '--variants') o.variants = list(a, args[++i], VARIANTS);
     else if (a === '--early-exit') o.earlyExit = list(a, args[++i], EARLY_EXIT_SETTINGS);
     else if (a === '--backend') {
@@ -110,7 +105,7 @@ export function parseTrainArgs(args: string[]): TrainBenchOptions {
       const v = args[++i];
       const n = Number(v);
       const key = INT_FLAGS[a as keyof typeof INT_FLAGS];
-      const min = key === 'warmup' ? 0 : key === 'vocab' ? 2 : 1;
+      const min = key === 'warmup' || key === 'lead' ? 0 : key === 'vocab' ? 2 : 1;
       if (v === undefined || v.trim() === '' || !Number.isInteger(n) || n < min) throw new UsageError(`train: ${a} needs an integer ≥ ${min}, got ${v ?? 'nothing'}`);
       o[key] = n;
       if (key === 'threads') threadsSet = true;
@@ -137,7 +132,7 @@ const MiB = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
 export type ChildLine =
   | { type: 'start'; preset: PresetName; backend: string; simd: string | null; threads: number; rssIdleMiB: number; heapIdleMiB: number | null }
   | { type: 'memory'; variant: Variant; earlyExit: EarlyExitSetting; params: number; heapPeakMiB: number | null; heapAfterMiB: number | null; maxRssMiB: number; seconds: number }
-  | { type: 'settle'; settling: boolean; rows: SettleSummary[] }
+  | { type: 'othersCpu'; lead: number; rows: ForeignCpuRow[] }
   | { type: 'cell'; variant: Variant; earlyExit: EarlyExitSetting; exits: number[]; ms: number[]; losses: number[] }
   | { type: 'peer'; variant: Variant; earlyExit: EarlyExitSetting; peer: string; info: string; ms: number[]; losses: number[] }
   | { type: 'peerNote'; variant: Variant; earlyExit: EarlyExitSetting; peer: string; note: string }
@@ -187,7 +182,8 @@ async function runChild(o: TrainBenchOptions): Promise<void> {
     heapIdleMiB: heap === null ? null : MiB(heapIdle),
   });
   const specs = o.earlyExit.flatMap((earlyExit) => o.variants.map((variant) => ({ variant, earlyExit })));
-  const total = o.warmup + o.steps + 1;
+  // Steps each cell takes in the timing phase (the layer-drop and exit schedules span them); lead steps added below.
+  let total = o.warmup + o.steps + 1;
 
   // Memory phase: each cell alone.
   let params = 0;
@@ -211,12 +207,16 @@ async function runChild(o: TrainBenchOptions): Promise<void> {
     /** ms of one step: ours timed here, a peer's as it times itself (without the pipe). */
     run: () => Promise<number>;
     ms: number[];
-    runner: SettleRunner;
-    settle: SettleSummary;
+    runner: RoundRunner;
+    /** The other runtimes' CPU during each timed step (ms). */
+    othersCpuMs: number[];
   }
-  const settleOf = (name: string, pid?: number): Pick<Entry, 'runner' | 'settle'> => ({ runner: { name, pid }, settle: { runner: name, othersCpuMs: [], waitedMs: [], notIdle: 0 } });
+  const runnerOf = (name: string, c: Cell, pid?: number): Pick<Entry, 'runner' | 'othersCpuMs'> => ({
+    runner: { name: `${name} ${c.variant}${c.earlyExitSetting === 'on' ? '' : ' (early exit off)'}`, pid },
+    othersCpuMs: [],
+  });
   const entries: Entry[] = cells.map((c) => ({
-    ...settleOf(`ours ${c.variant}${c.earlyExitSetting === 'on' ? '' : ' (no exits)'}`),
+    ...runnerOf('ours', c),
     run: () => {
       const t0 = process.hrtime.bigint();
       bitskipTrainStep(c, total);
@@ -235,7 +235,7 @@ async function runChild(o: TrainBenchOptions): Promise<void> {
       }
       const losses: number[] = [];
       const entry: Entry = {
-        ...settleOf(`${p.name} ${c.variant}${c.earlyExitSetting === 'on' ? '' : ' (no exits)'}`, p.pid),
+        ...runnerOf(p.name, c, p.pid),
         run: async () => {
           const r = await p.step();
           losses.push(r.loss);
@@ -251,18 +251,20 @@ async function runChild(o: TrainBenchOptions): Promise<void> {
     for (const e of entries) await e.run();
     process.stderr.write(`train: ${preset} warm-up round ${w + 1}/${o.warmup}\n`);
   }
-  const settler = new CoreSettler(entries.map((e) => e.runner));
+  // Lead steps (peers/foreign-cpu.ts): each timed step follows an untimed step of the same runtime, not what the
+  // previous runtime left running. Their losses are recorded with the others (every runtime runs as many steps).
+  const lead = leadSteps(o.lead, peers.length);
+  total += o.steps * lead;
+  const foreign = new ForeignCpu(entries.map((e) => e.runner));
   for (let r = 0; r < o.steps; r++) {
     for (let i = 0; i < entries.length; i++) {
       const e = entries[(i + r) % entries.length]!;
-      const waited = o.settle ? await settler.settle(e.runner) : null;
-      const cpu0 = settler.othersCpuNs(e.runner);
-      e.ms.push(await e.run());
-      recordSettle(e.settle, waited, cpu0, settler.othersCpuNs(e.runner));
+      for (let l = 0; l < lead; l++) await e.run();
+      e.ms.push(await foreign.during(e.runner, e.othersCpuMs, e.run));
     }
     process.stderr.write(`train: ${preset} round ${r + 1}/${o.steps}\n`);
   }
-  if (peers.length > 0 && settler.available) emit({ type: 'settle', settling: o.settle, rows: entries.map((e) => e.settle) });
+  if (entries.length > 1 && foreign.available) emit({ type: 'othersCpu', lead, rows: entries.map((e) => ({ runner: e.runner.name, othersCpuMs: e.othersCpuMs })) });
   cells.forEach((c, i) => emit({ type: 'cell', variant: c.variant, earlyExit: c.earlyExitSetting, exits: c.exits, ms: entries[i]!.ms, losses: c.losses }));
   for (const p of peers) {
     emit({ type: 'peer', variant: p.cell.variant, earlyExit: p.cell.earlyExitSetting, peer: p.peer.name, info: p.peer.info, ms: p.entry.ms, losses: p.losses });
@@ -299,7 +301,8 @@ async function spawnChild(o: TrainBenchOptions, preset: PresetName): Promise<Chi
     o.backend,
     ...(o.backend === 'wasm' ? ['--threads', String(o.threads)] : []),
     ...['--batch', String(o.batch), '--seq', String(o.seq), '--steps', String(o.steps), '--warmup', String(o.warmup), '--vocab', String(o.vocab)],
-    ...(o.peers.length === 0 ? [] : ['--peer', o.peers.join(','), '--settle', o.settle ? 'on' : 'off']),
+    ...(o.peers.length === 0 ? [] : ['--peer', o.peers.join(',')]),
+    ...(o.lead === null ? [] : ['--lead', String(o.lead)]),
   ];
   const child = spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: ChildLine[] = [];
@@ -352,8 +355,8 @@ export interface PresetResult {
   backend: string;
   simd: string | null;
   threads: number;
-  /** Others' CPU during each timed step and the waits before them (peers/settle.ts); absent without peers or /proc. */
-  settle?: { settling: boolean; rows: SettleSummary[] };
+  /** The other runtimes' CPU during each timed step (peers/foreign-cpu.ts); absent with one runtime or without /proc. */
+  othersCpu?: { lead: number; rows: ForeignCpuRow[] };
   memory: {
     rssIdleMiB: number;
     /** The child's maxRSS after the memory phase (each cell alone): the peak of a training step of this preset. */
@@ -408,12 +411,12 @@ export function summarize(o: Pick<TrainBenchOptions, 'batch' | 'seq'>, preset: P
       };
     })
     .filter((p) => p.rows.length > 0 || p.notes.length > 0);
-  const settle = lines.find((l) => l.type === 'settle');
+  const othersCpu = lines.find((l) => l.type === 'othersCpu');
   return {
     peers,
     preset: {
       preset,
-      ...(settle === undefined ? {} : { settle: { settling: settle.settling, rows: settle.rows } }),
+      ...(othersCpu === undefined ? {} : { othersCpu: { lead: othersCpu.lead, rows: othersCpu.rows } }),
       params: done.params,
       flopsPerToken: done.flopsPerToken,
       backend: start.backend,
@@ -501,7 +504,7 @@ async function run({ outDir, args }: SuiteOptions): Promise<number> {
   if (o.peers.length > 0) {
     for (const p of peers) process.stdout.write(`\n${p.preset} ${p.variant} early exit ${p.earlyExit}: ${printPeerTable(p, `ours (${p.preset} ${p.variant})`)}\n`);
     if (peers.length === 0) process.stdout.write('\npeers: none ran\n');
-    for (const p of presets) if (p.settle !== undefined) process.stdout.write(`\n${p.preset}: ${formatSettle(p.settle.rows, p.settle.settling)}\n`);
+    for (const p of presets) if (p.othersCpu !== undefined) process.stdout.write(`\n${p.preset}: ${formatForeignCpu(p.othersCpu.rows, p.othersCpu.lead)}\n`);
   }
   const judged = cells.filter((c) => c.pass !== null);
   const failed = judged.filter((c) => c.pass === false);
@@ -540,7 +543,7 @@ export const trainSuite: Suite = {
     '--backend wasm|cpu (default wasm)  --threads N (default 2)',
     `--batch N (default ${RECIPE.batch})  --seq N (default ${RECIPE.seq}; the train recipes)  --vocab N (default ${RECIPE.vocab})  --steps N (default 5)  --warmup N (default 2)`,
     '--peer LIST  torch (PyTorch, 1 and 2 threads), torch:N, tfjs: the same step beside every cell in the timing rounds; ours / peer tokens/s per cell (absent torch: a note)',
-    '--settle on|off  before each timed step, wait until the other runtimes\' processes are idle (default on; Linux); the peer tables show their CPU during each step either way',
+    '--lead N  untimed steps of the same runtime right before each timed step (default 1 where a peer runs, else 0); the others\' CPU during each timed step is printed',
     `--check  exit 1 when a target fails (v1 ≤ ${TARGETS.v1}×, v2/v3 ≤ ${TARGETS.v2}× baseline ms/step; default: report only)`,
   ],
   run,
