@@ -3,9 +3,9 @@
 // trainer's parameter groups. The step is the computation of apps/train/src/trainer.ts's inner loop (accum 1): a
 // per-step seeded Rng draws the BitSkip layer-drop mask; inside tidy: forward with collect = the enabled exits,
 // logits: false, layerDrop, rng; earlyExitLoss; backward; loss, final loss and exit losses read back; then
-// clipGradNormTensor (norm read back), AdamW step, zeroGrad. Batches are synthetic tokens from a seeded Rng.
+// clipCoefficient (norm and coefficient read back), AdamW step with the coefficient, zeroGrad. Batches are synthetic tokens from a seeded Rng.
 // (The bench imports no app: the recipe figures below are copied from apps/train/src/config.ts, and say so.)
-import { AdamW, Rng, clipGradNormTensor, tensor, tidy } from '@bitskip/tensor-core';
+import { AdamW, Rng, clipCoefficient, tensor, tidy } from '@bitskip/tensor-core';
 import type { Tensor } from '@bitskip/tensor-core';
 import { BitSkipModel } from '@bitskip/model';
 import type { ModelConfig } from '@bitskip/model';
@@ -102,12 +102,15 @@ export function bitskipTrainStep(c: StepCell, totalSteps: number): number {
     return { loss: loss.itemSync(), final: ee.finalLoss.itemSync(), exits: ee.exitLosses.map((t) => t.itemSync()) };
   });
   let gradNorm = NaN;
+  let clipScale = 1;
   if (Number.isFinite(vals.loss)) {
-    const n = clipGradNormTensor(model.parameters(), TRAIN_OPTIMIZER.clip);
-    gradNorm = n.itemSync();
-    n.dispose();
+    const { norm, coef } = clipCoefficient(model.parameters(), TRAIN_OPTIMIZER.clip);
+    gradNorm = norm.itemSync();
+    clipScale = coef.itemSync();
+    norm.dispose();
+    coef.dispose();
   }
-  if (Number.isFinite(vals.loss) && Number.isFinite(gradNorm)) opt.step();
+  if (Number.isFinite(vals.loss) && Number.isFinite(gradNorm)) opt.step({ gradScale: clipScale });
   opt.zeroGrad();
   c.losses.push(vals.loss);
   return vals.loss;

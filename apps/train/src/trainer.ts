@@ -3,7 +3,7 @@
 // divergence handling, the final evaluation per exit, a sample, and the result file.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AdamW, Rng, clipGradNormTensor, constantSchedule, cosineSchedule, mul, tensor, tidy, wsdSchedule } from '@bitskip/tensor-core';
+import { AdamW, Rng, clipCoefficient, constantSchedule, cosineSchedule, mul, tensor, tidy, wsdSchedule } from '@bitskip/tensor-core';
 import type { LrSchedule, Tensor } from '@bitskip/tensor-core';
 import { BitSkipModel, paperCompatFlags, quantConfigFor } from '@bitskip/model';
 import type { ModelConfig } from '@bitskip/model';
@@ -252,10 +252,14 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
       vals.exits.forEach((v, i) => exitSums.set(exits[i]!, exitSums.get(exits[i]!)! + v / accum));
     }
     let gradNorm = NaN;
+    let clipScale = 1;
     if (Number.isFinite(lossSum)) {
-      const n = clipGradNormTensor(model.parameters(), config.optim.clip > 0 ? config.optim.clip : Infinity);
-      gradNorm = n.itemSync();
-      n.dispose();
+      // The clip's coefficient goes into AdamW's update (the bits of rescaling the gradients first, no pass of its own).
+      const { norm, coef } = clipCoefficient(model.parameters(), config.optim.clip > 0 ? config.optim.clip : Infinity);
+      gradNorm = norm.itemSync();
+      clipScale = coef.itemSync();
+      norm.dispose();
+      coef.dispose();
     }
     tokens += B * T * accum;
     const lr = opt.lr;
@@ -271,7 +275,7 @@ export async function runTraining(o: RunOptions): Promise<RunOutcome> {
         break;
       }
     } else {
-      opt.step();
+      opt.step({ gradScale: clipScale });
       opt.zeroGrad();
       badRun = 0;
       step++;

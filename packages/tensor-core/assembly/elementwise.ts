@@ -5,7 +5,7 @@
 // operands are correctly rounded either way; exp and sigmoid use exp4 (~2 ulp).
 // Work is split across threads in chunks of the flattened output from the shared counter.
 import { chunkOf, claim, claimEnd, nextChunk } from './chunks';
-import { C_A, C_B, C_C, C_M, C_N, C_D0, C_D1, C_D2, C_EOP, C_SA0, C_SA1, C_SA2, C_SB0, C_SB1, C_SB2 } from './ctrl';
+import { C_A, C_B, C_C, C_K, C_M, C_N, C_D0, C_D1, C_D2, C_EOP, C_SA0, C_SA1, C_SA2, C_SB0, C_SB1, C_SB2 } from './ctrl';
 import { exp4Full, sigmoid4 } from './simd';
 
 // Binary op codes (src/backends/wasm/ctrl.ts BINARY_CODES).
@@ -242,12 +242,15 @@ export function unaryPart(ctrl: usize, t: i32): void {
 
 /**
  * Row sums: the float64 sum of each row of C_M rows × C_N f32 at C_A, from 0 in index order (the cpu reduce's
- * per-row sum, bit for bit), written as f64 to C_C. Rows are split across threads in shrinking claims (chunks.ts).
+ * per-row sum, bit for bit), written as f64 to C_C. With C_K = 1, the sum of the rows' squares instead, each square
+ * an f32 product (the bits of a mul kernel's x·x summed by the reduce). Rows are split across threads in shrinking
+ * claims (chunks.ts).
  */
 export function rowSumsPart(ctrl: usize, t: i32): void {
   const rows = load<i32>(ctrl + C_M);
   const cols = load<i32>(ctrl + C_N);
   if (rows <= 0) return;
+  const squares = load<i32>(ctrl + C_K) == 1;
   const x0 = <usize>load<u32>(ctrl + C_A);
   const y0 = <usize>load<u32>(ctrl + C_C);
   let first = true;
@@ -255,34 +258,49 @@ export function rowSumsPart(ctrl: usize, t: i32): void {
     const r0 = claim(ctrl, t, rows, 16, first);
     first = false;
     if (r0 < 0) return;
-    const r1 = claimEnd;
-    let r = r0;
-    // Four rows at a time: each row's sum is a serial chain of float64 adds (latency bound), four chains overlap.
-    const stride = <usize>cols << 2;
-    for (; r + 4 <= r1; r += 4) {
-      const x = x0 + <usize>r * stride;
-      let a0: f64 = 0;
-      let a1: f64 = 0;
-      let a2: f64 = 0;
-      let a3: f64 = 0;
-      for (let j = 0; j < cols; j++) {
-        const o = x + (<usize>j << 2);
-        a0 += <f64>load<f32>(o);
-        a1 += <f64>load<f32>(o + stride);
-        a2 += <f64>load<f32>(o + 2 * stride);
-        a3 += <f64>load<f32>(o + 3 * stride);
-      }
-      const y = y0 + (<usize>r << 3);
-      store<f64>(y, a0);
-      store<f64>(y + 8, a1);
-      store<f64>(y + 16, a2);
-      store<f64>(y + 24, a3);
+    // Two inlined copies, the flag a constant in each (no test in the inner loops).
+    if (squares) rowSumsRows(x0, y0, cols, r0, claimEnd, true);
+    else rowSumsRows(x0, y0, cols, r0, claimEnd, false);
+  }
+}
+
+/** The element a row sum adds: x, or x·x rounded to f32 (sq). */
+@inline function term(v: f32, sq: bool): f64 {
+  if (sq) {
+    const p: f32 = v * v;
+    return <f64>p;
+  }
+  return <f64>v;
+}
+
+/** Rows r0..r1−1 of rowSumsPart. */
+@inline function rowSumsRows(x0: usize, y0: usize, cols: i32, r0: i32, r1: i32, sq: bool): void {
+  let r = r0;
+  // Four rows at a time: each row's sum is a serial chain of float64 adds (latency bound), four chains overlap.
+  const stride = <usize>cols << 2;
+  for (; r + 4 <= r1; r += 4) {
+    const x = x0 + <usize>r * stride;
+    let a0: f64 = 0;
+    let a1: f64 = 0;
+    let a2: f64 = 0;
+    let a3: f64 = 0;
+    for (let j = 0; j < cols; j++) {
+      const o = x + (<usize>j << 2);
+      a0 += term(load<f32>(o), sq);
+      a1 += term(load<f32>(o + stride), sq);
+      a2 += term(load<f32>(o + 2 * stride), sq);
+      a3 += term(load<f32>(o + 3 * stride), sq);
     }
-    for (; r < r1; r++) {
-      const x = x0 + <usize>r * stride;
-      let acc: f64 = 0;
-      for (let j = 0; j < cols; j++) acc += <f64>load<f32>(x + (<usize>j << 2));
-      store<f64>(y0 + (<usize>r << 3), acc);
-    }
+    const y = y0 + (<usize>r << 3);
+    store<f64>(y, a0);
+    store<f64>(y + 8, a1);
+    store<f64>(y + 16, a2);
+    store<f64>(y + 24, a3);
+  }
+  for (; r < r1; r++) {
+    const x = x0 + <usize>r * stride;
+    let acc: f64 = 0;
+    for (let j = 0; j < cols; j++) acc += term(load<f32>(x + (<usize>j << 2)), sq);
+    store<f64>(y0 + (<usize>r << 3), acc);
   }
 }

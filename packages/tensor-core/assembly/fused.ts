@@ -3,7 +3,7 @@
 // (Zhang & Sennrich 2019; the gain gradient accumulates in float64, one accumulator row per thread) and AdamW
 // (Loshchilov & Hutter 2019, PyTorch semantics). Rows or elements are split across threads in shrinking claims from the
 // shared counter; the cpu kernels (src/backends/cpu/kernels) are the reference.
-import { C_A, C_B, C_C, C_M, C_N, C_P0, C_P1, C_P2, C_P3, C_P4, C_P5, C_P6, C_P7, C_P8, C_P9, C_P10, C_P11 } from './ctrl';
+import { C_A, C_B, C_C, C_K, C_M, C_N, C_P0, C_P1, C_P2, C_P3, C_P4, C_P5, C_P6, C_P7, C_P8, C_P9, C_P10, C_P11 } from './ctrl';
 import { claim, claimEnd } from './chunks';
 import { exp4, hmax, hsum, madd } from './simd';
 
@@ -207,7 +207,9 @@ export function rmsNormBackwardPart(ctrl: usize, t: i32): void {
 /**
  * AdamW over n = C_N elements: p at C_A, g at C_B, m at C_C, v at C_P0 → p', m', v' at C_P1, C_P2, C_P3.
  * f32 parameters: beta1 (C_P4), 1−beta1 (C_P5), beta2 (C_P6), 1−beta2 (C_P7), decay = 1 − lr·wd (C_P8),
- * step = lr/bc1 (C_P9), 1/√bc2 (C_P10), eps (C_P11). p' = p·decay − step·m' / (√v' / √bc2 + eps).
+ * step = lr/bc1 (C_P9), 1/√bc2 (C_P10), eps (C_P11). p' = p·decay − step·m' / (√v' / √bc2 + eps). The gradient is
+ * g·s first with s ≠ 1 (f32 at C_K: the gradient-norm clip's coefficient), an f32 product: the bits of a mul kernel's
+ * scaled gradient stepped by this kernel.
  */
 export function adamwPart(ctrl: usize, t: i32): void {
   const n = load<i32>(ctrl + C_N);
@@ -227,6 +229,9 @@ export function adamwPart(ctrl: usize, t: i32): void {
   const step = load<f32>(ctrl + C_P9);
   const ibc2 = load<f32>(ctrl + C_P10);
   const eps = load<f32>(ctrl + C_P11);
+  const gs = load<f32>(ctrl + C_K);
+  const scaled = gs != 1;
+  const gsv = f32x4.splat(gs);
   const b1v = f32x4.splat(b1);
   const c1v = f32x4.splat(c1);
   const b2v = f32x4.splat(b2);
@@ -247,7 +252,8 @@ export function adamwPart(ctrl: usize, t: i32): void {
     let i = i0;
     for (; i + 4 <= i1; i += 4) {
       const o = <usize>i << 2;
-      const gv = v128.load(g0 + o);
+      let gv = v128.load(g0 + o);
+      if (scaled) gv = f32x4.mul(gv, gsv);
       const mv = f32x4.add(f32x4.mul(b1v, v128.load(m0 + o)), f32x4.mul(c1v, gv));
       const vv = f32x4.add(f32x4.mul(b2v, v128.load(v0 + o)), f32x4.mul(c2v, f32x4.mul(gv, gv)));
       v128.store(mo + o, mv);
@@ -257,7 +263,8 @@ export function adamwPart(ctrl: usize, t: i32): void {
     }
     for (; i < i1; i++) {
       const o = <usize>i << 2;
-      const gi = load<f32>(g0 + o);
+      let gi = load<f32>(g0 + o);
+      if (scaled) gi *= gs;
       const mi = b1 * load<f32>(m0 + o) + c1 * gi;
       const vi = b2 * load<f32>(v0 + o) + c2 * (gi * gi);
       store<f32>(mo + o, mi);

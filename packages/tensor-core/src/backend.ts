@@ -71,6 +71,11 @@ export interface AdamWHyper {
   /** 1 - beta1^t and 1 - beta2^t for the step t being taken (bias correction). */
   readonly bc1: number;
   readonly bc2: number;
+  /**
+   * The gradient is g·gradScale, an f32 product, before the step (the gradient-norm clip's coefficient): the bits of
+   * scaling the gradient by a mul kernel and stepping. Absent or 1: g as it is.
+   */
+  readonly gradScale?: number;
 }
 
 /**
@@ -167,6 +172,11 @@ export interface Kernels extends BuiltinKernels {
   swiglu(g: TensorInfo, u: TensorInfo): DataId;
   /** Its gradients from dh (like g): dg = dh·u·(σ + g·σ·(1 − σ)), du = dh·g·σ. */
   swigluBackward(g: TensorInfo, u: TensorInfo, dh: TensorInfo): { dg: DataId; du: DataId };
+  /**
+   * Optional (registered for the kinds that have it: wasm): Σ x² of a float32 tensor as a scalar (shape []), with the
+   * bits of the reduce kernel's whole-tensor sum of the mul kernel's x·x (the sumSquares op composes it elsewhere).
+   */
+  sumSquares(x: TensorInfo): DataId;
 }
 
 /** Parameters of the fused attention kernels. */

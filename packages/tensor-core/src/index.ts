@@ -87,8 +87,8 @@ export { Module, Parameter } from './nn/module.js';
 export { Embedding, Linear, RMSNorm } from './nn/layers.js';
 export type { LinearOptions } from './nn/layers.js';
 export { AdamW } from './optim/adamw.js';
-export type { AdamWOptions, ParamGroup } from './optim/adamw.js';
-export { clipGradNorm, clipGradNormTensor } from './optim/clip.js';
+export type { AdamWOptions, AdamWStepOptions, ParamGroup } from './optim/adamw.js';
+export { clipCoefficient, clipGradNorm, clipGradNormTensor } from './optim/clip.js';
 // The wasm backend (buffers in WASM memory; the kernels in WASM SIMD, a few as cpu kernels on views), created
 // single-threaded here (browser-safe); threads, and the WASM runtime's raw kernel API: @bitskip/tensor-core/wasm.
 export { relaxedSimdSupported, wasmSimdSupported } from './backends/wasm/runtime.js';

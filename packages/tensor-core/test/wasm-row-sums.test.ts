@@ -43,6 +43,31 @@ describe.each(configs)('wasm rowSums (relaxed=$relaxed, threads=$threads)', ({ r
     }
   });
 
+  it('squares: each row sums the f32 squares (Math.fround(x·x)) in float64 from 0, bit for bit', () => {
+    const rng = new Rng(4);
+    for (const [rows, cols] of [[1, 1], [1, 1000], [3, 7], [4, 5], [7, 129], [1001, 12]] as const) {
+      // Magnitudes from 1e-25 (squares below f32's normal range) to 1e20 (squares overflow to ∞), so an f64 square
+      // or an f64 product rounded otherwise shows.
+      const x = Float32Array.from({ length: rows * cols }, (_, i) => rng.normal() * 10 ** (((i * 7) % 46) - 25));
+      if (rows > 5) [x[cols], x[2 * cols + 1]] = [NaN, -Infinity];
+      const xb = alloc(x.length);
+      xb.f32.set(x);
+      const sb = alloc(2 * rows);
+      mm.rowSums({ x: xb, sums: sb, rows, cols, squares: true });
+      const got = new Float64Array(mm.memory.buffer, sb.ptr, rows);
+      for (let r = 0; r < rows; r++) {
+        let want = 0;
+        for (let j = 0; j < cols; j++) want += Math.fround(x[r * cols + j]! * x[r * cols + j]!);
+        expect(Object.is(got[r], want), `${rows}×${cols} row ${r}: ${got[r]} vs ${want}`).toBe(true);
+      }
+      // The plain sums again on the same control block: the flag does not stick.
+      mm.rowSums({ x: xb, sums: sb, rows, cols });
+      let plain = 0;
+      for (let j = 0; j < cols; j++) plain += x[j]!;
+      expect(Object.is(new Float64Array(mm.memory.buffer, sb.ptr, rows)[0], plain)).toBe(true);
+    }
+  });
+
   it('rejects a short or misaligned sums buffer and one that overlaps x', () => {
     const xb = alloc(40);
     expect(() => mm.rowSums({ x: xb, sums: alloc(7), rows: 4, cols: 10 })).toThrow(/sums has 7 floats, needs 8/);

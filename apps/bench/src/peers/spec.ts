@@ -45,7 +45,7 @@ export interface Peer {
   readonly name: string;
   /** Framework version, threads, backend. */
   readonly info: string;
-  /** The process that runs it, when it is a child process (settling between timed steps: settle.ts). */
+  /** The process that runs it, when it is a child process (its CPU during the others' timed steps: foreign-cpu.ts). */
   readonly pid?: number;
   /** One training step; `ms` measured inside the peer (no IPC), `loss` the step's loss. */
   step(): Promise<{ ms: number; loss: number }>;

@@ -20,6 +20,11 @@ export interface ParamGroup {
   weightDecay?: number;
 }
 
+export interface AdamWStepOptions {
+  /** Multiply every gradient by this before the update (default 1): a gradient-norm clip's coefficient. */
+  gradScale?: number;
+}
+
 interface State {
   m: Tensor;
   v: Tensor;
@@ -46,8 +51,14 @@ export class AdamW {
     this.groups = first === undefined || 'params' in first ? [...(params as readonly ParamGroup[])] : [{ params: params as readonly Tensor[] }];
   }
 
-  /** Update every parameter that has a gradient. */
-  step(): void {
+  /**
+   * Update every parameter that has a gradient. `gradScale` multiplies every gradient first (an f32 product per
+   * element, inside the kernel): the coefficient of `clipCoefficient`, which then stands for clipGradNormTensor's
+   * rescaling of the gradients with the same bits and no pass of its own. The gradients themselves stay as they are.
+   */
+  step(opts: AdamWStepOptions = {}): void {
+    const gradScale = opts.gradScale ?? 1;
+    if (!Number.isFinite(gradScale)) throw new RangeError(`AdamW.step: gradScale must be a finite number, got ${gradScale}`);
     this.t++;
     const bc1 = 1 - Math.pow(this.beta1, this.t);
     const bc2 = 1 - Math.pow(this.beta2, this.t);
@@ -75,6 +86,7 @@ export class AdamW {
             weightDecay,
             bc1,
             bc2,
+            ...(gradScale === 1 ? {} : { gradScale }),
           });
           p.assignRef(newRef(b, r.param));
           s.m.assignRef(newRef(b, r.m));

@@ -1,33 +1,48 @@
 // Global-norm gradient clipping (as torch.nn.utils.clip_grad_norm_): scale all grads by min(1, max/(norm+1e-6)).
+// clipGradNormTensor rescales the gradients; clipCoefficient computes the same norm and coefficient and leaves the
+// gradients alone, for an optimizer that applies the coefficient inside its update (AdamW.step({ gradScale })):
+// the same bits, without a pass over every gradient.
 import { keep, noGrad, tidy } from '../engine.js';
 import { scalar } from '../ops/create.js';
 import { add, div, minimum, mul, sqrt } from '../ops/elementwise.js';
-import { sum } from '../ops/reduce.js';
+import { sumSquares } from '../ops/reduce.js';
 import { getBackend } from '../backends/builtin.js';
 import type { Tensor } from '../tensor.js';
 
-/** Clips on the device and returns the pre-clip global norm as a scalar tensor (no host read). */
-export function clipGradNormTensor(params: readonly Tensor[], maxNorm: number): Tensor {
+/**
+ * The pre-clip global norm and the clip coefficient min(1, maxNorm / (norm + 1e-6)), both scalar tensors (no host
+ * read); the gradients are not touched. With no gradients: norm 0, coefficient 1.
+ */
+export function clipCoefficient(params: readonly Tensor[], maxNorm: number): { norm: Tensor; coef: Tensor } {
   return noGrad(() =>
     tidy(() => {
       const withGrad = params.filter((p) => p.grad !== null);
-      if (withGrad.length === 0) return scalar(0, 'float32', params[0]?.backend ?? getBackend());
+      const be = params[0]?.backend ?? getBackend();
+      if (withGrad.length === 0) return { norm: scalar(0, 'float32', be), coef: scalar(1, 'float32', be) };
       let sq: Tensor | null = null;
       for (const p of withGrad) {
-        const g = p.grad!;
-        const s = sum(mul(g, g));
+        const s = sumSquares(p.grad!);
         sq = sq === null ? s : add(sq, s);
       }
       const norm = sqrt(sq!);
-      const coef = minimum(div(maxNorm, add(norm, 1e-6)), 1);
-      for (const p of withGrad) {
-        const old = p.grad!;
-        p.grad = keep(mul(old, coef));
-        old.dispose();
-      }
-      return norm;
+      return { norm, coef: minimum(div(maxNorm, add(norm, 1e-6)), 1) };
     }),
   );
+}
+
+/** Clips on the device and returns the pre-clip global norm as a scalar tensor (no host read). */
+export function clipGradNormTensor(params: readonly Tensor[], maxNorm: number): Tensor {
+  const { norm, coef } = clipCoefficient(params, maxNorm);
+  noGrad(() => {
+    for (const p of params) {
+      const old = p.grad;
+      if (old === null) continue;
+      p.grad = keep(mul(old, coef));
+      old.dispose();
+    }
+  });
+  coef.dispose();
+  return norm;
 }
 
 /** Clip and return the pre-clip global norm as a number (needs a backend with readSync). */

@@ -566,3 +566,38 @@ function swigluSize(g: TensorInfo, u: TensorInfo, kernel: string, dh?: TensorInf
   for (const t of dh === undefined ? [g, u] : [g, u, dh]) if (t.dtype !== 'float32') throw new Error(`${kernel}: operands must be float32, got ${t.dtype}`);
   return sizeOf(g.shape);
 }
+
+// The gradient-norm clip's Σ x² (the sumSquares op uses it where a backend has it): the runtime's float64 row sums of
+// the f32 squares, then the rows' sums added in order, as the reduce kernel above does for sum(mul(x, x)); below
+// ROW_SUMS_MIN_ELEMENTS, where the reduce runs the cpu kernel, the same operations here on the tensor's view.
+registerKernel('wasm', 'sumSquares', (backend) => {
+  const b = wasmOf(backend, 'sumSquares');
+  return (x: TensorInfo) => {
+    if (x.dtype !== 'float32') throw new Error(`sumSquares: x must be float32, got ${x.dtype}`);
+    const r = x.shape.length;
+    const size = sizeOf(x.shape);
+    const cols = r === 0 ? 1 : x.shape[r - 1]!;
+    const rows = cols === 0 ? 0 : size / cols;
+    let acc = 0;
+    if (size < ROW_SUMS_MIN_ELEMENTS) {
+      const v = b.view(x.id);
+      for (let i = 0; i < rows; i++) {
+        let t = 0;
+        for (let j = i * cols, end = j + cols; j < end; j++) t += Math.fround(v[j]! * v[j]!);
+        acc += t;
+      }
+    } else {
+      const sums = b.core.alloc(2 * rows);
+      try {
+        b.core.rowSums({ x: b.buffer(x.id), sums, rows, cols, squares: true });
+        const t = new Float64Array(b.core.memory.buffer, sums.ptr, rows);
+        for (let i = 0; i < rows; i++) acc += t[i]!;
+      } finally {
+        b.core.free(sums);
+      }
+    }
+    const out = b.allocate([]);
+    b.view(out)[0] = acc;
+    return out;
+  };
+});

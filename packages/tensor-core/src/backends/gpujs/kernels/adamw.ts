@@ -9,10 +9,12 @@ export function adamwKernels(c: GpujsKernelContext): Pick<BuiltinKernels, 'adamw
     adamw: (param, grad, m, v, hyper: AdamWHyper) => {
       const n = sizeOf(param.shape);
       const { lr, beta1, beta2, eps, weightDecay, bc1, bc2 } = hyper;
-      // [beta1, 1-beta1, beta2, 1-beta2, eps, decay, stepSize, sqrt(bc2)] as a runtime array: no recompiles.
-      const hp = new Float32Array([beta1, 1 - beta1, beta2, 1 - beta2, eps, 1 - lr * weightDecay, lr / bc1, Math.sqrt(bc2)]);
-      const mExpr = 'hp[0] * m[i] + hp[1] * g[i]';
-      const vExpr = 'hp[2] * v[i] + hp[3] * g[i] * g[i]';
+      // [beta1, 1-beta1, beta2, 1-beta2, eps, decay, stepSize, sqrt(bc2), gradScale] as a runtime array: no recompiles.
+      const hp = new Float32Array([beta1, 1 - beta1, beta2, 1 - beta2, eps, 1 - lr * weightDecay, lr / bc1, Math.sqrt(bc2), hyper.gradScale ?? 1]);
+      // The gradient scaled first (an f32 product, as a mul kernel would) where a clip coefficient is given.
+      const gi = hyper.gradScale === undefined || hyper.gradScale === 1 ? 'g[i]' : '(g[i] * hp[8])';
+      const mExpr = `hp[0] * m[i] + hp[1] * ${gi}`;
+      const vExpr = `hp[2] * v[i] + hp[3] * ${gi} * ${gi}`;
       const m2 = c.launch(kernelSource(['g', 'm', 'hp'], `return ${mExpr};`), n, 'float32', [grad, m], [hp]);
       const v2 = c.launch(kernelSource(['g', 'v', 'hp'], `return ${vExpr};`), n, 'float32', [grad, v], [hp]);
       const p2 = c.launch(

@@ -1,5 +1,5 @@
 // The WASM runtime's AdamW step (assembly/fused.ts).
-import { OP_ADAMW, P, bitsOf } from '../ctrl.js';
+import { CTRL, OP_ADAMW, P, bitsOf } from '../ctrl.js';
 import type { WasmBuffer } from '../memory.js';
 import { checkDim, overlapsAny } from './context.js';
 import type { RuntimeContext } from './context.js';
@@ -22,6 +22,8 @@ export interface AdamWArgs {
   /** 1 − beta1^t, 1 − beta2^t. */
   bc1: number;
   bc2: number;
+  /** The gradient is g·gradScale (an f32 product) before the step: a clip coefficient (default 1: g as it is). */
+  gradScale?: number;
 }
 
 /** The launchers of this family over the runtime `rt` (argument checks, then one control-block call). */
@@ -52,6 +54,7 @@ export function adamwKernels(rt: RuntimeContext) {
     ctl[P + 9] = bitsOf(args.lr / args.bc1);
     ctl[P + 10] = bitsOf(1 / Math.sqrt(args.bc2));
     ctl[P + 11] = bitsOf(args.eps);
+    ctl[CTRL.K] = bitsOf(args.gradScale ?? 1);
     rt.launch(ctl, rt.flatParallel(n));
   };
 

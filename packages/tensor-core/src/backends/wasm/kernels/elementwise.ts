@@ -1,6 +1,6 @@
 // The WASM runtime's elementwise kernels: binary ops and strided copies over up to 3 strided dims, unary maps, and
 // float64 row sums (assembly/elementwise.ts).
-import { OP_BINARY, OP_ROW_SUMS, OP_UNARY, E, BINARY_CODES, COPY_CODE, UNARY_CODES } from '../ctrl.js';
+import { CTRL, OP_BINARY, OP_ROW_SUMS, OP_UNARY, E, BINARY_CODES, COPY_CODE, UNARY_CODES } from '../ctrl.js';
 import type { WasmBinaryOp, WasmUnaryOp } from '../ctrl.js';
 import type { WasmBuffer } from '../memory.js';
 import { checkDim, overlaps } from './context.js';
@@ -45,6 +45,8 @@ export interface RowSumsArgs {
   sums: WasmBuffer;
   rows: number;
   cols: number;
+  /** Sum x·x (each an f32 product: a mul kernel's x·x) instead of x. */
+  squares?: boolean;
 }
 
 /** The launchers of this family over the runtime `rt` (argument checks, then one control-block call). */
@@ -130,7 +132,9 @@ export function elementwiseKernels(rt: RuntimeContext) {
     rt.checkBuffer('rowSums', 'sums', sums, 2 * rows);
     if (sums.ptr % 8 !== 0) throw new RangeError(`rowSums: sums (ptr ${sums.ptr}) must be 8-byte aligned`);
     if (overlaps(x, sums)) throw new Error('rowSums: sums must not overlap x');
-    rt.launch(rt.job(OP_ROW_SUMS, x, x, sums, rows, cols), rt.rowsParallel(rows, cols));
+    const ctl = rt.job(OP_ROW_SUMS, x, x, sums, rows, cols);
+    ctl[CTRL.K] = args.squares === true ? 1 : 0;
+    rt.launch(ctl, rt.rowsParallel(rows, cols));
   };
 
   return { binary, rowSums, stridedCopy, unary };
