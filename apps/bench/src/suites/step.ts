@@ -57,7 +57,7 @@ const INT_FLAGS = {
   '--vocab': 'vocabSize',
 } as const;
 
-const KNOWN = `--backends LIST (cpu, wasm:N, gpujs-${GPUJS_MODES.join(', gpujs-')}), --preset P, --variant V, --early-exit on|off, --profile, --profile-matmul, --peer torch,tfjs, --lead N, ${Object.keys(INT_FLAGS).join(' N, ')} N`;
+const KNOWN = `--backends LIST (cpu, wasm:N, gpujs-${GPUJS_MODES.join(', gpujs-')}), --preset P, --variant V, --early-exit on|off, --profile, --profile-matmul, --peer torch,tfjs, ${Object.keys(INT_FLAGS).join(' N, ')} N`;
 
 function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T {
   if (v === undefined || !allowed.includes(v as T)) throw new UsageError(`step: ${flag}: must be one of ${allowed.join(', ')}; got ${v === undefined ? 'nothing' : `"${v}"`}`);
@@ -315,10 +315,10 @@ async function run({ outDir, args }: SuiteOptions): Promise<void> {
   );
   if (o.peers.length > 0) process.stdout.write(`\n${printPeerTable(peers)}\n`);
   const foreignRows: ForeignCpuRow[] = runs.map((r, i) => ({ runner: r.spec, othersCpuMs: foreignMs[i]! }));
-  if (runs.length > 1 && foreign.available) process.stdout.write(`\n${formatForeignCpu(foreignRows, lead)}\n`);
+  if (runs.length > ours && foreign.available) process.stdout.write(`\n${formatForeignCpu(foreignRows, lead)}\n`);
   const kernels = o.profile ? profileRows(runs.slice(0, ours), o.steps) : null;
   if (kernels !== null) process.stdout.write(`\n${profileTable(kernels, runs.slice(0, ours).map((r) => r.spec))}\n`);
-  const file = writeResult(outDir, 'step', { ...o, lead, model: mc, params, optimizer: { name: 'AdamW', ...TRAIN_OPTIMIZER }, earlyExitConfig: EARLY_EXIT[o.earlyExit], seed: TRAIN_SEED }, { runs: rows, ...(o.peers.length === 0 ? {} : { peers }), ...(runs.length > 1 && foreign.available ? { othersCpuMs: foreignRows } : {}), ...(kernels === null ? {} : { kernels }) });
+  const file = writeResult(outDir, 'step', { ...o, lead, model: mc, params, optimizer: { name: 'AdamW', ...TRAIN_OPTIMIZER }, earlyExitConfig: EARLY_EXIT[o.earlyExit], seed: TRAIN_SEED }, { runs: rows, ...(o.peers.length === 0 ? {} : { peers }), ...(runs.length > ours && foreign.available ? { othersCpuMs: foreignRows } : {}), ...(kernels === null ? {} : { kernels }) });
   process.stdout.write(`wrote ${file}\n`);
 }
 

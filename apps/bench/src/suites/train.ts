@@ -264,7 +264,7 @@ async function runChild(o: TrainBenchOptions): Promise<void> {
     }
     process.stderr.write(`train: ${preset} round ${r + 1}/${o.steps}\n`);
   }
-  if (entries.length > 1 && foreign.available) emit({ type: 'othersCpu', lead, rows: entries.map((e) => ({ runner: e.runner.name, othersCpuMs: e.othersCpuMs })) });
+  if (peers.length > 0 && foreign.available) emit({ type: 'othersCpu', lead, rows: entries.map((e) => ({ runner: e.runner.name, othersCpuMs: e.othersCpuMs })) });
   cells.forEach((c, i) => emit({ type: 'cell', variant: c.variant, earlyExit: c.earlyExitSetting, exits: c.exits, ms: entries[i]!.ms, losses: c.losses }));
   for (const p of peers) {
     emit({ type: 'peer', variant: p.cell.variant, earlyExit: p.cell.earlyExitSetting, peer: p.peer.name, info: p.peer.info, ms: p.entry.ms, losses: p.losses });
