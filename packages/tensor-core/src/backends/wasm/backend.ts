@@ -294,21 +294,11 @@ export class WasmBackend implements Backend {
         if (op !== 'sum' || X.dtype !== 'float32' || r === 0 || size < ROW_SUMS_MIN_ELEMENTS || !(all || last)) return views.reduce(x, op, axes);
         const rows = size / cols;
         const out = floatOut(all ? 1 : rows);
-        const sums = core.alloc(2 * rows);
-        try {
-          core.rowSums({ x: X, sums, rows, cols });
-          const t = new Float64Array(mem.buffer, sums.ptr, rows);
-          const o = fl(out);
-          if (all) {
-            let acc = 0;
-            for (let i = 0; i < rows; i++) acc += t[i]!;
-            o[0] = acc;
-          } else {
-            for (let i = 0; i < rows; i++) o[i] = 0 + t[i]!;
-          }
-        } finally {
-          core.free(sums);
-        }
+        const o = fl(out);
+        withRowSums(core, X, rows, cols, false, (t) => {
+          if (all) o[0] = sumInOrder(t);
+          else for (let i = 0; i < rows; i++) o[i] = 0 + t[i]!;
+        });
         return out;
       },
       stridedCopy: (x, outShape, strides, offset) => {
@@ -567,35 +557,38 @@ function swigluSize(g: TensorInfo, u: TensorInfo, kernel: string, dh?: TensorInf
   return sizeOf(g.shape);
 }
 
+/**
+ * The runtime's float64 sums of the rows of x (rows × cols; of the f32 squares with `squares`), passed to `use` as a
+ * view of a scratch block freed after it returns.
+ */
+function withRowSums(core: WasmRuntime, x: WasmBuffer, rows: number, cols: number, squares: boolean, use: (t: Float64Array) => void): void {
+  const sums = core.alloc(2 * rows);
+  try {
+    core.rowSums({ x, sums, rows, cols, squares });
+    use(new Float64Array(core.memory.buffer, sums.ptr, rows));
+  } finally {
+    core.free(sums);
+  }
+}
+
+/** Row sums added in row order from 0: the cpu reduce's whole-tensor sum of its per-row sums. */
+function sumInOrder(t: Float64Array): number {
+  let acc = 0;
+  for (let i = 0; i < t.length; i++) acc += t[i]!;
+  return acc;
+}
+
 // The gradient-norm clip's Σ x² (the sumSquares op uses it where a backend has it): the runtime's float64 row sums of
-// the f32 squares, then the rows' sums added in order, as the reduce kernel above does for sum(mul(x, x)); below
-// ROW_SUMS_MIN_ELEMENTS, where the reduce runs the cpu kernel, the same operations here on the tensor's view.
+// the f32 squares, then the rows' sums added in order, as the reduce kernel above does for sum(mul(x, x)) (below
+// ROW_SUMS_MIN_ELEMENTS the reduce runs the cpu kernel, whose operations are the same, so the bits are too).
 registerKernel('wasm', 'sumSquares', (backend) => {
   const b = wasmOf(backend, 'sumSquares');
   return (x: TensorInfo) => {
     if (x.dtype !== 'float32') throw new Error(`sumSquares: x must be float32, got ${x.dtype}`);
-    const r = x.shape.length;
     const size = sizeOf(x.shape);
-    const cols = r === 0 ? 1 : x.shape[r - 1]!;
-    const rows = cols === 0 ? 0 : size / cols;
+    const cols = x.shape[x.shape.length - 1] ?? 1; // a scalar is one row of one
     let acc = 0;
-    if (size < ROW_SUMS_MIN_ELEMENTS) {
-      const v = b.view(x.id);
-      for (let i = 0; i < rows; i++) {
-        let t = 0;
-        for (let j = i * cols, end = j + cols; j < end; j++) t += Math.fround(v[j]! * v[j]!);
-        acc += t;
-      }
-    } else {
-      const sums = b.core.alloc(2 * rows);
-      try {
-        b.core.rowSums({ x: b.buffer(x.id), sums, rows, cols, squares: true });
-        const t = new Float64Array(b.core.memory.buffer, sums.ptr, rows);
-        for (let i = 0; i < rows; i++) acc += t[i]!;
-      } finally {
-        b.core.free(sums);
-      }
-    }
+    if (size > 0) withRowSums(b.core, b.buffer(x.id), size / cols, cols, true, (t) => (acc = sumInOrder(t)));
     const out = b.allocate([]);
     b.view(out)[0] = acc;
     return out;
