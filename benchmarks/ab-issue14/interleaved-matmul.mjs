@@ -2,7 +2,9 @@
 // and B/A; outputs compared bit for bit. A dist directory is self-contained (the WASM is inlined), so a worktree's
 // packages/tensor-core/dist can be compared with this tree's. Before each call a 16 MB write evicts the operands from
 // L2 (FLUSH=0: hot), RELAXED=0 times the plain SIMD build. SHAPES: LAYOUT:M:K:N,... (LAYOUT NN, NT or TN).
-// Usage: [SHAPES=NT:64:512:512] [FLUSH=0] [RELAXED=0] node --experimental-wasm-relaxed-simd \
+// THREADS_B gives the second engine its own thread count, so that one build against itself (DIST_A = DIST_B) times
+// 1 against 2 threads side by side: B/A is then the shape's 2-thread scaling.
+// Usage: [SHAPES=NT:64:512:512] [FLUSH=0] [RELAXED=0] [THREADS_B=2] node --experimental-wasm-relaxed-simd \
 //          benchmarks/ab-issue14/interleaved-matmul.mjs THREADS ROUNDS DIST_A [DIST_B]
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,7 +14,8 @@ const shapes = (process.env.SHAPES ?? 'TN:1024:1024:128,NN:1024:1024:128,NT:1024
 const eng = [];
 for (const d of dirs) {
   const m = await import(pathToFileURL(resolve(d, 'wasm.js')).href);
-  eng.push({ d, mm: await m.createWasmMatmul({ threads: T, relaxed: process.env.RELAXED !== "0" }) });
+  const t = eng.length === 1 && process.env.THREADS_B ? Number(process.env.THREADS_B) : T;
+  eng.push({ d, mm: await m.createWasmMatmul({ threads: t, relaxed: process.env.RELAXED !== "0" }) });
 }
 let seed = 1; const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) - 0.5;
 const res = {};
