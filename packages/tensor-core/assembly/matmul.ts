@@ -19,6 +19,8 @@ const MC: i32 = 64;
 const NC: i32 = 1024;
 // Up to this many columns (few B panels to share a packed A block), a row-major A is read in place instead of packed.
 const DIRECT_A_MAX_N: i32 = 256;
+// Smallest claim (in 4-row panels) of a product whose B is packed once per thread (matmulPart's shrinking claims).
+const GUIDED_MIN_PANELS: i32 = 1;
 
 // Products split by depth (matmulSplitDepth): parameter slots of a matmul call.
 const C_KSPLIT: usize = C_P0; // 1: split by depth; 0: by rows
@@ -596,8 +598,11 @@ export function matmulPart(ctrl: usize, t: i32, scratch: usize): void {
   // (about 32 panels a chunk, so that repacking B per chunk stays cheap), and the chunks are as even as
   // panels allow: 86 panels on 2 threads are 2 × 43, not 32 + 32 + 22 (one thread then did 54 of 86). Where B is
   // packed once per thread (wholeB, below), a claim costs no packing, and the threads take shrinking claims instead
-  // (chunks.ts's claim: a share of what is left, at least 4 panels), so that neither waits long for the other's last
-  // chunk: +2–5% on the step model's V1 step (in-process A/B).
+  // (chunks.ts's claim: a share of what is left, down to single panels), so that neither waits long for the other's
+  // last chunk: +2–5% on the step model's V1 step (in-process A/B). The last claims are one panel (GUIDED_MIN_PANELS):
+  // with 4, the caller waited up to ~240 µs a call for a 4-panel tail of a weight gradient (128 × 1024 × 256).
+  // Session 15's in-process A/Bs, pairs' medians: step model 1.019, 1.029, 0.995 (baseline), 1.016 (v1); quick
+  // preset 1.052 (baseline), 1.062 (v1).
   const panels = (m + MR - 1) / MR;
   const total = <i64>batch * <i64>panels;
   const sc = (<usize>m * <usize>n) << 2;
@@ -618,7 +623,7 @@ export function matmulPart(ctrl: usize, t: i32, scratch: usize): void {
   }
   let first = true;
   for (;;) {
-    let u = guided ? <i64>claim(ctrl, t, <i32>total, 4, first) : nextChunk<i64>(ctrl, t, total, chunk, first);
+    let u = guided ? <i64>claim(ctrl, t, <i32>total, GUIDED_MIN_PANELS, first) : nextChunk<i64>(ctrl, t, total, chunk, first);
     first = false;
     if (u < 0) return;
     const u1 = guided ? <i64>claimEnd : min(total, u + chunk);
