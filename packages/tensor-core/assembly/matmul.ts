@@ -600,7 +600,8 @@ export function matmulPart(ctrl: usize, t: i32, scratch: usize): void {
   // packed once per thread (wholeB, below), a claim costs no packing, and the threads take shrinking claims instead
   // (chunks.ts's claim: a share of what is left, down to single panels), so that neither waits long for the other's
   // last chunk: +2–5% on the step model's V1 step (in-process A/B). The last claims are one panel (GUIDED_MIN_PANELS):
-  // with 4, the caller waited up to ~240 µs a call for a 4-panel tail of a weight gradient (128 × 1024 × 256).
+  // with 4, the caller waited ~240 µs a call on average at the end of a weight gradient (128 × 1024 × 256), whose
+  // 4-panel tail is ~180 µs of work.
   // Session 15's in-process A/Bs, pairs' medians: step model 1.019, 1.029, 0.995 (baseline), 1.016 (v1); quick
   // preset 1.052 (baseline), 1.062 (v1).
   const panels = (m + MR - 1) / MR;
