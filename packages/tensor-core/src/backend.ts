@@ -177,6 +177,12 @@ export interface Kernels extends BuiltinKernels {
    * bits of the reduce kernel's whole-tensor sum of the mul kernel's x·x (the sumSquares op composes it elsewhere).
    */
   sumSquares(x: TensorInfo): DataId;
+  /**
+   * Optional (registered for the kinds that have it: wasm): crossEntropy and crossEntropyBackward in one pass over the
+   * logits, for a loss whose upstream gradient is known before the forward (dloss, a number taken as float32): the
+   * same loss, lse and dlogits, bit for bit, as the two kernels with dloss as a scalar tensor.
+   */
+  crossEntropyWithGrad(logits: TensorInfo, targets: TensorInfo, ignoreIndex: number, dloss: number): { loss: DataId; lse: DataId; dlogits: DataId };
 }
 
 /** Parameters of the fused attention kernels. */
