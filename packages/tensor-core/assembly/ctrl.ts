@@ -62,6 +62,9 @@ export const OP_SWIGLU_BACKWARD: i32 = 18;
 export const OP_FAKE_QUANT_TERNARY: i32 = 19;
 /** Row sums in float64 (elementwise.ts; the cpu reduce's per-row sums). */
 export const OP_ROW_SUMS: i32 = 20;
+/** Multi-tensor calls: AdamW over many tensors (fused.ts) and row sums of many tensors (elementwise.ts). */
+export const OP_ADAMW_MANY: i32 = 21;
+export const OP_ROW_SUMS_MANY: i32 = 22;
 
 // Fused kernels (cross-entropy, RMSNorm, AdamW, rope) take C_A, C_B, C_C, rows in C_M, cols in C_N, and further
 // pointers and f32 parameters in these slots (the elementwise slots, reused).

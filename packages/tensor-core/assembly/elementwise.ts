@@ -273,6 +273,41 @@ export function rowSumsPart(ctrl: usize, t: i32): void {
   return <f64>v;
 }
 
+/**
+ * Row sums of many tensors in one call (the gradient-norm clip's Σ x² of every gradient): C_M entries of two u32 at
+ * C_A (x, cols), at C_B their first rows in the concatenation of all rows, C_M + 1 i32 (the last = C_N, all rows);
+ * float64 sums at C_C, one per row of the concatenation; squares when C_K = 1. Each row is summed as rowSumsPart does.
+ */
+export function rowSumsManyPart(ctrl: usize, t: i32): void {
+  const table = <usize>load<u32>(ctrl + C_A);
+  const starts = <usize>load<u32>(ctrl + C_B);
+  const y0 = <usize>load<u32>(ctrl + C_C);
+  const count = load<i32>(ctrl + C_M);
+  const rows = load<i32>(ctrl + C_N);
+  if (count <= 0 || rows <= 0) return;
+  const squares = load<i32>(ctrl + C_K) == 1;
+  let e = 0; // claims come in increasing order, so the entry only moves forward
+  let first = true;
+  for (;;) {
+    const r0 = claim(ctrl, t, rows, 16, first);
+    first = false;
+    if (r0 < 0) return;
+    const r1 = claimEnd;
+    let r = r0;
+    while (r < r1) {
+      while (load<i32>(starts + (<usize>(e + 1) << 2)) <= r) e++;
+      const base = load<i32>(starts + (<usize>e << 2));
+      const end = min(r1, load<i32>(starts + (<usize>(e + 1) << 2)));
+      const x = <usize>load<u32>(table + (<usize>e << 3));
+      const cols = load<i32>(table + (<usize>e << 3), 4);
+      const y = y0 + (<usize>base << 3);
+      if (squares) rowSumsRows(x, y, cols, r - base, end - base, true);
+      else rowSumsRows(x, y, cols, r - base, end - base, false);
+      r = end;
+    }
+  }
+}
+
 /** Rows r0..r1−1 of rowSumsPart. */
 @inline function rowSumsRows(x0: usize, y0: usize, cols: i32, r0: i32, r1: i32, sq: bool): void {
   let r = r0;

@@ -219,28 +219,13 @@ export function rmsNormBackwardPart(ctrl: usize, t: i32): void {
   }
 }
 
-/**
- * AdamW over n = C_N elements: p at C_A, g at C_B, m at C_C, v at C_P0 → p', m', v' at C_P1, C_P2, C_P3.
- * f32 parameters: beta1 (C_P4), 1−beta1 (C_P5), beta2 (C_P6), 1−beta2 (C_P7), decay = 1 − lr·wd (C_P8),
- * step = lr/bc1 (C_P9), 1/√bc2 (C_P10), eps (C_P11). p' = p·decay − step·m' / (√v' / √bc2 + eps). The gradient is
- * g·s first with s ≠ 1 (f32 at C_K: the gradient-norm clip's coefficient), an f32 product: the bits of a mul kernel's
- * scaled gradient stepped by this kernel.
- */
-export function adamwPart(ctrl: usize, t: i32): void {
-  const n = load<i32>(ctrl + C_N);
-  if (n <= 0) return;
-  const p0 = <usize>load<u32>(ctrl + C_A);
-  const g0 = <usize>load<u32>(ctrl + C_B);
-  const m0 = <usize>load<u32>(ctrl + C_C);
-  const v0 = <usize>load<u32>(ctrl + C_P0);
-  const po = <usize>load<u32>(ctrl + C_P1);
-  const mo = <usize>load<u32>(ctrl + C_P2);
-  const vo = <usize>load<u32>(ctrl + C_P3);
+// Elements i0..i1−1 of one AdamW tensor (see adamwPart; hyperparameters as vectors and scalars, decay per tensor).
+// @ts-ignore: decorator
+@inline function adamwRange(p0: usize, g0: usize, m0: usize, v0: usize, po: usize, mo: usize, vo: usize, i0: i32, i1: i32, decay: f32, ctrl: usize): void {
   const b1 = load<f32>(ctrl + C_P4);
   const c1 = load<f32>(ctrl + C_P5);
   const b2 = load<f32>(ctrl + C_P6);
   const c2 = load<f32>(ctrl + C_P7);
-  const decay = load<f32>(ctrl + C_P8);
   const step = load<f32>(ctrl + C_P9);
   const ibc2 = load<f32>(ctrl + C_P10);
   const eps = load<f32>(ctrl + C_P11);
@@ -255,6 +240,41 @@ export function adamwPart(ctrl: usize, t: i32): void {
   const sv = f32x4.splat(step);
   const iv = f32x4.splat(ibc2);
   const ev = f32x4.splat(eps);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    let gv = v128.load(g0 + o);
+    if (scaled) gv = f32x4.mul(gv, gsv);
+    const mv = f32x4.add(f32x4.mul(b1v, v128.load(m0 + o)), f32x4.mul(c1v, gv));
+    const vv = f32x4.add(f32x4.mul(b2v, v128.load(v0 + o)), f32x4.mul(c2v, f32x4.mul(gv, gv)));
+    v128.store(mo + o, mv);
+    v128.store(vo + o, vv);
+    const den = f32x4.add(f32x4.mul(f32x4.sqrt(vv), iv), ev);
+    v128.store(po + o, f32x4.sub(f32x4.mul(v128.load(p0 + o), dv), f32x4.div(f32x4.mul(sv, mv), den)));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    let gi = load<f32>(g0 + o);
+    if (scaled) gi *= gs;
+    const mi = b1 * load<f32>(m0 + o) + c1 * gi;
+    const vi = b2 * load<f32>(v0 + o) + c2 * (gi * gi);
+    store<f32>(mo + o, mi);
+    store<f32>(vo + o, vi);
+    store<f32>(po + o, load<f32>(p0 + o) * decay - (step * mi) / (Mathf.sqrt(vi) * ibc2 + eps));
+  }
+}
+
+/**
+ * AdamW over n = C_N elements: p at C_A, g at C_B, m at C_C, v at C_P0 → p', m', v' at C_P1, C_P2, C_P3.
+ * f32 parameters: beta1 (C_P4), 1−beta1 (C_P5), beta2 (C_P6), 1−beta2 (C_P7), decay = 1 − lr·wd (C_P8),
+ * step = lr/bc1 (C_P9), 1/√bc2 (C_P10), eps (C_P11). p' = p·decay − step·m' / (√v' / √bc2 + eps). The gradient is
+ * g·s first with s ≠ 1 (f32 at C_K: the gradient-norm clip's coefficient), an f32 product: the bits of a mul kernel's
+ * scaled gradient stepped by this kernel.
+ */
+export function adamwPart(ctrl: usize, t: i32): void {
+  const n = load<i32>(ctrl + C_N);
+  if (n <= 0) return;
+  const decay = load<f32>(ctrl + C_P8);
   // Chunks of 4,096 elements (multiples of 4, so only the last chunk has a scalar tail).
   const blocks = (n + 4095) >> 12;
   let first = true;
@@ -262,29 +282,41 @@ export function adamwPart(ctrl: usize, t: i32): void {
     const k0 = claim(ctrl, t, blocks, 4, first);
     first = false;
     if (k0 < 0) return;
-    const i0 = k0 << 12;
-    const i1 = min(n, claimEnd << 12);
-    let i = i0;
-    for (; i + 4 <= i1; i += 4) {
-      const o = <usize>i << 2;
-      let gv = v128.load(g0 + o);
-      if (scaled) gv = f32x4.mul(gv, gsv);
-      const mv = f32x4.add(f32x4.mul(b1v, v128.load(m0 + o)), f32x4.mul(c1v, gv));
-      const vv = f32x4.add(f32x4.mul(b2v, v128.load(v0 + o)), f32x4.mul(c2v, f32x4.mul(gv, gv)));
-      v128.store(mo + o, mv);
-      v128.store(vo + o, vv);
-      const den = f32x4.add(f32x4.mul(f32x4.sqrt(vv), iv), ev);
-      v128.store(po + o, f32x4.sub(f32x4.mul(v128.load(p0 + o), dv), f32x4.div(f32x4.mul(sv, mv), den)));
-    }
-    for (; i < i1; i++) {
-      const o = <usize>i << 2;
-      let gi = load<f32>(g0 + o);
-      if (scaled) gi *= gs;
-      const mi = b1 * load<f32>(m0 + o) + c1 * gi;
-      const vi = b2 * load<f32>(v0 + o) + c2 * (gi * gi);
-      store<f32>(mo + o, mi);
-      store<f32>(vo + o, vi);
-      store<f32>(po + o, load<f32>(p0 + o) * decay - (step * mi) / (Mathf.sqrt(vi) * ibc2 + eps));
+    adamwRange(load<u32>(ctrl + C_A), load<u32>(ctrl + C_B), load<u32>(ctrl + C_C), load<u32>(ctrl + C_P0), load<u32>(ctrl + C_P1), load<u32>(ctrl + C_P2), load<u32>(ctrl + C_P3), k0 << 12, min(n, claimEnd << 12), decay, ctrl);
+  }
+}
+
+/** Words of an adamwManyPart table entry: p, g, m, v, p', m', v', n, decay (f32 bits). */
+const AW_WORDS: usize = 9;
+
+/**
+ * AdamW over many tensors in one call (a multi-tensor step): C_M entries of AW_WORDS u32 at C_A, and at C_B their
+ * first 4,096-element blocks, C_M + 1 i32 (the last = C_N, the blocks of all). Hyperparameters as adamwPart's, but
+ * decay per entry. Threads claim blocks across tensors, so small tensors split too; each element gets adamwPart's
+ * arithmetic, so the bits are those of one adamwPart call per tensor.
+ */
+export function adamwManyPart(ctrl: usize, t: i32): void {
+  const table = <usize>load<u32>(ctrl + C_A);
+  const starts = <usize>load<u32>(ctrl + C_B);
+  const count = load<i32>(ctrl + C_M);
+  const blocks = load<i32>(ctrl + C_N);
+  if (count <= 0 || blocks <= 0) return;
+  let e = 0; // claims come in increasing order, so the entry only moves forward
+  let first = true;
+  for (;;) {
+    const k0 = claim(ctrl, t, blocks, 4, first);
+    first = false;
+    if (k0 < 0) return;
+    const k1 = claimEnd;
+    let k = k0;
+    while (k < k1) {
+      while (load<i32>(starts + (<usize>(e + 1) << 2)) <= k) e++;
+      const base = load<i32>(starts + (<usize>e << 2));
+      const end = min(k1, load<i32>(starts + (<usize>(e + 1) << 2)));
+      const w = table + <usize>e * (AW_WORDS << 2);
+      const n = load<i32>(w, 28);
+      adamwRange(load<u32>(w), load<u32>(w, 4), load<u32>(w, 8), load<u32>(w, 12), load<u32>(w, 16), load<u32>(w, 20), load<u32>(w, 24), (k - base) << 12, min(n, (end - base) << 12), load<f32>(w, 32), ctrl);
+      k = end;
     }
   }
 }

@@ -183,6 +183,26 @@ export interface Kernels extends BuiltinKernels {
    * same loss, lse and dlogits, bit for bit, as the two kernels with dloss as a scalar tensor.
    */
   crossEntropyWithGrad(logits: TensorInfo, targets: TensorInfo, ignoreIndex: number, dloss: number): { loss: DataId; lse: DataId; dlogits: DataId };
+  /**
+   * Optional (registered for the kinds that have it: wasm): a multi-tensor AdamW step, every tensor's in one call (the
+   * work of small tensors then splits across threads too), with a weight decay per tensor and the other
+   * hyperparameters shared: bit for bit one `adamw` call per tensor.
+   */
+  adamwMany(tensors: readonly AdamWManyTensor[], hyper: Omit<AdamWHyper, 'weightDecay'>): { param: DataId; m: DataId; v: DataId }[];
+  /**
+   * Optional (registered for the kinds that have it: wasm): Σ x² over many float32 tensors as one scalar (shape []),
+   * with the bits of one `sumSquares` per tensor, then their float32 sum in order (a gradient-norm clip's total).
+   */
+  sumSquaresMany(xs: readonly TensorInfo[]): DataId;
+}
+
+/** One tensor of an adamwMany call. */
+export interface AdamWManyTensor {
+  readonly param: TensorInfo;
+  readonly grad: TensorInfo;
+  readonly m: TensorInfo;
+  readonly v: TensorInfo;
+  readonly weightDecay: number;
 }
 
 /** Parameters of the fused attention kernels. */

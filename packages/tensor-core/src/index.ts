@@ -3,6 +3,7 @@ export { Rng, splitmix64 } from './rng.js';
 
 export type {
   AdamWHyper,
+  AdamWManyTensor,
   Backend,
   BackendKind,
   BinaryOp,

@@ -1,6 +1,7 @@
 // AdamW (Loshchilov & Hutter, 2019) with PyTorch semantics: p -= lr*wd*p, then the bias-corrected Adam step.
-// Moments are tensors on the parameter's backend; one fused `adamw` kernel call per parameter.
-import { getKernel } from '../backend.js';
+// Moments are tensors on the parameter's backend; one fused `adamw` kernel call per parameter, or one `adamwMany` call
+// for all of them where the backend has it (a multi-tensor step, as PyTorch's foreach/fused AdamW; the same bits).
+import { getKernel, hasKernel } from '../backend.js';
 import { keep, noGrad } from '../engine.js';
 import { tensor, zerosLike } from '../ops/create.js';
 import { fmtShape, shapesEqual } from '../shape.js';
@@ -62,7 +63,10 @@ export class AdamW {
     this.t++;
     const bc1 = 1 - Math.pow(this.beta1, this.t);
     const bc2 = 1 - Math.pow(this.beta2, this.t);
+    const hyper = { lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, bc1, bc2, ...(gradScale === 1 ? {} : { gradScale }) };
     noGrad(() => {
+      // Every parameter with a gradient, checked, with its moments (created at its first step) and weight decay.
+      const items: { p: Tensor; grad: Tensor; s: State; weightDecay: number }[] = [];
       for (const g of this.groups) {
         const weightDecay = g.weightDecay ?? this.weightDecay;
         for (const p of g.params) {
@@ -77,21 +81,30 @@ export class AdamW {
             s = { m: keep(zerosLike(p)), v: keep(zerosLike(p)) };
             this.state.set(p, s);
           }
-          const b = p.backend;
-          const r = getKernel(b, 'adamw')(p, grad, s.m, s.v, {
-            lr: this.lr,
-            beta1: this.beta1,
-            beta2: this.beta2,
-            eps: this.eps,
-            weightDecay,
-            bc1,
-            bc2,
-            ...(gradScale === 1 ? {} : { gradScale }),
-          });
+          items.push({ p, grad, s, weightDecay });
+        }
+      }
+      const b = items[0]?.p.backend;
+      if (b !== undefined && items.length > 1 && hasKernel(b, 'adamwMany') && items.every((it) => it.p.backend === b && it.grad.backend === b) && new Set(items.map((it) => it.p)).size === items.length) {
+        // One multi-tensor call (a fused/foreach step; a parameter listed twice takes the loop): the bits of the loop.
+        const rs = getKernel(b, 'adamwMany')(
+          items.map(({ p, grad, s, weightDecay }) => ({ param: p, grad, m: s.m, v: s.v, weightDecay })),
+          hyper,
+        );
+        items.forEach(({ p, s }, i) => {
+          const r = rs[i]!;
           p.assignRef(newRef(b, r.param));
           s.m.assignRef(newRef(b, r.m));
           s.v.assignRef(newRef(b, r.v));
-        }
+        });
+        return;
+      }
+      for (const { p, grad, s, weightDecay } of items) {
+        const pb = p.backend;
+        const r = getKernel(pb, 'adamw')(p, grad, s.m, s.v, { ...hyper, weightDecay });
+        p.assignRef(newRef(pb, r.param));
+        s.m.assignRef(newRef(pb, r.m));
+        s.v.assignRef(newRef(pb, r.v));
       }
     });
   }

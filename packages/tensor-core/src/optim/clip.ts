@@ -2,12 +2,13 @@
 // clipGradNormTensor rescales the gradients; clipCoefficient computes the same norm and coefficient and leaves the
 // gradients alone, for an optimizer that applies the coefficient inside its update (AdamW.step({ gradScale })):
 // the same bits, without a pass over every gradient.
+import { getKernel, hasKernel } from '../backend.js';
 import { keep, noGrad, tidy } from '../engine.js';
 import { scalar } from '../ops/create.js';
 import { add, div, minimum, mul, sqrt } from '../ops/elementwise.js';
 import { sumSquares } from '../ops/reduce.js';
 import { getBackend } from '../backends/builtin.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor, newRef } from '../tensor.js';
 
 /**
  * The pre-clip global norm and the clip coefficient min(1, maxNorm / (norm + 1e-6)), both scalar tensors (no host
@@ -20,9 +21,14 @@ export function clipCoefficient(params: readonly Tensor[], maxNorm: number): { n
       const be = params[0]?.backend ?? getBackend();
       if (withGrad.length === 0) return { norm: scalar(0, 'float32', be), coef: scalar(1, 'float32', be) };
       let sq: Tensor | null = null;
-      for (const p of withGrad) {
-        const s = sumSquares(p.grad!);
-        sq = sq === null ? s : add(sq, s);
+      if (hasKernel(be, 'sumSquaresMany') && withGrad.every((p) => p.grad!.backend === be && p.grad!.dtype === 'float32')) {
+        // Every gradient in one kernel call: the bits of the loop below.
+        sq = new Tensor(newRef(be, getKernel(be, 'sumSquaresMany')(withGrad.map((p) => p.grad!))), [], 'float32', null);
+      } else {
+        for (const p of withGrad) {
+          const s = sumSquares(p.grad!);
+          sq = sq === null ? s : add(sq, s);
+        }
       }
       const norm = sqrt(sq!);
       return { norm, coef: minimum(div(maxNorm, add(norm, 1e-6)), 1) };

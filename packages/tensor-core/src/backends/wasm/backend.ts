@@ -4,7 +4,7 @@
 // Views are made per kernel call, after the call's allocations: growing an unshared memory detaches its
 // buffer, so a view must never be kept across an allocation.
 import { registerKernel } from '../../backend.js';
-import type { AttentionLayout, Backend, DataArray, DataId, DType, BuiltinKernels, FusedAttentionOptions, KernelName, TensorInfo } from '../../backend.js';
+import type { AdamWHyper, AdamWManyTensor, AttentionLayout, Backend, DataArray, DataId, DType, BuiltinKernels, FusedAttentionOptions, KernelName, TensorInfo } from '../../backend.js';
 import { broadcastStrides, fmtShape, sizeOf } from '../../shape.js';
 import { matmulDims, rowsOf, typedArrayKernels } from '../cpu/table.js';
 import { BINARY_CODES, UNARY_CODES } from './runtime.js';
@@ -600,6 +600,60 @@ function sumInOrder(t: Float64Array): number {
   for (let i = 0; i < t.length; i++) acc += t[i]!;
   return acc;
 }
+
+// A multi-tensor AdamW step (AdamW.step uses it where a backend has it): every tensor in one runtime call.
+registerKernel('wasm', 'adamwMany', (backend) => {
+  const b = wasmOf(backend, 'adamwMany');
+  return (tensors: readonly AdamWManyTensor[], hyper: Omit<AdamWHyper, 'weightDecay'>) => {
+    const outs = tensors.map((x) => {
+      const n = sizeOf(x.param.shape);
+      for (const t of [x.grad, x.m, x.v]) if (sizeOf(t.shape) !== n) throw new Error(`adamwMany: grad, m and v must match the parameter ${fmtShape(x.param.shape)}, got ${fmtShape(t.shape)}`);
+      return { param: b.allocate(x.param.shape), m: b.allocate(x.param.shape), v: b.allocate(x.param.shape), n };
+    });
+    const buf = (id: DataId): WasmBuffer => b.buffer(id);
+    b.core.adamwMany({
+      ...hyper,
+      tensors: tensors.map((x, i) => {
+        const o = outs[i]!;
+        return { p: buf(x.param.id), g: buf(x.grad.id), m: buf(x.m.id), v: buf(x.v.id), pOut: buf(o.param), mOut: buf(o.m), vOut: buf(o.v), n: o.n, weightDecay: x.weightDecay };
+      }),
+    });
+    return outs.map(({ param, m, v }) => ({ param, m, v }));
+  };
+});
+
+// The gradient-norm clip's total Σ x² over every gradient (clipCoefficient uses it where a backend has it): the
+// runtime's float64 row sums of all the tensors in one call; then per tensor its rows' sums added in order and
+// rounded to float32 (sumSquares' bits), and those added in order in float32 (a chain of add kernels' bits).
+registerKernel('wasm', 'sumSquaresMany', (backend) => {
+  const b = wasmOf(backend, 'sumSquaresMany');
+  return (xs: readonly TensorInfo[]) => {
+    const shapes = xs.map((x) => {
+      if (x.dtype !== 'float32') throw new Error(`sumSquaresMany: tensors must be float32, got ${x.dtype}`);
+      const size = sizeOf(x.shape);
+      const cols = x.shape[x.shape.length - 1] ?? 1; // a scalar is one row of one
+      return { rows: size === 0 ? 0 : size / cols, cols };
+    });
+    const rows = shapes.reduce((a, s) => a + s.rows, 0);
+    let acc = 0;
+    const sums = b.core.alloc(2 * Math.max(1, rows));
+    try {
+      b.core.rowSumsMany({ xs: xs.map((x, i) => ({ x: b.buffer(x.id), ...shapes[i]! })), sums, squares: true });
+      const t = new Float64Array(b.memory.buffer, sums.ptr, rows);
+      let r = 0;
+      for (const [i, s] of shapes.entries()) {
+        const each = Math.fround(sumInOrder(t.subarray(r, r + s.rows)));
+        acc = i === 0 ? each : Math.fround(acc + each);
+        r += s.rows;
+      }
+    } finally {
+      b.core.free(sums);
+    }
+    const out = b.allocate([]);
+    b.view(out)[0] = acc;
+    return out;
+  };
+});
 
 // The gradient-norm clip's Σ x² (the sumSquares op uses it where a backend has it): the runtime's float64 row sums of
 // the f32 squares, then the rows' sums added in order, as the reduce kernel above does for sum(mul(x, x)) (below

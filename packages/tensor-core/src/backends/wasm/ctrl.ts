@@ -60,6 +60,9 @@ export const OP_SWIGLU_BACKWARD = 18;
 export const OP_FAKE_QUANT_TERNARY = 19;
 /** Row sums in float64 (assembly/elementwise.ts). */
 export const OP_ROW_SUMS = 20;
+/** Multi-tensor calls: AdamW over many tensors (assembly/fused.ts) and row sums of many tensors (assembly/elementwise.ts). */
+export const OP_ADAMW_MANY = 21;
+export const OP_ROW_SUMS_MANY = 22;
 /** First of the parameter slots of the fused kernels (assembly/ctrl.ts C_P0..C_P11). */
 export const P = 20;
 

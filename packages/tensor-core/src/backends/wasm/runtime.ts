@@ -6,7 +6,7 @@
 import { CTRL, CTRL_INTS } from './ctrl.js';
 import { plainSimdUnsharedWasm, plainSimdWasm, relaxedSimdUnsharedWasm, relaxedSimdWasm } from './generated/kernels.js';
 import { adamwKernels } from './kernels/adamw.js';
-import type { AdamWArgs } from './kernels/adamw.js';
+import type { AdamWArgs, AdamWManyArgs, AdamWTensor } from './kernels/adamw.js';
 import type { RuntimeContext } from './kernels/context.js';
 import { checkDim } from './kernels/context.js';
 import { crossEntropyKernels } from './kernels/cross-entropy.js';
@@ -14,7 +14,7 @@ import { attentionKernels } from './kernels/attention.js';
 import type { AttentionArgs, AttentionBackwardArgs } from './kernels/attention.js';
 import type { CrossEntropyArgs, CrossEntropyBackwardArgs } from './kernels/cross-entropy.js';
 import { elementwiseKernels } from './kernels/elementwise.js';
-import type { BinaryArgs, RowSumsArgs, StridedCopyArgs, UnaryArgs } from './kernels/elementwise.js';
+import type { BinaryArgs, RowSumsArgs, RowSumsManyArgs, StridedCopyArgs, UnaryArgs } from './kernels/elementwise.js';
 import { matmulKernels } from './kernels/matmul.js';
 import type { MatmulArgs, MatmulArrayArgs } from './kernels/matmul.js';
 import { rmsNormKernels } from './kernels/rms-norm.js';
@@ -36,7 +36,7 @@ import type { WasmMemory, WasmModule } from './wasm-api.js';
 
 export type { WasmBuffer } from './memory.js';
 export type { WasmMemory, WasmModule } from './wasm-api.js';
-export type { AdamWArgs, BinaryArgs, CrossEntropyArgs, CrossEntropyBackwardArgs, FakeQuantRowsArgs, FakeQuantTernaryArgs, FwhtRowsArgs, MatmulArgs, MatmulArrayArgs, RmsNormArgs, RmsNormBackwardArgs, QuantizeAbsmaxArgs, RopeArgs, RowSumsArgs, SoftmaxArgs, SoftmaxBackwardArgs, StridedCopyArgs, TernaryMatmulArgs, UnaryArgs };
+export type { AdamWArgs, AdamWManyArgs, AdamWTensor, BinaryArgs, CrossEntropyArgs, CrossEntropyBackwardArgs, FakeQuantRowsArgs, FakeQuantTernaryArgs, FwhtRowsArgs, MatmulArgs, MatmulArrayArgs, RmsNormArgs, RmsNormBackwardArgs, QuantizeAbsmaxArgs, RopeArgs, RowSumsArgs, RowSumsManyArgs, SoftmaxArgs, SoftmaxBackwardArgs, StridedCopyArgs, TernaryMatmulArgs, UnaryArgs };
 export { TERNARY_PARALLEL_MIN, ternaryTokenBytes } from './kernels/ternary.js';
 export { BINARY_CODES, CMD_EXIT, CMD_RUN, CTRL, CTRL_INTS, UNARY_CODES } from './ctrl.js';
 export type { WasmBinaryOp, WasmUnaryOp } from './ctrl.js';
@@ -139,6 +139,8 @@ export interface WasmRuntime {
   unary(args: UnaryArgs): void;
   /** Float64 sum of each row (the cpu reduce's per-row sums), rows over the threads. */
   rowSums(args: RowSumsArgs): void;
+  /** rowSums of many tensors in one call (one range across the pool). */
+  rowSumsMany(args: RowSumsManyArgs): void;
   /** Dense copy through strides (4-byte elements of any type). */
   stridedCopy(args: StridedCopyArgs): void;
   crossEntropy(args: CrossEntropyArgs): void;
@@ -146,6 +148,8 @@ export interface WasmRuntime {
   rmsNorm(args: RmsNormArgs): void;
   rmsNormBackward(args: RmsNormBackwardArgs): void;
   adamw(args: AdamWArgs): void;
+  /** AdamW over many tensors in one call (one range across the pool); the bits of one adamw call per tensor. */
+  adamwMany(args: AdamWManyArgs): void;
   /** Rotary embedding (rotate-half), forward or inverse. */
   rope(args: RopeArgs): void;
   /** Per-token absmax quantization of f32 activations into the packed ternary kernel's layout (calling thread). */
@@ -360,11 +364,11 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
   const rt: RuntimeContext = { memory, heap, threads, pooled: pool !== undefined, relaxed: ex.isRelaxed() === 1, parallelMinFlops, scratchBytes: ex.scratchBytes(), job, launch, checkBuffer, checkLive, rowsReady, rowsParallel, flatParallel };
   const { matmul, matmulArrays } = matmulKernels(rt);
   const { softmax, softmaxBackward } = softmaxKernels(rt);
-  const { binary, rowSums, stridedCopy, unary } = elementwiseKernels(rt);
+  const { binary, rowSums, rowSumsMany, stridedCopy, unary } = elementwiseKernels(rt);
   const { crossEntropy, crossEntropyBackward } = crossEntropyKernels(rt);
   const { rmsNorm, rmsNormBackward } = rmsNormKernels(rt);
   const { rope } = ropeKernels(rt);
-  const { adamw } = adamwKernels(rt);
+  const { adamw, adamwMany } = adamwKernels(rt);
   const { quantizeAbsmaxRows, ternaryMatmul } = ternaryKernels(rt);
   const { fakeQuantRows, fakeQuantTernary, fwhtRows } = bitLinearKernels(rt);
   const { attention, attentionBackward } = attentionKernels(rt);
@@ -402,11 +406,14 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
       unary({ op: 'neg', x: a, y: c, n: 64 });
       rowSums({ x: a, sums: e, rows: wb * s, cols: s });
       rowSums({ x: a, sums: e, rows: 4, cols: s });
+      rowSumsMany({ xs: [{ x: a, rows: 4, cols: s }, { x: b, rows: 4, cols: s }], sums: e, squares: true });
       crossEntropy({ logits: a, targets: tg, lse: c, rows: wb * s, cols: s, ignoreIndex: -100 });
       crossEntropyBackward({ logits: a, targets: tg, lse: c, dlogits: e, rows: wb * s, cols: s, ignoreIndex: -100, scale: 1e-3 });
+      crossEntropy({ logits: a, targets: tg, lse: c, rows: wb * s, cols: s, ignoreIndex: -100, dlogits: e, scale: 1e-3 });
       rmsNorm({ x: a, gain: b, y: c, rstd: e, rows: wb * s, cols: s, eps: 1e-5 });
       rmsNormBackward({ x: a, gain: b, rstd: d, dy: b, dx: c, dgain: e, rows: wb * s, cols: s });
       adamw({ p: a, g: b, m: c, v: d, pOut: e, mOut: f, vOut: h, n: len, lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, bc1: 1, bc2: 1 });
+      adamwMany({ tensors: [{ p: a, g: b, m: c, v: d, pOut: e, mOut: f, vOut: h, n: len, weightDecay: 0.1 }], lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, bc1: 1, bc2: 1 });
       fakeQuantRows({ x: a, y: c, rows: wb * s, cols: s, scale: 'absmax', qmin: -127, qmax: 127 });
       fakeQuantRows({ x: a, y: c, rows: 4, cols: s, scale: 'absmean', qmin: -8, qmax: 7 });
       fakeQuantTernary({ x: a, y: c, n: len });
@@ -449,12 +456,14 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     binary,
     unary,
     rowSums,
+    rowSumsMany,
     stridedCopy,
     crossEntropy,
     crossEntropyBackward,
     rmsNorm,
     rmsNormBackward,
     adamw,
+    adamwMany,
     rope,
     quantizeAbsmaxRows,
     ternaryMatmul,

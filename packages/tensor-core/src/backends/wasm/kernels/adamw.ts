@@ -1,5 +1,5 @@
 // The WASM runtime's AdamW step (assembly/fused.ts).
-import { CTRL, OP_ADAMW, P, bitsOf } from '../ctrl.js';
+import { CTRL, OP_ADAMW, OP_ADAMW_MANY, P, bitsOf } from '../ctrl.js';
 import type { WasmBuffer } from '../memory.js';
 import { checkDim, overlapsAny } from './context.js';
 import type { RuntimeContext } from './context.js';
@@ -26,6 +26,27 @@ export interface AdamWArgs {
   gradScale?: number;
 }
 
+/** One tensor of a multi-tensor AdamW step: its buffers, length and weight decay. */
+export interface AdamWTensor {
+  p: WasmBuffer;
+  g: WasmBuffer;
+  m: WasmBuffer;
+  v: WasmBuffer;
+  pOut: WasmBuffer;
+  mOut: WasmBuffer;
+  vOut: WasmBuffer;
+  n: number;
+  weightDecay: number;
+}
+
+/** A multi-tensor AdamW step: the hyperparameters of AdamWArgs, shared, and the tensors, each with its weight decay. */
+export interface AdamWManyArgs extends Omit<AdamWArgs, 'p' | 'g' | 'm' | 'v' | 'pOut' | 'mOut' | 'vOut' | 'n' | 'weightDecay'> {
+  tensors: readonly AdamWTensor[];
+}
+
+/** Words of a table entry (assembly/fused.ts AW_WORDS): p, g, m, v, p', m', v', n, decay. */
+const AW_WORDS = 9;
+
 /** The launchers of this family over the runtime `rt` (argument checks, then one control-block call). */
 export function adamwKernels(rt: RuntimeContext) {
   const adamw = (args: AdamWArgs): void => {
@@ -46,17 +67,72 @@ export function adamwKernels(rt: RuntimeContext) {
     ctl[P + 1] = pOut.ptr;
     ctl[P + 2] = mOut.ptr;
     ctl[P + 3] = vOut.ptr;
+    ctl[P + 8] = bitsOf(1 - args.lr * args.weightDecay);
+    hyper(ctl, args);
+    rt.launch(ctl, rt.flatParallel(n));
+  };
+
+  /** The hyperparameter slots both calls share (assembly/fused.ts adamwRange), decay aside. */
+  function hyper(ctl: Int32Array, args: Omit<AdamWManyArgs, 'tensors'>): void {
     ctl[P + 4] = bitsOf(args.beta1);
     ctl[P + 5] = bitsOf(1 - args.beta1);
     ctl[P + 6] = bitsOf(args.beta2);
     ctl[P + 7] = bitsOf(1 - args.beta2);
-    ctl[P + 8] = bitsOf(1 - args.lr * args.weightDecay);
     ctl[P + 9] = bitsOf(args.lr / args.bc1);
     ctl[P + 10] = bitsOf(1 / Math.sqrt(args.bc2));
     ctl[P + 11] = bitsOf(args.eps);
     ctl[CTRL.K] = bitsOf(args.gradScale ?? 1);
-    rt.launch(ctl, rt.flatParallel(n));
+  }
+
+  /**
+   * Every tensor's AdamW step in one call, its elements split across the pool as one flat range (a step of many small
+   * tensors, each below the pool's threshold alone, then uses both cores): the bits of one `adamw` call per tensor.
+   */
+  const adamwMany = (args: AdamWManyArgs): void => {
+    rt.checkLive('adamwMany');
+    const ts = args.tensors.filter((x) => x.n > 0);
+    let blocks = 0;
+    let total = 0;
+    for (const [i, x] of ts.entries()) {
+      checkDim(`tensors[${i}].n`, x.n);
+      const what = `tensors[${i}]`;
+      for (const k of ['p', 'g', 'm', 'v', 'pOut', 'mOut', 'vOut'] as const) rt.checkBuffer('adamwMany', `${what}.${k}`, x[k], x.n);
+      if (overlapsAny(x.pOut, x.p, x.g, x.m, x.v) || overlapsAny(x.mOut, x.p, x.g, x.m, x.v) || overlapsAny(x.vOut, x.p, x.g, x.m, x.v)) {
+        throw new Error(`adamwMany: ${what}: outputs must not overlap inputs`);
+      }
+      blocks += Math.ceil(x.n / 4096);
+      total += x.n;
+    }
+    if (ts.length === 0) return;
+    // The table, then each entry's first block (and the total): C_A and C_B of the call.
+    const buf = rt.heap.alloc(ts.length * AW_WORDS + ts.length + 1);
+    try {
+      const w = new Int32Array(rt.memory.buffer, buf.ptr, buf.length);
+      const starts = ts.length * AW_WORDS;
+      let first = 0;
+      for (const [i, x] of ts.entries()) {
+        const o = i * AW_WORDS;
+        w[o] = x.p.ptr;
+        w[o + 1] = x.g.ptr;
+        w[o + 2] = x.m.ptr;
+        w[o + 3] = x.v.ptr;
+        w[o + 4] = x.pOut.ptr;
+        w[o + 5] = x.mOut.ptr;
+        w[o + 6] = x.vOut.ptr;
+        w[o + 7] = x.n;
+        w[o + 8] = bitsOf(1 - args.lr * x.weightDecay);
+        w[starts + i] = first;
+        first += Math.ceil(x.n / 4096);
+      }
+      w[starts + ts.length] = first;
+      const ctl = rt.job(OP_ADAMW_MANY, buf, buf, buf, ts.length, blocks);
+      ctl[CTRL.B] = buf.ptr + starts * 4;
+      hyper(ctl, args);
+      rt.launch(ctl, rt.flatParallel(total));
+    } finally {
+      rt.heap.free(buf);
+    }
   };
 
-  return { adamw };
+  return { adamw, adamwMany };
 }

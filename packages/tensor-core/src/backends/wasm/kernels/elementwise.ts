@@ -1,6 +1,6 @@
 // The WASM runtime's elementwise kernels: binary ops and strided copies over up to 3 strided dims, unary maps, and
 // float64 row sums (assembly/elementwise.ts).
-import { CTRL, OP_BINARY, OP_ROW_SUMS, OP_UNARY, E, BINARY_CODES, COPY_CODE, UNARY_CODES } from '../ctrl.js';
+import { CTRL, OP_BINARY, OP_ROW_SUMS, OP_ROW_SUMS_MANY, OP_UNARY, E, BINARY_CODES, COPY_CODE, UNARY_CODES } from '../ctrl.js';
 import type { WasmBinaryOp, WasmUnaryOp } from '../ctrl.js';
 import type { WasmBuffer } from '../memory.js';
 import { checkDim, overlaps } from './context.js';
@@ -46,6 +46,13 @@ export interface RowSumsArgs {
   rows: number;
   cols: number;
   /** Sum x·x (each an f32 product: a mul kernel's x·x) instead of x. */
+  squares?: boolean;
+}
+
+/** Row sums of many tensors in one call: sums holds every tensor's rows' float64 sums, one after another, in order. */
+export interface RowSumsManyArgs {
+  xs: readonly { x: WasmBuffer; rows: number; cols: number }[];
+  sums: WasmBuffer;
   squares?: boolean;
 }
 
@@ -137,5 +144,43 @@ export function elementwiseKernels(rt: RuntimeContext) {
     rt.launch(ctl, rt.rowsParallel(rows, cols));
   };
 
-  return { binary, rowSums, stridedCopy, unary };
+  /** rowSums of every tensor in one call (rows of all split across the pool as one range): the same bits per row. */
+  const rowSumsMany = (args: RowSumsManyArgs): void => {
+    rt.checkLive('rowSumsMany');
+    const xs = args.xs.filter((e) => e.rows > 0);
+    let rows = 0;
+    let total = 0;
+    for (const [i, e] of xs.entries()) {
+      checkDim(`xs[${i}].rows`, e.rows);
+      checkDim(`xs[${i}].cols`, e.cols);
+      rt.checkBuffer('rowSumsMany', `xs[${i}].x`, e.x, e.rows * e.cols);
+      if (overlaps(e.x, args.sums)) throw new Error(`rowSumsMany: sums must not overlap xs[${i}].x`);
+      rows += e.rows;
+      total += e.rows * e.cols;
+    }
+    rt.checkBuffer('rowSumsMany', 'sums', args.sums, 2 * rows);
+    if (args.sums.ptr % 8 !== 0) throw new RangeError(`rowSumsMany: sums (ptr ${args.sums.ptr}) must be 8-byte aligned`);
+    if (xs.length === 0) return;
+    // The table (x, cols per entry), then each entry's first row (and the total): C_A and C_B of the call.
+    const buf = rt.heap.alloc(3 * xs.length + 1);
+    try {
+      const w = new Int32Array(rt.memory.buffer, buf.ptr, buf.length);
+      let first = 0;
+      for (const [i, e] of xs.entries()) {
+        w[2 * i] = e.x.ptr;
+        w[2 * i + 1] = e.cols;
+        w[2 * xs.length + i] = first;
+        first += e.rows;
+      }
+      w[3 * xs.length] = first;
+      const ctl = rt.job(OP_ROW_SUMS_MANY, buf, buf, args.sums, xs.length, rows);
+      ctl[CTRL.B] = buf.ptr + 8 * xs.length;
+      ctl[CTRL.K] = args.squares === true ? 1 : 0;
+      rt.launch(ctl, rt.rowsParallel(rows, total / rows));
+    } finally {
+      rt.heap.free(buf);
+    }
+  };
+
+  return { binary, rowSums, rowSumsMany, stridedCopy, unary };
 }
