@@ -7,45 +7,9 @@ import { C_A, C_B, C_C, C_K, C_M, C_N, C_P0, C_P1, C_P2, C_P3, C_P4, C_P5, C_P6,
 import { claim, claimEnd } from './chunks';
 import { exp4, hmax, hsum, madd } from './simd';
 
-// One row of cross-entropy: lse = log Σ exp(x) (max first, the sum of exp(x − max) in float64 from the vector lanes'
-// sum), and the gradient row d = exp(x − lse)·scale with scale subtracted at the target.
-// @ts-ignore: decorator
-@inline function ceRowLse(x: usize, cols: i32): f32 {
-  const vec = cols & ~3;
-  let mv = f32x4.splat(-Infinity);
-  for (let j = 0; j < vec; j += 4) mv = f32x4.pmax(mv, v128.load(x + (<usize>j << 2)));
-  let m = hmax(mv);
-  for (let j = vec; j < cols; j++) m = max(m, load<f32>(x + (<usize>j << 2)));
-  const ms = f32x4.splat(m);
-  let sv = f32x4.splat(0);
-  for (let j = 0; j < vec; j += 4) sv = f32x4.add(sv, exp4(f32x4.sub(v128.load(x + (<usize>j << 2)), ms)));
-  let s = <f64>hsum(sv);
-  for (let j = vec; j < cols; j++) s += <f64>f32x4.extract_lane(exp4(f32x4.splat(load<f32>(x + (<usize>j << 2)) - m)), 0);
-  return <f32>(<f64>m + Math.log(s));
-}
-
-// @ts-ignore: decorator
-@inline function ceRowGrad(x: usize, d: usize, cols: i32, lse: f32, target: i32, scale: f32): void {
-  const vec = cols & ~3;
-  const sv = f32x4.splat(scale);
-  const l = f32x4.splat(lse);
-  for (let j = 0; j < vec; j += 4) {
-    const o = <usize>j << 2;
-    v128.store(d + o, f32x4.mul(exp4(f32x4.sub(v128.load(x + o), l)), sv));
-  }
-  for (let j = vec; j < cols; j++) {
-    const o = <usize>j << 2;
-    store<f32>(d + o, f32x4.extract_lane(f32x4.mul(exp4(f32x4.sub(f32x4.splat(load<f32>(x + o)), l)), sv), 0));
-  }
-  const o = <usize>target << 2;
-  store<f32>(d + o, load<f32>(d + o) - scale);
-}
-
 /**
  * Cross-entropy forward: for each row r of logits (at C_A, rows C_M × cols C_N) with target targets[r] (i32 at
- * C_B): lse[r] (at C_C) = log Σ exp(x), or 0 where the target is the ignore index (C_P0). With a gradient output
- * (C_P1 ≠ 0; f32 scale at C_P2) also the backward's rows, while the row is in cache: the same bits as
- * ceBackwardPart given this lse (0 on ignored rows).
+ * C_B): lse[r] (at C_C) = log Σ exp(x), or 0 where the target is the ignore index (C_P0).
  */
 export function ceForwardPart(ctrl: usize, t: i32): void {
   const rows = load<i32>(ctrl + C_M);
@@ -55,8 +19,7 @@ export function ceForwardPart(ctrl: usize, t: i32): void {
   const tg = <usize>load<u32>(ctrl + C_B);
   const lse = <usize>load<u32>(ctrl + C_C);
   const ignore = load<i32>(ctrl + C_P0);
-  const d0 = <usize>load<u32>(ctrl + C_P1);
-  const scale = load<f32>(ctrl + C_P2);
+  const vec = cols & ~3;
   let first = true;
   for (;;) {
     const r0 = claim(ctrl, t, rows, 8, first);
@@ -64,21 +27,29 @@ export function ceForwardPart(ctrl: usize, t: i32): void {
     if (r0 < 0) return;
     const r1 = claimEnd;
     for (let r = r0; r < r1; r++) {
-      const off = (<usize>r * <usize>cols) << 2;
-      const tr = load<i32>(tg + (<usize>r << 2));
-      if (tr == ignore) {
+      if (load<i32>(tg + (<usize>r << 2)) == ignore) {
         store<f32>(lse + (<usize>r << 2), 0);
-        if (d0 != 0) memory.fill(d0 + off, 0, <usize>cols << 2);
         continue;
       }
-      const l = ceRowLse(x0 + off, cols);
-      store<f32>(lse + (<usize>r << 2), l);
-      if (d0 != 0) ceRowGrad(x0 + off, d0 + off, cols, l, tr, scale);
+      const x = x0 + ((<usize>r * <usize>cols) << 2);
+      let mv = f32x4.splat(-Infinity);
+      for (let j = 0; j < vec; j += 4) mv = f32x4.pmax(mv, v128.load(x + (<usize>j << 2)));
+      let m = hmax(mv);
+      for (let j = vec; j < cols; j++) m = max(m, load<f32>(x + (<usize>j << 2)));
+      const ms = f32x4.splat(m);
+      let sv = f32x4.splat(0);
+      for (let j = 0; j < vec; j += 4) sv = f32x4.add(sv, exp4(f32x4.sub(v128.load(x + (<usize>j << 2)), ms)));
+      let s = <f64>hsum(sv);
+      for (let j = vec; j < cols; j++) s += <f64>f32x4.extract_lane(exp4(f32x4.splat(load<f32>(x + (<usize>j << 2)) - m)), 0);
+      store<f32>(lse + (<usize>r << 2), <f32>(<f64>m + Math.log(s)));
     }
   }
 }
 
-/** Cross-entropy backward: d (at C_P1) = (exp(x − lse) − onehot)·scale (f32 at C_P2) per row; 0 on ignored rows. */
+/**
+ * Cross-entropy backward: dlogits (at C_P1) = (exp(x − lse) − onehot(target)) · scale (f32 at C_P2), zero rows
+ * where the target is the ignore index (C_P0). logits at C_A, targets at C_B, lse at C_C.
+ */
 export function ceBackwardPart(ctrl: usize, t: i32): void {
   const rows = load<i32>(ctrl + C_M);
   const cols = load<i32>(ctrl + C_N);
@@ -89,6 +60,8 @@ export function ceBackwardPart(ctrl: usize, t: i32): void {
   const ignore = load<i32>(ctrl + C_P0);
   const d0 = <usize>load<u32>(ctrl + C_P1);
   const scale = load<f32>(ctrl + C_P2);
+  const sv = f32x4.splat(scale);
+  const vec = cols & ~3;
   let first = true;
   for (;;) {
     const r0 = claim(ctrl, t, rows, 8, first);
@@ -97,12 +70,24 @@ export function ceBackwardPart(ctrl: usize, t: i32): void {
     const r1 = claimEnd;
     for (let r = r0; r < r1; r++) {
       const off = (<usize>r * <usize>cols) << 2;
+      const x = x0 + off;
+      const d = d0 + off;
       const tr = load<i32>(tg + (<usize>r << 2));
       if (tr == ignore) {
-        memory.fill(d0 + off, 0, <usize>cols << 2);
+        memory.fill(d, 0, <usize>cols << 2);
         continue;
       }
-      ceRowGrad(x0 + off, d0 + off, cols, load<f32>(lse + (<usize>r << 2)), tr, scale);
+      const l = f32x4.splat(load<f32>(lse + (<usize>r << 2)));
+      for (let j = 0; j < vec; j += 4) {
+        const o = <usize>j << 2;
+        v128.store(d + o, f32x4.mul(exp4(f32x4.sub(v128.load(x + o), l)), sv));
+      }
+      for (let j = vec; j < cols; j++) {
+        const o = <usize>j << 2;
+        store<f32>(d + o, f32x4.extract_lane(f32x4.mul(exp4(f32x4.sub(f32x4.splat(load<f32>(x + o)), l)), sv), 0));
+      }
+      const o = <usize>tr << 2;
+      store<f32>(d + o, load<f32>(d + o) - scale);
     }
   }
 }

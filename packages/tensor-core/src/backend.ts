@@ -178,12 +178,6 @@ export interface Kernels extends BuiltinKernels {
    */
   sumSquares(x: TensorInfo): DataId;
   /**
-   * Optional (registered for the kinds that have it: wasm): crossEntropy and crossEntropyBackward in one pass over the
-   * logits, for a loss whose upstream gradient is known before the forward (dloss, a number taken as float32): the
-   * same loss, lse and dlogits, bit for bit, as the two kernels with dloss as a scalar tensor.
-   */
-  crossEntropyWithGrad(logits: TensorInfo, targets: TensorInfo, ignoreIndex: number, dloss: number): { loss: DataId; lse: DataId; dlogits: DataId };
-  /**
    * Optional (registered for the kinds that have it: wasm): a multi-tensor AdamW step, every tensor's in one call (the
    * work of small tensors then splits across threads too), with a weight decay per tensor and the other
    * hyperparameters shared: bit for bit one `adamw` call per tensor.

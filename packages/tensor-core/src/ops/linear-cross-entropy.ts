@@ -7,8 +7,7 @@
 // The loss is a scalar, so when the forward records gradients (training) they are computed in the forward from each
 // chunk's logits at hand with dy = 1, and the backward only scales them by dy (Liger-kernel's trick): no second head
 // matmul and no second cross-entropy pass per chunk. Without gradients (eval), the forward computes the loss only.
-import { getKernel, hasKernel } from '../backend.js';
-import type { DataId } from '../backend.js';
+import { getKernel } from '../backend.js';
 import { isGradEnabled, noGrad, record, tidy } from '../engine.js';
 import { fmtShape } from '../shape.js';
 import { Tensor, newRef } from '../tensor.js';
@@ -60,7 +59,6 @@ export function linearCrossEntropy(h: Tensor, w: Tensor, targets: Tensor, opts: 
  */
 function chunkedHeadLoss(h: Tensor, w: Tensor, targets: Tensor, chunks: [number, number][], counts: number[], total: number, ignoreIndex: number, needH: boolean, needW: boolean): Tensor {
   const be = h.backend;
-  const fused = hasKernel(be, 'crossEntropyWithGrad');
   const { loss, dh, dw } = noGrad(() =>
     tidy(() => {
       let acc = scalar(0, 'float32', be);
@@ -74,24 +72,14 @@ function chunkedHeadLoss(h: Tensor, w: Tensor, targets: Tensor, chunks: [number,
         }
         const tc = slice(targets, [a], [b]);
         const logits = matmul(hc, w, { transB: true }); // (n, D) x (V, D)ᵀ -> (n, V)
-        // The gradient kernel divides by this chunk's count; dy = n_c / N makes the whole divided by the total.
-        const dy = counts[i]! / total;
-        let ceId: DataId;
-        let g: Tensor | null = null;
-        if ((needH || needW) && fused) {
-          // Loss and gradient in one pass over each row of logits (the same bits as the two kernels below).
-          const k = getKernel(be, 'crossEntropyWithGrad')(logits, tc, ignoreIndex, dy);
-          ceId = k.loss;
-          be.dispose(k.lse); // the backward needs no lse here
-          g = new Tensor(newRef(be, k.dlogits), logits.shape, 'float32', null);
-        } else {
-          const k = getKernel(be, 'crossEntropy')(logits, tc, ignoreIndex);
-          ceId = k.loss;
-          const lseT = new Tensor(newRef(be, k.lse), [b - a], 'float32', null);
-          if (needH || needW) g = new Tensor(newRef(be, getKernel(be, 'crossEntropyBackward')(logits, tc, lseT, scalar(dy, 'float32', be), ignoreIndex)), logits.shape, 'float32', null);
-        }
-        acc = add(acc, mul(new Tensor(newRef(be, ceId), [], 'float32', null), dy));
-        if (g === null) return;
+        const k = getKernel(be, 'crossEntropy')(logits, tc, ignoreIndex);
+        const ce = new Tensor(newRef(be, k.loss), [], 'float32', null);
+        acc = add(acc, mul(ce, counts[i]! / total));
+        const lseT = new Tensor(newRef(be, k.lse), [b - a], 'float32', null);
+        if (!needH && !needW) return;
+        // The kernel divides by this chunk's count; dy = n_c / N makes the whole divided by the total.
+        const dyc = scalar(counts[i]! / total, 'float32', be);
+        const g = new Tensor(newRef(be, getKernel(be, 'crossEntropyBackward')(logits, tc, lseT, dyc, ignoreIndex)), logits.shape, 'float32', null);
         if (needH) dhs.push(matmul(g, w)); // (n, V) x (V, D) -> (n, D)
         if (needW) {
           const dwc = matmul(g, hc, { transA: true }); // (n, V)ᵀ x (n, D) -> (V, D)

@@ -336,7 +336,19 @@ export class WasmBackend implements Backend {
         const T = this.data(targets.id);
         if (T.dtype !== 'int32') throw new Error(`backend '${this.name}' kernel 'crossEntropy': indices must be int32`);
         core.crossEntropy({ logits: this.data(logits.id), targets: T, lse, rows, cols: n, ignoreIndex });
-        fl(loss)[0] = meanCrossEntropy(fl(lse), fl(logits), this.ints(targets, 'crossEntropy'), n, ignoreIndex).mean;
+        // The mean over kept rows in float64: Σ (lse[r] − logits[r, t]).
+        const lv = fl(lse);
+        const xv = fl(logits);
+        const tv = this.ints(targets, 'crossEntropy');
+        let total = 0;
+        let count = 0;
+        for (let r = 0; r < rows; r++) {
+          const t = tv[r]!;
+          if (t === ignoreIndex) continue;
+          total += lv[r]! - xv[r * n + t]!;
+          count++;
+        }
+        fl(loss)[0] = count > 0 ? total / count : 0;
         return { loss, lse };
       },
       crossEntropyBackward: (logits, targets, lse, dloss, ignoreIndex) => {
@@ -533,41 +545,6 @@ registerKernel('wasm', 'swigluBackward', (backend) => {
     const du = b.allocate(g.shape);
     b.core.swigluBackward({ g: b.buffer(g.id), u: b.buffer(u.id), dh: b.buffer(dh.id), dg: b.buffer(dg), du: b.buffer(du), n });
     return { dg, du };
-  };
-});
-
-/** The mean over kept rows in float64, Σ (lse[r] − logits[r, t]) / count (0 when none): the crossEntropy kernels' loss. */
-function meanCrossEntropy(lse: Float32Array, logits: Float32Array, targets: Int32Array, cols: number, ignoreIndex: number): { mean: number; count: number } {
-  let total = 0;
-  let count = 0;
-  for (let r = 0; r < targets.length; r++) {
-    const t = targets[r]!;
-    if (t === ignoreIndex) continue;
-    total += lse[r]! - logits[r * cols + t]!;
-    count++;
-  }
-  return { mean: count > 0 ? total / count : 0, count };
-}
-
-// Cross-entropy and its gradient in one pass over the logits (the fused head + loss of training, which knows dloss
-// before the forward): the bits of crossEntropy, then crossEntropyBackward with dloss as a scalar tensor's value.
-registerKernel('wasm', 'crossEntropyWithGrad', (backend) => {
-  const b = wasmOf(backend, 'crossEntropyWithGrad');
-  return (logits: TensorInfo, targets: TensorInfo, ignoreIndex: number, dloss: number) => {
-    if (logits.dtype !== 'float32') throw new Error(`crossEntropyWithGrad: logits must be float32, got ${logits.dtype}`);
-    const [rows, n] = rowsOf(logits.shape);
-    const T = b.buffer(targets.id);
-    if (targets.dtype !== 'int32' || T.length !== rows) throw new Error(`crossEntropyWithGrad: targets must be int32 with one per row (${rows}), got ${targets.dtype} ${fmtShape(targets.shape)}`);
-    const lse = b.allocate([rows]);
-    const loss = b.allocate([]);
-    const dlogits = b.allocate(logits.shape);
-    const tv = b.view(targets.id) as Int32Array;
-    let count = 0;
-    for (let r = 0; r < rows; r++) if (tv[r] !== ignoreIndex) count++;
-    const scale = count > 0 ? Math.fround(dloss) / count : 0;
-    b.core.crossEntropy({ logits: b.buffer(logits.id), targets: T, lse: b.buffer(lse), rows, cols: n, ignoreIndex, dlogits: b.buffer(dlogits), scale });
-    b.view(loss)[0] = meanCrossEntropy(b.view(lse) as Float32Array, b.view(logits.id) as Float32Array, b.view(targets.id) as Int32Array, n, ignoreIndex).mean;
-    return { loss, lse, dlogits };
   };
 });
 

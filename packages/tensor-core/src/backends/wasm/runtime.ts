@@ -409,7 +409,6 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
       rowSumsMany({ xs: [{ x: a, rows: 4, cols: s }, { x: b, rows: 4, cols: s }], sums: e, squares: true });
       crossEntropy({ logits: a, targets: tg, lse: c, rows: wb * s, cols: s, ignoreIndex: -100 });
       crossEntropyBackward({ logits: a, targets: tg, lse: c, dlogits: e, rows: wb * s, cols: s, ignoreIndex: -100, scale: 1e-3 });
-      crossEntropy({ logits: a, targets: tg, lse: c, rows: wb * s, cols: s, ignoreIndex: -100, dlogits: e, scale: 1e-3 });
       rmsNorm({ x: a, gain: b, y: c, rstd: e, rows: wb * s, cols: s, eps: 1e-5 });
       rmsNormBackward({ x: a, gain: b, rstd: d, dy: b, dx: c, dgain: e, rows: wb * s, cols: s });
       adamw({ p: a, g: b, m: c, v: d, pOut: e, mOut: f, vOut: h, n: len, lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, bc1: 1, bc2: 1 });

@@ -1,5 +1,4 @@
-// The WASM runtime's cross-entropy forward (per-row log-sum-exp; with `dlogits`, the backward's rows too, in the same
-// pass over each row) and backward (assembly/fused.ts).
+// The WASM runtime's cross-entropy forward (per-row log-sum-exp) and backward (assembly/fused.ts).
 import { OP_CE_FORWARD, OP_CE_BACKWARD, P, bitsOf } from '../ctrl.js';
 import type { WasmBuffer } from '../memory.js';
 import { overlapsAny } from './context.js';
@@ -14,16 +13,10 @@ export interface CrossEntropyArgs {
   rows: number;
   cols: number;
   ignoreIndex: number;
-  /**
-   * Optional: also write (exp(logits − lse) − onehot(target)) · scale here (0 on ignored rows) while each row is in
-   * cache, with the bits crossEntropyBackward gives from this lse. Needs `scale`.
-   */
-  dlogits?: WasmBuffer;
-  scale?: number;
 }
 
 /** dlogits = (exp(logits − lse) − onehot(target)) · scale on kept rows, 0 on ignored rows. */
-export interface CrossEntropyBackwardArgs extends Omit<CrossEntropyArgs, 'dlogits' | 'scale'> {
+export interface CrossEntropyBackwardArgs extends CrossEntropyArgs {
   dlogits: WasmBuffer;
   scale: number;
 }
@@ -37,16 +30,8 @@ export function crossEntropyKernels(rt: RuntimeContext) {
     rt.checkBuffer('crossEntropy', 'targets', targets, rows);
     rt.checkBuffer('crossEntropy', 'lse', lse, rows);
     if (overlapsAny(lse, logits, targets)) throw new Error('crossEntropy: lse must not overlap logits or targets');
-    const { dlogits, scale } = args;
-    if (dlogits !== undefined) {
-      if (scale === undefined) throw new Error('crossEntropy: dlogits needs a scale');
-      rt.checkBuffer('crossEntropy', 'dlogits', dlogits, rows * cols);
-      if (overlapsAny(dlogits, logits, targets, lse)) throw new Error('crossEntropy: dlogits must not overlap logits, targets or lse');
-    }
     const ctl = rt.job(OP_CE_FORWARD, logits, targets, lse, rows, cols);
     ctl[P] = args.ignoreIndex | 0;
-    ctl[P + 1] = dlogits === undefined ? 0 : dlogits.ptr;
-    ctl[P + 2] = bitsOf(scale ?? 0);
     rt.launch(ctl, rt.rowsParallel(rows, cols));
   };
 
