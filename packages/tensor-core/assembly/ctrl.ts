@@ -65,6 +65,8 @@ export const OP_ROW_SUMS: i32 = 20;
 /** Multi-tensor calls: AdamW over many tensors (fused.ts) and row sums of many tensors (elementwise.ts). */
 export const OP_ADAMW_MANY: i32 = 21;
 export const OP_ROW_SUMS_MANY: i32 = 22;
+/** Scatter-add of rows grouped by destination (elementwise.ts; the embedding gradient). */
+export const OP_SCATTER_ADD_ROWS: i32 = 23;
 
 // Fused kernels (cross-entropy, RMSNorm, AdamW, rope) take C_A, C_B, C_C, rows in C_M, cols in C_N, and further
 // pointers and f32 parameters in these slots (the elementwise slots, reused).

@@ -5,7 +5,7 @@
 // operands are correctly rounded either way; exp and sigmoid use exp4 (~2 ulp).
 // Work is split across threads in chunks of the flattened output from the shared counter.
 import { chunkOf, claim, claimEnd, nextChunk } from './chunks';
-import { C_A, C_B, C_C, C_K, C_M, C_N, C_D0, C_D1, C_D2, C_EOP, C_SA0, C_SA1, C_SA2, C_SB0, C_SB1, C_SB2 } from './ctrl';
+import { C_A, C_B, C_C, C_K, C_M, C_N, C_P0, C_D0, C_D1, C_D2, C_EOP, C_SA0, C_SA1, C_SA2, C_SB0, C_SB1, C_SB2 } from './ctrl';
 import { exp4Full, sigmoid4 } from './simd';
 
 // Binary op codes (src/backends/wasm/ctrl.ts BINARY_CODES).
@@ -304,6 +304,56 @@ export function rowSumsManyPart(ctrl: usize, t: i32): void {
       if (squares) rowSumsRows(x, y, cols, r - base, end - base, true);
       else rowSumsRows(x, y, cols, r - base, end - base, false);
       r = end;
+    }
+  }
+}
+
+/**
+ * Scatter-add of rows grouped by destination (the embedding gradient): out (C_C) has C_M rows of C_N floats; row r
+ * is the float64 sum, in order, of 0 and the update rows upd[order[q]] (upd at C_A, order i32 at C_B) for q in
+ * start[r] .. start[r + 1] (start i32 at C_P0, C_M + 1 of them), rounded to f32; 0 where there are none. Rows split
+ * across threads (each destination has one writer); the cpu kernel's additions in its order, so its bits.
+ */
+export function scatterAddRowsPart(ctrl: usize, t: i32): void {
+  const upd = <usize>load<u32>(ctrl + C_A);
+  const order = <usize>load<u32>(ctrl + C_B);
+  const out = <usize>load<u32>(ctrl + C_C);
+  const rows = load<i32>(ctrl + C_M);
+  const inner = load<i32>(ctrl + C_N);
+  const start = <usize>load<u32>(ctrl + C_P0);
+  if (rows <= 0 || inner <= 0) return;
+  const rowBytes = <usize>inner << 2;
+  const vec = inner & ~3;
+  let first = true;
+  for (;;) {
+    const r0 = claim(ctrl, t, rows, 8, first);
+    first = false;
+    if (r0 < 0) return;
+    for (let r = r0; r < claimEnd; r++) {
+      const a = load<i32>(start + (<usize>r << 2));
+      const b = load<i32>(start + (<usize>(r + 1) << 2));
+      const dst = out + <usize>r * rowBytes;
+      if (a == b) {
+        memory.fill(dst, 0, rowBytes);
+        continue;
+      }
+      for (let i = 0; i < vec; i += 4) {
+        const off = <usize>i << 2;
+        let lo = f64x2.splat(0);
+        let hi = f64x2.splat(0);
+        for (let q = a; q < b; q++) {
+          const v = v128.load(upd + <usize>load<i32>(order + (<usize>q << 2)) * rowBytes + off);
+          lo = f64x2.add(lo, f64x2.promote_low_f32x4(v));
+          hi = f64x2.add(hi, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)));
+        }
+        v128.store(dst + off, v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+      }
+      for (let i = vec; i < inner; i++) {
+        const off = <usize>i << 2;
+        let acc: f64 = 0;
+        for (let q = a; q < b; q++) acc += <f64>load<f32>(upd + <usize>load<i32>(order + (<usize>q << 2)) * rowBytes + off);
+        store<f32>(dst + off, <f32>acc);
+      }
     }
   }
 }

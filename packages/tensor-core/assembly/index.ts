@@ -1,10 +1,10 @@
 // Entry of the WASM kernels module (built by scripts/build-wasm.mjs into plain and relaxed SIMD builds).
 // JS writes a call into the control block at `ctrl`; the caller (t = 0) and each worker (t ≥ 1) run
 // runPart on it and take their share of the work. No allocation here: JS owns all memory.
-import { C_OP, OP_ADAMW, OP_ADAMW_MANY, OP_ROW_SUMS_MANY, OP_ATTENTION, OP_ATTENTION_BACKWARD, OP_BINARY, OP_CE_BACKWARD, OP_CE_FORWARD, OP_FAKE_QUANT, OP_FAKE_QUANT_TERNARY, OP_FWHT, OP_MATMUL, OP_QUANTIZE_ABSMAX, OP_RMSNORM_BACKWARD, OP_RMSNORM_FORWARD, OP_ROPE, OP_ROW_SUMS, OP_SOFTMAX, OP_SOFTMAX_BACKWARD, OP_SWIGLU, OP_SWIGLU_BACKWARD, OP_TERNARY, OP_UNARY } from './ctrl';
+import { C_OP, OP_ADAMW, OP_ADAMW_MANY, OP_ROW_SUMS_MANY, OP_SCATTER_ADD_ROWS, OP_ATTENTION, OP_ATTENTION_BACKWARD, OP_BINARY, OP_CE_BACKWARD, OP_CE_FORWARD, OP_FAKE_QUANT, OP_FAKE_QUANT_TERNARY, OP_FWHT, OP_MATMUL, OP_QUANTIZE_ABSMAX, OP_RMSNORM_BACKWARD, OP_RMSNORM_FORWARD, OP_ROPE, OP_ROW_SUMS, OP_SOFTMAX, OP_SOFTMAX_BACKWARD, OP_SWIGLU, OP_SWIGLU_BACKWARD, OP_TERNARY, OP_UNARY } from './ctrl';
 import { attentionBackwardPart, attentionPart } from './attention';
 import { adamwManyPart, adamwPart, ceBackwardPart, ceForwardPart, rmsNormBackwardPart, rmsNormForwardPart, ropePart } from './fused';
-import { binaryPart, rowSumsManyPart, rowSumsPart, unaryPart } from './elementwise';
+import { binaryPart, rowSumsManyPart, rowSumsPart, scatterAddRowsPart, unaryPart } from './elementwise';
 import { matmulPart, matmulScratchBytes } from './matmul';
 import { softmaxBackwardPart, softmaxPart } from './softmax';
 import { quantizeAbsmaxPart, ternaryPart } from './ternary';
@@ -52,4 +52,5 @@ export function runPart(ctrl: usize, t: i32, scratch: usize): void {
   else if (op == OP_SWIGLU_BACKWARD) swigluBackwardPart(ctrl, t);
   else if (op == OP_ADAMW_MANY) adamwManyPart(ctrl, t);
   else if (op == OP_ROW_SUMS_MANY) rowSumsManyPart(ctrl, t);
+  else if (op == OP_SCATTER_ADD_ROWS) scatterAddRowsPart(ctrl, t);
 }

@@ -7,6 +7,7 @@ import { registerKernel } from '../../backend.js';
 import type { AdamWHyper, AdamWManyTensor, AttentionLayout, Backend, DataArray, DataId, DType, BuiltinKernels, FusedAttentionOptions, KernelName, TensorInfo } from '../../backend.js';
 import { broadcastStrides, fmtShape, sizeOf } from '../../shape.js';
 import { matmulDims, rowsOf, typedArrayKernels } from '../cpu/table.js';
+import { groupByDestination } from '../cpu/kernels/gather.js';
 import { BINARY_CODES, UNARY_CODES } from './runtime.js';
 import type { WasmBinaryOp, WasmBuffer, WasmRuntime, WasmUnaryOp } from './runtime.js';
 import type { WasmMemory } from './wasm-api.js';
@@ -55,7 +56,7 @@ export interface WasmBackendInfo {
 const ROW_SUMS_MIN_ELEMENTS = 1024;
 
 /** The cpu-on-views fallbacks that can replace WASM kernels (WasmBackend's `cpuKernels` option). */
-export const WASM_FALLBACK_KERNELS: readonly KernelName[] = ['unary', 'binary', 'stridedCopy', 'reduce', 'crossEntropy', 'crossEntropyBackward', 'rmsNorm', 'rmsNormBackward', 'adamw', 'rope'];
+export const WASM_FALLBACK_KERNELS: readonly KernelName[] = ['unary', 'binary', 'stridedCopy', 'reduce', 'crossEntropy', 'crossEntropyBackward', 'rmsNorm', 'rmsNormBackward', 'adamw', 'rope', 'scatterAdd'];
 
 /** Kernel names that run in WASM; the rest run the cpu kernels on views of WASM memory. */
 export const WASM_KERNELS: readonly string[] = [
@@ -69,6 +70,7 @@ export const WASM_KERNELS: readonly string[] = [
   'adamw',
   'rope',
   'stridedCopy',
+  'scatterAdd (float32)',
   'reduce (sum over every axis or the last)',
   `binary (${Object.keys(BINARY_CODES).join(' ')})`,
   `unary (${Object.keys(UNARY_CODES).join(' ')})`,
@@ -278,6 +280,33 @@ export class WasmBackend implements Backend {
             strideA: inner.sa * mk,
             strideB: inner.sb * kn,
           });
+        }
+        return out;
+      },
+      scatterAdd: (upd, indices, axis, outShape) => {
+        // The runtime sums each destination's rows in float64 in the cpu kernel's order, so its bits: the embedding
+        // gradient (destinations repeat), and layer dropout's kept rows (distinct: 0 + u, the cpu kernel's copies).
+        const idx = this.ints(indices, 'scatterAdd');
+        const n = outShape[axis]!;
+        const inner = sizeOf(outShape.slice(axis + 1));
+        const outer = sizeOf(outShape.slice(0, axis));
+        const U = this.data(upd.id);
+        if (U.dtype !== 'float32' || n * inner === 0 || U.length !== outer * idx.length * inner) return views.scatterAdd(upd, indices, axis, outShape);
+        const { start, order } = groupByDestination(idx, n);
+        const out = floatOut(outer * n * inner);
+        const st = this.alloc(n + 1, 'int32');
+        const ord = this.alloc(Math.max(1, order.length), 'int32');
+        try {
+          new Int32Array(mem.buffer, st.ptr, n + 1).set(start);
+          new Int32Array(mem.buffer, ord.ptr, order.length).set(order);
+          for (let o = 0; o < outer; o++) {
+            const u = o === 0 ? U : new SubBuffer(mem, U.ptr + o * idx.length * inner * 4, idx.length * inner);
+            const y = o === 0 ? out : new SubBuffer(mem, out.ptr + o * n * inner * 4, n * inner);
+            core.scatterAddRows({ upd: u, order: ord, start: st, out: y, rows: n, inner });
+          }
+        } finally {
+          this.dispose(st);
+          this.dispose(ord);
         }
         return out;
       },

@@ -63,6 +63,8 @@ export const OP_ROW_SUMS = 20;
 /** Multi-tensor calls: AdamW over many tensors (assembly/fused.ts) and row sums of many tensors (assembly/elementwise.ts). */
 export const OP_ADAMW_MANY = 21;
 export const OP_ROW_SUMS_MANY = 22;
+/** Scatter-add of rows grouped by destination (assembly/elementwise.ts; the embedding gradient). */
+export const OP_SCATTER_ADD_ROWS = 23;
 /** First of the parameter slots of the fused kernels (assembly/ctrl.ts C_P0..C_P11). */
 export const P = 20;
 

@@ -14,7 +14,7 @@ import { attentionKernels } from './kernels/attention.js';
 import type { AttentionArgs, AttentionBackwardArgs } from './kernels/attention.js';
 import type { CrossEntropyArgs, CrossEntropyBackwardArgs } from './kernels/cross-entropy.js';
 import { elementwiseKernels } from './kernels/elementwise.js';
-import type { BinaryArgs, RowSumsArgs, RowSumsManyArgs, StridedCopyArgs, UnaryArgs } from './kernels/elementwise.js';
+import type { BinaryArgs, RowSumsArgs, RowSumsManyArgs, ScatterAddRowsArgs, StridedCopyArgs, UnaryArgs } from './kernels/elementwise.js';
 import { matmulKernels } from './kernels/matmul.js';
 import type { MatmulArgs, MatmulArrayArgs } from './kernels/matmul.js';
 import { rmsNormKernels } from './kernels/rms-norm.js';
@@ -36,7 +36,7 @@ import type { WasmMemory, WasmModule } from './wasm-api.js';
 
 export type { WasmBuffer } from './memory.js';
 export type { WasmMemory, WasmModule } from './wasm-api.js';
-export type { AdamWArgs, AdamWManyArgs, AdamWTensor, BinaryArgs, CrossEntropyArgs, CrossEntropyBackwardArgs, FakeQuantRowsArgs, FakeQuantTernaryArgs, FwhtRowsArgs, MatmulArgs, MatmulArrayArgs, RmsNormArgs, RmsNormBackwardArgs, QuantizeAbsmaxArgs, RopeArgs, RowSumsArgs, RowSumsManyArgs, SoftmaxArgs, SoftmaxBackwardArgs, StridedCopyArgs, TernaryMatmulArgs, UnaryArgs };
+export type { AdamWArgs, AdamWManyArgs, AdamWTensor, BinaryArgs, CrossEntropyArgs, CrossEntropyBackwardArgs, FakeQuantRowsArgs, FakeQuantTernaryArgs, FwhtRowsArgs, MatmulArgs, MatmulArrayArgs, RmsNormArgs, RmsNormBackwardArgs, QuantizeAbsmaxArgs, RopeArgs, RowSumsArgs, RowSumsManyArgs, ScatterAddRowsArgs, SoftmaxArgs, SoftmaxBackwardArgs, StridedCopyArgs, TernaryMatmulArgs, UnaryArgs };
 export { TERNARY_PARALLEL_MIN, ternaryTokenBytes } from './kernels/ternary.js';
 export { BINARY_CODES, CMD_EXIT, CMD_RUN, CTRL, CTRL_INTS, UNARY_CODES } from './ctrl.js';
 export type { WasmBinaryOp, WasmUnaryOp } from './ctrl.js';
@@ -141,6 +141,8 @@ export interface WasmRuntime {
   rowSums(args: RowSumsArgs): void;
   /** rowSums of many tensors in one call (one range across the pool). */
   rowSumsMany(args: RowSumsManyArgs): void;
+  /** Scatter-add of rows grouped by destination, summed in float64 (the embedding gradient). */
+  scatterAddRows(args: ScatterAddRowsArgs): void;
   /** Dense copy through strides (4-byte elements of any type). */
   stridedCopy(args: StridedCopyArgs): void;
   crossEntropy(args: CrossEntropyArgs): void;
@@ -364,7 +366,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
   const rt: RuntimeContext = { memory, heap, threads, pooled: pool !== undefined, relaxed: ex.isRelaxed() === 1, parallelMinFlops, scratchBytes: ex.scratchBytes(), job, launch, checkBuffer, checkLive, rowsReady, rowsParallel, flatParallel };
   const { matmul, matmulArrays } = matmulKernels(rt);
   const { softmax, softmaxBackward } = softmaxKernels(rt);
-  const { binary, rowSums, rowSumsMany, stridedCopy, unary } = elementwiseKernels(rt);
+  const { binary, rowSums, rowSumsMany, scatterAddRows, stridedCopy, unary } = elementwiseKernels(rt);
   const { crossEntropy, crossEntropyBackward } = crossEntropyKernels(rt);
   const { rmsNorm, rmsNormBackward } = rmsNormKernels(rt);
   const { rope } = ropeKernels(rt);
@@ -456,6 +458,7 @@ function finishCore(options: WasmMatmulOptions, parts: CoreParts, pool: ThreadPo
     unary,
     rowSums,
     rowSumsMany,
+    scatterAddRows,
     stridedCopy,
     crossEntropy,
     crossEntropyBackward,

@@ -24,23 +24,14 @@ export function gatherF(x: NumArray, idx: Int32Array, outer: number, n: number, 
 export function scatterAddF(upd: NumArray, idx: Int32Array, outer: number, n: number, inner: number, out: FloatArray): void {
   const nIdx = idx.length;
   // Distinct destinations (layer dropout's kept rows) of float32 rows long enough for set: 0 + u is u, so copy.
-  if (upd instanceof Float32Array && out instanceof Float32Array && inner >= SET_MIN && distinctIndices(idx, n)) {
+  if (upd instanceof Float32Array && out instanceof Float32Array && copiesRows(idx, n, inner)) {
     scatterRowsF32(upd, idx, outer, n, inner, out);
     return;
   }
   // Otherwise (the embedding gradient, short rows): the update rows grouped by destination in a stable counting sort,
   // then each destination row summed in float64 in increasing j — the same additions in the same order as one float64
   // accumulator per output element, so the same bits — with one row of accumulators instead of the whole output's.
-  const start = new Int32Array(n + 1);
-  for (let j = 0; j < nIdx; j++) {
-    const k = idx[j]!;
-    if (!(k >= 0 && k < n)) throw new RangeError(`scatterAdd: index ${k} at position ${j} is outside [0, ${n})`);
-    start[k + 1]!++;
-  }
-  for (let r = 0; r < n; r++) start[r + 1]! += start[r]!;
-  const order = new Int32Array(nIdx);
-  const next = start.slice(0, n);
-  for (let j = 0; j < nIdx; j++) order[next[idx[j]!]!++] = j;
+  const { start, order } = groupByDestination(idx, n);
   const acc = new Float64Array(inner);
   for (let o = 0; o < outer; o++) {
     for (let r = 0; r < n; r++) {
@@ -63,6 +54,25 @@ export function scatterAddF(upd: NumArray, idx: Int32Array, outer: number, n: nu
 }
 
 /**
+ * The positions j of idx grouped by destination in a stable counting sort: destination r's positions are
+ * order[start[r] .. start[r + 1]), increasing. Indices outside [0, n) are refused (RangeError naming the position).
+ */
+export function groupByDestination(idx: Int32Array, n: number): { start: Int32Array; order: Int32Array } {
+  const nIdx = idx.length;
+  const start = new Int32Array(n + 1);
+  for (let j = 0; j < nIdx; j++) {
+    const k = idx[j]!;
+    if (!(k >= 0 && k < n)) throw new RangeError(`scatterAdd: index ${k} at position ${j} is outside [0, ${n})`);
+    start[k + 1]!++;
+  }
+  for (let r = 0; r < n; r++) start[r + 1]! += start[r]!;
+  const order = new Int32Array(nIdx);
+  const next = start.slice(0, n);
+  for (let j = 0; j < nIdx; j++) order[next[idx[j]!]!++] = j;
+  return { start, order };
+}
+
+/**
  * scatterAddF's distinct-index case for float32 rows: rows without an update are zero-filled, the others copied
  * with set, then −0 turned into +0 on the copied rows (as 0 + u does) by its bit pattern, an integer compare.
  */
@@ -81,6 +91,11 @@ function scatterRowsF32(upd: Float32Array, idx: Int32Array, outer: number, n: nu
       for (let i = dst, end = dst + inner; i < end; i++) if (bits[i] === NEG_ZERO) bits[i] = 0;
     }
   }
+}
+
+/** Whether scatterAddF copies float32 rows (distinct destinations, rows long enough for set) rather than summing. */
+function copiesRows(idx: Int32Array, n: number, inner: number): boolean {
+  return inner >= SET_MIN && distinctIndices(idx, n);
 }
 
 /** True when every index is in [0, n) and none repeats. */

@@ -1,6 +1,6 @@
 // The WASM runtime's elementwise kernels: binary ops and strided copies over up to 3 strided dims, unary maps, and
 // float64 row sums (assembly/elementwise.ts).
-import { CTRL, OP_BINARY, OP_ROW_SUMS, OP_ROW_SUMS_MANY, OP_UNARY, E, BINARY_CODES, COPY_CODE, UNARY_CODES } from '../ctrl.js';
+import { CTRL, OP_BINARY, OP_ROW_SUMS, OP_ROW_SUMS_MANY, OP_SCATTER_ADD_ROWS, OP_UNARY, P, E, BINARY_CODES, COPY_CODE, UNARY_CODES } from '../ctrl.js';
 import type { WasmBinaryOp, WasmUnaryOp } from '../ctrl.js';
 import type { WasmBuffer } from '../memory.js';
 import { checkDim, overlaps } from './context.js';
@@ -54,6 +54,19 @@ export interface RowSumsManyArgs {
   xs: readonly { x: WasmBuffer; rows: number; cols: number }[];
   sums: WasmBuffer;
   squares?: boolean;
+}
+
+/**
+ * Scatter-add of rows grouped by destination: out row r = Σ upd[order[q]] over q in [start[r], start[r + 1]), in
+ * float64 in that order, rounded to f32 (0 where there are none). order and start hold int32 (start: rows + 1).
+ */
+export interface ScatterAddRowsArgs {
+  upd: WasmBuffer;
+  order: WasmBuffer;
+  start: WasmBuffer;
+  out: WasmBuffer;
+  rows: number;
+  inner: number;
 }
 
 /** The launchers of this family over the runtime `rt` (argument checks, then one control-block call). */
@@ -182,5 +195,23 @@ export function elementwiseKernels(rt: RuntimeContext) {
     }
   };
 
-  return { binary, rowSums, rowSumsMany, stridedCopy, unary };
+  const scatterAddRows = (args: ScatterAddRowsArgs): void => {
+    const { upd, order, start, out, rows, inner } = args;
+    if (!rt.rowsReady('scatterAddRows', rows, inner)) return;
+    rt.checkBuffer('scatterAddRows', 'start', start, rows + 1);
+    rt.checkBuffer('scatterAddRows', 'out', out, rows * inner);
+    const s = new Int32Array(rt.memory.buffer, start.ptr, rows + 1);
+    const n = s[rows]!;
+    rt.checkBuffer('scatterAddRows', 'order', order, n);
+    const o = new Int32Array(rt.memory.buffer, order.ptr, n);
+    let updRows = 0;
+    for (let q = 0; q < n; q++) updRows = Math.max(updRows, o[q]! + 1);
+    rt.checkBuffer('scatterAddRows', 'upd', upd, updRows * inner);
+    if (overlaps(out, upd) || overlaps(out, order) || overlaps(out, start)) throw new Error('scatterAddRows: out must not overlap an input');
+    const ctl = rt.job(OP_SCATTER_ADD_ROWS, upd, order, out, rows, inner);
+    ctl[P] = start.ptr;
+    rt.launch(ctl, rt.rowsParallel(rows, inner));
+  };
+
+  return { binary, rowSums, rowSumsMany, scatterAddRows, stridedCopy, unary };
 }
