@@ -71,8 +71,15 @@ export function makeStepCell(mc: ModelConfig, earlyExit: EarlyExitConfig, shape:
   };
 }
 
-/** One training step of a cell (see the header); `totalSteps` drives the layer-drop and exit schedules. Returns the loss. */
-export function bitskipTrainStep(c: StepCell, totalSteps: number): number {
+/** The parts of a step, in order, as `bitskipTrainStep`'s `onPhase` reports their ends. */
+export type StepPhase = 'forward' | 'backward' | 'read' | 'clip' | 'adamw' | 'zeroGrad';
+
+/**
+ * One training step of a cell (see the header); `totalSteps` drives the layer-drop and exit schedules. Returns the
+ * loss. `onPhase`, when given, is called as each phase ends (benchmarks/issue18/step-phases.mjs times them): the
+ * forward with the early-exit loss, the backward, the losses' read-back, the clip, AdamW, zeroGrad.
+ */
+export function bitskipTrainStep(c: StepCell, totalSteps: number, onPhase?: (phase: StepPhase) => void): number {
   const { model, opt, batch: B, seq: T } = c;
   const L = model.numLayers;
   const V = model.config.vocabSize;
@@ -98,9 +105,12 @@ export function bitskipTrainStep(c: StepCell, totalSteps: number): number {
     const f = model.forward(x, { collect: exits, logits: false, layerDrop: mask, rng });
     const ee = earlyExitLoss({ head: model, final: f.hidden, exits: exits.map((layer) => ({ layer, hidden: f.exits.get(layer)! })), targets: y, config: c.earlyExit, numLayers: L });
     const loss: Tensor = ee.loss;
+    onPhase?.('forward');
     loss.backward();
+    onPhase?.('backward');
     return { loss: loss.itemSync(), final: ee.finalLoss.itemSync(), exits: ee.exitLosses.map((t) => t.itemSync()) };
   });
+  onPhase?.('read');
   let gradNorm = NaN;
   let clipScale = 1;
   if (Number.isFinite(vals.loss)) {
@@ -110,8 +120,11 @@ export function bitskipTrainStep(c: StepCell, totalSteps: number): number {
     norm.dispose();
     coef.dispose();
   }
+  onPhase?.('clip');
   if (Number.isFinite(vals.loss) && Number.isFinite(gradNorm)) opt.step({ gradScale: clipScale });
+  onPhase?.('adamw');
   opt.zeroGrad();
+  onPhase?.('zeroGrad');
   c.losses.push(vals.loss);
   return vals.loss;
 }

@@ -51,3 +51,21 @@ export function claim(ctrl: usize, t: i32, units: i32, minChunk: i32, first: boo
   }
   return -1;
 }
+
+/** First unit of the entry `entryAt` found; its end, clipped to the claim's end (per thread, as claimEnd). */
+export let entryBase: i32 = 0;
+export let entryEnd: i32 = 0;
+
+/**
+ * Multi-tensor calls (one range of units over many tensors): the entry that holds unit u, searched forward from entry
+ * e (a thread's claims only move forward). starts: i32 per entry, its first unit, and one more, the units of all.
+ * Sets entryBase and entryEnd = min(limit, the entry's end), so the caller handles units [u, entryEnd) of the entry
+ * and goes on from entryEnd.
+ */
+// @ts-ignore: decorator
+@inline export function entryAt(starts: usize, e: i32, u: i32, limit: i32): i32 {
+  while (load<i32>(starts + (<usize>(e + 1) << 2)) <= u) e++;
+  entryBase = load<i32>(starts + (<usize>e << 2));
+  entryEnd = min(limit, load<i32>(starts + (<usize>(e + 1) << 2)));
+  return e;
+}

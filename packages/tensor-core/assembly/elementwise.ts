@@ -4,7 +4,7 @@
 // other strides run a scalar loop. Results match the cpu kernels' JS arithmetic: +, −, ·, ÷ and √ of f32
 // operands are correctly rounded either way; exp and sigmoid use exp4 (~2 ulp).
 // Work is split across threads in chunks of the flattened output from the shared counter.
-import { chunkOf, claim, claimEnd, nextChunk } from './chunks';
+import { chunkOf, claim, claimEnd, entryAt, entryBase, entryEnd, nextChunk } from './chunks';
 import { C_A, C_B, C_C, C_K, C_M, C_N, C_P0, C_D0, C_D1, C_D2, C_EOP, C_SA0, C_SA1, C_SA2, C_SB0, C_SB1, C_SB2 } from './ctrl';
 import { exp4Full, sigmoid4 } from './simd';
 
@@ -295,9 +295,9 @@ export function rowSumsManyPart(ctrl: usize, t: i32): void {
     const r1 = claimEnd;
     let r = r0;
     while (r < r1) {
-      while (load<i32>(starts + (<usize>(e + 1) << 2)) <= r) e++;
-      const base = load<i32>(starts + (<usize>e << 2));
-      const end = min(r1, load<i32>(starts + (<usize>(e + 1) << 2)));
+      e = entryAt(starts, e, r, r1);
+      const base = entryBase;
+      const end = entryEnd;
       const x = <usize>load<u32>(table + (<usize>e << 3));
       const cols = load<i32>(table + (<usize>e << 3), 4);
       const y = y0 + (<usize>base << 3);

@@ -4,7 +4,7 @@
 // (Loshchilov & Hutter 2019, PyTorch semantics). Rows or elements are split across threads in shrinking claims from the
 // shared counter; the cpu kernels (src/backends/cpu/kernels) are the reference.
 import { C_A, C_B, C_C, C_K, C_M, C_N, C_P0, C_P1, C_P2, C_P3, C_P4, C_P5, C_P6, C_P7, C_P8, C_P9, C_P10, C_P11 } from './ctrl';
-import { claim, claimEnd } from './chunks';
+import { claim, claimEnd, entryAt, entryBase, entryEnd } from './chunks';
 import { exp4, hmax, hsum, madd } from './simd';
 
 /**
@@ -295,9 +295,9 @@ export function adamwManyPart(ctrl: usize, t: i32): void {
     const k1 = claimEnd;
     let k = k0;
     while (k < k1) {
-      while (load<i32>(starts + (<usize>(e + 1) << 2)) <= k) e++;
-      const base = load<i32>(starts + (<usize>e << 2));
-      const end = min(k1, load<i32>(starts + (<usize>(e + 1) << 2)));
+      e = entryAt(starts, e, k, k1);
+      const base = entryBase;
+      const end = entryEnd;
       const w = table + <usize>e * (AW_WORDS << 2);
       const n = load<i32>(w, 28);
       adamwRange(load<u32>(w), load<u32>(w, 4), load<u32>(w, 8), load<u32>(w, 12), load<u32>(w, 16), load<u32>(w, 20), load<u32>(w, 24), (k - base) << 12, min(n, (end - base) << 12), load<f32>(w, 32), ctrl);

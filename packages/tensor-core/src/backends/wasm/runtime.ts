@@ -6,7 +6,7 @@
 import { CTRL, CTRL_INTS } from './ctrl.js';
 import { plainSimdUnsharedWasm, plainSimdWasm, relaxedSimdUnsharedWasm, relaxedSimdWasm } from './generated/kernels.js';
 import { adamwKernels } from './kernels/adamw.js';
-import type { AdamWArgs, AdamWManyArgs, AdamWTensor } from './kernels/adamw.js';
+import type { AdamWArgs, AdamWManyArgs, AdamWShared, AdamWTensor } from './kernels/adamw.js';
 import type { RuntimeContext } from './kernels/context.js';
 import { checkDim } from './kernels/context.js';
 import { crossEntropyKernels } from './kernels/cross-entropy.js';
@@ -36,7 +36,7 @@ import type { WasmMemory, WasmModule } from './wasm-api.js';
 
 export type { WasmBuffer } from './memory.js';
 export type { WasmMemory, WasmModule } from './wasm-api.js';
-export type { AdamWArgs, AdamWManyArgs, AdamWTensor, BinaryArgs, CrossEntropyArgs, CrossEntropyBackwardArgs, FakeQuantRowsArgs, FakeQuantTernaryArgs, FwhtRowsArgs, MatmulArgs, MatmulArrayArgs, RmsNormArgs, RmsNormBackwardArgs, QuantizeAbsmaxArgs, RopeArgs, RowSumsArgs, RowSumsManyArgs, ScatterAddRowsArgs, SoftmaxArgs, SoftmaxBackwardArgs, StridedCopyArgs, TernaryMatmulArgs, UnaryArgs };
+export type { AdamWArgs, AdamWManyArgs, AdamWShared, AdamWTensor, BinaryArgs, CrossEntropyArgs, CrossEntropyBackwardArgs, FakeQuantRowsArgs, FakeQuantTernaryArgs, FwhtRowsArgs, MatmulArgs, MatmulArrayArgs, RmsNormArgs, RmsNormBackwardArgs, QuantizeAbsmaxArgs, RopeArgs, RowSumsArgs, RowSumsManyArgs, ScatterAddRowsArgs, SoftmaxArgs, SoftmaxBackwardArgs, StridedCopyArgs, TernaryMatmulArgs, UnaryArgs };
 export { TERNARY_PARALLEL_MIN, ternaryTokenBytes } from './kernels/ternary.js';
 export { BINARY_CODES, CMD_EXIT, CMD_RUN, CTRL, CTRL_INTS, UNARY_CODES } from './ctrl.js';
 export type { WasmBinaryOp, WasmUnaryOp } from './ctrl.js';

@@ -4,29 +4,7 @@ import type { WasmBuffer } from '../memory.js';
 import { checkDim, overlapsAny } from './context.js';
 import type { RuntimeContext } from './context.js';
 
-/** One AdamW step over n floats (PyTorch semantics, as the cpu kernel); outputs may not overlap inputs. */
-export interface AdamWArgs {
-  p: WasmBuffer;
-  g: WasmBuffer;
-  m: WasmBuffer;
-  v: WasmBuffer;
-  pOut: WasmBuffer;
-  mOut: WasmBuffer;
-  vOut: WasmBuffer;
-  n: number;
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  /** 1 − beta1^t, 1 − beta2^t. */
-  bc1: number;
-  bc2: number;
-  /** The gradient is g·gradScale (an f32 product) before the step: a clip coefficient (default 1: g as it is). */
-  gradScale?: number;
-}
-
-/** One tensor of a multi-tensor AdamW step: its buffers, length and weight decay. */
+/** One tensor of an AdamW step: its buffers (outputs may not overlap inputs), length and weight decay. */
 export interface AdamWTensor {
   p: WasmBuffer;
   g: WasmBuffer;
@@ -39,8 +17,24 @@ export interface AdamWTensor {
   weightDecay: number;
 }
 
-/** A multi-tensor AdamW step: the hyperparameters of AdamWArgs, shared, and the tensors, each with its weight decay. */
-export interface AdamWManyArgs extends Omit<AdamWArgs, 'p' | 'g' | 'm' | 'v' | 'pOut' | 'mOut' | 'vOut' | 'n' | 'weightDecay'> {
+/** The hyperparameters every tensor of a step shares. */
+export interface AdamWShared {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** 1 − beta1^t, 1 − beta2^t. */
+  bc1: number;
+  bc2: number;
+  /** The gradient is g·gradScale (an f32 product) before the step: a clip coefficient (default 1: g as it is). */
+  gradScale?: number;
+}
+
+/** One AdamW step over n floats (PyTorch semantics, as the cpu kernel). */
+export interface AdamWArgs extends AdamWTensor, AdamWShared {}
+
+/** A multi-tensor AdamW step: the shared hyperparameters and the tensors, each with its weight decay. */
+export interface AdamWManyArgs extends AdamWShared {
   tensors: readonly AdamWTensor[];
 }
 
@@ -73,7 +67,7 @@ export function adamwKernels(rt: RuntimeContext) {
   };
 
   /** The hyperparameter slots both calls share (assembly/fused.ts adamwRange), decay aside. */
-  function hyper(ctl: Int32Array, args: Omit<AdamWManyArgs, 'tensors'>): void {
+  function hyper(ctl: Int32Array, args: AdamWShared): void {
     ctl[P + 4] = bitsOf(args.beta1);
     ctl[P + 5] = bitsOf(1 - args.beta1);
     ctl[P + 6] = bitsOf(args.beta2);
