@@ -3,23 +3,13 @@
 // gradients first and stepping. On cpu and on wasm (1 and 2 threads) each pair must agree bit for bit: the fused
 // forms do the composite's f32 products and float64 sums in its order. A float64 reference checks the values
 // themselves, and gradScale on the gpu.js backend (CPU mode) is checked to float32 tolerance.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AdamW, Rng, clipCoefficient, clipGradNormTensor, findBackend, hasKernel, mul, sum, sumSquares, tensor, tidy, valueAndGrad } from '../src/index.js';
 import type { Backend, Tensor } from '../src/index.js';
-import { WasmBackend, initWasmBackend } from '../src/wasm.js';
+import { useWasmBackendPair } from './helpers/wasm-backends.js';
 import { createGpujsBackend } from '../src/gpujs.js';
 
-const WASM = ['wasm-clip-1', 'wasm-clip-2'];
-beforeAll(async () => {
-  await initWasmBackend({ name: WASM[0], threads: 1, warmup: false });
-  await initWasmBackend({ name: WASM[1], threads: 2, warmup: false, parallelMinElements: 0 });
-});
-afterAll(async () => {
-  for (const n of WASM) {
-    const w = findBackend(n);
-    if (w instanceof WasmBackend) await w.destroy();
-  }
-});
+const WASM = useWasmBackendPair('wasm-clip');
 
 /** n values over many magnitudes (squares from f32-subnormal to ~1e12), seeded. */
 function spread(seed: number, n: number): number[] {
@@ -59,7 +49,7 @@ describe.each(['cpu', ...WASM])('sumSquares on %s', (name) => {
 });
 
 it('wasm has the fused kernel, cpu composes', () => {
-  expect(hasKernel(findBackend(WASM[0]!), 'sumSquares')).toBe(true);
+  expect(hasKernel(findBackend(WASM[0]), 'sumSquares')).toBe(true);
   expect(hasKernel(findBackend('cpu'), 'sumSquares')).toBe(false);
 });
 

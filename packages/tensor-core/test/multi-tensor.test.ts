@@ -3,23 +3,13 @@
 // gradient-norm clip's total) against sumSquares per tensor added in order, bit for bit on 1 and 2 threads (the pool
 // splitting every call); AdamW.step and clipCoefficient, which take them where a backend has them, against the same
 // per-tensor loops; float64 references for the values themselves.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AdamW, Rng, add, clipCoefficient, findBackend, getKernel, hasKernel, sumSquares, tensor, tidy } from '../src/index.js';
 import { newRef } from '../src/tensor.js';
 import type { Backend, Tensor } from '../src/index.js';
-import { WasmBackend, initWasmBackend } from '../src/wasm.js';
+import { useWasmBackendPair } from './helpers/wasm-backends.js';
 
-const WASM = ['wasm-multi-1', 'wasm-multi-2'];
-beforeAll(async () => {
-  await initWasmBackend({ name: WASM[0], threads: 1, warmup: false });
-  await initWasmBackend({ name: WASM[1], threads: 2, warmup: false, parallelMinElements: 0 });
-});
-afterAll(async () => {
-  for (const n of WASM) {
-    const w = findBackend(n);
-    if (w instanceof WasmBackend) await w.destroy();
-  }
-});
+const WASM = useWasmBackendPair('wasm-multi');
 
 /** Shapes across the kernels' unit boundaries: scalars, vector tails, 4,096-element blocks and rows of many widths. */
 const SHAPES: number[][] = [[], [1], [7], [4096], [4097], [3, 7], [33, 31], [128, 96], [10001], [2, 3, 700]];
@@ -33,7 +23,7 @@ const size = (s: readonly number[]): number => s.reduce((a, c) => a * c, 1);
 
 it('wasm has the multi-tensor kernels, cpu does not (it takes the per-tensor loops)', () => {
   for (const k of ['adamwMany', 'sumSquaresMany'] as const) {
-    expect(hasKernel(findBackend(WASM[0]!), k)).toBe(true);
+    expect(hasKernel(findBackend(WASM[0]), k)).toBe(true);
     expect(hasKernel(findBackend('cpu'), k)).toBe(false);
   }
 });

@@ -3,22 +3,12 @@
 // reference written from that definition, and the cpu backend's kernel, must agree bit for bit on 1 and 2 threads
 // (rows split across the pool), with a vector body and a scalar tail, outer > 1, rows never hit, −0 updates and an
 // order that float64 makes visible; and distinct destinations (layer dropout's rows), where the sum is a copy.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Rng, findBackend } from '../src/index.js';
 import type { Backend } from '../src/index.js';
-import { WasmBackend, initWasmBackend } from '../src/wasm.js';
+import { useWasmBackendPair } from './helpers/wasm-backends.js';
 
-const WASM = ['wasm-scatter-1', 'wasm-scatter-2'];
-beforeAll(async () => {
-  await initWasmBackend({ name: WASM[0], threads: 1, warmup: false });
-  await initWasmBackend({ name: WASM[1], threads: 2, warmup: false, parallelMinElements: 0 });
-});
-afterAll(async () => {
-  for (const n of WASM) {
-    const w = findBackend(n);
-    if (w instanceof WasmBackend) await w.destroy();
-  }
-});
+const WASM = useWasmBackendPair('wasm-scatter');
 
 /** out[o, idx[j], :] accumulates upd[o, j, :] in float64 in increasing j from 0; rounded once. */
 function reference(upd: Float32Array, idx: readonly number[], outer: number, n: number, inner: number): Float32Array {

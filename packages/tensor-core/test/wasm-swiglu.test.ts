@@ -3,9 +3,9 @@
 // with lengths that leave a tail and cross the 4,096-element chunks; and through the op: the fused kernels give bit
 // for bit the values and gradients of the composite (silu, mul) on the same backend, since they do its arithmetic
 // in its order.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Rng } from '../src/rng.js';
-import { WasmBackend, initWasmBackend } from '../src/wasm.js';
+import { useWasmBackendPair } from './helpers/wasm-backends.js';
 import { RUNTIME_CONFIGS, useWasmRuntime } from './helpers/wasm-runtime.js';
 import { findBackend, hasKernel, mul, sum, swiglu, tensor, tidy, valueAndGrad } from '../src/index.js';
 import type { Tensor } from '../src/index.js';
@@ -54,17 +54,7 @@ describe.each(RUNTIME_CONFIGS)('wasm fused swiglu kernels (relaxed=$relaxed, thr
 });
 
 describe('the swiglu op: fused on wasm, bit for bit the composite', () => {
-  const names = ['wasm-swiglu-1', 'wasm-swiglu-2'];
-  beforeAll(async () => {
-    await initWasmBackend({ name: names[0], threads: 1, warmup: false });
-    await initWasmBackend({ name: names[1], threads: 2, warmup: false, parallelMinElements: 0 });
-  });
-  afterAll(async () => {
-    for (const n of names) {
-      const w = findBackend(n);
-      if (w instanceof WasmBackend) await w.destroy();
-    }
-  });
+  const names = useWasmBackendPair('wasm-swiglu');
 
   const run = (backend: string, shape: number[], fused: boolean) => {
     const rng = new Rng(3);
@@ -99,7 +89,7 @@ describe('the swiglu op: fused on wasm, bit for bit the composite', () => {
 
   it('refuses operands of different shapes, naming both', () => {
     tidy(() => {
-      const b = findBackend(names[0]!);
+      const b = findBackend(names[0]);
       expect(() => swiglu(tensor([1, 2, 3, 4], [2, 2], 'float32', b), tensor([1, 2], [2], 'float32', b))).toThrow(/swiglu: g \[2, 2\] and u \[2\]/);
     });
   });
