@@ -34,7 +34,12 @@ for (let k = 0; k < total; k++) {
     last = now;
   });
   seen.push(['step', last - t0]);
-  if (k >= warmup) for (const [phase, ms] of seen) phases.set(phase, [...(phases.get(phase) ?? []), ms]);
+  if (k >= warmup) {
+    for (const [phase, ms] of seen) {
+      if (!phases.has(phase)) phases.set(phase, []);
+      phases.get(phase).push(ms);
+    }
+  }
 }
 const median = (x) => {
   const s = [...x].sort((p, q) => p - q);

@@ -633,47 +633,45 @@ registerKernel('wasm', 'adamwMany', (backend) => {
 // rounded to float32 (sumSquares' bits), and those added in order in float32 (a chain of add kernels' bits).
 registerKernel('wasm', 'sumSquaresMany', (backend) => {
   const b = wasmOf(backend, 'sumSquaresMany');
-  return (xs: readonly TensorInfo[]) => {
-    const shapes = xs.map((x) => {
-      if (x.dtype !== 'float32') throw new Error(`sumSquaresMany: tensors must be float32, got ${x.dtype}`);
-      const size = sizeOf(x.shape);
-      const cols = x.shape[x.shape.length - 1] ?? 1; // a scalar is one row of one
-      return { rows: size === 0 ? 0 : size / cols, cols };
-    });
-    const rows = shapes.reduce((a, s) => a + s.rows, 0);
-    let acc = 0;
-    const sums = b.core.alloc(2 * Math.max(1, rows));
-    try {
-      b.core.rowSumsMany({ xs: xs.map((x, i) => ({ x: b.buffer(x.id), ...shapes[i]! })), sums, squares: true });
-      const t = new Float64Array(b.memory.buffer, sums.ptr, rows);
-      let r = 0;
-      for (const [i, s] of shapes.entries()) {
-        const each = Math.fround(sumInOrder(t.subarray(r, r + s.rows)));
-        acc = i === 0 ? each : Math.fround(acc + each);
-        r += s.rows;
-      }
-    } finally {
-      b.core.free(sums);
-    }
-    const out = b.allocate([]);
-    b.view(out)[0] = acc;
-    return out;
-  };
+  return (xs: readonly TensorInfo[]) => sumOfSquares(b, xs, 'sumSquaresMany: tensors');
 });
 
-// The gradient-norm clip's Σ x² (the sumSquares op uses it where a backend has it): the runtime's float64 row sums of
-// the f32 squares, then the rows' sums added in order, as the reduce kernel above does for sum(mul(x, x)) (below
-// ROW_SUMS_MIN_ELEMENTS the reduce runs the cpu kernel, whose operations are the same, so the bits are too).
-registerKernel('wasm', 'sumSquares', (backend) => {
-  const b = wasmOf(backend, 'sumSquares');
-  return (x: TensorInfo) => {
-    if (x.dtype !== 'float32') throw new Error(`sumSquares: x must be float32, got ${x.dtype}`);
+/**
+ * Σ x² over float32 tensors as a scalar: the runtime's float64 row sums of the f32 squares of all of them in one call;
+ * per tensor its rows' sums added in order (as the reduce kernel does for sum(mul(x, x)); below
+ * ROW_SUMS_MIN_ELEMENTS the reduce runs the cpu kernel, whose operations are the same) and rounded to float32; those
+ * added in order in float32. `what` names the input in errors.
+ */
+function sumOfSquares(b: WasmBackend, xs: readonly TensorInfo[], what: string): DataId {
+  const shapes = xs.map((x) => {
+    if (x.dtype !== 'float32') throw new Error(`${what} must be float32, got ${x.dtype}`);
     const size = sizeOf(x.shape);
     const cols = x.shape[x.shape.length - 1] ?? 1; // a scalar is one row of one
-    let acc = 0;
-    if (size > 0) withRowSums(b.core, b.buffer(x.id), size / cols, cols, true, (t) => (acc = sumInOrder(t)));
-    const out = b.allocate([]);
-    b.view(out)[0] = acc;
-    return out;
-  };
+    return { rows: size === 0 ? 0 : size / cols, cols };
+  });
+  const rows = shapes.reduce((a, s) => a + s.rows, 0);
+  let acc = 0;
+  const sums = b.core.alloc(2 * Math.max(1, rows));
+  try {
+    b.core.rowSumsMany({ xs: xs.map((x, i) => ({ x: b.buffer(x.id), ...shapes[i]! })), sums, squares: true });
+    const t = new Float64Array(b.memory.buffer, sums.ptr, rows);
+    let r = 0;
+    for (const [i, s] of shapes.entries()) {
+      const each = Math.fround(sumInOrder(t.subarray(r, r + s.rows)));
+      acc = i === 0 ? each : Math.fround(acc + each);
+      r += s.rows;
+    }
+  } finally {
+    b.core.free(sums);
+  }
+  const out = b.allocate([]);
+  b.view(out)[0] = acc;
+  return out;
+}
+
+// The gradient-norm clip's Σ x² of one tensor (the sumSquares op uses it where a backend has it): sumOfSquares of it
+// alone, the bits of sum(mul(x, x)).
+registerKernel('wasm', 'sumSquares', (backend) => {
+  const b = wasmOf(backend, 'sumSquares');
+  return (x: TensorInfo) => sumOfSquares(b, [x], 'sumSquares: x');
 });

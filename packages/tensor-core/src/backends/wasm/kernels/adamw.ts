@@ -1,7 +1,7 @@
 // The WASM runtime's AdamW step (assembly/fused.ts).
 import { CTRL, OP_ADAMW, OP_ADAMW_MANY, P, bitsOf } from '../ctrl.js';
 import type { WasmBuffer } from '../memory.js';
-import { checkDim, overlapsAny } from './context.js';
+import { checkDim, launchTable, overlapsAny } from './context.js';
 import type { RuntimeContext } from './context.js';
 
 /** One tensor of an AdamW step: its buffers (outputs may not overlap inputs), length and weight decay. */
@@ -38,24 +38,26 @@ export interface AdamWManyArgs extends AdamWShared {
   tensors: readonly AdamWTensor[];
 }
 
-/** Words of a table entry (assembly/fused.ts AW_WORDS): p, g, m, v, p', m', v', n, decay. */
+/** Words of a table entry (assembly/fused.ts AW_WORDS): p, g, m, v, p', m', v', n, decay. Units: 4,096-element blocks. */
 const AW_WORDS = 9;
 
 /** The launchers of this family over the runtime `rt` (argument checks, then one control-block call). */
 export function adamwKernels(rt: RuntimeContext) {
+  /** A tensor's buffers hold n floats each and its outputs overlap no input (errors name tensors[i] of a many-call). */
+  const checkTensor = (op: string, x: AdamWTensor, i?: number): void => {
+    const { p, g, m, v, pOut, mOut, vOut, n } = x;
+    for (const k of ['p', 'g', 'm', 'v', 'pOut', 'mOut', 'vOut'] as const) rt.checkBuffer(op, i === undefined ? k : `tensors[${i}].${k}`, x[k], n);
+    if (overlapsAny(pOut, p, g, m, v) || overlapsAny(mOut, p, g, m, v) || overlapsAny(vOut, p, g, m, v)) {
+      throw new Error(`${op}: ${i === undefined ? '' : `tensors[${i}]: `}outputs must not overlap inputs`);
+    }
+  };
+
   const adamw = (args: AdamWArgs): void => {
     rt.checkLive('adamw');
     const { p, g, m, v, pOut, mOut, vOut, n } = args;
     checkDim('n', n);
     if (n === 0) return;
-    rt.checkBuffer('adamw', 'p', p, n);
-    rt.checkBuffer('adamw', 'g', g, n);
-    rt.checkBuffer('adamw', 'm', m, n);
-    rt.checkBuffer('adamw', 'v', v, n);
-    rt.checkBuffer('adamw', 'pOut', pOut, n);
-    rt.checkBuffer('adamw', 'mOut', mOut, n);
-    rt.checkBuffer('adamw', 'vOut', vOut, n);
-    if (overlapsAny(pOut, p, g, m, v) || overlapsAny(mOut, p, g, m, v) || overlapsAny(vOut, p, g, m, v)) throw new Error('adamw: outputs must not overlap inputs');
+    checkTensor('adamw', args);
     const ctl = rt.job(OP_ADAMW, p, g, m, 1, n); // n floats at N (M unused)
     ctl[P] = v.ptr;
     ctl[P + 1] = pOut.ptr;
@@ -85,27 +87,20 @@ export function adamwKernels(rt: RuntimeContext) {
   const adamwMany = (args: AdamWManyArgs): void => {
     rt.checkLive('adamwMany');
     const ts = args.tensors.filter((x) => x.n > 0);
-    let blocks = 0;
     let total = 0;
     for (const [i, x] of ts.entries()) {
       checkDim(`tensors[${i}].n`, x.n);
-      const what = `tensors[${i}]`;
-      for (const k of ['p', 'g', 'm', 'v', 'pOut', 'mOut', 'vOut'] as const) rt.checkBuffer('adamwMany', `${what}.${k}`, x[k], x.n);
-      if (overlapsAny(x.pOut, x.p, x.g, x.m, x.v) || overlapsAny(x.mOut, x.p, x.g, x.m, x.v) || overlapsAny(x.vOut, x.p, x.g, x.m, x.v)) {
-        throw new Error(`adamwMany: ${what}: outputs must not overlap inputs`);
-      }
-      blocks += Math.ceil(x.n / 4096);
+      checkTensor('adamwMany', x, i);
       total += x.n;
     }
-    if (ts.length === 0) return;
-    // The table, then each entry's first block (and the total): C_A and C_B of the call.
-    const buf = rt.heap.alloc(ts.length * AW_WORDS + ts.length + 1);
-    try {
-      const w = new Int32Array(rt.memory.buffer, buf.ptr, buf.length);
-      const starts = ts.length * AW_WORDS;
-      let first = 0;
-      for (const [i, x] of ts.entries()) {
-        const o = i * AW_WORDS;
+    launchTable(
+      rt,
+      OP_ADAMW_MANY,
+      ts.length,
+      AW_WORDS,
+      (i) => Math.ceil(ts[i]!.n / 4096),
+      (w, i, o) => {
+        const x = ts[i]!;
         w[o] = x.p.ptr;
         w[o + 1] = x.g.ptr;
         w[o + 2] = x.m.ptr;
@@ -115,17 +110,13 @@ export function adamwKernels(rt: RuntimeContext) {
         w[o + 6] = x.vOut.ptr;
         w[o + 7] = x.n;
         w[o + 8] = bitsOf(1 - args.lr * x.weightDecay);
-        w[starts + i] = first;
-        first += Math.ceil(x.n / 4096);
-      }
-      w[starts + ts.length] = first;
-      const ctl = rt.job(OP_ADAMW_MANY, buf, buf, buf, ts.length, blocks);
-      ctl[CTRL.B] = buf.ptr + starts * 4;
-      hyper(ctl, args);
-      rt.launch(ctl, rt.flatParallel(total));
-    } finally {
-      rt.heap.free(buf);
-    }
+      },
+      null,
+      (ctl) => {
+        hyper(ctl, args);
+        return rt.flatParallel(total);
+      },
+    );
   };
 
   return { adamw, adamwMany };

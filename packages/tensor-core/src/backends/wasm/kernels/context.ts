@@ -1,5 +1,6 @@
 // What the WASM runtime's kernel families get from it (runtime.ts builds one per instance): its memory and heap,
 // the control block (`job` writes a call, `launch` runs it on this thread or the pool) and the shared checks.
+import { CTRL } from '../ctrl.js';
 import type { WasmBuffer, WasmHeap } from '../memory.js';
 import type { WasmMemory } from '../wasm-api.js';
 
@@ -43,4 +44,40 @@ export function overlaps(x: WasmBuffer, y: WasmBuffer): boolean {
 /** Whether x overlaps any of the others. */
 export function overlapsAny(x: WasmBuffer, a: WasmBuffer, b?: WasmBuffer, c?: WasmBuffer, d?: WasmBuffer): boolean {
   return overlaps(x, a) || (b !== undefined && overlaps(x, b)) || (c !== undefined && overlaps(x, c)) || (d !== undefined && overlaps(x, d));
+}
+
+/**
+ * Launch a multi-tensor call (assembly/chunks.ts entryAt): `count` entries of `words` i32 at C_A (`fill(w, i, o)`
+ * writes entry i's words at w[o..]), then at C_B each entry's first unit (`units(i)` each) and the units of all; the
+ * call takes M = count, N = the units of all, C = `c`. The table lives in a scratch block freed after the call.
+ * `setup` writes the call's other slots and says whether the call splits across the pool. Nothing runs for no entries.
+ */
+export function launchTable(
+  rt: RuntimeContext,
+  op: number,
+  count: number,
+  words: number,
+  units: (i: number) => number,
+  fill: (w: Int32Array, i: number, o: number) => void,
+  c: WasmBuffer | null,
+  setup: (ctl: Int32Array) => boolean,
+): void {
+  if (count === 0) return;
+  const buf = rt.heap.alloc(count * words + count + 1);
+  try {
+    const w = new Int32Array(rt.memory.buffer, buf.ptr, buf.length);
+    const starts = count * words;
+    let first = 0;
+    for (let i = 0; i < count; i++) {
+      fill(w, i, i * words);
+      w[starts + i] = first;
+      first += units(i);
+    }
+    w[starts + count] = first;
+    const ctl = rt.job(op, buf, buf, c ?? buf, count, first);
+    ctl[CTRL.B] = buf.ptr + starts * 4;
+    rt.launch(ctl, setup(ctl));
+  } finally {
+    rt.heap.free(buf);
+  }
 }

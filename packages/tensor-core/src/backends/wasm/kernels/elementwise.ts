@@ -3,7 +3,7 @@
 import { CTRL, OP_BINARY, OP_ROW_SUMS, OP_ROW_SUMS_MANY, OP_SCATTER_ADD_ROWS, OP_UNARY, P, E, BINARY_CODES, COPY_CODE, UNARY_CODES } from '../ctrl.js';
 import type { WasmBinaryOp, WasmUnaryOp } from '../ctrl.js';
 import type { WasmBuffer } from '../memory.js';
-import { checkDim, overlaps } from './context.js';
+import { checkDim, launchTable, overlaps } from './context.js';
 import type { RuntimeContext } from './context.js';
 
 /**
@@ -173,26 +173,23 @@ export function elementwiseKernels(rt: RuntimeContext) {
     }
     rt.checkBuffer('rowSumsMany', 'sums', args.sums, 2 * rows);
     if (args.sums.ptr % 8 !== 0) throw new RangeError(`rowSumsMany: sums (ptr ${args.sums.ptr}) must be 8-byte aligned`);
-    if (xs.length === 0) return;
-    // The table (x, cols per entry), then each entry's first row (and the total): C_A and C_B of the call.
-    const buf = rt.heap.alloc(3 * xs.length + 1);
-    try {
-      const w = new Int32Array(rt.memory.buffer, buf.ptr, buf.length);
-      let first = 0;
-      for (const [i, e] of xs.entries()) {
-        w[2 * i] = e.x.ptr;
-        w[2 * i + 1] = e.cols;
-        w[2 * xs.length + i] = first;
-        first += e.rows;
-      }
-      w[3 * xs.length] = first;
-      const ctl = rt.job(OP_ROW_SUMS_MANY, buf, buf, args.sums, xs.length, rows);
-      ctl[CTRL.B] = buf.ptr + 8 * xs.length;
-      ctl[CTRL.K] = args.squares === true ? 1 : 0;
-      rt.launch(ctl, rt.rowsParallel(rows, total / rows));
-    } finally {
-      rt.heap.free(buf);
-    }
+    // Entries (x, cols); units: rows.
+    launchTable(
+      rt,
+      OP_ROW_SUMS_MANY,
+      xs.length,
+      2,
+      (i) => xs[i]!.rows,
+      (w, i, o) => {
+        w[o] = xs[i]!.x.ptr;
+        w[o + 1] = xs[i]!.cols;
+      },
+      args.sums,
+      (ctl) => {
+        ctl[CTRL.K] = args.squares === true ? 1 : 0;
+        return rt.rowsParallel(rows, total / rows);
+      },
+    );
   };
 
   const scatterAddRows = (args: ScatterAddRowsArgs): void => {
